@@ -1,0 +1,228 @@
+//! Experiment files: what to train, on which task, how, and how to evaluate it.
+//!
+//! An experiment is a TOML file (see `experiments/copy.toml`, whose comments document every
+//! field). Unknown keys are rejected. `--set key=value` overrides any field by its dotted path
+//! after the file is read; the resolved experiment is written next to the run's outputs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ntm_tasks::TaskSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::model::ModelConfig;
+use crate::optim::OptimizerKind;
+
+/// A whole experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name of the experiment; runs go to `runs/<name>/` by default.
+    pub name: String,
+    /// Seed of everything random: initial weights, training data, evaluation data.
+    #[serde(default)]
+    pub seed: u64,
+    /// The task (`[task]`, with `kind = "copy"` or `"repeat-copy"`).
+    #[serde(default)]
+    pub task: TaskSpec,
+    /// The models to train, by name (`[models.ntm]`, `[models.lstm]`, each with a `kind`).
+    pub models: BTreeMap<String, ModelConfig>,
+    /// How to train (`[train]`).
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// How to evaluate (`[eval]`).
+    #[serde(default)]
+    pub eval: EvalConfig,
+}
+
+/// The `[train]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Training sequences in total (a batch of B counts B).
+    pub sequences: u64,
+    /// Sequences per mini-batch.
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Update rule: `adam` or `rmsprop` (with momentum 0.9).
+    pub optimizer: OptimizerKind,
+    /// Elementwise gradient clip to +-this (the paper: 10); 0 disables.
+    pub clip_value: f64,
+    /// Global gradient-norm clip (Collier & Beel: 50); 0 disables.
+    pub clip_norm: f64,
+    /// Sequences between two lines of `metrics.jsonl`.
+    pub report_every: u64,
+    /// Sequences between two checkpoints (the last one is always written).
+    pub checkpoint_every: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            sequences: 50_000,
+            batch: 16,
+            lr: 1e-3,
+            optimizer: OptimizerKind::Adam,
+            clip_value: 10.0,
+            clip_norm: 50.0,
+            report_every: 1_000,
+            checkpoint_every: 10_000,
+        }
+    }
+}
+
+/// The `[eval]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Test lengths (may exceed the training range: that is the generalisation test).
+    pub lengths: Vec<usize>,
+    /// Test sequences per length.
+    pub sequences: usize,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self { lengths: vec![10, 20, 30, 50, 120], sequences: 64 }
+    }
+}
+
+/// An experiment file that cannot be used, with the file, the field and the value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("--set {assignment}: {message}")]
+    Override { assignment: String, message: String },
+}
+
+impl Experiment {
+    /// Reads `path`, applies the `key=value` overrides in order and validates the result.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text, path, overrides)
+    }
+
+    /// Parses `text` (read from `path`, named in errors), applies overrides, validates.
+    pub fn from_toml(text: &str, path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let parse = |message: String| ConfigError::Parse { path: path.to_owned(), message };
+        let mut experiment: Experiment = toml::from_str(text).map_err(|e| parse(one_line(&e)))?;
+        if !overrides.is_empty() {
+            let mut value = toml::Value::try_from(&experiment).map_err(|e| parse(e.to_string()))?;
+            for assignment in overrides {
+                apply_override(&mut value, assignment)?;
+            }
+            experiment = value.try_into().map_err(|e: toml::de::Error| ConfigError::Override {
+                assignment: overrides.join(" "),
+                message: one_line(&e),
+            })?;
+        }
+        experiment
+            .validate()
+            .map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+        Ok(experiment)
+    }
+
+    /// Checks every value; the message names the field by its dotted path.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() {
+            return Err("name = \"\": give the experiment a name".into());
+        }
+        self.task.validate()?;
+        if self.models.is_empty() {
+            return Err("models: no model to train; add e.g. [models.ntm] with kind = \"ntm\"".into());
+        }
+        for (name, model) in &self.models {
+            model.validate().map_err(|e| format!("models.{name}.{e}"))?;
+        }
+        let t = &self.train;
+        if t.sequences == 0 {
+            return Err("train.sequences = 0: must be at least 1".into());
+        }
+        if t.batch == 0 {
+            return Err("train.batch = 0: must be at least 1".into());
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(format!("train.lr = {}: must be a finite number greater than 0", t.lr));
+        }
+        for (field, value) in [("train.clip_value", t.clip_value), ("train.clip_norm", t.clip_norm)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!("{field} = {value}: must be a finite number >= 0 (0 disables)"));
+            }
+        }
+        for (field, value) in [("train.report_every", t.report_every), ("train.checkpoint_every", t.checkpoint_every)] {
+            if value == 0 {
+                return Err(format!("{field} = 0: must be at least 1 (sequences)"));
+            }
+        }
+        if self.eval.lengths.contains(&0) {
+            return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
+        }
+        if self.eval.sequences == 0 {
+            return Err("eval.sequences = 0: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The experiment as TOML, as written next to a run's outputs.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("an experiment always serialises")
+    }
+}
+
+/// A TOML error on one line (toml's messages span several, with a source excerpt).
+fn one_line(e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => format!("{message} (at byte {})", span.start),
+        None => message,
+    }
+}
+
+/// Sets the field at a dotted `key` of `value` from `key=value` text; the field must exist.
+fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), ConfigError> {
+    let fail = |message: String| ConfigError::Override { assignment: assignment.to_owned(), message };
+    let (key, text) = assignment
+        .split_once('=')
+        .ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
+    let key = key.trim();
+    let mut slot = &mut *root;
+    let mut walked = Vec::new();
+    for part in key.split('.') {
+        walked.push(part);
+        slot = match slot {
+            toml::Value::Table(table) => table.get_mut(part),
+            _ => None,
+        }
+        .ok_or_else(|| fail(format!("no field {} in the experiment", walked.join("."))))?;
+    }
+    let parsed = parse_value(text.trim());
+    let fits = std::mem::discriminant(&parsed) == std::mem::discriminant(slot)
+        || matches!((&*slot, &parsed), (toml::Value::Float(_), toml::Value::Integer(_)));
+    if !fits {
+        return Err(fail(format!(
+            "{key} takes a {}, not {:?}",
+            slot.type_str(),
+            text.trim()
+        )));
+    }
+    *slot = match (&*slot, parsed) {
+        (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
+        (_, v) => v,
+    };
+    Ok(())
+}
+
+/// A TOML value from override text; bare words are strings (`model.engine=fused`).
+fn parse_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
+}

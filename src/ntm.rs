@@ -1,0 +1,368 @@
+//! The Neural Turing Machine (paper section 3, figure 1): a controller, read and write heads
+//! and an N x M memory, stepped through time with the whole recurrent state passed in and out.
+//!
+//! One step, for inputs x_t `[B, X]`:
+//! ```text
+//! h_t            = controller([x_t, r_{t-1}^1 .. r_{t-1}^R], state_{t-1})      [B, C]
+//! for each write head: w = address(h_t, M_{t-1}, w_{t-1});  M_t = write(M, w, e, a)
+//! for each read head:  w = address(h_t, M_t, w_{t-1});      r_t = w^T M_t      [B, M]
+//! y_t (logits)   = dense([h_t, r_t^1 .. r_t^R])                                [B, Y]
+//! ```
+//! Writing before reading lets a value written at step t be read at step t.
+
+use candle_core::{DType, Device, Result, Tensor, D};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::addressing::softmax;
+use crate::controller::{Controller, ControllerKind, ControllerState};
+use crate::heads::{Head, HeadKind, HeadParams};
+use crate::memory::{self, MemoryInit};
+use crate::model::{unroll, MemoryRecord, SequenceModel};
+use crate::params::{Dense, Init, ParamBuilder};
+use crate::trace::{HeadStep, HeadTrace};
+
+/// The initial weighting of every head is softmax of a learned logit vector that starts with
+/// this value at slot 0 and 0 elsewhere: the heads start focused on slot 0. A uniform start
+/// over a constant memory could never be broken by content addressing or shifts (every slot
+/// stays identical), so some asymmetry is needed; this is the one a copying head wants.
+pub const INITIAL_FOCUS_LOGIT: f64 = 10.0;
+
+/// The `memory` table of an NTM model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MemoryConfig {
+    /// Number of memory slots N (the paper: 128).
+    pub slots: usize,
+    /// Width M of each slot (the paper: 20).
+    pub width: usize,
+    /// Initial memory at the start of every sequence: `constant`, `learned` or `random`.
+    pub init: MemoryInit,
+}
+
+impl Default for MemoryConfig {
+    fn default() -> Self {
+        Self { slots: 128, width: 20, init: MemoryInit::Constant }
+    }
+}
+
+/// The `[models.<name>]` table of an NTM (the paper's table 1 sizes by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NtmConfig {
+    /// Controller network: `lstm` or `feed-forward`.
+    pub controller: ControllerKind,
+    /// Units per controller layer (the paper: 100).
+    pub controller_size: usize,
+    /// Controller layers (the paper: 1, 2 for priority sort).
+    pub controller_layers: usize,
+    /// Number of read heads.
+    pub read_heads: usize,
+    /// Number of write heads.
+    pub write_heads: usize,
+    /// Allowed shifts of the convolutional shift (eq. 8); +1 moves attention to the next slot.
+    pub shifts: Vec<i64>,
+    /// The memory matrix.
+    pub memory: MemoryConfig,
+}
+
+impl Default for NtmConfig {
+    fn default() -> Self {
+        Self {
+            controller: ControllerKind::Lstm,
+            controller_size: 100,
+            controller_layers: 1,
+            read_heads: 1,
+            write_heads: 1,
+            shifts: vec![-1, 0, 1],
+            memory: MemoryConfig::default(),
+        }
+    }
+}
+
+impl NtmConfig {
+    /// Checks every field; the error names the field, the value and what is allowed.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let positive = [
+            ("controller_size", self.controller_size),
+            ("controller_layers", self.controller_layers),
+            ("read_heads", self.read_heads),
+            ("write_heads", self.write_heads),
+            ("memory.slots", self.memory.slots),
+            ("memory.width", self.memory.width),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(format!("{field} = 0: must be at least 1"));
+            }
+        }
+        if self.shifts.is_empty() {
+            return Err("shifts = []: give at least one shift, e.g. [-1, 0, 1]".into());
+        }
+        let n = self.memory.slots as i64;
+        if let Some(s) = self.shifts.iter().find(|s| s.abs() >= n.max(1)) {
+            return Err(format!("shifts contains {s}: each shift must be within +-(memory.slots - 1) = +-{}", n - 1));
+        }
+        let mut sorted = self.shifts.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.shifts.len() {
+            return Err(format!("shifts = {:?}: each shift may appear once", self.shifts));
+        }
+        Ok(())
+    }
+}
+
+/// The recurrent state between steps. Nothing else changes during a sequence.
+#[derive(Debug, Clone)]
+pub struct NtmState {
+    /// Memory M_t, `[B, N, M]`.
+    pub memory: Tensor,
+    /// Each read head's last weighting, `[B, N]`.
+    pub read_weightings: Vec<Tensor>,
+    /// Each write head's last weighting, `[B, N]`.
+    pub write_weightings: Vec<Tensor>,
+    /// Each read head's last read vector, `[B, M]`.
+    pub reads: Vec<Tensor>,
+    /// The controller's state.
+    pub controller: ControllerState,
+}
+
+/// What one step did, for traces: the heads' parameters and weightings.
+pub struct StepRecord {
+    /// Per head (read heads first): parameters, weightings, and the read vector for read heads.
+    pub heads: Vec<(HeadParams, crate::addressing::Addressed, Option<Tensor>)>,
+}
+
+/// A Neural Turing Machine built of composed candle operations (the reference engine).
+pub struct Ntm {
+    config: NtmConfig,
+    controller: Controller,
+    read_heads: Vec<Head>,
+    write_heads: Vec<Head>,
+    output: Dense,
+    initial_reads: Vec<Tensor>,            // [M] each
+    initial_read_weightings: Vec<Tensor>,  // [N] logits each
+    initial_write_weightings: Vec<Tensor>, // [N] logits each
+    initial_memory: Option<Tensor>,        // [N, M] for learned and random init
+    dtype: DType,
+    device: Device,
+}
+
+impl Ntm {
+    /// An NTM for `inputs` input and `outputs` output channels.
+    pub fn new(
+        config: &NtmConfig,
+        params: &ParamBuilder,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Self> {
+        let (n, m) = (config.memory.slots, config.memory.width);
+        let (c, s) = (config.controller_size, config.shifts.len());
+        let controller = Controller::new(
+            &params.pp("controller"),
+            config.controller,
+            inputs + config.read_heads * m,
+            c,
+            config.controller_layers,
+        )?;
+        let heads = params.pp("heads");
+        let read_heads = (0..config.read_heads)
+            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s))
+            .collect::<Result<Vec<_>>>()?;
+        let write_heads = (0..config.write_heads)
+            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s))
+            .collect::<Result<Vec<_>>>()?;
+        let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
+        let init = params.pp("initial");
+        let mut focus = vec![0.0; n];
+        focus[0] = INITIAL_FOCUS_LOGIT;
+        let bound = 1.0 / ((n + m) as f64).sqrt();
+        let initial_reads = (0..config.read_heads)
+            .map(|i| init.get(&[m], &format!("read{i}"), Init::Uniform(bound)))
+            .collect::<Result<Vec<_>>>()?;
+        let initial_read_weightings = (0..config.read_heads)
+            .map(|i| init.get(&[n], &format!("read{i}_weighting"), Init::Values(focus.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let initial_write_weightings = (0..config.write_heads)
+            .map(|i| init.get(&[n], &format!("write{i}_weighting"), Init::Values(focus.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let initial_memory = match config.memory.init {
+            MemoryInit::Constant => None,
+            MemoryInit::Learned => Some(init.get(&[n, m], "memory", Init::Uniform(bound))?),
+            MemoryInit::Random => {
+                // Drawn from its own generator so it is the same for a seed whatever else is built.
+                let mut rng = ChaCha8Rng::seed_from_u64(0x4e544d); // "NTM"
+                let values: Vec<f64> = (0..n * m).map(|_| rng.random_range(-bound..=bound)).collect();
+                Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)
+            }
+        };
+        Ok(Self {
+            config: config.clone(),
+            controller,
+            read_heads,
+            write_heads,
+            output,
+            initial_reads,
+            initial_read_weightings,
+            initial_write_weightings,
+            initial_memory,
+            dtype: params.dtype(),
+            device: params.device().clone(),
+        })
+    }
+
+    /// The model's configuration.
+    pub fn config(&self) -> &NtmConfig {
+        &self.config
+    }
+
+    /// The state at the start of every sequence, for `batch` rows.
+    pub fn initial_state(&self, batch: usize) -> Result<NtmState> {
+        let (n, m) = (self.config.memory.slots, self.config.memory.width);
+        let memory = match &self.initial_memory {
+            None => memory::constant_memory(batch, n, m, self.dtype, &self.device)?,
+            Some(mem) => mem.unsqueeze(0)?.broadcast_as((batch, n, m))?,
+        };
+        let weighting = |logits: &Tensor| softmax(&logits.unsqueeze(0)?)?.broadcast_as((batch, n));
+        Ok(NtmState {
+            memory,
+            read_weightings: self.initial_read_weightings.iter().map(weighting).collect::<Result<_>>()?,
+            write_weightings: self.initial_write_weightings.iter().map(weighting).collect::<Result<_>>()?,
+            reads: self
+                .initial_reads
+                .iter()
+                .map(|r| r.unsqueeze(0)?.broadcast_as((batch, m)))
+                .collect::<Result<_>>()?,
+            controller: self.controller.initial_state(batch)?,
+        })
+    }
+
+    /// One time step. `x`: `[B, inputs]` -> logits `[B, outputs]`, the next state, and (when
+    /// `record`) what the heads did.
+    pub fn step(
+        &self,
+        x: &Tensor,
+        state: NtmState,
+        record: bool,
+    ) -> Result<(Tensor, NtmState, Option<StepRecord>)> {
+        let shifts = &self.config.shifts;
+        let mut controller_input = Vec::with_capacity(1 + state.reads.len());
+        controller_input.push(x.clone());
+        controller_input.extend(state.reads.iter().cloned());
+        let controller_input = Tensor::cat(&controller_input, D::Minus1)?; // [B, X + R*M]
+        let (h, controller) = self.controller.step(&controller_input, &state.controller)?; // [B, C]
+
+        let mut records = Vec::new();
+        let mut memory = state.memory;
+        let mut write_weightings = Vec::with_capacity(self.write_heads.len());
+        for (head, previous) in self.write_heads.iter().zip(&state.write_weightings) {
+            let (params, addressed) = head.address(&h, &memory, previous, shifts)?;
+            let (erase, add) = match (&params.erase, &params.add) {
+                (Some(e), Some(a)) => (e, a),
+                _ => candle_core::bail!("a write head produced no erase or add vector"),
+            };
+            memory = memory::write(&memory, &addressed.weighting, erase, add)?; // [B, N, M]
+            write_weightings.push(addressed.weighting.clone());
+            if record {
+                records.push((params, addressed, None));
+            }
+        }
+        let mut read_weightings = Vec::with_capacity(self.read_heads.len());
+        let mut reads = Vec::with_capacity(self.read_heads.len());
+        let mut read_records = Vec::new();
+        for (head, previous) in self.read_heads.iter().zip(&state.read_weightings) {
+            let (params, addressed) = head.address(&h, &memory, previous, shifts)?;
+            let r = memory::read(&addressed.weighting, &memory)?; // [B, M]
+            read_weightings.push(addressed.weighting.clone());
+            if record {
+                read_records.push((params, addressed, Some(r.clone())));
+            }
+            reads.push(r);
+        }
+        let mut output_input = Vec::with_capacity(1 + reads.len());
+        output_input.push(h);
+        output_input.extend(reads.iter().cloned());
+        let logits = self.output.forward(&Tensor::cat(&output_input, D::Minus1)?)?; // [B, Y]
+        let record = record.then(|| {
+            read_records.extend(records);
+            StepRecord { heads: read_records }
+        });
+        let next = NtmState { memory, read_weightings, write_weightings, reads, controller };
+        Ok((logits, next, record))
+    }
+}
+
+/// Batch element 0 of a `[B, ...]` tensor as a flat `Vec<f32>`.
+fn first_row(t: &Tensor) -> Result<Vec<f32>> {
+    t.get(0)?.flatten_all()?.to_dtype(DType::F32)?.to_vec1()
+}
+
+fn first_scalar(t: &Tensor) -> Result<f32> {
+    Ok(first_row(t)?[0])
+}
+
+impl SequenceModel for Ntm {
+    fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        let state = self.initial_state(inputs.dim(1)?)?;
+        unroll(inputs, state, |x, state| {
+            let (y, next, _) = self.step(x, state, false)?;
+            Ok((y, next))
+        })
+    }
+
+    fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
+        let mut state = self.initial_state(inputs.dim(1)?)?;
+        let initial_memory: Vec<Vec<f32>> =
+            state.memory.get(0)?.to_dtype(DType::F32)?.to_vec2()?;
+        let mut heads: Vec<HeadTrace> = self
+            .read_heads
+            .iter()
+            .enumerate()
+            .chain(self.write_heads.iter().enumerate())
+            .map(|(index, head)| HeadTrace { kind: head.kind(), index, steps: Vec::new() })
+            .collect();
+        let mut outputs = Vec::new();
+        for t in 0..inputs.dim(0)? {
+            let (y, next, record) = self.step(&inputs.get(t)?, state, true)?;
+            state = next;
+            outputs.push(y);
+            let record = record.expect("a recording step returns its record");
+            for (trace, (params, addressed, read)) in heads.iter_mut().zip(record.heads) {
+                let a = &params.addressing;
+                trace.steps.push(HeadStep {
+                    weighting: first_row(&addressed.weighting)?,
+                    content_weighting: first_row(&addressed.content)?,
+                    key: first_row(&a.key)?,
+                    beta: first_scalar(&a.beta)?,
+                    gate: first_scalar(&a.gate)?,
+                    shift: first_row(&a.shift)?,
+                    gamma: first_scalar(&a.gamma)?,
+                    erase: params.erase.as_ref().map(first_row).transpose()?,
+                    add: params.add.as_ref().map(first_row).transpose()?,
+                    read: read.as_ref().map(first_row).transpose()?,
+                });
+            }
+        }
+        let record = MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads };
+        Ok((Tensor::stack(&outputs, 0)?, Some(record)))
+    }
+
+    fn parameter_count(&self) -> usize {
+        let heads: usize =
+            self.read_heads.iter().chain(&self.write_heads).map(Head::parameter_count).sum();
+        let initial: usize = self
+            .initial_reads
+            .iter()
+            .chain(&self.initial_read_weightings)
+            .chain(&self.initial_write_weightings)
+            .map(Tensor::elem_count)
+            .sum::<usize>()
+            + match (self.config.memory.init, &self.initial_memory) {
+                (MemoryInit::Learned, Some(m)) => m.elem_count(),
+                _ => 0,
+            };
+        self.controller.parameter_count() + heads + self.output.parameter_count() + initial
+    }
+}

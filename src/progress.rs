@@ -1,0 +1,68 @@
+//! Training progress: a bar on a terminal, plain log lines otherwise.
+
+use std::io::IsTerminal;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::report::MetricsRecord;
+
+/// Reports one model's training progress.
+pub struct Progress {
+    label: String,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// A bar under `multi` when stderr is a terminal, log lines on stderr otherwise.
+    pub fn new(label: &str, multi: &MultiProgress) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = multi.add(ProgressBar::new(0));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>6} [{bar:30}] {pos}/{len} seq  {msg}  {per_sec}  eta {eta}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(label.to_owned());
+            bar
+        });
+        Self { label: label.to_owned(), bar }
+    }
+
+    /// Reports nothing (tests, library use).
+    pub fn silent() -> Self {
+        Self { label: String::new(), bar: Some(ProgressBar::hidden()) }
+    }
+
+    pub(crate) fn start(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.reset_eta();
+        }
+    }
+
+    pub(crate) fn advance(&self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        }
+    }
+
+    pub(crate) fn report(&self, record: &MetricsRecord) {
+        let text = format!("loss {:.2} bits  errors {:.3} bits/seq", record.loss_bits, record.bit_errors);
+        match &self.bar {
+            Some(bar) => bar.set_message(text),
+            None => eprintln!(
+                "{}: {} sequences  {text}  {:.0} s",
+                self.label, record.sequences, record.seconds
+            ),
+        }
+    }
+
+    pub(crate) fn finish(&self, _done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}

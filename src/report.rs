@@ -1,0 +1,59 @@
+//! The records a run writes to disk and the figures are drawn from.
+//!
+//! Every file format the toolkit writes lives here, so the trainer, the evaluator and the
+//! plotting code agree on it and any run can be re-plotted without retraining.
+
+use serde::{Deserialize, Serialize};
+
+/// One line of `metrics.jsonl`: the training statistics over one report interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsRecord {
+    /// Training sequences seen so far (summed over batches).
+    pub sequences: u64,
+    /// Mean binary cross-entropy over the interval, in bits per sequence.
+    pub loss_bits: f64,
+    /// Mean number of wrong output bits per sequence after thresholding at 0.5.
+    pub bit_errors: f64,
+    /// Wall-clock seconds since training started (resumed runs keep counting).
+    pub seconds: f64,
+}
+
+/// One row of `eval.json`: the model's quality on sequences of one length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalResult {
+    /// Sequence length (the task's length parameter, e.g. the number of vectors to copy).
+    pub length: usize,
+    /// Mean cross-entropy in bits per sequence.
+    pub loss_bits: f64,
+    /// Mean wrong bits per sequence after thresholding at 0.5.
+    pub bit_errors: f64,
+    /// How many sequences the means are over.
+    pub sequences: usize,
+}
+
+/// The whole `eval.json` of one model: generalisation to each test length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// The model's name in the experiment (`ntm`, `lstm`, ...).
+    pub model: String,
+    /// The task's name (`copy`, `repeat-copy`, ...).
+    pub task: String,
+    /// One entry per test length, in increasing length.
+    pub results: Vec<EvalResult>,
+}
+
+/// One model's answer to one episode, for the "outputs at long lengths" figure.
+///
+/// Matrices are `[time][channel]`, restricted to the time steps where the target counts
+/// (mask = 1), so `target` and `output` have the same shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputSample {
+    /// The model's name in the experiment.
+    pub model: String,
+    /// The sequence length of the episode.
+    pub length: usize,
+    /// Target bits, `[time][output width]`.
+    pub target: Vec<Vec<f32>>,
+    /// Model outputs after the sigmoid, in `[0, 1]`, `[time][output width]`.
+    pub output: Vec<Vec<f32>>,
+}

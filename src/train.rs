@@ -1,0 +1,256 @@
+//! The trainer: one loop for every [`SequenceModel`], writing metrics and checkpoints.
+//!
+//! A model's folder holds `config.toml` (the resolved experiment, this model only),
+//! `metrics.jsonl` (one [`MetricsRecord`] per report interval) and the checkpoint files of
+//! [`crate::checkpoint`].
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Var};
+use candle_nn::VarMap;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoint::{self, CheckpointMeta};
+use crate::config::Experiment;
+use crate::data::TensorBatch;
+use crate::loss;
+use crate::model::{ModelConfig, SequenceModel};
+use crate::optim::{clipped_gradients, Optimizer};
+use crate::progress::Progress;
+use crate::report::MetricsRecord;
+
+/// File of the resolved experiment in a model's folder.
+pub const CONFIG_FILE: &str = "config.toml";
+/// File of the training metrics in a model's folder.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+
+/// Anything that can stop training: I/O, tensors, checkpoints, numerical faults.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error("model {model}: {source}")]
+    Tensor { model: String, source: candle_core::Error },
+    #[error("{0}")]
+    Run(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io { path: path.to_owned(), source }
+}
+
+/// A model of an experiment, built, with its parameters in name order.
+pub struct BuiltModel {
+    pub name: String,
+    pub config: ModelConfig,
+    pub varmap: VarMap,
+    pub model: Box<dyn SequenceModel>,
+    /// Parameter names and variables, sorted by name (the optimiser's order).
+    pub parameters: Vec<(String, Var)>,
+}
+
+impl BuiltModel {
+    /// Builds model `name` of `experiment` with fresh parameters from the experiment's seed.
+    pub fn new(experiment: &Experiment, name: &str) -> Result<Self, TrainError> {
+        let config = experiment
+            .models
+            .get(name)
+            .ok_or_else(|| {
+                let known: Vec<&String> = experiment.models.keys().collect();
+                TrainError::Run(format!("no model named {name:?} in the experiment (it has {known:?})"))
+            })?
+            .clone();
+        let task = experiment.task.build();
+        let varmap = VarMap::new();
+        let tensor_err = |source| TrainError::Tensor { model: name.to_owned(), source };
+        let model = config
+            .build(&varmap, experiment.seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
+            .map_err(tensor_err)?;
+        let mut parameters: Vec<(String, Var)> = varmap
+            .data()
+            .lock()
+            .expect("parameter map poisoned")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        parameters.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Self { name: name.to_owned(), config, varmap, model, parameters })
+    }
+}
+
+/// The experiment restricted to one model: what `config.toml` in that model's folder holds.
+pub fn single_model(experiment: &Experiment, name: &str) -> Experiment {
+    let mut single = experiment.clone();
+    single.models.retain(|n, _| n == name);
+    single
+}
+
+/// How training ended.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// Sequences trained in total.
+    pub sequences: u64,
+    /// Training wall time in seconds (a resumed run's earlier time included).
+    pub seconds: f64,
+    /// The last metrics line written.
+    pub last: Option<MetricsRecord>,
+    /// True if training stopped early because `stop` was raised.
+    pub interrupted: bool,
+}
+
+/// Trains model `name` of `experiment` into `dir`, from scratch or (`resume`) from the
+/// checkpoint there, until `train.sequences` or until `stop` is raised.
+pub fn train(
+    experiment: &Experiment,
+    name: &str,
+    dir: &Path,
+    resume: bool,
+    progress: &Progress,
+    stop: &AtomicBool,
+) -> Result<TrainOutcome, TrainError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let built = BuiltModel::new(experiment, name)?;
+    let tensor_err = |source| TrainError::Tensor { model: name.to_owned(), source };
+    let train = &experiment.train;
+    let task = experiment.task.build();
+    let vars: Vec<Var> = built.parameters.iter().map(|(_, v)| v.clone()).collect();
+    let names: Vec<String> = built.parameters.iter().map(|(n, _)| n.clone()).collect();
+    let mut optimizer = Optimizer::new(train.optimizer, vars.clone(), train.lr).map_err(tensor_err)?;
+
+    let config_path = dir.join(CONFIG_FILE);
+    let metrics_path = dir.join(METRICS_FILE);
+    let (mut rng, mut sequences, seconds_before, mut interval) = if resume {
+        let meta = checkpoint::load_meta(dir)?;
+        checkpoint::load_weights(&dir.join(checkpoint::WEIGHTS_FILE), &built.varmap)?;
+        let state = checkpoint::load_optimizer_state(dir, &meta)?;
+        optimizer.set_state(state, meta.optimizer_steps).map_err(tensor_err)?;
+        truncate_metrics(&metrics_path, meta.sequences)?;
+        (meta.rng, meta.sequences, meta.seconds, meta.interval)
+    } else {
+        let _ = std::fs::remove_file(&metrics_path);
+        (ChaCha8Rng::seed_from_u64(experiment.seed), 0, 0.0, (0.0, 0.0, 0))
+    };
+    std::fs::write(&config_path, single_model(experiment, name).to_toml()).map_err(io(&config_path))?;
+    let mut metrics = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&metrics_path)
+        .map_err(io(&metrics_path))?;
+
+    let started = Instant::now();
+    let elapsed = |started: &Instant| seconds_before + started.elapsed().as_secs_f64();
+    let value_clip = (train.clip_value > 0.0).then_some(train.clip_value);
+    let norm_clip = (train.clip_norm > 0.0).then_some(train.clip_norm);
+    let mut last = None;
+    let save = |sequences: u64, optimizer: &Optimizer, rng: &ChaCha8Rng, interval, seconds| {
+        let (state, steps) = optimizer.state();
+        let meta = CheckpointMeta {
+            sequences,
+            optimizer_steps: steps,
+            seconds,
+            rng: rng.clone(),
+            interval,
+            parameters: names.clone(),
+        };
+        checkpoint::save(dir, &built.varmap, state, &meta)
+    };
+    progress.start(sequences, train.sequences);
+    let mut interrupted = false;
+    while sequences < train.sequences {
+        if stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let batch_size = (train.sequences - sequences).min(train.batch as u64) as usize;
+        let batch = task.sample(&mut rng, batch_size, None);
+        let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor_err)?;
+        let (loss_nats, errors) = (|| {
+            let logits = built.model.forward(&batch.inputs)?;
+            let loss = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?;
+            let grads = loss.backward()?;
+            let (grads, _norm) = clipped_gradients(&vars, &grads, value_clip, norm_clip)?;
+            let loss_value = loss.to_scalar::<f32>()? as f64;
+            if !loss_value.is_finite() {
+                return Ok((loss_value, f64::NAN));
+            }
+            optimizer.step(&grads)?;
+            let errors = loss::bit_errors(&logits.detach(), &batch.targets, &batch.mask)?;
+            Ok((loss_value, errors))
+        })()
+        .map_err(tensor_err)?;
+        if !loss_nats.is_finite() {
+            return Err(TrainError::Run(format!(
+                "model {name}: the loss became {loss_nats} at sequence {sequences}; the last good checkpoint in {} is kept",
+                dir.display()
+            )));
+        }
+        let before = sequences;
+        sequences += batch_size as u64;
+        let n = batch_size as f64;
+        interval.0 += loss::nats_to_bits(loss_nats) * n;
+        interval.1 += errors * n;
+        interval.2 += batch_size as u64;
+        if crossed(before, sequences, train.report_every) || sequences == train.sequences {
+            let count = interval.2 as f64;
+            let record = MetricsRecord {
+                sequences,
+                loss_bits: interval.0 / count,
+                bit_errors: interval.1 / count,
+                seconds: elapsed(&started),
+            };
+            let line = serde_json::to_string(&record).expect("metrics serialise");
+            writeln!(metrics, "{line}").map_err(io(&metrics_path))?;
+            progress.report(&record);
+            last = Some(record);
+            interval = (0.0, 0.0, 0);
+        }
+        progress.advance(sequences);
+        if crossed(before, sequences, train.checkpoint_every) && sequences < train.sequences {
+            save(sequences, &optimizer, &rng, interval, elapsed(&started))?;
+        }
+    }
+    let seconds = elapsed(&started);
+    save(sequences, &optimizer, &rng, interval, seconds)?;
+    progress.finish(sequences);
+    Ok(TrainOutcome { sequences, seconds, last, interrupted })
+}
+
+/// True if a multiple of `every` lies in `(before, after]`.
+fn crossed(before: u64, after: u64, every: u64) -> bool {
+    after / every > before / every
+}
+
+/// Drops metrics lines past `sequences` (written after the checkpoint a run resumes from).
+fn truncate_metrics(path: &Path, sequences: u64) -> Result<(), TrainError> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            serde_json::from_str::<MetricsRecord>(line).is_ok_and(|r| r.sequences <= sequences)
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(io(path))
+}
+
+/// Reads a model folder's `metrics.jsonl`.
+pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsRecord>, TrainError> {
+    let path = dir.join(METRICS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| {
+                TrainError::Run(format!("{}: line {}: {e}", path.display(), i + 1))
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,31 @@
+//! `ntm-tasks`: the algorithmic tasks of Graves, Wayne & Danihelka (2014), *Neural Turing
+//! Machines* (arXiv:1410.5401), as batch generators.
+//!
+//! - [`CopyTask`] (sec. 4.1) and [`RepeatCopy`] (sec. 4.2) implement [`Task`];
+//! - [`TaskSpec`] is the `[task]` table of an experiment file (serde), with
+//!   [`TaskSpec::validate`] and [`TaskSpec::build`];
+//! - [`Batch`] is what [`Task::sample`] returns: time-major flat buffers of inputs, targets
+//!   and a loss mask; [`Batch::episode`] takes out one element;
+//! - [`render_episode`] draws an episode as text.
+//!
+//! ```
+//! use ntm_tasks::{render_episode, Task, TaskSpec};
+//! let task = TaskSpec::default().build(); // the paper's copy task
+//! let batch = task.sample(&mut rand::rng(), 4, None);
+//! assert_eq!(batch.input_width, 9);
+//! println!("{}", render_episode(&batch.episode(0)));
+//! ```
+
+pub mod batch;
+pub mod copy;
+pub mod render;
+pub mod repeat_copy;
+pub mod spec;
+pub mod task;
+
+pub use batch::{Batch, Episode};
+pub use copy::CopyTask;
+pub use render::{cell_char, render_episode};
+pub use repeat_copy::RepeatCopy;
+pub use spec::{CopySpec, RepeatCopySpec, TaskSpec};
+pub use task::Task;

@@ -1,0 +1,65 @@
+//! The [`Task`] trait every generator implements, and small sampling helpers they share.
+
+use crate::batch::Batch;
+use rand::{Rng, RngCore};
+
+/// A generator of training and evaluation episodes for one algorithmic task.
+///
+/// Implementations are plain data (their spec), so they are `Send + Sync` and can be shared
+/// by data-loading threads; all randomness comes from the `rng` passed to [`Task::sample`].
+pub trait Task: Send + Sync {
+    /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`.
+    fn name(&self) -> &'static str;
+
+    /// Channels per input vector.
+    fn input_width(&self) -> usize;
+
+    /// Channels per target vector (and so per model output).
+    fn output_width(&self) -> usize;
+
+    /// The training range of the length parameter, `(min, max)` inclusive.
+    fn length_range(&self) -> (usize, usize);
+
+    /// Samples `batch` episodes.
+    ///
+    /// `length = None`: each element draws its own length uniformly from
+    /// [`length_range`](Task::length_range); `Some(L)`: every element has length `L`
+    /// (evaluation; `L` may exceed the training range). Elements shorter than the batch's
+    /// longest are right-padded with zero inputs, zero targets and mask 0 (models are causal,
+    /// so padding at the end changes nothing earlier).
+    ///
+    /// # Panics
+    /// If `batch == 0` or `length == Some(0)`.
+    fn sample(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>) -> Batch;
+}
+
+/// The length of one element: `fixed` if given, else uniform over `range` (inclusive).
+pub(crate) fn draw_length(
+    rng: &mut dyn RngCore,
+    range: (usize, usize),
+    fixed: Option<usize>,
+) -> usize {
+    match fixed {
+        Some(length) => {
+            assert!(length >= 1, "sequence length must be at least 1, got 0");
+            length
+        }
+        None => rng.random_range(range.0..=range.1),
+    }
+}
+
+/// `length` vectors of `bits` random bits, each 0 or 1 with probability 1/2, `[length][bits]`.
+pub(crate) fn random_bits(rng: &mut dyn RngCore, length: usize, bits: usize) -> Vec<Vec<f32>> {
+    (0..length)
+        .map(|_| {
+            (0..bits)
+                .map(|_| if rng.random::<bool>() { 1.0 } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
+/// Panics with a clear message on an empty batch request.
+pub(crate) fn check_batch(batch: usize) {
+    assert!(batch >= 1, "batch size must be at least 1, got 0");
+}

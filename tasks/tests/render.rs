@@ -1,0 +1,114 @@
+//! `render_episode`: the rows it prints for hand-built and sampled episodes.
+
+use ntm_tasks::{render_episode, CopySpec, CopyTask, Episode, RepeatCopy, RepeatCopySpec, Task};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+#[test]
+fn hand_built_copy_episode_exact() {
+    // The render module doc's example: L = 2, bits = 2.
+    let ep = Episode {
+        length: 2,
+        inputs: vec![
+            vec![1., 1., 0.],
+            vec![0., 1., 0.],
+            vec![0., 0., 1.],
+            vec![0., 0., 0.],
+            vec![0., 0., 0.],
+        ],
+        targets: vec![
+            vec![0., 0.],
+            vec![0., 0.],
+            vec![0., 0.],
+            vec![1., 1.],
+            vec![0., 1.],
+        ],
+        mask: vec![0., 0., 0., 1., 1.],
+    };
+    let want = "\
+episode: length 2, 5 steps
+t     0
+in  0 #....
+in  1 ##...
+in  2 ..#..
+out 0 ...#.
+out 1 ...##
+mask  ...##
+";
+    assert_eq!(render_episode(&ep), want);
+}
+
+#[test]
+fn fractional_values_render_as_digits_and_signs() {
+    let ep = Episode {
+        length: 1,
+        inputs: vec![vec![0.25], vec![-2.0], vec![3.0]],
+        targets: vec![vec![0.97], vec![0.5], vec![0.0]],
+        mask: vec![1., 1., 0.],
+    };
+    let text = render_episode(&ep);
+    assert!(text.contains("\nin  0 2-+\n"), "{text}");
+    assert!(text.contains("\nout 0 95.\n"), "{text}");
+}
+
+#[test]
+fn sampled_copy_episode_rows() {
+    let task = CopyTask::new(CopySpec::default());
+    let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(3), 1, Some(12));
+    let ep = batch.episode(0);
+    let text = render_episode(&ep);
+    let lines: Vec<&str> = text.lines().collect();
+    // Header, ruler, 9 input rows, 8 target rows, mask.
+    assert_eq!(lines.len(), 2 + 9 + 8 + 1, "{text}");
+    assert_eq!(lines[0], "episode: length 12, 25 steps");
+    assert_eq!(lines[1], "t     0         10        20");
+    // The delimiter row: on only at step 12.
+    assert_eq!(
+        lines[2 + 8],
+        format!("in  8 {}#{}", ".".repeat(12), ".".repeat(12))
+    );
+    assert_eq!(
+        lines[19],
+        format!("mask  {}{}", ".".repeat(13), "#".repeat(12))
+    );
+    // Each target row is its input row shifted by L + 1.
+    for c in 0..8 {
+        let input_row = &lines[2 + c][6..];
+        let target_row = &lines[11 + c][6..];
+        assert!(lines[11 + c].starts_with(&format!("out {c} ")));
+        assert_eq!(&target_row[13..], &input_row[..12], "channel {c}");
+    }
+}
+
+#[test]
+fn wide_episodes_align_two_digit_channels() {
+    let task = CopyTask::new(CopySpec {
+        bits: 12,
+        min_length: 2,
+        max_length: 2,
+    });
+    let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(0), 1, None);
+    let text = render_episode(&batch.episode(0));
+    assert!(text.contains("\nin   0 "), "{text}");
+    assert!(text.contains("\nin  12 ..#.."), "{text}");
+    assert!(text.contains("\nout 11 "), "{text}");
+    assert!(text.contains("\nmask   ...##\n"), "{text}");
+}
+
+#[test]
+fn repeat_copy_shows_the_repeat_count_and_end_marker() {
+    let task = RepeatCopy::new(RepeatCopySpec::default());
+    let batch = task.sample_with(&mut ChaCha8Rng::seed_from_u64(1), 1, Some(2), Some(10));
+    let text = render_episode(&batch.episode(0));
+    // (10 - 5.5) / sqrt(8.25) ~ 1.57 > 1: drawn as '+', at step L + 1 = 3.
+    assert!(text.contains("\nin  9 ...+"), "{text}");
+    // End marker at step L + 2 + L * R = 24, the last of 25 steps.
+    assert!(
+        text.contains(&format!("\nout 8 {}#\n", ".".repeat(24))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\nmask  ....{}\n", "#".repeat(21))),
+        "{text}"
+    );
+}
