@@ -7,8 +7,11 @@
 pub mod addressing;
 pub mod checkpoint;
 pub mod config;
+pub mod cli;
+pub mod cmd;
 pub mod controller;
 pub mod data;
+pub mod eval;
 pub mod heads;
 pub mod loss;
 pub mod lstm;
@@ -21,3 +24,4 @@ pub mod progress;
 pub mod report;
 pub mod trace;
 pub mod train;
+pub mod plot;

@@ -116,9 +116,11 @@ pub fn clipped_gradients(
         .map(|v| {
             grads
                 .get(v.as_tensor())
+                // Gradients carry the forward graph; detach them so optimiser state built from
+                // them does not keep every past graph alive.
                 .map(|g| match value_clip {
-                    Some(c) => g.clamp(-c, c),
-                    None => Ok(g.clone()),
+                    Some(c) => g.detach().clamp(-c, c),
+                    None => Ok(g.detach()),
                 })
                 .transpose()
         })

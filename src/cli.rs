@@ -1,0 +1,73 @@
+//! The command line: one subcommand per user job.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Neural Turing Machines and LSTM baselines on the paper's algorithmic tasks.
+#[derive(Debug, Parser)]
+#[command(name = "ntm", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train every model of an experiment, evaluate them on the test lengths, draw the figures.
+    Run(RunArgs),
+    /// Train one model of an experiment.
+    Train(TrainArgs),
+    /// Evaluate trained models on test lengths (bits and bit errors per sequence).
+    Eval(EvalArgs),
+}
+
+/// Arguments shared by `run` and `train`.
+#[derive(Debug, clap::Args)]
+pub struct ExperimentArgs {
+    /// The experiment file, e.g. experiments/copy.toml.
+    pub experiment: PathBuf,
+    /// Output folder [default: runs/<experiment name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a field of the experiment by its dotted path, e.g. train.sequences=2000.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Replace a finished or partial run in the output folder.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Continue from the checkpoints in the output folder up to train.sequences.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// The model to train, by its name in the experiment (e.g. ntm).
+    #[arg(long)]
+    pub model: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A run folder (every model in it), one model's folder, or a checkpoint file.
+    pub path: PathBuf,
+    /// Test lengths, comma separated [default: the experiment's eval.lengths].
+    #[arg(long, value_delimiter = ',')]
+    pub lengths: Option<Vec<usize>>,
+    /// Test sequences per length [default: the experiment's eval.sequences].
+    #[arg(long)]
+    pub sequences: Option<usize>,
+    /// Print the results as JSON (the eval.json object; an array for several models).
+    #[arg(long)]
+    pub json: bool,
+}

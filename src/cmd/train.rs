@@ -1,0 +1,26 @@
+//! `ntm train`: one model of an experiment.
+
+use anyhow::Result;
+use indicatif::MultiProgress;
+
+use super::{load_experiment, prepare_model_dir, stop_flag};
+use crate::cli::TrainArgs;
+use crate::progress::Progress;
+
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let (experiment, out) = load_experiment(&args.experiment)?;
+    if !experiment.models.contains_key(&args.model) {
+        let known: Vec<&String> = experiment.models.keys().collect();
+        anyhow::bail!(
+            "{}: no model named {:?} (the experiment has {known:?})",
+            args.experiment.experiment.display(),
+            args.model
+        );
+    }
+    let dir = out.join(&args.model);
+    let resume = prepare_model_dir(&dir, &args.experiment)?;
+    let progress = Progress::new(&args.model, &MultiProgress::new());
+    let outcome = crate::train::train(&experiment, &args.model, &dir, resume, &progress, stop_flag())?;
+    super::run::print_outcome(&args.model, &outcome, &dir);
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The generalisation figure: how each model does on sequences longer than it was trained
+//! on (the copy experiment of the paper's section 4.1), from each model's `eval.json`.
+//!
+//! Wrong bits per sequence on the left and loss in bits per sequence on the right, against
+//! the test length, with the range of training lengths shaded.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::axes::{draw_legend, legend_room, log_chart, LogAxis, LogChart};
+use super::grid::draw_caption;
+use super::style::{model_colours, text, AXIS_SIZE, INK, TITLE_SIZE};
+use super::{render, PlotError};
+use crate::report::{EvalReport, EvalResult};
+
+/// Image size in pixels.
+const WIDTH: u32 = 1400;
+const HEIGHT: u32 = 560;
+/// Height of the title block.
+const HEADER: u32 = 48;
+/// Shade of the training range.
+const TRAIN_SHADE: RGBColor = RGBColor(234, 234, 242);
+
+/// Reads one number off an evaluation result.
+type Metric = fn(&EvalResult) -> f64;
+
+/// Draws bit errors and loss against test length for every report to the PNG at `path`,
+/// shading `train_range` (`(shortest, longest)` training length, inclusive).
+pub fn plot_generalisation(
+    reports: &[EvalReport],
+    train_range: (usize, usize),
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let finite = |r: &EvalResult| r.bit_errors.is_finite() || r.loss_bits.is_finite();
+    if !reports.iter().flat_map(|r| &r.results).any(finite) {
+        return Err(PlotError::empty(
+            path,
+            "no evaluation results with finite values",
+        ));
+    }
+    let names: Vec<&str> = reports.iter().map(|r| r.model.as_str()).collect();
+    let (train_lo, train_hi) = (
+        train_range.0.min(train_range.1),
+        train_range.0.max(train_range.1),
+    );
+    let longest = reports
+        .iter()
+        .flat_map(|r| &r.results)
+        .map(|r| r.length)
+        .max()
+        .unwrap_or(1);
+    let x_max = longest.max(train_hi).max(1) as f64;
+    let x_range = 0.0..x_max * 1.05 + 1.0;
+
+    render(path, || {
+        let err = |e| PlotError::draw(path, e);
+        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw_caption(&root, title, (16, 12), TITLE_SIZE).map_err(err)?;
+        let body = root.margin(HEADER, 10, 10, 10);
+        let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+        let colours = model_colours(&names);
+        let metrics: [(_, Metric, _); 2] = [
+            (&left, |r| r.bit_errors, "wrong bits per sequence"),
+            (&right, |r| r.loss_bits, "loss (bits per sequence)"),
+        ];
+        for (area, metric, y_desc) in metrics {
+            let values = reports.iter().flat_map(|r| &r.results).map(metric);
+            let axis = LogAxis::fit(values, legend_room(reports.len()));
+            let mut chart = log_chart(area, x_range.clone(), &axis, "test sequence length", y_desc)
+                .map_err(err)?;
+            shade_training(&mut chart, &axis, (train_lo as f64, train_hi as f64)).map_err(err)?;
+            for ((report, name), &colour) in reports.iter().zip(&names).zip(&colours) {
+                let mut pts: Vec<(f64, f64)> = report
+                    .results
+                    .iter()
+                    .filter_map(|r| Some((r.length as f64, axis.clamp(metric(r))?)))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let line = colour.stroke_width(2);
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), line))
+                    .map_err(err)?;
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 5, colour.filled())))
+                    .map_err(err)?
+                    .label(name.to_string())
+                    .legend(move |(x, y)| {
+                        EmptyElement::at((x, y))
+                            + PathElement::new(vec![(0, 0), (24, 0)], line)
+                            + Circle::new((12, 0), 5, colour.filled())
+                    });
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&p| Circle::new(p, 5, WHITE.stroke_width(1))),
+                    )
+                    .map_err(err)?;
+            }
+            draw_legend(&mut chart).map_err(err)?;
+        }
+        root.present().map_err(err)
+    })
+}
+
+/// Shades the lengths `lo..=hi` across the whole chart height and names the band.
+fn shade_training<DB: DrawingBackend>(
+    chart: &mut LogChart<'_, DB>,
+    axis: &LogAxis,
+    (lo, hi): (f64, f64),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (bottom, top) = (axis.range().start, axis.hi);
+    let (x0, x1) = (lo - 0.5, hi + 0.5);
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x0, bottom), (x1, top)],
+        TRAIN_SHADE.filled(),
+    )))?;
+    let ink = INK.mix(0.8);
+    let style = text(AXIS_SIZE - 1)
+        .color(&ink)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    let label = EmptyElement::at((x0, top)) + Text::new("training lengths", (6, 6), style);
+    chart.draw_series(std::iter::once(label))?;
+    Ok(())
+}

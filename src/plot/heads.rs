@@ -1,0 +1,303 @@
+//! The heads figure (paper figure 6): one episode drawn as stacked heatmaps sharing a time
+//! axis — inputs, targets, model outputs, then each head's weighting over memory slots and
+//! its add (write heads) or read (read heads) vectors.
+
+use std::ops::Range;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::grid::{draw_caption, draw_colour_bar, draw_heatmap, Grid, Heatmap};
+use super::style::{Scale, CAPTION_SIZE, TITLE_SIZE};
+use super::{check_size, render, PlotError};
+use crate::trace::{HeadKind, HeadTrace, Trace};
+
+/// Outer margin of the image, pixels.
+const MARGIN: u32 = 16;
+/// Room left of the cells for slot/channel ticks and the axis name.
+const LEFT: u32 = 64;
+/// Room right of the cells for the colour bar and its ticks.
+const BAR: u32 = 62;
+/// Height of the title block.
+const HEADER: u32 = 62;
+/// Height of a panel's caption line.
+const CAPTION_H: u32 = 22;
+/// Height of the time axis under the last panel.
+const AXIS_H: u32 = 46;
+/// Gap between panels.
+const GAP: u32 = 6;
+/// Memories with more slots than this are cropped to the slots the heads use.
+const CROP_ABOVE: usize = 32;
+/// A slot counts as used when some head puts more than this weight on it.
+const USED_WEIGHT: f32 = 0.01;
+/// Slots kept either side of the used ones.
+const CROP_MARGIN: usize = 2;
+
+/// One heatmap of the figure with its caption.
+struct Panel {
+    caption: String,
+    y_desc: &'static str,
+    grid: Grid,
+    rows: Range<usize>,
+    scale: Scale,
+    /// Fade the columns where the mask is 0.
+    masked: bool,
+    /// Wrong bits to outline.
+    marks: Vec<(usize, usize)>,
+}
+
+impl Panel {
+    fn new(caption: String, y_desc: &'static str, grid: Grid, scale: Scale) -> Self {
+        let rows = 0..grid.rows;
+        Panel {
+            caption,
+            y_desc,
+            grid,
+            rows,
+            scale,
+            masked: false,
+            marks: Vec::new(),
+        }
+    }
+
+    /// Pixel height of the cells: about 6 px a row, within [54, 320].
+    fn body_height(&self) -> u32 {
+        (self.rows.len().min(1000) as u32 * 6).clamp(54, 320)
+    }
+}
+
+/// Draws the heads figure of `trace` to the PNG at `path`.
+///
+/// The image is about 5 px per time step wide (at least 640 px of cells, at most 2400) and
+/// each panel about 6 px per row high. Memories of more than 32 slots are cropped to the
+/// slots some head ever weights above 0.01 (plus 2 either side); captions say so.
+pub fn plot_heads(trace: &Trace, title: &str, path: &Path) -> Result<(), PlotError> {
+    let steps = time_steps(trace);
+    if steps == 0 {
+        return Err(PlotError::empty(path, "the trace has no time steps"));
+    }
+    let panels = panels(trace, steps);
+    render(path, || draw(trace, &panels, steps, title, path))
+}
+
+/// The episode's length in time steps: the longest of its recorded sequences.
+fn time_steps(trace: &Trace) -> usize {
+    let heads = trace.heads.iter().map(|h| h.steps.len());
+    [
+        trace.inputs.len(),
+        trace.targets.len(),
+        trace.outputs.len(),
+        trace.mask.len(),
+    ]
+    .into_iter()
+    .chain(heads)
+    .max()
+    .unwrap_or(0)
+}
+
+/// Builds every panel, top to bottom: the episode's, then the heads'.
+fn panels(trace: &Trace, steps: usize) -> Vec<Panel> {
+    let mut out = episode_panels(trace, steps);
+    out.extend(head_panels(trace, steps));
+    out
+}
+
+/// Inputs, targets and outputs; wrong bits (where the mask is 1) are outlined.
+fn episode_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
+    let scored = |t: usize| trace.mask.get(t).is_some_and(|&m| m >= 0.5);
+    let grid = |m: &[Vec<f32>]| Grid::from_time_major(m.iter().map(Vec::as_slice), steps);
+    let (inputs, targets, outputs) = (
+        grid(&trace.inputs),
+        grid(&trace.targets),
+        grid(&trace.outputs),
+    );
+    let wrong: Vec<(usize, usize)> = (0..outputs.rows)
+        .flat_map(|r| (0..steps).map(move |t| (r, t)))
+        .filter(|&(r, t)| {
+            let (o, y) = (outputs.get(r, t), targets.get(r, t));
+            scored(t) && o.is_finite() && y.is_finite() && (o >= 0.5) != (y >= 0.5)
+        })
+        .collect();
+    let faded = if trace.mask.iter().any(|&m| m < 0.5) {
+        " (faded: not scored)"
+    } else {
+        ""
+    };
+    let caption = match wrong.len() {
+        0 => format!("model outputs: no wrong bits{faded}"),
+        1 => format!("model outputs: 1 wrong bit, outlined red{faded}"),
+        n => format!("model outputs: {n} wrong bits, outlined red{faded}"),
+    };
+
+    let scale = inputs.sequential_scale();
+    let inputs = Panel::new("inputs".into(), "channel", inputs, scale);
+    let mut target = Panel::new(format!("targets{faded}"), "channel", targets, Scale::unit());
+    target.masked = true;
+    let mut output = Panel::new(caption, "channel", outputs, Scale::unit());
+    output.masked = true;
+    output.marks = wrong;
+    vec![inputs, target, output]
+}
+
+/// Write heads before read heads (the order of the paper's figure), each as its weighting
+/// over the shown slots, then its add (write) or read (read) vectors if recorded.
+fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
+    let mut heads: Vec<&HeadTrace> = trace.heads.iter().collect();
+    heads.sort_by_key(|h| (h.kind == HeadKind::Read, h.index));
+    let weightings: Vec<Grid> = heads
+        .iter()
+        .map(|h| Grid::from_time_major(h.steps.iter().map(|s| s.weighting.as_slice()), steps))
+        .collect();
+    let (slots, shown) = slot_window(&weightings);
+    let over = if shown.len() < slots {
+        format!(
+            "slots {}–{} of {slots} (unused slots hidden)",
+            shown.start,
+            shown.end - 1
+        )
+    } else {
+        format!("the {slots} memory slots")
+    };
+
+    let mut out = Vec::new();
+    for (head, weighting) in heads.iter().zip(weightings) {
+        let (name, what) = match head.kind {
+            HeadKind::Read => (format!("read head {}", head.index), "read vector"),
+            HeadKind::Write => (format!("write head {}", head.index), "add vector"),
+        };
+        let caption = format!("{name}: weighting over {over}");
+        let mut w = Panel::new(caption, "slot", weighting, Scale::unit());
+        w.rows = shown.start.min(w.grid.rows)..shown.end.min(w.grid.rows);
+        out.push(w);
+
+        let vectors: Vec<Option<&[f32]>> = match head.kind {
+            HeadKind::Write => head.steps.iter().map(|s| s.add.as_deref()).collect(),
+            HeadKind::Read => head.steps.iter().map(|s| s.read.as_deref()).collect(),
+        };
+        if vectors.iter().any(Option::is_some) {
+            let grid = Grid::from_time_major(vectors.into_iter().map(|v| v.unwrap_or(&[])), steps);
+            let max_abs = grid
+                .finite_range()
+                .map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
+            let scale = Scale::symmetric(max_abs);
+            out.push(Panel::new(
+                format!("{name}: {what}"),
+                "channel",
+                grid,
+                scale,
+            ));
+        }
+    }
+    out
+}
+
+/// The number of memory slots and the window of slots to show: all of them for small
+/// memories, else the span some head weights above [`USED_WEIGHT`], widened by
+/// [`CROP_MARGIN`].
+fn slot_window(weightings: &[Grid]) -> (usize, Range<usize>) {
+    let slots = weightings.iter().map(|g| g.rows).max().unwrap_or(0);
+    if slots <= CROP_ABOVE {
+        return (slots, 0..slots);
+    }
+    let used = weightings.iter().filter_map(|g| g.used_rows(USED_WEIGHT));
+    let span = used.reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
+    match span {
+        Some(s) => (
+            slots,
+            s.start.saturating_sub(CROP_MARGIN)..(s.end + CROP_MARGIN).min(slots),
+        ),
+        None => (slots, 0..slots),
+    }
+}
+
+/// Lays out and draws all panels.
+fn draw(
+    trace: &Trace,
+    panels: &[Panel],
+    steps: usize,
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let cells_w = (steps.min(480) as u32 * 5).clamp(640, 2400);
+    let width = MARGIN + LEFT + cells_w + BAR + MARGIN;
+    let bodies = panels
+        .iter()
+        .map(|p| CAPTION_H + p.body_height() + GAP)
+        .fold(0u32, u32::saturating_add);
+    let height = bodies.saturating_add(HEADER + AXIS_H + MARGIN);
+    check_size(path, width, height)?;
+    let err = |e| PlotError::draw(path, e);
+
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
+    draw_caption(
+        &root,
+        &subtitle(trace, steps),
+        (MARGIN as i32, 40),
+        CAPTION_SIZE - 1,
+    )
+    .map_err(err)?;
+
+    let faded: Vec<bool> = (0..steps)
+        .map(|t| trace.mask.get(t).is_some_and(|&m| m < 0.5))
+        .collect();
+    let dividers: Vec<usize> = (1..trace.mask.len().min(steps))
+        .filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5))
+        .collect();
+
+    let mut rest = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
+    for (i, panel) in panels.iter().enumerate() {
+        let last = i + 1 == panels.len();
+        let bottom = if last { AXIS_H } else { 0 };
+        let (area, below) = rest.split_vertically(CAPTION_H + panel.body_height() + bottom + GAP);
+        rest = below;
+        draw_caption(&area, &panel.caption, (LEFT as i32, 2), CAPTION_SIZE).map_err(err)?;
+        let body = area.margin(CAPTION_H, GAP, 0, 0);
+        let (cells, bar) = body.split_horizontally(LEFT + cells_w);
+        let map = Heatmap {
+            grid: &panel.grid,
+            rows: panel.rows.clone(),
+            scale: panel.scale,
+            left: LEFT,
+            y_desc: panel.y_desc,
+            bottom,
+            x_desc: "time step",
+            faded: if panel.masked { &faded } else { &[] },
+            marks: &panel.marks,
+            dividers: &dividers,
+        };
+        draw_heatmap(&cells, &map).map_err(err)?;
+        draw_colour_bar(&bar, &panel.scale, bottom).map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// One line under the title describing the memory and heads.
+fn subtitle(trace: &Trace, steps: usize) -> String {
+    let slots = trace
+        .heads
+        .iter()
+        .flat_map(|h| h.steps.first())
+        .map(|s| s.weighting.len())
+        .max();
+    let slots = slots.unwrap_or(trace.initial_memory.len());
+    let width = trace.initial_memory.first().map_or(0, |row| row.len());
+    let count = |k| trace.heads.iter().filter(|h| h.kind == k).count();
+    let shifts: Vec<String> = trace
+        .shifts
+        .iter()
+        .map(|&s| if s == 0 { "0".into() } else { format!("{s:+}") })
+        .collect();
+    format!(
+        "{} time steps  ·  memory {slots} × {width}  ·  {} read / {} write heads  ·  shifts {}",
+        steps,
+        count(HeadKind::Read),
+        count(HeadKind::Write),
+        if shifts.is_empty() {
+            "none".to_string()
+        } else {
+            shifts.join(", ")
+        },
+    )
+}
