@@ -78,11 +78,11 @@ pub fn shift(weighting: &Tensor, shift: &Tensor, shifts: &[i64]) -> Result<Tenso
 /// Sharpening w(i) = w~(i)^gamma / sum_j w~(j)^gamma (eq. 9).
 ///
 /// `weighting`: `[B, N]` (non-negative), `gamma`: `[B, 1]` (>= 1) -> `[B, N]`.
-/// The power is computed as `exp(gamma * ln(w + eps))` with eps = [`SHARPEN_EPSILON`].
+/// Computed as `softmax(gamma * ln(w + eps))` with eps = [`SHARPEN_EPSILON`]: the same value,
+/// but the softmax subtracts the row maximum, so a flat weighting over many slots with a large
+/// gamma does not underflow to 0/0 (N^-gamma is 0 in f32 once gamma log2 N > 149).
 pub fn sharpen(weighting: &Tensor, gamma: &Tensor) -> Result<Tensor> {
-    let powered = ((weighting + SHARPEN_EPSILON)?.log()?.broadcast_mul(gamma)?).exp()?;
-    let sum = powered.sum_keepdim(D::Minus1)?;
-    powered.broadcast_div(&sum)
+    softmax(&(weighting + SHARPEN_EPSILON)?.log()?.broadcast_mul(gamma)?)
 }
 
 /// The head parameters that drive addressing, all activations applied.

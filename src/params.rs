@@ -2,7 +2,7 @@
 //!
 //! candle's CPU device cannot be seeded, so parameters are drawn here from a seeded ChaCha
 //! generator instead: the same seed gives the same initial weights on every machine. Names are
-//! paths (`controller.layer0.weight`, `head.read0.weight`) as with candle-nn's `VarBuilder::pp`,
+//! paths (`controller.layer0.weight`, `heads.read0.weight`) as with candle-nn's `VarBuilder::pp`,
 //! so checkpoints have readable tensor names.
 
 use std::sync::{Arc, Mutex};

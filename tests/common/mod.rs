@@ -1,0 +1,166 @@
+//! Helpers shared by the integration tests: building small tensors from literals, comparing
+//! against expected values with a message that says where they differ, seeded randomness, and
+//! the finite-difference gradient check.
+#![allow(dead_code)]
+
+use candle_core::{DType, Device, Result, Tensor, Var};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub const CPU: Device = Device::Cpu;
+
+/// A tensor of `shape` from row-major `values`, converted to `dtype`.
+pub fn tensor(values: &[f64], shape: &[usize], dtype: DType) -> Tensor {
+    Tensor::from_vec(values.to_vec(), shape, &CPU)
+        .and_then(|t| t.to_dtype(dtype))
+        .expect("tensor from literal")
+}
+
+/// An f64 tensor of `shape` from row-major `values`.
+pub fn t64(values: &[f64], shape: &[usize]) -> Tensor {
+    tensor(values, shape, DType::F64)
+}
+
+/// Every entry of `t` as f64, row-major.
+pub fn values(t: &Tensor) -> Vec<f64> {
+    t.flatten_all()
+        .and_then(|t| t.to_dtype(DType::F64))
+        .and_then(|t| t.to_vec1::<f64>())
+        .expect("tensor to values")
+}
+
+/// Asserts `|actual[i] - expected[i]| <= tol` everywhere, naming `what` and the first index
+/// that differs.
+pub fn assert_close(what: &str, actual: &[f64], expected: &[f64], tol: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: {} values, expected {}", actual.len(), expected.len());
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= tol && a.is_finite(),
+            "{what}: entry {i} is {a}, expected {e} (tolerance {tol})\n actual   {actual:?}\n expected {expected:?}"
+        );
+    }
+}
+
+/// Asserts the tensor equals `expected` (row-major) within `tol`.
+pub fn assert_tensor(what: &str, actual: &Tensor, expected: &[f64], tol: f64) {
+    assert_close(what, &values(actual), expected, tol);
+}
+
+/// Asserts every entry of `t` is finite.
+pub fn assert_finite(what: &str, t: &Tensor) {
+    let v = values(t);
+    let bad = v.iter().filter(|x| !x.is_finite()).count();
+    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+        let head: Vec<f64> = v.iter().take(8).copied().collect();
+        panic!("{what}: {bad} of {} entries not finite, the first at {i}: {x}; first entries {head:?}", v.len());
+    }
+}
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// `count` values uniform in `[lo, hi)`.
+pub fn uniform(rng: &mut ChaCha8Rng, count: usize, lo: f64, hi: f64) -> Vec<f64> {
+    (0..count).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// `rows` random probability vectors of length `n` (entries in (0.05, 1) then normalised),
+/// row-major: away from 0 so powers and logs stay smooth.
+pub fn distributions(rng: &mut ChaCha8Rng, rows: usize, n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(rows * n);
+    for _ in 0..rows {
+        let row = uniform(rng, n, 0.05, 1.0);
+        let sum: f64 = row.iter().sum();
+        out.extend(row.iter().map(|x| x / sum));
+    }
+    out
+}
+
+/// Finite-difference step of the gradient checks (central differences in f64: truncation error
+/// ~ eps^2 |f'''| ~ 1e-12, round-off ~ 1e-16 |f| / eps ~ 1e-10).
+pub const FD_EPS: f64 = 1e-6;
+/// Largest relative error accepted between autograd and finite differences.
+pub const FD_TOLERANCE: f64 = 1e-4;
+
+/// The relative error of the gradient checks:
+/// `|analytic - numeric| / max(1e-8, |analytic| + |numeric|)`.
+/// The 1e-8 floor keeps a pair of (near-)zero gradients from counting as a mismatch.
+pub fn relative_error(analytic: f64, numeric: f64) -> f64 {
+    (analytic - numeric).abs() / (analytic.abs() + numeric.abs()).max(1e-8)
+}
+
+/// Central difference `(f(x + eps) - f(x - eps)) / (2 eps)` of a scalar loss with respect to
+/// entry `index` of input `which`, the other inputs held fixed.
+fn numeric_derivative(
+    f: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    projection: &Tensor,
+    inputs: &[(String, Vec<f64>, Vec<usize>)],
+    which: usize,
+    index: usize,
+) -> f64 {
+    let loss_at = |delta: f64| -> f64 {
+        let tensors: Vec<Tensor> = inputs
+            .iter()
+            .enumerate()
+            .map(|(k, (_, v, shape))| {
+                let mut v = v.clone();
+                if k == which {
+                    v[index] += delta;
+                }
+                t64(&v, shape)
+            })
+            .collect();
+        let out = f(&tensors).expect("forward pass");
+        (out * projection)
+            .and_then(|t| t.sum_all())
+            .and_then(|t| t.to_scalar::<f64>())
+            .expect("projected loss")
+    };
+    (loss_at(FD_EPS) - loss_at(-FD_EPS)) / (2.0 * FD_EPS)
+}
+
+/// Checks candle's autograd gradient of `f` against central finite differences, for every
+/// entry of every input. `f` maps the inputs (f64) to any tensor; it is reduced to the scalar
+/// `L = sum(f(inputs) * P)` with a fixed random projection `P` (seeded), so every output entry
+/// matters with a different weight. Panics naming the input and entry of the worst mismatch.
+/// Returns the largest relative error seen.
+pub fn check_gradients(
+    name: &str,
+    inputs: &[(&str, Tensor)],
+    f: impl Fn(&[Tensor]) -> Result<Tensor>,
+    seed: u64,
+) -> f64 {
+    let owned: Vec<(String, Vec<f64>, Vec<usize>)> = inputs
+        .iter()
+        .map(|(n, t)| (n.to_string(), values(t), t.dims().to_vec()))
+        .collect();
+    let vars: Vec<Var> = owned
+        .iter()
+        .map(|(_, v, shape)| Var::from_tensor(&t64(v, shape)).expect("var"))
+        .collect();
+    let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let out = f(&tensors).expect("forward pass");
+    let mut r = rng(seed);
+    let projection = t64(&uniform(&mut r, out.elem_count(), -1.0, 1.0), out.dims());
+    let loss = (&out * &projection).and_then(|t| t.sum_all()).expect("projected loss");
+    let grads = loss.backward().expect("backward pass");
+    let mut worst = 0.0f64;
+    for (which, ((input, v, _), var)) in owned.iter().zip(&vars).enumerate() {
+        let analytic = match grads.get(var.as_tensor()) {
+            Some(g) => values(g),
+            None => panic!("{name}: autograd gave no gradient for input {input}"),
+        };
+        for index in 0..v.len() {
+            let numeric = numeric_derivative(&f, &projection, &owned, which, index);
+            let err = relative_error(analytic[index], numeric);
+            assert!(
+                err < FD_TOLERANCE,
+                "{name}: d L / d {input}[{index}]: autograd {} vs finite differences {numeric} (relative error {err:.2e})",
+                analytic[index]
+            );
+            worst = worst.max(err);
+        }
+    }
+    worst
+}

@@ -1,0 +1,318 @@
+//! Candle's autograd gradients of every differentiable piece, against central finite
+//! differences in f64.
+//!
+//! Each function's output is reduced to a scalar L = sum(out * P) with a fixed random
+//! projection P, so every output entry matters with its own weight. For every input entry x:
+//!   numeric  = (L(x + eps) - L(x - eps)) / (2 eps),  eps = 1e-6
+//!   relative = |autograd - numeric| / max(1e-8, |autograd| + |numeric|)  must be < 1e-4.
+//! For whole models the floor is 1e-4 instead of 1e-8:
+//!   relative = |autograd - numeric| / max(1e-4, |autograd| + |numeric|)  must be < 1e-4,
+//! because their loss is a sum of many terms (|L| ~ 10) and the round-off of the central
+//! difference, ~ 2e-16 |L| / eps ~ 2e-9, is then larger than the smallest gradients (1e-9
+//! for the initial weighting logits of slots that start at softmax weight e^-10): every
+//! gradient is then checked to an absolute 1e-8 at worst, 1e-4 relative for the rest.
+//! Inputs are random and away from the non-differentiable points (the +-20 clip in the heads,
+//! relu / abs at 0 inside softplus, ties of the detached softmax maximum).
+
+mod common;
+
+use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_nn::VarMap;
+use common::{check_gradients, distributions, relative_error, rng, t64, uniform, values, FD_EPS, FD_TOLERANCE};
+use ntm::addressing::{address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams};
+use ntm::controller::ControllerKind;
+use ntm::loss::sequence_loss;
+use ntm::lstm::{LstmBaseline, LstmBaselineConfig};
+use ntm::memory::{self, MemoryInit};
+use ntm::model::SequenceModel;
+use ntm::ntm::{MemoryConfig, Ntm, NtmConfig};
+use ntm::params::ParamBuilder;
+use rand::Rng;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const B: usize = 2;
+const N: usize = 5;
+const M: usize = 3;
+
+fn random(seed: u64, shape: &[usize], lo: f64, hi: f64) -> Tensor {
+    let count = shape.iter().product();
+    t64(&uniform(&mut rng(seed), count, lo, hi), shape)
+}
+
+fn distribution(seed: u64, rows: usize, n: usize) -> Tensor {
+    t64(&distributions(&mut rng(seed), rows, n), &[rows, n])
+}
+
+#[test]
+fn relative_error_formula() {
+    // |a - n| / max(1e-8, |a| + |n|)
+    assert_eq!(relative_error(1.0, 1.0), 0.0);
+    assert!((relative_error(1.0, 0.9) - 0.1 / 1.9).abs() < 1e-15);
+    assert!((relative_error(-1.0, 1.0) - 1.0).abs() < 1e-15);
+    assert!(relative_error(1e-12, 0.0) < 1e-3); // both negligible: floor applies
+}
+
+#[test]
+fn the_check_can_fail() {
+    // A function whose "gradient" autograd cannot see: detach() hides x from the graph, so
+    // the checker must report a missing gradient. And a wrong gradient (a straight-through
+    // estimator x + (x^2 - x).detach(), value x^2, autograd slope 1) must be caught.
+    let x = random(1, &[B, N], 0.5, 1.5);
+    let missing = catch_unwind(AssertUnwindSafe(|| {
+        check_gradients("detached", &[("x", x.clone())], |t| t[0].detach().sqr(), 1)
+    }));
+    assert!(missing.is_err(), "a missing gradient passed the check");
+    let wrong = catch_unwind(AssertUnwindSafe(|| {
+        check_gradients("straight-through", &[("x", x.clone())], |t| &t[0] + (t[0].sqr()? - &t[0])?.detach(), 1)
+    }));
+    assert!(wrong.is_err(), "a wrong gradient passed the check");
+}
+
+#[test]
+fn cosine_similarity_gradient() {
+    let key = random(10, &[B, M], -1.0, 1.0);
+    let memory = random(11, &[B, N, M], -1.0, 1.0);
+    check_gradients("cosine_similarity", &[("key", key), ("memory", memory)], |t| cosine_similarity(&t[0], &t[1]), 12);
+}
+
+#[test]
+fn content_weighting_gradient() {
+    let key = random(20, &[B, M], -1.0, 1.0);
+    let beta = random(21, &[B, 1], 0.5, 5.0);
+    let memory = random(22, &[B, N, M], -1.0, 1.0);
+    check_gradients(
+        "content_weighting",
+        &[("key", key), ("beta", beta), ("memory", memory)],
+        |t| content_weighting(&t[0], &t[1], &t[2]),
+        23,
+    );
+}
+
+#[test]
+fn interpolate_gradient() {
+    let content = distribution(30, B, N);
+    let previous = distribution(31, B, N);
+    let gate = random(32, &[B, 1], 0.1, 0.9);
+    check_gradients(
+        "interpolate",
+        &[("content", content), ("previous", previous), ("gate", gate)],
+        |t| interpolate(&t[0], &t[1], &t[2]),
+        33,
+    );
+}
+
+#[test]
+fn shift_gradient() {
+    for (seed, shifts) in [(40u64, vec![-1i64, 0, 1]), (44, vec![-2, -1, 0, 1, 2]), (48, vec![0, 1])] {
+        let w = distribution(seed, B, N);
+        let s = distribution(seed + 1, B, shifts.len());
+        let worst = check_gradients(
+            &format!("shift {shifts:?}"),
+            &[("weighting", w), ("shift", s)],
+            |t| shift(&t[0], &t[1], &shifts),
+            seed + 2,
+        );
+        assert!(worst < FD_TOLERANCE);
+    }
+}
+
+#[test]
+fn sharpen_gradient() {
+    let w = distribution(50, B, N);
+    let gamma = random(51, &[B, 1], 1.0, 4.0);
+    check_gradients("sharpen", &[("weighting", w), ("gamma", gamma)], |t| sharpen(&t[0], &t[1]), 52);
+}
+
+#[test]
+fn read_gradient() {
+    let w = distribution(60, B, N);
+    let memory = random(61, &[B, N, M], -1.0, 1.0);
+    check_gradients("memory::read", &[("weighting", w), ("memory", memory)], |t| memory::read(&t[0], &t[1]), 62);
+}
+
+#[test]
+fn write_gradient() {
+    let memory = random(70, &[B, N, M], -1.0, 1.0);
+    let w = distribution(71, B, N);
+    let erase = random(72, &[B, M], 0.05, 0.95);
+    let add = random(73, &[B, M], -1.0, 1.0);
+    check_gradients(
+        "memory::write",
+        &[("memory", memory), ("weighting", w), ("erase", erase), ("add", add)],
+        |t| memory::write(&t[0], &t[1], &t[2], &t[3]),
+        74,
+    );
+}
+
+#[test]
+fn address_gradient() {
+    // The whole pipeline, both weightings it returns, with respect to every input.
+    let shifts = [-1i64, 0, 1];
+    let inputs = [
+        ("key", random(80, &[B, M], -1.0, 1.0)),
+        ("beta", random(81, &[B, 1], 0.5, 5.0)),
+        ("gate", random(82, &[B, 1], 0.1, 0.9)),
+        ("shift", distribution(83, B, 3)),
+        ("gamma", random(84, &[B, 1], 1.0, 3.0)),
+        ("memory", random(85, &[B, N, M], -1.0, 1.0)),
+        ("previous", distribution(86, B, N)),
+    ];
+    check_gradients(
+        "address",
+        &inputs,
+        |t| {
+            let params = AddressingParams {
+                key: t[0].clone(),
+                beta: t[1].clone(),
+                gate: t[2].clone(),
+                shift: t[3].clone(),
+                gamma: t[4].clone(),
+            };
+            let out = address(&params, &t[5], &t[6], &shifts)?;
+            Tensor::cat(&[&out.content, &out.weighting], 1) // [B, 2N]
+        },
+        87,
+    );
+}
+
+// ---------------------------------------------------------------- whole models
+
+/// The floor of the relative error for whole models (see the module doc).
+const MODEL_FLOOR: f64 = 1e-4;
+
+/// Every parameter of `varmap`, sorted by name.
+fn parameters(varmap: &VarMap) -> Vec<(String, Var)> {
+    let data = varmap.data().lock().unwrap();
+    let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// Sets entry `index` of `var` to `value`.
+fn set_entry(var: &Var, index: usize, value: f64) {
+    let mut v = values(var.as_tensor());
+    v[index] = value;
+    var.set(&t64(&v, var.dims())).unwrap();
+}
+
+/// Gradient check of a sequence model's parameters. The scalar is the crate's masked
+/// `sequence_loss` on random targets and mask, plus a fixed random projection of all the
+/// logits (so the masked-out steps and every output channel matter too):
+///   L = sequence_loss(y, targets, mask) + sum(y * P).
+/// Parameters with at most `full` entries are checked at every entry, bigger ones at `sample`
+/// random entries (`full = usize::MAX`: every entry of every parameter). Every parameter must get a gradient (none is disconnected).
+fn check_model(name: &str, model: &dyn SequenceModel, varmap: &VarMap, inputs: usize, outputs: usize, seed: u64, full: usize, sample: usize) {
+    let (t, b) = (4, 2);
+    let mut r = rng(seed);
+    let x = t64(&uniform(&mut r, t * b * inputs, -1.0, 1.0), &[t, b, inputs]);
+    let targets: Vec<f64> = (0..t * b * outputs).map(|_| if r.random_bool(0.5) { 1.0 } else { 0.0 }).collect();
+    let targets = t64(&targets, &[t, b, outputs]);
+    // mask: the first step off for row 0, everything else on, one more random entry off
+    let mut mask = vec![1.0; t * b];
+    mask[0] = 0.0;
+    mask[r.random_range(1..t * b)] = 0.0;
+    let mask = t64(&mask, &[t, b]);
+    let projection = t64(&uniform(&mut r, t * b * outputs, -1.0, 1.0), &[t, b, outputs]);
+    let loss = |model: &dyn SequenceModel| -> Result<Tensor> {
+        let y = model.forward(&x)?; // [T, B, Y]
+        sequence_loss(&y, &targets, &mask)? + (y * &projection)?.sum_all()?
+    };
+    let l = loss(model).unwrap();
+    let grads = l.backward().unwrap();
+    let mut checked = 0;
+    let mut worst = (0.0f64, String::new());
+    for (pname, var) in parameters(varmap) {
+        let analytic = match grads.get(var.as_tensor()) {
+            Some(g) => values(g),
+            None => panic!("{name}: parameter {pname} gets no gradient"),
+        };
+        assert!(analytic.iter().any(|g| *g != 0.0), "{name}: parameter {pname} has an all-zero gradient");
+        let count = analytic.len();
+        let entries: Vec<usize> = if count <= full { (0..count).collect() } else { (0..sample).map(|_| r.random_range(0..count)).collect() };
+        let original = values(var.as_tensor());
+        for index in entries {
+            set_entry(&var, index, original[index] + FD_EPS);
+            let plus = loss(model).unwrap().to_scalar::<f64>().unwrap();
+            set_entry(&var, index, original[index] - FD_EPS);
+            let minus = loss(model).unwrap().to_scalar::<f64>().unwrap();
+            set_entry(&var, index, original[index]);
+            let numeric = (plus - minus) / (2.0 * FD_EPS);
+            let err = (analytic[index] - numeric).abs() / (analytic[index].abs() + numeric.abs()).max(MODEL_FLOOR);
+            assert!(
+                err < FD_TOLERANCE,
+                "{name}: d L / d {pname}[{index}]: autograd {} vs finite differences {numeric} (relative error {err:.2e})",
+                analytic[index]
+            );
+            checked += 1;
+            if err > worst.0 {
+                worst = (err, format!("{pname}[{index}]"));
+            }
+        }
+    }
+    assert!(checked > 50, "{name}: only {checked} entries checked");
+    println!("{name}: {checked} entries checked, worst relative error {:.2e} at {}", worst.0, worst.1);
+}
+
+fn small_ntm_config(controller: ControllerKind, init: MemoryInit) -> NtmConfig {
+    NtmConfig {
+        controller,
+        controller_size: 8,
+        controller_layers: 1,
+        read_heads: 1,
+        write_heads: 1,
+        shifts: vec![-1, 0, 1],
+        memory: MemoryConfig { slots: 6, width: 4, init },
+    }
+}
+
+/// N = 6, M = 4, controller 8, 1 read + 1 write head, batch 2, input 3, output 2, 4 steps.
+#[test]
+fn ntm_lstm_gradient() {
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 5, DType::F64, &Device::Cpu);
+    let model = Ntm::new(&small_ntm_config(ControllerKind::Lstm, MemoryInit::Constant), &params, 3, 2).unwrap();
+    check_model("NTM-LSTM", &model, &varmap, 3, 2, 100, usize::MAX, 0);
+}
+
+#[test]
+fn ntm_lstm_learned_memory_gradient() {
+    // Learned initial memory: the memory parameter must get the right gradient too.
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 6, DType::F64, &Device::Cpu);
+    let model = Ntm::new(&small_ntm_config(ControllerKind::Lstm, MemoryInit::Learned), &params, 3, 2).unwrap();
+    assert!(varmap.data().lock().unwrap().contains_key("initial.memory"));
+    check_model("NTM-LSTM learned memory", &model, &varmap, 3, 2, 101, 40, 15);
+}
+
+#[test]
+fn ntm_feed_forward_gradient() {
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 7, DType::F64, &Device::Cpu);
+    let model = Ntm::new(&small_ntm_config(ControllerKind::FeedForward, MemoryInit::Constant), &params, 3, 2).unwrap();
+    check_model("NTM-FF", &model, &varmap, 3, 2, 102, usize::MAX, 0);
+}
+
+#[test]
+fn ntm_two_heads_each_two_layers_gradient() {
+    // 2 read + 2 write heads, a 2-layer controller and shifts -2..2: the concatenations of
+    // several read vectors and the layer stacking.
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 8, DType::F64, &Device::Cpu);
+    let config = NtmConfig {
+        controller_layers: 2,
+        read_heads: 2,
+        write_heads: 2,
+        shifts: vec![-2, -1, 0, 1, 2],
+        ..small_ntm_config(ControllerKind::Lstm, MemoryInit::Constant)
+    };
+    let model = Ntm::new(&config, &params, 3, 2).unwrap();
+    check_model("NTM 2x2 heads, 2 layers", &model, &varmap, 3, 2, 103, 20, 10);
+}
+
+#[test]
+fn lstm_baseline_gradient() {
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 9, DType::F64, &Device::Cpu);
+    let model = LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2 }, &params, 3, 2).unwrap();
+    check_model("LSTM baseline", &model, &varmap, 3, 2, 104, usize::MAX, 0);
+}
