@@ -21,6 +21,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate trained models on test lengths (bits and bit errors per sequence).
     Eval(EvalArgs),
+    /// Draw figures (PNG) from a run folder or a checkpoint.
+    #[command(subcommand)]
+    Plot(PlotCommand),
 }
 
 /// Arguments shared by `run` and `train`.
@@ -70,4 +73,53 @@ pub struct EvalArgs {
     /// Print the results as JSON (the eval.json object; an array for several models).
     #[arg(long)]
     pub json: bool,
+}
+
+/// The figures.
+#[derive(Debug, Subcommand)]
+pub enum PlotCommand {
+    /// Where an NTM's heads read and write over one episode (the paper's figure 6).
+    Heads {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Sequence length of the episode.
+        #[arg(long, default_value_t = 20)]
+        length: usize,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/heads-<model>-<length>.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Loss and bit errors against sequences seen, every model of a run.
+    Curves {
+        /// A run folder.
+        run: PathBuf,
+        /// Output file [default: <run folder>/plots/curves.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Bit errors and loss against test length (from each model's eval.json).
+    Generalisation {
+        /// A run folder.
+        run: PathBuf,
+        /// Output file [default: <run folder>/plots/generalisation.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Target and output side by side at several lengths (the paper's figures 4 and 5).
+    Outputs {
+        /// A run folder.
+        run: PathBuf,
+        /// Sequence lengths, comma separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![10, 20, 30, 50, 120])]
+        lengths: Vec<usize>,
+        /// Seed of the episodes.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/outputs.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
 }

@@ -43,8 +43,11 @@ pub struct TrainConfig {
     pub sequences: u64,
     /// Sequences per mini-batch.
     pub batch: usize,
-    /// Learning rate.
+    /// Learning rate at the start.
     pub lr: f64,
+    /// Learning rate at the end: the rate follows a half cosine from `lr` down to this over
+    /// `sequences` (equal to `lr`, or 0, keeps it constant).
+    pub lr_final: f64,
     /// Update rule: `adam` or `rmsprop` (with momentum 0.9).
     pub optimizer: OptimizerKind,
     /// Elementwise gradient clip to +-this (the paper: 10); 0 disables.
@@ -55,6 +58,62 @@ pub struct TrainConfig {
     pub report_every: u64,
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
+    /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
+    /// `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, TrainOverrides>,
+}
+
+/// A `[train.models.<name>]` table: the fields of `[train]` that this model sets otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainOverrides {
+    /// Sequences per mini-batch for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
+    /// Learning rate for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Final learning rate for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_final: Option<f64>,
+    /// Update rule for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerKind>,
+    /// Elementwise gradient clip for this model; 0 disables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_value: Option<f64>,
+    /// Global gradient-norm clip for this model; 0 disables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clip_norm: Option<f64>,
+}
+
+impl TrainConfig {
+    /// The learning rate after `sequences` sequences: a half cosine from `lr` to `lr_final`
+    /// (constant `lr` when `lr_final` is 0).
+    pub fn lr_at(&self, sequences: u64) -> f64 {
+        if self.lr_final <= 0.0 {
+            return self.lr;
+        }
+        let progress = (sequences as f64 / self.sequences as f64).min(1.0);
+        let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+        self.lr_final + (self.lr - self.lr_final) * cosine
+    }
+
+    /// The settings model `name` trains with: `[train]` with its overrides applied.
+    pub fn for_model(&self, name: &str) -> TrainConfig {
+        let mut train = self.clone();
+        if let Some(o) = self.models.get(name) {
+            train.batch = o.batch.unwrap_or(train.batch);
+            train.lr = o.lr.unwrap_or(train.lr);
+            train.lr_final = o.lr_final.unwrap_or(train.lr_final);
+            train.optimizer = o.optimizer.unwrap_or(train.optimizer);
+            train.clip_value = o.clip_value.unwrap_or(train.clip_value);
+            train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
+        }
+        train.models.clear();
+        train
+    }
 }
 
 impl Default for TrainConfig {
@@ -63,11 +122,13 @@ impl Default for TrainConfig {
             sequences: 50_000,
             batch: 16,
             lr: 1e-3,
+            lr_final: 0.0,
             optimizer: OptimizerKind::Adam,
             clip_value: 10.0,
             clip_norm: 50.0,
             report_every: 1_000,
             checkpoint_every: 10_000,
+            models: BTreeMap::new(),
         }
     }
 }
@@ -141,25 +202,18 @@ impl Experiment {
         for (name, model) in &self.models {
             model.validate().map_err(|e| format!("models.{name}.{e}"))?;
         }
-        let t = &self.train;
-        if t.sequences == 0 {
-            return Err("train.sequences = 0: must be at least 1".into());
-        }
-        if t.batch == 0 {
-            return Err("train.batch = 0: must be at least 1".into());
-        }
-        if !(t.lr.is_finite() && t.lr > 0.0) {
-            return Err(format!("train.lr = {}: must be a finite number greater than 0", t.lr));
-        }
-        for (field, value) in [("train.clip_value", t.clip_value), ("train.clip_norm", t.clip_norm)] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(format!("{field} = {value}: must be a finite number >= 0 (0 disables)"));
+        for name in self.train.models.keys() {
+            if !self.models.contains_key(name) {
+                return Err(format!("train.models.{name}: no model named {name:?} in [models]"));
             }
         }
-        for (field, value) in [("train.report_every", t.report_every), ("train.checkpoint_every", t.checkpoint_every)] {
-            if value == 0 {
-                return Err(format!("{field} = 0: must be at least 1 (sequences)"));
-            }
+        for name in self.models.keys() {
+            let prefix = match self.train.models.contains_key(name) {
+                true => format!("train.models.{name}."),
+                false => "train.".to_owned(),
+            };
+            validate_train(&self.train.for_model(name))
+                .map_err(|(field, message)| format!("{prefix}{field} {message}"))?;
         }
         if self.eval.lengths.contains(&0) {
             return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
@@ -174,6 +228,33 @@ impl Experiment {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("an experiment always serialises")
     }
+}
+
+/// Checks one model's training settings: Err((field, "= value: what is allowed")).
+fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
+    if t.sequences == 0 {
+        return Err(("sequences", "= 0: must be at least 1".into()));
+    }
+    if t.batch == 0 {
+        return Err(("batch", "= 0: must be at least 1".into()));
+    }
+    if !(t.lr.is_finite() && t.lr > 0.0) {
+        return Err(("lr", format!("= {}: must be a finite number greater than 0", t.lr)));
+    }
+    if !(t.lr_final.is_finite() && t.lr_final >= 0.0) {
+        return Err(("lr_final", format!("= {}: must be a finite number >= 0 (0: constant lr)", t.lr_final)));
+    }
+    for (field, value) in [("clip_value", t.clip_value), ("clip_norm", t.clip_norm)] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err((field, format!("= {value}: must be a finite number >= 0 (0 disables)")));
+        }
+    }
+    for (field, value) in [("report_every", t.report_every), ("checkpoint_every", t.checkpoint_every)] {
+        if value == 0 {
+            return Err((field, "= 0: must be at least 1 (sequences)".into()));
+        }
+    }
+    Ok(())
 }
 
 /// A TOML error on one line (toml's messages span several, with a source excerpt).

@@ -46,6 +46,11 @@ impl Optimizer {
         Ok(Self { kind, vars, state, lr, steps: 0 })
     }
 
+    /// Sets the learning rate for the next updates.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
     /// Updates applied so far.
     pub fn steps(&self) -> u64 {
         self.steps

@@ -89,6 +89,7 @@ impl BuiltModel {
 pub fn single_model(experiment: &Experiment, name: &str) -> Experiment {
     let mut single = experiment.clone();
     single.models.retain(|n, _| n == name);
+    single.train.models.retain(|n, _| n == name);
     single
 }
 
@@ -118,7 +119,7 @@ pub fn train(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let built = BuiltModel::new(experiment, name)?;
     let tensor_err = |source| TrainError::Tensor { model: name.to_owned(), source };
-    let train = &experiment.train;
+    let train = &experiment.train.for_model(name);
     let task = experiment.task.build();
     let vars: Vec<Var> = built.parameters.iter().map(|(_, v)| v.clone()).collect();
     let names: Vec<String> = built.parameters.iter().map(|(n, _)| n.clone()).collect();
@@ -180,6 +181,7 @@ pub fn train(
             if !loss_value.is_finite() {
                 return Ok((loss_value, f64::NAN));
             }
+            optimizer.set_lr(train.lr_at(sequences));
             optimizer.step(&grads)?;
             let errors = loss::bit_errors(&logits.detach(), &batch.targets, &batch.mask)?;
             Ok((loss_value, errors))

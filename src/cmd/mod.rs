@@ -2,6 +2,7 @@
 //! and one line on stderr in `main`.
 
 mod eval;
+mod plot;
 mod run;
 mod train;
 
@@ -19,6 +20,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => eval::eval(&args),
+        Command::Plot(command) => plot::plot(&command),
     }
 }
 

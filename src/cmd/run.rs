@@ -56,7 +56,22 @@ pub fn run(args: &RunArgs) -> Result<()> {
         reports.push(result.with_context(|| format!("model {name}"))?);
     }
     println!("{}", table(&reports));
-    println!("results in {}", out.display());
+    draw_figures(&out, &experiment)?;
+    println!("results in {}, figures in {}", out.display(), out.join("plots").display());
+    Ok(())
+}
+
+/// The four figures of a finished run, into `out/plots/`.
+fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
+    use super::plot;
+    let has_ntm = experiment.models.values().any(|m| matches!(m, crate::model::ModelConfig::Ntm(_)));
+    if has_ntm {
+        let (_, longest) = experiment.task.build().length_range();
+        plot::heads(out, longest, 0, None)?;
+    }
+    plot::curves(out, None)?;
+    plot::generalisation(out, None)?;
+    plot::outputs(out, &experiment.eval.lengths, 0, None)?;
     Ok(())
 }
 

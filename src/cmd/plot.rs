@@ -1,0 +1,137 @@
+//! `ntm plot`: the figures, from a run folder's saved records or by running its models.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::PlotCommand;
+use crate::eval::{load_model, model_dirs, EVAL_FILE};
+use crate::figures::{output_sample, trace_episode, write_json};
+use crate::model::ModelConfig;
+use crate::plot;
+use crate::report::EvalReport;
+use crate::train::read_metrics;
+
+pub fn plot(command: &PlotCommand) -> Result<()> {
+    match command {
+        PlotCommand::Heads { path, length, seed, output } => {
+            for file in heads(path, *length, *seed, output.as_deref())? {
+                println!("{}", file.display());
+            }
+        }
+        PlotCommand::Curves { run, output } => println!("{}", curves(run, output.as_deref())?.display()),
+        PlotCommand::Generalisation { run, output } => {
+            println!("{}", generalisation(run, output.as_deref())?.display())
+        }
+        PlotCommand::Outputs { run, lengths, seed, output } => {
+            println!("{}", outputs(run, lengths, *seed, output.as_deref())?.display())
+        }
+    }
+    Ok(())
+}
+
+/// The run folder that holds `path` (a run, model folder or checkpoint) and its plots folder.
+fn plots_dir(path: &Path) -> PathBuf {
+    let mut dir = if path.is_file() { path.parent().unwrap_or(Path::new(".")) } else { path };
+    if dir.join(crate::train::CONFIG_FILE).is_file() {
+        dir = dir.parent().unwrap_or(Path::new("."));
+    }
+    dir.join("plots")
+}
+
+fn model_title(name: &str, config: &ModelConfig) -> String {
+    match name == config.kind() {
+        true => name.to_uppercase(),
+        false => format!("{name} ({})", config.kind()),
+    }
+}
+
+/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
+pub fn heads(path: &Path, length: usize, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == 0 {
+        bail!("--length 0: must be at least 1");
+    }
+    let dirs = model_dirs(path)?;
+    let mut written = Vec::new();
+    for dir in &dirs {
+        let loaded = load_model(dir)?;
+        if !matches!(loaded.built.config, ModelConfig::Ntm(_)) {
+            if dirs.len() == 1 {
+                bail!("{}: model {} is an {}, which has no memory heads to plot", dir.display(), loaded.built.name, loaded.built.config.kind());
+            }
+            continue;
+        }
+        let trace = trace_episode(&loaded, length, seed)?;
+        let file = match output {
+            Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
+            _ => plots_dir(path).join(format!("heads-{}-{length}.png", loaded.built.name)),
+        };
+        let title = format!(
+            "{}, length {length}: {} after {} sequences",
+            trace.task,
+            model_title(&loaded.built.name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_heads(&trace, &title, &file)?;
+        write_json(&file.with_extension("json"), &trace)?;
+        written.push(file);
+    }
+    if written.is_empty() {
+        bail!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
+    }
+    Ok(written)
+}
+
+/// Learning curves of every model in run folder `run`.
+pub fn curves(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
+    let mut runs = Vec::new();
+    let mut task = String::new();
+    for dir in model_dirs(run)? {
+        let loaded = load_model(&dir)?;
+        task = loaded.experiment.task.name().to_owned();
+        runs.push((loaded.built.name.clone(), read_metrics(&dir)?));
+    }
+    let file = output.map_or_else(|| plots_dir(run).join("curves.png"), Path::to_owned);
+    plot::plot_curves(&runs, &format!("{task}: learning curves"), &file)?;
+    Ok(file)
+}
+
+/// Generalisation to test lengths of every model in run folder `run`, from their eval.json.
+pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
+    let mut reports = Vec::new();
+    let mut range = (0, 0);
+    for dir in model_dirs(run)? {
+        let loaded = load_model(&dir)?;
+        range = loaded.experiment.task.build().length_range();
+        let path = dir.join(EVAL_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read (run `ntm eval` or `ntm run` first)", path.display()))?;
+        let report: EvalReport =
+            serde_json::from_str(&text).with_context(|| format!("{}: not an eval report", path.display()))?;
+        reports.push(report);
+    }
+    let task = reports.first().map_or(String::new(), |r| r.task.clone());
+    let file = output.map_or_else(|| plots_dir(run).join("generalisation.png"), Path::to_owned);
+    let title = format!("{task}: generalisation (trained on lengths {}-{})", range.0, range.1);
+    plot::plot_generalisation(&reports, range, &title, &file)?;
+    Ok(file)
+}
+
+/// Target and output of every model in `run` at each of `lengths`.
+pub fn outputs(run: &Path, lengths: &[usize], seed: u64, output: Option<&Path>) -> Result<PathBuf> {
+    if lengths.is_empty() || lengths.contains(&0) {
+        bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
+    }
+    let mut samples = Vec::new();
+    let mut task = String::new();
+    for dir in model_dirs(run)? {
+        let loaded = load_model(&dir)?;
+        task = loaded.experiment.task.name().to_owned();
+        for &length in lengths {
+            samples.push(output_sample(&loaded, length, seed)?);
+        }
+    }
+    let file = output.map_or_else(|| plots_dir(run).join("outputs.png"), Path::to_owned);
+    plot::plot_outputs(&samples, &format!("{task}: target and output at each length"), &file)?;
+    Ok(file)
+}

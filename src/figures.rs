@@ -1,0 +1,80 @@
+//! The data behind the figures, taken from trained models: traced episodes and output samples.
+//! Drawing is [`crate::plot`]'s job; this module runs models to produce what it draws.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::ops::sigmoid;
+use ntm_tasks::Episode;
+
+use crate::data::TensorBatch;
+use crate::eval::{eval_rng, LoadedModel};
+use crate::report::OutputSample;
+use crate::trace::Trace;
+use crate::train::TrainError;
+
+/// Seed salt of figure episodes, so they differ from training and evaluation data.
+const FIGURE_SEED_SALT: u64 = 0xf16;
+
+/// One episode of `length` drawn from `seed`, and the model's outputs on it (after the
+/// sigmoid), `[time][output width]`, with what its heads did if it has memory.
+fn run_episode(
+    loaded: &LoadedModel,
+    length: usize,
+    seed: u64,
+) -> Result<(Episode, Vec<Vec<f32>>, Option<crate::model::MemoryRecord>), TrainError> {
+    let tensor_err = |source| TrainError::Tensor { model: loaded.built.name.clone(), source };
+    let task = loaded.experiment.task.build();
+    let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
+    let batch = task.sample(&mut rng, 1, Some(length));
+    let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor_err)?;
+    let (logits, record) = loaded.built.model.forward_traced(&tensors.inputs).map_err(tensor_err)?;
+    let outputs = (|| -> candle_core::Result<Vec<Vec<f32>>> {
+        let probs: Tensor = sigmoid(&logits)?.get_on_dim(1, 0)?; // [T, Y]
+        probs.to_dtype(DType::F32)?.to_vec2()
+    })()
+    .map_err(tensor_err)?;
+    Ok((batch.episode(0), outputs, record))
+}
+
+/// Traces one episode of `length` (drawn from `seed`) through a trained NTM.
+pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<Trace, TrainError> {
+    let (episode, outputs, record) = run_episode(loaded, length, seed)?;
+    let record = record.ok_or_else(|| {
+        TrainError::Run(format!(
+            "model {} ({}) has no memory heads to trace; pick an NTM",
+            loaded.built.name,
+            loaded.built.config.kind()
+        ))
+    })?;
+    Ok(Trace {
+        task: loaded.experiment.task.name().to_owned(),
+        length,
+        trained_sequences: loaded.trained_sequences,
+        shifts: record.shifts,
+        inputs: episode.inputs,
+        targets: episode.targets,
+        mask: episode.mask,
+        outputs,
+        initial_memory: record.initial_memory,
+        heads: record.heads,
+    })
+}
+
+/// The model's answer at `length`: target and output on the scored time steps.
+pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<OutputSample, TrainError> {
+    let (episode, outputs, _) = run_episode(loaded, length, seed)?;
+    let scored: Vec<usize> = (0..episode.mask.len()).filter(|&t| episode.mask[t] > 0.0).collect();
+    Ok(OutputSample {
+        model: loaded.built.name.clone(),
+        length,
+        target: scored.iter().map(|&t| episode.targets[t].clone()).collect(),
+        output: scored.iter().map(|&t| outputs[t].clone()).collect(),
+    })
+}
+
+/// Writes `value` as pretty JSON to `path`.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
+    let json = serde_json::to_string(value).expect("figure data serialise");
+    std::fs::write(path, json).map_err(|source| TrainError::Io { path: path.to_owned(), source })
+}
