@@ -73,6 +73,10 @@ pub struct EvalArgs {
     /// Print the results as JSON (the eval.json object; an array for several models).
     #[arg(long)]
     pub json: bool,
+    /// Also write the results as eval.json into each model's folder (replacing it), for
+    /// `ntm plot generalisation`.
+    #[arg(long)]
+    pub save: bool,
 }
 
 /// The figures.

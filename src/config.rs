@@ -59,7 +59,7 @@ pub struct TrainConfig {
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
-    /// `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`.
+    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -68,6 +68,9 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainOverrides {
+    /// Training sequences for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequences: Option<u64>,
     /// Sequences per mini-batch for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch: Option<usize>,
@@ -104,6 +107,7 @@ impl TrainConfig {
     pub fn for_model(&self, name: &str) -> TrainConfig {
         let mut train = self.clone();
         if let Some(o) = self.models.get(name) {
+            train.sequences = o.sequences.unwrap_or(train.sequences);
             train.batch = o.batch.unwrap_or(train.batch);
             train.lr = o.lr.unwrap_or(train.lr);
             train.lr_final = o.lr_final.unwrap_or(train.lr_final);
@@ -152,8 +156,8 @@ impl Default for EvalConfig {
 /// An experiment file that cannot be used, with the file, the field and the value.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: {message}")]
@@ -166,14 +170,14 @@ impl Experiment {
     /// Reads `path`, applies the `key=value` overrides in order and validates the result.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+            .map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
         Self::from_toml(&text, path, overrides)
     }
 
     /// Parses `text` (read from `path`, named in errors), applies overrides, validates.
     pub fn from_toml(text: &str, path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
         let parse = |message: String| ConfigError::Parse { path: path.to_owned(), message };
-        let mut experiment: Experiment = toml::from_str(text).map_err(|e| parse(one_line(&e)))?;
+        let mut experiment: Experiment = toml::from_str(text).map_err(|e| parse(one_line(&e, text)))?;
         if !overrides.is_empty() {
             let mut value = toml::Value::try_from(&experiment).map_err(|e| parse(e.to_string()))?;
             for assignment in overrides {
@@ -181,7 +185,7 @@ impl Experiment {
             }
             experiment = value.try_into().map_err(|e: toml::de::Error| ConfigError::Override {
                 assignment: overrides.join(" "),
-                message: one_line(&e),
+                message: one_line(&e, ""),
             })?;
         }
         experiment
@@ -207,13 +211,10 @@ impl Experiment {
                 return Err(format!("train.models.{name}: no model named {name:?} in [models]"));
             }
         }
-        for name in self.models.keys() {
-            let prefix = match self.train.models.contains_key(name) {
-                true => format!("train.models.{name}."),
-                false => "train.".to_owned(),
-            };
+        validate_train(&self.train).map_err(|(field, message)| format!("train.{field} {message}"))?;
+        for name in self.train.models.keys() {
             validate_train(&self.train.for_model(name))
-                .map_err(|(field, message)| format!("{prefix}{field} {message}"))?;
+                .map_err(|(field, message)| format!("train.models.{name}.{field} {message}"))?;
         }
         if self.eval.lengths.contains(&0) {
             return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
@@ -257,12 +258,18 @@ fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
-/// A TOML error on one line (toml's messages span several, with a source excerpt).
-fn one_line(e: &toml::de::Error) -> String {
+/// A TOML error on one line (toml's messages span several, with a source excerpt), naming
+/// the line of `text` it is on and that line's text.
+fn one_line(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().replace('\n', " ");
     match e.span() {
-        Some(span) => format!("{message} (at byte {})", span.start),
-        None => message,
+        Some(span) if !text.is_empty() => {
+            let start = span.start.min(text.len());
+            let line_number = text[..start].matches('\n').count() + 1;
+            let line = text.lines().nth(line_number - 1).unwrap_or("").trim();
+            format!("line {line_number} (`{line}`): {message}")
+        }
+        _ => message,
     }
 }
 
@@ -273,25 +280,44 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
         .split_once('=')
         .ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
     let key = key.trim();
+    let parts: Vec<&str> = key.split('.').collect();
+    let parsed = parse_value(text.trim());
+    // `[train.models.<name>]` fields are optional, so absent from the serialised experiment:
+    // create them (deserialising afterwards rejects unknown fields and wrong types).
+    if let ["train", "models", model, field] = parts.as_slice() {
+        let has_model = root.get("models").and_then(|m| m.get(*model)).is_some();
+        if !has_model {
+            return Err(fail(format!("no model named {model:?} in [models]")));
+        }
+        let overrides = root
+            .get_mut("train")
+            .and_then(toml::Value::as_table_mut)
+            .map(|t| t.entry("models").or_insert_with(|| toml::Value::Table(Default::default())))
+            .and_then(toml::Value::as_table_mut)
+            .map(|t| t.entry(*model).or_insert_with(|| toml::Value::Table(Default::default())))
+            .and_then(toml::Value::as_table_mut)
+            .ok_or_else(|| fail("train.models is not a table".into()))?;
+        if !overrides.contains_key(*field) {
+            overrides.insert((*field).to_owned(), parsed);
+            return Ok(());
+        }
+    }
     let mut slot = &mut *root;
     let mut walked = Vec::new();
-    for part in key.split('.') {
-        walked.push(part);
+    for part in &parts {
+        walked.push(*part);
         slot = match slot {
-            toml::Value::Table(table) => table.get_mut(part),
+            toml::Value::Table(table) => table.get_mut(*part),
             _ => None,
         }
         .ok_or_else(|| fail(format!("no field {} in the experiment", walked.join("."))))?;
     }
-    let parsed = parse_value(text.trim());
     let fits = std::mem::discriminant(&parsed) == std::mem::discriminant(slot)
         || matches!((&*slot, &parsed), (toml::Value::Float(_), toml::Value::Integer(_)));
     if !fits {
-        return Err(fail(format!(
-            "{key} takes a {}, not {:?}",
-            slot.type_str(),
-            text.trim()
-        )));
+        let kind = slot.type_str();
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        return Err(fail(format!("{key} takes {article} {kind}, not {:?}", text.trim())));
     }
     *slot = match (&*slot, parsed) {
         (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),

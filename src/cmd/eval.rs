@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::cli::EvalArgs;
-use crate::eval::{evaluate_loaded, load_model, model_dirs};
+use crate::eval::{evaluate_loaded, load_model, model_dirs, write_report};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let mut reports = Vec::new();
@@ -17,7 +17,11 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         if sequences == 0 {
             anyhow::bail!("--sequences 0: must be at least 1");
         }
-        reports.push(evaluate_loaded(&loaded, &lengths, sequences)?);
+        let report = evaluate_loaded(&loaded, &lengths, sequences)?;
+        if args.save {
+            write_report(&dir, &report)?;
+        }
+        reports.push(report);
     }
     if args.json {
         let json = match reports.as_slice() {

@@ -105,7 +105,7 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
         range = loaded.experiment.task.build().length_range();
         let path = dir.join(EVAL_FILE);
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read (run `ntm eval` or `ntm run` first)", path.display()))?;
+            .with_context(|| format!("{}: cannot read (write it with `ntm eval --save` or `ntm run`)", path.display()))?;
         let report: EvalReport =
             serde_json::from_str(&text).with_context(|| format!("{}: not an eval report", path.display()))?;
         reports.push(report);
