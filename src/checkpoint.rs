@@ -3,8 +3,19 @@
 //!
 //! Files in a model's folder: `checkpoint.safetensors` (weights, named by path),
 //! `optimizer.safetensors` (two tensors per weight: `<name>.0`, `<name>.1`) and
-//! `checkpoint.json` ([`CheckpointMeta`]). Each is written to a temporary file and renamed into
-//! place, the sidecar last, so a crash leaves the previous checkpoint whole.
+//! `checkpoint.json` ([`CheckpointMeta`]).
+//!
+//! The three always belong to the same training step, whenever the process dies. [`save`] is a
+//! small journal:
+//! 1. it writes the three files, each synced to disk, into a fresh `checkpoint.tmp/` folder;
+//! 2. it renames `checkpoint.tmp/` to `checkpoint.new/`: the commit point;
+//! 3. it moves the three files out of `checkpoint.new/` into the model folder, the sidecar last,
+//!    and removes the empty `checkpoint.new/`.
+//!
+//! A crash before step 2 leaves the previous checkpoint as it was (and a `checkpoint.tmp/` that
+//! the next save or resume deletes). A crash during step 3 leaves the new set split between
+//! `checkpoint.new/` and the model folder: readers take each file from `checkpoint.new/` when it
+//! is there ([`path`]), and [`recover`] (run by every save and resume) finishes the moves.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +31,13 @@ pub const WEIGHTS_FILE: &str = "checkpoint.safetensors";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 /// Sidecar file name inside a model folder.
 pub const META_FILE: &str = "checkpoint.json";
+/// Folder a save writes the new files into; an incomplete set, deleted if a save was cut short.
+pub const STAGING_DIR: &str = "checkpoint.tmp";
+/// Folder of a complete, committed set whose files are being moved into the model folder.
+pub const COMMITTED_DIR: &str = "checkpoint.new";
+
+/// The files of a checkpoint, in the order they are moved into place (the sidecar last).
+const FILES: [&str; 3] = [WEIGHTS_FILE, OPTIMIZER_FILE, META_FILE];
 
 /// Training counters and the running report interval, saved beside the weights.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,40 +67,95 @@ pub enum CheckpointError {
     Shape { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
     #[error("{path}: tensor {name} is missing")]
     Missing { path: PathBuf, name: String },
+    #[error("{path}: tensor {name} is not a parameter of this model (a checkpoint of another architecture?)")]
+    Unexpected { path: PathBuf, name: String },
 }
 
-/// Writes `bytes_writer`'s output to `path` through a temporary file and a rename.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), CheckpointError> {
-    let fail = |message: String| CheckpointError::Write { path: path.to_owned(), message };
-    let tmp = path.with_extension("tmp");
-    write(&tmp).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string()))
+fn write_error(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
+    move |e| CheckpointError::Write { path: path.to_owned(), message: e.to_string() }
 }
 
-/// Saves the weights, optimiser state and sidecar into `dir`.
+/// Where checkpoint file `file` (e.g. [`WEIGHTS_FILE`]) of model folder `dir` is read from:
+/// `checkpoint.new/` if a save was cut short after its commit, else the model folder.
+pub fn path(dir: &Path, file: &str) -> PathBuf {
+    let committed = dir.join(COMMITTED_DIR).join(file);
+    match committed.is_file() {
+        true => committed,
+        false => dir.join(file),
+    }
+}
+
+/// True if model folder `dir` holds a checkpoint (its sidecar, possibly not yet moved in place).
+pub fn exists(dir: &Path) -> bool {
+    path(dir, META_FILE).is_file()
+}
+
+/// True if model folder `dir` holds any file of a checkpoint, whole or not.
+pub fn has_files(dir: &Path) -> bool {
+    FILES.iter().any(|file| path(dir, file).exists())
+}
+
+/// Syncs the contents of a file (or, where the file system allows, the entries of a folder)
+/// to disk.
+fn sync(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path)?.sync_data()
+}
+
+/// Finishes or discards a save that was cut short in `dir`: deletes `checkpoint.tmp/` (never
+/// committed) and moves the files left in `checkpoint.new/` (committed) into place.
+pub fn recover(dir: &Path) -> Result<(), CheckpointError> {
+    let staging = dir.join(STAGING_DIR);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(write_error(&staging))?;
+    }
+    let committed = dir.join(COMMITTED_DIR);
+    if committed.is_dir() {
+        for file in FILES {
+            let from = committed.join(file);
+            if from.is_file() {
+                std::fs::rename(&from, dir.join(file)).map_err(write_error(&from))?;
+            }
+        }
+        std::fs::remove_dir_all(&committed).map_err(write_error(&committed))?;
+    }
+    Ok(())
+}
+
+/// Saves the weights, optimiser state and sidecar into `dir` as one set (see the module doc).
 pub fn save(
     dir: &Path,
     varmap: &VarMap,
     optimizer_state: &[[Tensor; 2]],
     meta: &CheckpointMeta,
 ) -> Result<(), CheckpointError> {
-    write_atomically(&dir.join(WEIGHTS_FILE), |tmp| varmap.save(tmp).map_err(|e| e.to_string()))?;
+    recover(dir)?;
+    let staging = dir.join(STAGING_DIR);
+    std::fs::create_dir(&staging).map_err(write_error(&staging))?;
+    let fail = |path: &Path, message: String| CheckpointError::Write { path: path.to_owned(), message };
+
+    let weights = staging.join(WEIGHTS_FILE);
+    varmap.save(&weights).map_err(|e| fail(&weights, e.to_string()))?;
     let mut state: HashMap<String, Tensor> = HashMap::new();
     for (name, [a, b]) in meta.parameters.iter().zip(optimizer_state) {
         state.insert(format!("{name}.0"), a.clone());
         state.insert(format!("{name}.1"), b.clone());
     }
-    write_atomically(&dir.join(OPTIMIZER_FILE), |tmp| {
-        candle_core::safetensors::save(&state, tmp).map_err(|e| e.to_string())
-    })?;
-    let json = serde_json::to_string_pretty(meta).map_err(|e| CheckpointError::Write {
-        path: dir.join(META_FILE),
-        message: e.to_string(),
-    })?;
-    write_atomically(&dir.join(META_FILE), |tmp| std::fs::write(tmp, json).map_err(|e| e.to_string()))
+    let optimizer = staging.join(OPTIMIZER_FILE);
+    candle_core::safetensors::save(&state, &optimizer).map_err(|e| fail(&optimizer, e.to_string()))?;
+    let sidecar = staging.join(META_FILE);
+    let json = serde_json::to_string_pretty(meta).map_err(|e| fail(&sidecar, e.to_string()))?;
+    std::fs::write(&sidecar, json).map_err(write_error(&sidecar))?;
+    for file in FILES {
+        let path = staging.join(file);
+        sync(&path).map_err(write_error(&path))?;
+    }
+    // Not every file system can sync a folder. The model folder is not synced: until the
+    // system writes it out, a power cut only loses this newest checkpoint, never mixes two.
+    let _ = sync(&staging);
+
+    let committed = dir.join(COMMITTED_DIR);
+    std::fs::rename(&staging, &committed).map_err(write_error(&committed))?;
+    recover(dir)
 }
 
 /// Reads a safetensors file into name -> tensor.
@@ -101,10 +174,15 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Loads the weights at `path` into the model's existing parameters, checking every name and
-/// shape.
+/// shape: the file must hold exactly the model's parameters.
 pub fn load_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError> {
     let tensors = read_tensors(path)?;
     let data = varmap.data().lock().expect("parameter map poisoned");
+    let mut extra: Vec<&String> = tensors.keys().filter(|name| !data.contains_key(*name)).collect();
+    extra.sort();
+    if let Some(name) = extra.first() {
+        return Err(CheckpointError::Unexpected { path: path.to_owned(), name: (*name).clone() });
+    }
     let mut names: Vec<&String> = data.keys().collect();
     names.sort();
     for name in names {
@@ -112,14 +190,7 @@ pub fn load_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError>
         let tensor = tensors
             .get(name)
             .ok_or_else(|| CheckpointError::Missing { path: path.to_owned(), name: name.clone() })?;
-        if tensor.dims() != var.dims() {
-            return Err(CheckpointError::Shape {
-                path: path.to_owned(),
-                name: name.clone(),
-                found: tensor.dims().to_vec(),
-                expected: var.dims().to_vec(),
-            });
-        }
+        check_shape(path, name, tensor, var.dims())?;
         let tensor = tensor.to_dtype(var.dtype()).map_err(|e| CheckpointError::Read {
             path: path.to_owned(),
             message: e.to_string(),
@@ -129,26 +200,63 @@ pub fn load_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError>
     Ok(())
 }
 
+fn check_shape(path: &Path, name: &str, tensor: &Tensor, expected: &[usize]) -> Result<(), CheckpointError> {
+    if tensor.dims() == expected {
+        return Ok(());
+    }
+    Err(CheckpointError::Shape {
+        path: path.to_owned(),
+        name: name.to_owned(),
+        found: tensor.dims().to_vec(),
+        expected: expected.to_vec(),
+    })
+}
+
 /// Reads the sidecar of the checkpoint in `dir`.
 pub fn load_meta(dir: &Path) -> Result<CheckpointMeta, CheckpointError> {
-    let path = dir.join(META_FILE);
+    let path = path(dir, META_FILE);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CheckpointError::Read { path: path.clone(), message: e.to_string() })?;
     serde_json::from_str(&text).map_err(|e| CheckpointError::Read { path, message: e.to_string() })
 }
 
-/// Reads the optimiser state of the checkpoint in `dir`, in the sidecar's parameter order.
+/// Reads the optimiser state of the checkpoint in `dir`: two tensors per parameter, in the
+/// order of `parameters` (name, shape), which must be the sidecar's.
 pub fn load_optimizer_state(
     dir: &Path,
     meta: &CheckpointMeta,
+    parameters: &[(String, Vec<usize>)],
 ) -> Result<Vec<[Tensor; 2]>, CheckpointError> {
-    let path = dir.join(OPTIMIZER_FILE);
+    let names: Vec<&String> = parameters.iter().map(|(name, _)| name).collect();
+    if meta.parameters.iter().collect::<Vec<_>>() != names {
+        let sidecar = path(dir, META_FILE);
+        let name = meta
+            .parameters
+            .iter()
+            .find(|n| !names.contains(n))
+            .or_else(|| names.iter().copied().find(|n| !meta.parameters.contains(n)))
+            .cloned()
+            .unwrap_or_default();
+        return Err(CheckpointError::Read {
+            path: sidecar,
+            message: format!(
+                "its parameters ({} of them) are not the model's ({}); first difference: {name}",
+                meta.parameters.len(),
+                names.len()
+            ),
+        });
+    }
+    let path = path(dir, OPTIMIZER_FILE);
     let mut tensors = read_tensors(&path)?;
-    let mut take = |name: String| {
-        tensors.remove(&name).ok_or_else(|| CheckpointError::Missing { path: path.clone(), name })
+    let mut take = |name: String, shape: &[usize]| {
+        let tensor = tensors
+            .remove(&name)
+            .ok_or_else(|| CheckpointError::Missing { path: path.clone(), name: name.clone() })?;
+        check_shape(&path, &name, &tensor, shape)?;
+        Ok(tensor)
     };
-    meta.parameters
+    parameters
         .iter()
-        .map(|name| Ok([take(format!("{name}.0"))?, take(format!("{name}.1"))?]))
+        .map(|(name, shape)| Ok([take(format!("{name}.0"), shape)?, take(format!("{name}.1"), shape)?]))
         .collect()
 }

@@ -24,6 +24,23 @@ pub enum Command {
     /// Draw figures (PNG) from a run folder or a checkpoint.
     #[command(subcommand)]
     Plot(PlotCommand),
+    /// Print one episode of an experiment's task as text (inputs, targets, mask).
+    Episode(EpisodeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EpisodeArgs {
+    /// The experiment file whose [task] to sample.
+    pub experiment: PathBuf,
+    /// Sequence length [default: drawn from the training range].
+    #[arg(long)]
+    pub length: Option<usize>,
+    /// Seed of the episode.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Override a field of the experiment by its dotted path, e.g. task.bits=4.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
 }
 
 /// Arguments shared by `run` and `train`.

@@ -83,7 +83,7 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel, TrainError> {
         .ok_or_else(|| TrainError::Run(format!("{}: no model in this configuration", config.display())))?
         .clone();
     let built = BuiltModel::new(&experiment, &name)?;
-    checkpoint::load_weights(&dir.join(checkpoint::WEIGHTS_FILE), &built.varmap)?;
+    checkpoint::load_weights(&checkpoint::path(dir, checkpoint::WEIGHTS_FILE), &built.varmap)?;
     let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
     Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned() })
 }

@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod controller;
 pub mod data;
 pub mod eval;
+pub mod failure;
 pub mod figures;
 pub mod heads;
 pub mod loss;

@@ -16,6 +16,11 @@ fn main() -> ExitCode {
     let cli = ntm::cli::Cli::parse();
     match ntm::cmd::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Ctrl-C: the checkpoints are saved and the line says how to continue.
+        Err(e) if e.is::<ntm::cmd::Interrupted>() => {
+            eprintln!("{e}");
+            ExitCode::from(ntm::cmd::INTERRUPTED_EXIT)
+        }
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE

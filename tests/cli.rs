@@ -840,3 +840,19 @@ fn toml_errors_name_the_line_or_key() {
     let line = s.fails(&["run", "bad.toml", "--out", "o"], &[]);
     assert!(line.contains("line 1"), "{line}");
 }
+
+#[test]
+fn episode_prints_one_episode_of_the_task() {
+    let copy = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/copy.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_ntm"))
+        .args(["episode", copy, "--length", "3", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // 8 input bits + delimiter, 8 target rows, a mask with the 3 answer steps marked.
+    assert_eq!(text.lines().filter(|l| l.starts_with("in ")).count(), 9, "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("out ")).count(), 8, "{text}");
+    let mask = text.lines().find(|l| l.starts_with("mask")).unwrap();
+    assert_eq!(mask.matches('#').count(), 3, "{text}");
+}

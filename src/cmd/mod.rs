@@ -1,16 +1,18 @@
 //! The CLI layer: one file per subcommand; errors become `anyhow` errors with context here
 //! and one line on stderr in `main`.
 
+mod episode;
 mod eval;
 mod plot;
 mod run;
 mod train;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Result};
 
-use crate::checkpoint::META_FILE;
+use crate::checkpoint::{self, META_FILE};
 use crate::cli::{Cli, Command, ExperimentArgs};
 use crate::config::Experiment;
 
@@ -21,6 +23,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Plot(command) => plot::plot(&command),
+        Command::Episode(args) => episode::episode(&args),
     }
 }
 
@@ -34,7 +37,7 @@ fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
 /// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs.
 /// Returns true to resume.
 fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
-    let has_checkpoint = dir.join(META_FILE).is_file();
+    let has_checkpoint = checkpoint::exists(dir);
     if args.resume {
         if !has_checkpoint {
             bail!("{}: nothing to resume (no {META_FILE}); run without --resume to start it", dir.display());
@@ -53,8 +56,64 @@ fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
     Ok(false)
 }
 
-/// A stop flag raised by Ctrl-C: training saves a checkpoint and returns.
-fn stop_flag() -> &'static std::sync::atomic::AtomicBool {
-    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Exit code of `run` and `train` stopped by Ctrl-C after saving their checkpoints
+/// (128 + SIGINT, as shells report a process ended by Ctrl-C).
+pub const INTERRUPTED_EXIT: u8 = 130;
+
+/// Training stopped by Ctrl-C with its checkpoints saved: `main` prints it (a line that says
+/// how to continue) and exits with [`INTERRUPTED_EXIT`].
+#[derive(Debug)]
+pub struct Interrupted {
+    /// The command line that continues the run.
+    pub resume: String,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted: checkpoints saved; to continue, run: {}", self.resume)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// The command line that continues a run into `out`: `ntm <command> <experiment> <extra...>
+/// --out <out> --set ... --resume`, each word quoted for a POSIX shell where needed.
+fn resume_command(command: &str, extra: &[&str], args: &ExperimentArgs, out: &Path) -> String {
+    let mut words: Vec<String> = vec!["ntm".into(), command.into(), args.experiment.display().to_string()];
+    words.extend(extra.iter().map(|w| w.to_string()));
+    words.extend(["--out".into(), out.display().to_string()]);
+    for assignment in &args.overrides {
+        words.extend(["--set".into(), assignment.clone()]);
+    }
+    words.push("--resume".into());
+    words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: unchanged if it has only safe characters, else in
+/// single quotes.
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The stop flag of training, raised by Ctrl-C (SIGINT): training saves a checkpoint and
+/// returns. The first call installs the handler. A second Ctrl-C exits at once with
+/// [`INTERRUPTED_EXIT`]; the checkpoint on disk is still whole (saves are atomic).
+fn stop_flag() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    HANDLER.call_once(|| {
+        // Should installing fail (a handler is already set), Ctrl-C ends the process as usual.
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                eprintln!("Ctrl-C again: exiting now; the last checkpoint written is kept");
+                std::process::exit(INTERRUPTED_EXIT.into());
+            }
+            eprintln!("Ctrl-C: stopping after this batch to save a checkpoint (Ctrl-C again quits at once)");
+        });
+    });
     &STOP
 }

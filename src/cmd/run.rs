@@ -2,12 +2,14 @@
 //! evaluate each on the test lengths, and print a table.
 
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
-use super::{load_experiment, prepare_model_dir, stop_flag};
+use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
+use crate::checkpoint;
 use crate::cli::RunArgs;
 use crate::eval::{evaluate_loaded, load_model, write_report};
 use crate::progress::Progress;
@@ -17,17 +19,28 @@ use crate::train::TrainOutcome;
 pub fn run(args: &RunArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
     let names: Vec<String> = experiment.models.keys().cloned().collect();
+    // Every check before anything is written. On --resume, a model with no checkpoint file at
+    // all (the run was killed before its first one) starts afresh if another model has one.
+    let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
     let mut resume = Vec::new();
     for name in &names {
-        resume.push(prepare_model_dir(&out.join(name), &args.experiment)?);
+        let dir = out.join(name);
+        let fresh = args.experiment.resume && any_checkpoint && !checkpoint::has_files(&dir);
+        resume.push(!fresh && prepare_model_dir(&dir, &args.experiment)?);
     }
+    for (name, _) in names.iter().zip(&resume).filter(|(_, resume)| **resume) {
+        crate::train::check_resume(&experiment, name, &out.join(name))
+            .with_context(|| format!("model {name}: cannot resume"))?;
+    }
+    let stop = stop_flag();
     std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     std::fs::write(out.join("experiment.toml"), experiment.to_toml())
         .with_context(|| format!("{}: cannot write experiment.toml", out.display()))?;
 
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let queue = Mutex::new(names.iter().zip(resume).rev().collect::<Vec<_>>());
-    let results: Mutex<Vec<(String, Result<EvalReport>)>> = Mutex::new(Vec::new());
+    // Per model: its report, or None if Ctrl-C stopped it before evaluation.
+    let results: Mutex<Vec<(String, Result<Option<EvalReport>>)>> = Mutex::new(Vec::new());
     let multi = MultiProgress::new();
     std::thread::scope(|scope| {
         for _ in 0..cores.min(names.len()) {
@@ -36,14 +49,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 let dir = out.join(name);
                 let progress = Progress::new(name, &multi);
                 let result = (|| {
-                    let outcome =
-                        crate::train::train(&experiment, name, &dir, resume, &progress, stop_flag())?;
+                    // Once stopped, a model not yet started still saves a checkpoint (at 0
+                    // sequences), so that the whole run can be resumed.
+                    let outcome = crate::train::train(&experiment, name, &dir, resume, &progress, stop)?;
                     print_outcome(name, &outcome, &dir);
+                    if outcome.interrupted || stop.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
                     let loaded = load_model(&dir)?;
                     let report =
                         evaluate_loaded(&loaded, &experiment.eval.lengths, experiment.eval.sequences)?;
                     write_report(&dir, &report)?;
-                    Ok(report)
+                    Ok(Some(report))
                 })();
                 results.lock().expect("results").push((name.clone(), result));
             });
@@ -52,8 +69,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut results = results.into_inner().expect("results");
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut reports = Vec::new();
-    for (name, result) in results {
-        reports.push(result.with_context(|| format!("model {name}"))?);
+    // The errors name the model (or its folder) already.
+    for (_, result) in results {
+        reports.extend(result?);
+    }
+    if reports.len() < names.len() || stop.load(Ordering::Relaxed) {
+        return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out) }.into());
     }
     println!("{}", table(&reports));
     draw_figures(&out, &experiment)?;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use indicatif::MultiProgress;
 
-use super::{load_experiment, prepare_model_dir, stop_flag};
+use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
 use crate::cli::TrainArgs;
 use crate::progress::Progress;
 
@@ -22,5 +22,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let progress = Progress::new(&args.model, &MultiProgress::new());
     let outcome = crate::train::train(&experiment, &args.model, &dir, resume, &progress, stop_flag())?;
     super::run::print_outcome(&args.model, &outcome, &dir);
+    if outcome.interrupted {
+        let resume = resume_command("train", &["--model", &args.model], &args.experiment, &out);
+        return Err(Interrupted { resume }.into());
+    }
     Ok(())
 }
