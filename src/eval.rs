@@ -105,7 +105,7 @@ pub fn model_dirs(path: &Path) -> Result<Vec<PathBuf>, TrainError> {
         return Ok(vec![path.to_owned()]);
     }
     let entries = std::fs::read_dir(path)
-        .map_err(|source| TrainError::Io { path: path.to_owned(), source })?;
+        .map_err(|cause| TrainError::Io { path: path.to_owned(), cause })?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join(CONFIG_FILE).is_file())
@@ -128,7 +128,7 @@ pub fn evaluate_loaded(
 ) -> Result<EvalReport, TrainError> {
     let task = loaded.experiment.task.build();
     let results = evaluate(loaded.built.model.as_ref(), task.as_ref(), lengths, sequences, loaded.experiment.seed)
-        .map_err(|source| TrainError::Tensor { model: loaded.built.name.clone(), source })?;
+        .map_err(|cause| TrainError::Tensor { model: loaded.built.name.clone(), cause })?;
     Ok(EvalReport { model: loaded.built.name.clone(), task: task.name().to_owned(), results })
 }
 
@@ -136,5 +136,5 @@ pub fn evaluate_loaded(
 pub fn write_report(dir: &Path, report: &EvalReport) -> Result<(), TrainError> {
     let path = dir.join(EVAL_FILE);
     let json = serde_json::to_string_pretty(report).expect("reports serialise");
-    std::fs::write(&path, json + "\n").map_err(|source| TrainError::Io { path, source })
+    std::fs::write(&path, json + "\n").map_err(|cause| TrainError::Io { path, cause })
 }

@@ -23,7 +23,7 @@ fn run_episode(
     length: usize,
     seed: u64,
 ) -> Result<(Episode, Vec<Vec<f32>>, Option<crate::model::MemoryRecord>), TrainError> {
-    let tensor_err = |source| TrainError::Tensor { model: loaded.built.name.clone(), source };
+    let tensor_err = |cause| TrainError::Tensor { model: loaded.built.name.clone(), cause };
     let task = loaded.experiment.task.build();
     let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
     let batch = task.sample(&mut rng, 1, Some(length));
@@ -76,5 +76,5 @@ pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<O
 /// Writes `value` as pretty JSON to `path`.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
     let json = serde_json::to_string(value).expect("figure data serialise");
-    std::fs::write(path, json).map_err(|source| TrainError::Io { path: path.to_owned(), source })
+    std::fs::write(path, json).map_err(|cause| TrainError::Io { path: path.to_owned(), cause })
 }

@@ -39,12 +39,12 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Anything that can stop training: I/O, tensors, checkpoints, numerical faults.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error(transparent)]
     Checkpoint(#[from] checkpoint::CheckpointError),
-    #[error("model {model}: {source}")]
-    Tensor { model: String, source: candle_core::Error },
+    #[error("model {model}: {cause}")]
+    Tensor { model: String, cause: candle_core::Error },
     #[error("{0}")]
     Run(String),
     /// A loss, gradient or parameter that is not finite; also written to `failure.json`.
@@ -53,7 +53,7 @@ pub enum TrainError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Io { path: path.to_owned(), source }
+    move |cause| TrainError::Io { path: path.to_owned(), cause }
 }
 
 /// A model of an experiment, built, with its parameters in name order.
@@ -79,7 +79,7 @@ impl BuiltModel {
             .clone();
         let task = experiment.task.build();
         let varmap = VarMap::new();
-        let tensor_err = |source| TrainError::Tensor { model: name.to_owned(), source };
+        let tensor_err = |cause| TrainError::Tensor { model: name.to_owned(), cause };
         let model = config
             .build(&varmap, experiment.seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
             .map_err(tensor_err)?;
@@ -130,7 +130,7 @@ fn load_checkpoint(
     let state = checkpoint::load_optimizer_state(dir, &meta, &shapes)?;
     optimizer
         .set_state(state, meta.optimizer_steps)
-        .map_err(|source| TrainError::Tensor { model: built.name.clone(), source })?;
+        .map_err(|cause| TrainError::Tensor { model: built.name.clone(), cause })?;
     Ok(meta)
 }
 
@@ -141,7 +141,7 @@ pub fn check_resume(experiment: &Experiment, name: &str, dir: &Path) -> Result<u
     let train = experiment.train.for_model(name);
     let vars = built.parameters.iter().map(|(_, v)| v.clone()).collect();
     let mut optimizer = Optimizer::new(train.optimizer, vars, train.lr)
-        .map_err(|source| TrainError::Tensor { model: name.to_owned(), source })?;
+        .map_err(|cause| TrainError::Tensor { model: name.to_owned(), cause })?;
     Ok(load_checkpoint(&built, &mut optimizer, dir)?.sequences)
 }
 
@@ -160,7 +160,7 @@ pub fn train(
 ) -> Result<TrainOutcome, TrainError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let built = BuiltModel::new(experiment, name)?;
-    let tensor_err = |source| TrainError::Tensor { model: name.to_owned(), source };
+    let tensor_err = |cause| TrainError::Tensor { model: name.to_owned(), cause };
     let train = &experiment.train.for_model(name);
     let task = experiment.task.build();
     let vars: Vec<Var> = built.parameters.iter().map(|(_, v)| v.clone()).collect();

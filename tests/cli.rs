@@ -568,13 +568,6 @@ fn resume_after_a_kill_gives_bit_identical_metrics() {
 }
 
 #[test]
-#[ignore = "bug: a crash while a checkpoint is saved can leave the new weights beside the old \
-            optimiser state and counters, and --resume then silently continues from the mix \
-            (src/checkpoint.rs save: checkpoint.safetensors, optimizer.safetensors and \
-            checkpoint.json are each renamed into place in turn; the doc's `the sidecar last, so \
-            a crash leaves the previous checkpoint whole` does not hold once the weights file \
-            has been replaced). The test kills inside that window within an attempt or two; a \
-            kill at a random time hits it about 1 in 4 with 200-sequence checkpoints."]
 fn a_kill_during_a_checkpoint_save_loses_nothing() {
     use std::os::unix::fs::MetadataExt;
     // Kill the training the moment checkpoint.safetensors is replaced, before checkpoint.json
@@ -616,10 +609,6 @@ fn a_kill_during_a_checkpoint_save_loses_nothing() {
 }
 
 #[test]
-#[ignore = "bug: Ctrl-C does not stop training with a checkpoint: nothing installs a signal \
-            handler for the stop flag (src/cmd/mod.rs stop_flag, whose doc says `raised by \
-            Ctrl-C: training saves a checkpoint and returns`), so SIGINT kills the process and \
-            loses everything since the last checkpoint_every"]
 fn ctrl_c_saves_a_checkpoint() {
     let s = Sandbox::new();
     let mut child = s.spawn(&[
@@ -666,10 +655,6 @@ fn resume_with_a_different_model_size_is_refused() {
 }
 
 #[test]
-#[ignore = "bug: `run --resume` with a change a checkpoint cannot take (here memory slots 8 -> 6) \
-            fails only after rewriting the run's experiment.toml (and training the other models), \
-            so experiment.toml no longer describes the run (src/cmd/run.rs writes it before any \
-            model is loaded)"]
 fn a_failed_resume_leaves_experiment_toml_alone() {
     let s = Sandbox::new();
     s.run("out", &[]);
@@ -818,10 +803,6 @@ fn a_checkpoint_that_does_not_fit_its_config_is_an_error() {
 }
 
 #[test]
-#[ignore = "bug: io errors repeat their cause: `error: missing.toml: cannot read: No such file or \
-            directory (os error 2): No such file or directory (os error 2)` (src/config.rs \
-            ConfigError::Read and src/train.rs TrainError::Io put {source} in the message and \
-            also mark it #[source]; src/main.rs prints the chain with {e:#})"]
 fn io_errors_say_their_cause_once() {
     let s = Sandbox::new();
     for args in [&["run", "missing.toml"][..], &["eval", "nowhere"]] {
