@@ -24,6 +24,8 @@ pub enum Command {
     /// Draw figures (PNG) from a run folder or a checkpoint.
     #[command(subcommand)]
     Plot(PlotCommand),
+    /// Measure training speed (ms per time step and per sequence) and peak memory.
+    Bench(BenchArgs),
     /// Print one episode of an experiment's task as text (inputs, targets, mask).
     Episode(EpisodeArgs),
 }
@@ -143,4 +145,40 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Print the rows as a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Batch sizes, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1, 16])]
+    pub batches: Vec<usize>,
+    /// Models: ntm, lstm (comma separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["ntm".to_string(), "lstm".to_string()])]
+    pub models: Vec<String>,
+    /// Engines: reference, fused (comma separated).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["reference".to_string(), "fused".to_string()])]
+    pub engines: Vec<String>,
+    /// Copy sequence length (an episode has 2 * length + 1 time steps).
+    #[arg(long, default_value_t = 20)]
+    pub length: usize,
+    /// Untimed optimiser steps before measuring each case.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Timed repetitions per case (the median and min-max are over these).
+    #[arg(long, default_value_t = 5)]
+    pub reps: usize,
+    /// Optimiser steps per repetition.
+    #[arg(long, default_value_t = 25)]
+    pub steps: usize,
+    /// Measure every case in this process instead of one fresh process per case (the peak
+    /// memory is then the process's peak so far).
+    #[arg(long)]
+    pub in_process: bool,
+    /// Internal: measure only case number N (what each child process of the bench runs).
+    #[arg(long, hide = true)]
+    pub case: Option<usize>,
 }

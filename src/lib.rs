@@ -5,6 +5,7 @@
 //! [`lstm`] (the cell and the baseline), behind the [`model::SequenceModel`] interface.
 
 pub mod addressing;
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod data;
 pub mod eval;
 pub mod failure;
 pub mod figures;
+pub mod fused;
 pub mod heads;
 pub mod loss;
 pub mod lstm;

@@ -13,6 +13,7 @@ use candle_core::{Result, Tensor, D};
 use candle_nn::ops::sigmoid;
 use serde::{Deserialize, Serialize};
 
+use crate::fused::Engine;
 use crate::model::SequenceModel;
 use crate::params::{Dense, Init, ParamBuilder};
 
@@ -69,6 +70,12 @@ impl LstmCell {
     pub fn parameter_count(&self) -> usize {
         self.weight.elem_count() + self.bias.elem_count()
     }
+
+    /// The whole sequence at once with the fused kernel: `x` `[T, B, in]` from the state
+    /// `(h0, c0)` (`[H]` or `[B, H]`) -> every hidden state `[T, B, H]`.
+    pub fn forward_fused(&self, x: &Tensor, h0: &Tensor, c0: &Tensor) -> Result<Tensor> {
+        crate::fused::lstm::lstm_layer(x, &self.weight, &self.bias, h0, c0)
+    }
 }
 
 /// The `[models.<name>]` table of a stacked-LSTM baseline.
@@ -79,11 +86,16 @@ pub struct LstmBaselineConfig {
     pub size: usize,
     /// Number of stacked layers (the paper: 3).
     pub layers: usize,
+    /// Implementation: `fused` (default; one custom op per layer and sequence,
+    /// [`crate::fused::lstm`]) or `reference` (composed candle ops per step); same
+    /// parameters, same function, so checkpoints load in either.
+    #[serde(default)]
+    pub engine: Engine,
 }
 
 impl Default for LstmBaselineConfig {
     fn default() -> Self {
-        Self { size: 256, layers: 3 }
+        Self { size: 256, layers: 3, engine: Engine::default() }
     }
 }
 
@@ -157,6 +169,16 @@ impl LstmStack {
         Ok((input, next))
     }
 
+    /// Every layer over the whole sequence with the fused kernel, from the learned initial
+    /// state: `x` `[T, B, in]` -> the top layer's hidden states `[T, B, H]`.
+    pub fn forward_fused(&self, x: &Tensor) -> Result<Tensor> {
+        let mut input = x.clone();
+        for (cell, (h0, c0)) in self.cells.iter().zip(&self.initial) {
+            input = cell.forward_fused(&input, h0, c0)?;
+        }
+        Ok(input)
+    }
+
     /// Units in the top layer.
     pub fn hidden(&self) -> usize {
         self.cells.last().map_or(0, LstmCell::hidden)
@@ -181,6 +203,7 @@ impl LstmStack {
 pub struct LstmBaseline {
     stack: LstmStack,
     output: Dense,
+    engine: Engine,
 }
 
 impl LstmBaseline {
@@ -193,12 +216,18 @@ impl LstmBaseline {
     ) -> Result<Self> {
         let stack = LstmStack::new(&params.pp("lstm"), inputs, config.size, config.layers)?;
         let output = Dense::new(params, "output", config.size, outputs)?;
-        Ok(Self { stack, output })
+        Ok(Self { stack, output, engine: config.engine })
     }
 }
 
 impl SequenceModel for LstmBaseline {
     fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        if self.engine == Engine::Fused {
+            let (time, batch, _) = inputs.dims3()?;
+            let h = self.stack.forward_fused(inputs)?; // [T, B, H]
+            let logits = self.output.forward(&h.reshape((time * batch, self.stack.hidden()))?)?;
+            return logits.reshape((time, batch, ())); // [T, B, Y]
+        }
         let batch = inputs.dim(1)?;
         let state = self.stack.initial_state(batch)?;
         crate::model::unroll(inputs, state, |x, state| {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addressing::softmax;
 use crate::controller::{Controller, ControllerKind, ControllerState};
+use crate::fused::Engine;
 use crate::heads::{Head, HeadKind, HeadParams};
 use crate::memory::{self, MemoryInit};
 use crate::model::{unroll, MemoryRecord, SequenceModel};
@@ -65,6 +66,12 @@ pub struct NtmConfig {
     pub shifts: Vec<i64>,
     /// The memory matrix.
     pub memory: MemoryConfig,
+    /// Implementation of the heads' activations and addressing, and of the memory write:
+    /// `fused` (default; one custom op each per head and step, [`crate::fused::addressing`],
+    /// [`crate::fused::memory`]) or `reference` (composed candle ops); same parameters, same
+    /// function.
+    #[serde(default)]
+    pub engine: Engine,
 }
 
 impl Default for NtmConfig {
@@ -77,6 +84,7 @@ impl Default for NtmConfig {
             write_heads: 1,
             shifts: vec![-1, 0, 1],
             memory: MemoryConfig::default(),
+            engine: Engine::default(),
         }
     }
 }
@@ -169,10 +177,10 @@ impl Ntm {
         )?;
         let heads = params.pp("heads");
         let read_heads = (0..config.read_heads)
-            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s))
+            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s).map(|h| h.with_engine(config.engine)))
             .collect::<Result<Vec<_>>>()?;
         let write_heads = (0..config.write_heads)
-            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s))
+            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s).map(|h| h.with_engine(config.engine)))
             .collect::<Result<Vec<_>>>()?;
         let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
         let init = params.pp("initial");
@@ -263,7 +271,10 @@ impl Ntm {
                 (Some(e), Some(a)) => (e, a),
                 _ => candle_core::bail!("a write head produced no erase or add vector"),
             };
-            memory = memory::write(&memory, &addressed.weighting, erase, add)?; // [B, N, M]
+            memory = match self.config.engine {
+                Engine::Reference => memory::write(&memory, &addressed.weighting, erase, add)?,
+                Engine::Fused => crate::fused::memory::write(&memory, &addressed.weighting, erase, add)?,
+            }; // [B, N, M]
             write_weightings.push(addressed.weighting.clone());
             if record {
                 records.push((params, addressed, None));

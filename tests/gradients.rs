@@ -262,6 +262,7 @@ fn small_ntm_config(controller: ControllerKind, init: MemoryInit) -> NtmConfig {
         write_heads: 1,
         shifts: vec![-1, 0, 1],
         memory: MemoryConfig { slots: 6, width: 4, init },
+        ..NtmConfig::default()
     }
 }
 
@@ -313,6 +314,6 @@ fn ntm_two_heads_each_two_layers_gradient() {
 fn lstm_baseline_gradient() {
     let varmap = VarMap::new();
     let params = ParamBuilder::new(&varmap, 9, DType::F64, &Device::Cpu);
-    let model = LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2 }, &params, 3, 2).unwrap();
+    let model = LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2, ..Default::default() }, &params, 3, 2).unwrap();
     check_model("LSTM baseline", &model, &varmap, 3, 2, 104, usize::MAX, 0);
 }

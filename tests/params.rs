@@ -158,7 +158,7 @@ fn every_parameter_name_is_a_readable_path() {
             ..NtmConfig::default()
         }),
         ModelConfig::Ntm(NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() }),
-        ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2 }),
+        ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2, ..Default::default() }),
     ];
     let roots = ["controller.", "heads.", "output.", "initial.", "lstm."];
     for config in configs {
@@ -197,7 +197,7 @@ fn random_memory_init_is_not_a_trained_parameter() {
 
 #[test]
 fn same_seed_same_parameters_different_seed_different_weights() {
-    for config in [ModelConfig::Ntm(NtmConfig::default()), ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2 })] {
+    for config in [ModelConfig::Ntm(NtmConfig::default()), ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() })] {
         let (a, _) = build(&config, 42, DType::F32);
         let (b, _) = build(&config, 42, DType::F32);
         let (c, _) = build(&config, 43, DType::F32);

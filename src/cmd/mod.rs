@@ -1,6 +1,7 @@
 //! The CLI layer: one file per subcommand; errors become `anyhow` errors with context here
 //! and one line on stderr in `main`.
 
+mod bench;
 mod episode;
 mod eval;
 mod plot;
@@ -23,6 +24,7 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Train(args) => train::train(&args),
         Command::Eval(args) => eval::eval(&args),
         Command::Plot(command) => plot::plot(&command),
+        Command::Bench(args) => bench::bench(&args),
         Command::Episode(args) => episode::episode(&args),
     }
 }

@@ -1,0 +1,283 @@
+//! Training speed: wall time of full optimiser steps (forward, loss, backward, clipping,
+//! RMSProp update: the trainer's own functions) on fixed-length copy sequences, per engine,
+//! model and batch size.
+//!
+//! Each case builds its model, runs `warmup` untimed steps, then `reps` repetitions of `steps`
+//! steps each; a repetition's time divided by its sequence-steps (`steps * T * B`) gives one
+//! sample of ms per step, divided by `steps * B` one sample of ms per sequence. Rows report
+//! the median and the min-max spread of the repetitions.
+//!
+//! Peak memory is the process's VmHWM (`/proc/self/status`), read after the case; `ntm bench`
+//! runs each case in a fresh process so that is the case's own peak (the whole process:
+//! binary, allocator, model, graph). Within one process, the high-water mark is reset to the
+//! current RSS before each case through `/proc/self/clear_refs` where the kernel allows it
+//! (`peak_rss_scope = "case"`, which then still counts memory that earlier cases freed but the
+//! allocator kept); otherwise it is the peak so far (`"process"`).
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Result, Var};
+use candle_nn::VarMap;
+use ntm_tasks::{CopySpec, TaskSpec};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::TensorBatch;
+use crate::fused::Engine;
+use crate::loss;
+use crate::lstm::LstmBaselineConfig;
+use crate::model::ModelConfig;
+use crate::ntm::NtmConfig;
+use crate::optim::{clipped_gradients, Optimizer, OptimizerKind};
+
+/// The paper's gradient clip (elementwise) and Collier & Beel's global-norm clip.
+const CLIP_VALUE: f64 = 10.0;
+const CLIP_NORM: f64 = 50.0;
+/// The paper's RMSProp learning rate for the copy task.
+const LEARNING_RATE: f64 = 1e-4;
+
+/// How long to measure each case.
+#[derive(Debug, Clone)]
+pub struct BenchSettings {
+    /// Copy sequence length L; an episode has 2L + 1 time steps.
+    pub length: usize,
+    /// Untimed steps before measuring.
+    pub warmup: usize,
+    /// Timed repetitions (the median and spread are over these).
+    pub reps: usize,
+    /// Optimiser steps per repetition.
+    pub steps: usize,
+    /// Seed of the parameters and the sequences.
+    pub seed: u64,
+}
+
+impl Default for BenchSettings {
+    fn default() -> Self {
+        Self {
+            length: 20,
+            warmup: 2,
+            reps: 5,
+            steps: 25,
+            seed: 0,
+        }
+    }
+}
+
+/// One model to measure.
+#[derive(Debug, Clone)]
+pub struct BenchCase {
+    /// Label of the model in the table, e.g. `ntm` or `lstm-3x256`.
+    pub model: String,
+    /// The model (its `engine` field selects the engine).
+    pub config: ModelConfig,
+    /// Sequences per optimiser step.
+    pub batch: usize,
+}
+
+impl BenchCase {
+    /// The engine the case's model runs on.
+    pub fn engine(&self) -> Engine {
+        match &self.config {
+            ModelConfig::Ntm(c) => c.engine,
+            ModelConfig::Lstm(c) => c.engine,
+        }
+    }
+}
+
+/// The copy-task cases: the paper's NTM and 3x256 LSTM baseline, each on each of `engines`,
+/// at each batch size, smallest first.
+pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> Vec<BenchCase> {
+    let mut cases = Vec::new();
+    for &batch in batches {
+        if models.iter().any(|m| m == "ntm") {
+            for &engine in engines {
+                let config = ModelConfig::Ntm(NtmConfig {
+                    engine,
+                    ..NtmConfig::default()
+                });
+                cases.push(BenchCase {
+                    model: "ntm".into(),
+                    config,
+                    batch,
+                });
+            }
+        }
+        if models.iter().any(|m| m == "lstm") {
+            for &engine in engines {
+                let lstm = LstmBaselineConfig {
+                    engine,
+                    ..LstmBaselineConfig::default()
+                };
+                let model = format!("lstm-{}x{}", lstm.layers, lstm.size);
+                cases.push(BenchCase {
+                    model,
+                    config: ModelConfig::Lstm(lstm),
+                    batch,
+                });
+            }
+        }
+    }
+    cases
+}
+
+/// One measured case. Times are in milliseconds; `*_min`, `*_max` span the repetitions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchRow {
+    pub engine: String,
+    pub model: String,
+    pub batch: usize,
+    /// Time steps per sequence.
+    pub time_steps: usize,
+    /// Median wall time per time step and sequence (a step's time / (T * B)).
+    pub ms_per_step: f64,
+    pub ms_per_step_min: f64,
+    pub ms_per_step_max: f64,
+    /// Median wall time per sequence (a step's time / B).
+    pub ms_per_sequence: f64,
+    pub ms_per_sequence_min: f64,
+    pub ms_per_sequence_max: f64,
+    /// Peak resident memory in MiB (see `peak_rss_scope`).
+    pub peak_rss_mb: f64,
+    /// `case`: the peak during this case; `process`: the process's peak so far.
+    pub peak_rss_scope: String,
+}
+
+/// Measures `case`.
+pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> {
+    let reset = reset_peak_rss();
+    let task = TaskSpec::Copy(CopySpec::default()).build();
+    let varmap = VarMap::new();
+    let model = case.config.build(
+        &varmap,
+        settings.seed,
+        task.input_width(),
+        task.output_width(),
+        DType::F32,
+        &Device::Cpu,
+    )?;
+    let mut parameters: Vec<(String, Var)> = varmap
+        .data()
+        .lock()
+        .expect("parameter map poisoned")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.sort_by(|a, b| a.0.cmp(&b.0));
+    let vars: Vec<Var> = parameters.into_iter().map(|(_, v)| v).collect();
+    let mut optimizer = Optimizer::new(OptimizerKind::Rmsprop, vars.clone(), LEARNING_RATE)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
+    let batch = task.sample(&mut rng, case.batch, Some(settings.length));
+    let batch = TensorBatch::new(&batch, &Device::Cpu)?;
+    let time_steps = batch.inputs.dim(0)?;
+
+    let mut step = || -> Result<()> {
+        let logits = model.forward(&batch.inputs)?;
+        let loss = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?;
+        let grads = loss.backward()?;
+        let (grads, _norm) = clipped_gradients(&vars, &grads, Some(CLIP_VALUE), Some(CLIP_NORM))?;
+        optimizer.step(&grads)
+    };
+    for _ in 0..settings.warmup {
+        step()?;
+    }
+    let mut rep_ms = Vec::with_capacity(settings.reps);
+    for _ in 0..settings.reps.max(1) {
+        let started = Instant::now();
+        for _ in 0..settings.steps.max(1) {
+            step()?;
+        }
+        rep_ms.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let sequences = (settings.steps.max(1) * case.batch) as f64;
+    let per_sequence: Vec<f64> = rep_ms.iter().map(|ms| ms / sequences).collect();
+    let per_step: Vec<f64> = per_sequence
+        .iter()
+        .map(|ms| ms / time_steps as f64)
+        .collect();
+    let (seq_med, seq_min, seq_max) = summary(&per_sequence);
+    let (step_med, step_min, step_max) = summary(&per_step);
+    Ok(BenchRow {
+        engine: case.engine().name().into(),
+        model: case.model.clone(),
+        batch: case.batch,
+        time_steps,
+        ms_per_step: step_med,
+        ms_per_step_min: step_min,
+        ms_per_step_max: step_max,
+        ms_per_sequence: seq_med,
+        ms_per_sequence_min: seq_min,
+        ms_per_sequence_max: seq_max,
+        peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
+        peak_rss_scope: if reset { "case" } else { "process" }.into(),
+    })
+}
+
+/// Measures every case in order, calling `on_row` after each.
+pub fn run(
+    cases: &[BenchCase],
+    settings: &BenchSettings,
+    mut on_row: impl FnMut(&BenchRow),
+) -> Result<Vec<BenchRow>> {
+    let mut rows = Vec::with_capacity(cases.len());
+    for case in cases {
+        let row = run_case(case, settings)?;
+        on_row(&row);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// Median, minimum and maximum of a non-empty sample.
+fn summary(values: &[f64]) -> (f64, f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+    };
+    (median, sorted[0], sorted[n - 1])
+}
+
+/// The process's peak resident set size (VmHWM) in MiB, on Linux.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak RSS to the current RSS (Linux: `5` into `/proc/self/clear_refs`).
+/// Returns false where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The rows as an aligned, human-readable table.
+pub fn table(rows: &[BenchRow]) -> String {
+    let mut out = format!(
+        "{:<10} {:<12} {:>5} {:>24} {:>24} {:>10}\n",
+        "engine", "model", "batch", "ms/step (min-max)", "ms/sequence (min-max)", "peak MiB"
+    );
+    for r in rows {
+        let step = format!(
+            "{:.4} ({:.4}-{:.4})",
+            r.ms_per_step, r.ms_per_step_min, r.ms_per_step_max
+        );
+        let seq = format!(
+            "{:.2} ({:.2}-{:.2})",
+            r.ms_per_sequence, r.ms_per_sequence_min, r.ms_per_sequence_max
+        );
+        let scope = if r.peak_rss_scope == "case" { "" } else { "*" };
+        out += &format!(
+            "{:<10} {:<12} {:>5} {:>24} {:>24} {:>9.0}{scope}\n",
+            r.engine, r.model, r.batch, step, seq, r.peak_rss_mb
+        );
+    }
+    if rows.iter().any(|r| r.peak_rss_scope != "case") {
+        out += "* peak of the process so far (the kernel did not allow a reset per case)\n";
+    }
+    out
+}

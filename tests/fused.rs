@@ -1,0 +1,729 @@
+//! The fused engines against the composed reference: the same outputs and the same gradient
+//! for every parameter (f32, relative error < 1e-4), finite differences in f64, identical
+//! parameter names and shapes; and the bench library on tiny settings.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarMap;
+use common::{check_gradients, rng, uniform, values, CPU};
+use ntm::bench::{run_case, BenchCase, BenchSettings};
+use ntm::fused::lstm::lstm_layer;
+use ntm::fused::Engine;
+use ntm::loss::sequence_loss;
+use ntm::lstm::{LstmBaselineConfig, LstmCell, LstmState};
+use ntm::model::{ModelConfig, SequenceModel};
+use ntm::ntm::{MemoryConfig, NtmConfig};
+use ntm::params::ParamBuilder;
+use rand::Rng;
+
+/// Largest relative error accepted between the engines in f32.
+const ENGINE_TOLERANCE: f64 = 1e-4;
+
+/// Floor of the scale in [`relative_error`]: a gradient that is exactly zero in exact
+/// arithmetic (e.g. of a single allowed shift, which sharpening normalises away) comes out of
+/// either engine as f32 round-off of ~1e-8, not as 0.
+const SCALE_FLOOR: f64 = 1e-5;
+
+/// `max |a - b| / max |b|`: the error relative to the reference's scale (at least
+/// [`SCALE_FLOOR`]).
+fn relative_error(actual: &[f64], expected: &[f64]) -> f64 {
+    assert_eq!(actual.len(), expected.len());
+    let scale = expected
+        .iter()
+        .fold(0.0f64, |m, x| m.max(x.abs()))
+        .max(SCALE_FLOOR);
+    let diff = actual
+        .iter()
+        .zip(expected)
+        .fold(0.0f64, |m, (a, e)| m.max((a - e).abs()));
+    assert!(actual.iter().all(|a| a.is_finite()), "non-finite values");
+    diff / scale
+}
+
+fn random(r: &mut impl Rng, shape: &[usize], scale: f64, dtype: DType) -> Tensor {
+    let count = shape.iter().product();
+    let v: Vec<f64> = (0..count).map(|_| r.random_range(-scale..scale)).collect();
+    Tensor::from_vec(v, shape, &CPU)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap()
+}
+
+/// Sorted parameter names and variables of a varmap.
+fn parameters(varmap: &VarMap) -> Vec<(String, Var)> {
+    let mut p: Vec<(String, Var)> = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    p.sort_by(|a, b| a.0.cmp(&b.0));
+    p
+}
+
+#[test]
+fn fused_layer_matches_stepping_the_cell() {
+    // (inputs, hidden, time, batch): random shapes, batch and length > 1 included.
+    for (case, (inputs, hidden, time, batch)) in [
+        (3, 4, 5, 2),
+        (1, 7, 9, 3),
+        (9, 16, 12, 4),
+        (5, 3, 1, 1),
+        (4, 5, 6, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, case as u64, DType::F32, &Device::Cpu);
+        let cell = LstmCell::new(&params, "cell", inputs, hidden).unwrap();
+        let mut r = rng(100 + case as u64);
+        let x = Var::from_tensor(&random(&mut r, &[time, batch, inputs], 1.0, DType::F32)).unwrap();
+        let h0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, DType::F32)).unwrap();
+        let c0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, DType::F32)).unwrap();
+        let projection = random(&mut r, &[time, batch, hidden], 1.0, DType::F32);
+        let vars = parameters(&varmap);
+        let (weight, bias) = (vars[1].1.as_tensor(), vars[0].1.as_tensor());
+        assert_eq!(
+            (vars[0].0.as_str(), vars[1].0.as_str()),
+            ("cell.bias", "cell.weight")
+        );
+
+        let mut state = LstmState {
+            h: h0.as_tensor().clone(),
+            c: c0.as_tensor().clone(),
+        };
+        let mut hs = Vec::new();
+        for t in 0..time {
+            state = cell.step(&x.as_tensor().get(t).unwrap(), &state).unwrap();
+            hs.push(state.h.clone());
+        }
+        let reference = Tensor::stack(&hs, 0).unwrap();
+        let fused =
+            lstm_layer(x.as_tensor(), weight, bias, h0.as_tensor(), c0.as_tensor()).unwrap();
+        let err = relative_error(&values(&fused), &values(&reference));
+        assert!(
+            err < ENGINE_TOLERANCE,
+            "case {case}: hidden states differ (relative error {err:.2e})"
+        );
+
+        let grads_ref = (reference * &projection)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let grads_fused = (fused * &projection)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let all = [
+            ("x", &x),
+            ("h0", &h0),
+            ("c0", &c0),
+            ("weight", &vars[1].1),
+            ("bias", &vars[0].1),
+        ];
+        for (name, var) in all {
+            let g_ref = values(grads_ref.get(var.as_tensor()).expect("reference gradient"));
+            let g_fused = values(grads_fused.get(var.as_tensor()).expect("fused gradient"));
+            let err = relative_error(&g_fused, &g_ref);
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: d/d{name} differs (relative error {err:.2e})"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_layer_gradients_match_finite_differences() {
+    // f64; the initial state given per batch row ([B, H]) and broadcast ([H]).
+    let (inputs, hidden, time, batch) = (3, 4, 4, 2);
+    let mut r = rng(7);
+    for (name, state_shape) in [
+        ("per-row state", vec![batch, hidden]),
+        ("broadcast state", vec![hidden]),
+    ] {
+        let t = |r: &mut rand_chacha::ChaCha8Rng, shape: &[usize], scale: f64| {
+            common::t64(&uniform(r, shape.iter().product(), -scale, scale), shape)
+        };
+        let inputs_ = [
+            ("x", t(&mut r, &[time, batch, inputs], 1.0)),
+            ("weight", t(&mut r, &[inputs + hidden, 4 * hidden], 0.8)),
+            ("bias", t(&mut r, &[4 * hidden], 0.5)),
+            ("h0", t(&mut r, &state_shape, 0.5)),
+            ("c0", t(&mut r, &state_shape, 0.5)),
+        ];
+        let worst = check_gradients(
+            name,
+            &inputs_,
+            |v| lstm_layer(&v[0], &v[1], &v[2], &v[3], &v[4]),
+            11,
+        );
+        assert!(worst < 1e-4, "{name}: worst relative error {worst:.2e}");
+    }
+}
+
+/// An LSTM baseline config of `layers` x `size` on `engine`.
+fn lstm(size: usize, layers: usize, engine: Engine) -> ModelConfig {
+    ModelConfig::Lstm(LstmBaselineConfig {
+        size,
+        layers,
+        engine,
+    })
+}
+
+#[test]
+fn baseline_engines_match_outputs_and_every_parameter_gradient() {
+    for (case, (size, layers, time, batch)) in
+        [(6, 1, 7, 3), (9, 2, 5, 2), (5, 3, 8, 4), (12, 2, 11, 1)]
+            .into_iter()
+            .enumerate()
+    {
+        let (inputs, outputs) = (4, 3);
+        let varmap = VarMap::new();
+        let seed = 20 + case as u64;
+        let reference = lstm(size, layers, Engine::Reference)
+            .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
+            .unwrap();
+        // Built second on the same varmap: it reuses the reference's parameters.
+        let fused = lstm(size, layers, Engine::Fused)
+            .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
+            .unwrap();
+        // Learned initial states away from zero, so their gradients are exercised too.
+        let vars = parameters(&varmap);
+        let mut r = rng(seed);
+        for (name, var) in &vars {
+            if name.ends_with("h0") || name.ends_with("c0") {
+                var.set(&random(&mut r, var.dims(), 0.5, DType::F32))
+                    .unwrap();
+            }
+        }
+        let x = random(&mut r, &[time, batch, inputs], 1.0, DType::F32);
+        let targets = random(&mut r, &[time, batch, outputs], 1.0, DType::F32)
+            .gt(0.0)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
+        let mask = random(&mut r, &[time, batch], 1.0, DType::F32)
+            .gt(-0.5)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
+
+        let run = |model: &dyn SequenceModel| {
+            let logits = model.forward(&x).unwrap();
+            let grads = sequence_loss(&logits, &targets, &mask)
+                .unwrap()
+                .backward()
+                .unwrap();
+            (values(&logits), grads)
+        };
+        let (y_ref, g_ref) = run(reference.as_ref());
+        let (y_fused, g_fused) = run(fused.as_ref());
+        let err = relative_error(&y_fused, &y_ref);
+        assert!(
+            err < ENGINE_TOLERANCE,
+            "case {case}: logits differ (relative error {err:.2e})"
+        );
+        assert_eq!(reference.parameter_count(), fused.parameter_count());
+        for (name, var) in &vars {
+            let a = values(
+                g_fused
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("fused: no gradient for {name}")),
+            );
+            let e = values(
+                g_ref
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("reference: no gradient for {name}")),
+            );
+            let err = relative_error(&a, &e);
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: gradient of {name} differs (relative error {err:.2e})"
+            );
+        }
+    }
+}
+
+#[test]
+fn engines_have_identical_parameter_names_shapes_and_initial_values() {
+    let build = |engine| {
+        let varmap = VarMap::new();
+        lstm(8, 3, engine)
+            .build(&varmap, 5, 9, 8, DType::F32, &Device::Cpu)
+            .unwrap();
+        parameters(&varmap)
+            .into_iter()
+            .map(|(n, v)| (n, v.dims().to_vec(), values(v.as_tensor())))
+            .collect::<Vec<_>>()
+    };
+    let (reference, fused) = (build(Engine::Reference), build(Engine::Fused));
+    assert_eq!(reference.len(), 3 * 4 + 2);
+    assert_eq!(reference, fused);
+}
+
+#[test]
+fn engine_is_a_documented_optional_config_field() {
+    let config: LstmBaselineConfig = toml::from_str("size = 4\nlayers = 1").unwrap();
+    assert_eq!(config.engine, Engine::default());
+    let config: LstmBaselineConfig = toml::from_str("engine = \"reference\"").unwrap();
+    assert_eq!(config.engine, Engine::Reference);
+    let config: LstmBaselineConfig = toml::from_str("engine = \"fused\"").unwrap();
+    assert_eq!(config.engine, Engine::Fused);
+    assert!(toml::from_str::<LstmBaselineConfig>("engine = \"fast\"").is_err());
+}
+
+#[test]
+fn bench_rows_are_positive_and_finite() {
+    let settings = BenchSettings {
+        length: 2,
+        warmup: 0,
+        reps: 1,
+        steps: 1,
+        seed: 0,
+    };
+    let tiny_ntm = NtmConfig {
+        controller_size: 4,
+        memory: MemoryConfig {
+            slots: 6,
+            width: 3,
+            ..MemoryConfig::default()
+        },
+        ..NtmConfig::default()
+    };
+    let cases = [
+        BenchCase {
+            model: "ntm".into(),
+            config: ModelConfig::Ntm(tiny_ntm),
+            batch: 2,
+        },
+        BenchCase {
+            model: "lstm".into(),
+            config: lstm(4, 2, Engine::Reference),
+            batch: 1,
+        },
+        BenchCase {
+            model: "lstm".into(),
+            config: lstm(4, 2, Engine::Fused),
+            batch: 3,
+        },
+    ];
+    for case in &cases {
+        let row = run_case(case, &settings).unwrap();
+        assert_eq!(
+            (row.model.as_str(), row.batch, row.time_steps),
+            (case.model.as_str(), case.batch, 5)
+        );
+        assert_eq!(row.engine, case.engine().name());
+        for (field, v) in [
+            ("ms_per_step", row.ms_per_step),
+            ("ms_per_step_min", row.ms_per_step_min),
+            ("ms_per_step_max", row.ms_per_step_max),
+            ("ms_per_sequence", row.ms_per_sequence),
+            ("ms_per_sequence_min", row.ms_per_sequence_min),
+            ("ms_per_sequence_max", row.ms_per_sequence_max),
+            ("peak_rss_mb", row.peak_rss_mb),
+        ] {
+            assert!(v.is_finite() && v > 0.0, "{}: {field} = {v}", case.model);
+        }
+        assert!(row.ms_per_step_min <= row.ms_per_step && row.ms_per_step <= row.ms_per_step_max);
+    }
+}
+
+/// Random activated head parameters for `batch` rows over width `m` and `s` shifts, in range
+/// (key in (-1, 1), beta >= 0, gate in (0, 1), shift a distribution, gamma >= 1).
+fn head_params(
+    r: &mut rand_chacha::ChaCha8Rng,
+    batch: usize,
+    m: usize,
+    s: usize,
+    dtype: DType,
+) -> ntm::addressing::AddressingParams {
+    let t = |v: Vec<f64>, shape: &[usize]| {
+        Tensor::from_vec(v, shape, &CPU)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap()
+    };
+    ntm::addressing::AddressingParams {
+        key: t(uniform(r, batch * m, -1.0, 1.0), &[batch, m]),
+        beta: t(uniform(r, batch, 0.0, 5.0), &[batch, 1]),
+        gate: t(uniform(r, batch, 0.05, 0.95), &[batch, 1]),
+        shift: t(common::distributions(r, batch, s), &[batch, s]),
+        gamma: t(uniform(r, batch, 1.0, 3.0), &[batch, 1]),
+    }
+}
+
+#[test]
+fn fused_addressing_matches_the_composed_pipeline() {
+    use ntm::addressing::{address, AddressingParams};
+    // (batch, slots, width, shifts)
+    let cases: [(usize, usize, usize, &[i64]); 4] = [
+        (2, 6, 4, &[-1, 0, 1]),
+        (3, 10, 5, &[-2, -1, 0, 1, 2]),
+        (1, 5, 3, &[0]),
+        (4, 16, 7, &[-1, 0, 1]),
+    ];
+    for (case, (batch, n, m, shifts)) in cases.into_iter().enumerate() {
+        let mut r = rng(300 + case as u64);
+        let p = head_params(&mut r, batch, m, shifts.len(), DType::F32);
+        let vars: Vec<Var> = [&p.key, &p.beta, &p.gate, &p.shift, &p.gamma]
+            .into_iter()
+            .chain([&random(&mut r, &[batch, n, m], 1.0, DType::F32)])
+            .chain([
+                &Tensor::from_vec(common::distributions(&mut r, batch, n), (batch, n), &CPU)
+                    .unwrap()
+                    .to_dtype(DType::F32)
+                    .unwrap(),
+            ])
+            .map(|t| Var::from_tensor(t).unwrap())
+            .collect();
+        let params = AddressingParams {
+            key: vars[0].as_tensor().clone(),
+            beta: vars[1].as_tensor().clone(),
+            gate: vars[2].as_tensor().clone(),
+            shift: vars[3].as_tensor().clone(),
+            gamma: vars[4].as_tensor().clone(),
+        };
+        let (memory, previous) = (vars[5].as_tensor(), vars[6].as_tensor());
+        let reference = address(&params, memory, previous, shifts).unwrap();
+        let fused = ntm::fused::addressing::address(&params, memory, previous, shifts).unwrap();
+        for (what, a, e) in [
+            ("weighting", &fused.weighting, &reference.weighting),
+            ("content", &fused.content, &reference.content),
+        ] {
+            let err = relative_error(&values(a), &values(e));
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: {what} differs (relative error {err:.2e})"
+            );
+        }
+        let pw = random(&mut r, &[batch, n], 1.0, DType::F32);
+        let pc = random(&mut r, &[batch, n], 1.0, DType::F32);
+        let loss = |a: &ntm::addressing::Addressed| {
+            ((&a.weighting * &pw).unwrap().sum_all().unwrap()
+                + (&a.content * &pc).unwrap().sum_all().unwrap())
+            .unwrap()
+        };
+        let (g_ref, g_fused) = (
+            loss(&reference).backward().unwrap(),
+            loss(&fused).backward().unwrap(),
+        );
+        for (name, var) in [
+            "key", "beta", "gate", "shift", "gamma", "memory", "previous",
+        ]
+        .iter()
+        .zip(&vars)
+        {
+            if *name == "shift" && shifts.len() == 1 {
+                // Exactly 0 in exact arithmetic (sharpening normalises the one shift weight
+                // away): both engines give f32 round-off, which has no scale to compare to.
+                continue;
+            }
+            let a = values(g_fused.get(var.as_tensor()).expect("fused gradient"));
+            let e = values(g_ref.get(var.as_tensor()).expect("reference gradient"));
+            let err = relative_error(&a, &e);
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: d/d{name} differs (relative error {err:.2e}): {a:?} vs {e:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_addressing_gradients_match_finite_differences() {
+    let (batch, n, m) = (2, 7, 3);
+    let shifts = [-1i64, 0, 1];
+    let mut r = rng(41);
+    let p = head_params(&mut r, batch, m, shifts.len(), DType::F64);
+    let memory = common::t64(&uniform(&mut r, batch * n * m, -1.0, 1.0), &[batch, n, m]);
+    let previous = common::t64(&common::distributions(&mut r, batch, n), &[batch, n]);
+    let inputs = [
+        ("key", p.key),
+        ("beta", p.beta),
+        ("gate", p.gate),
+        ("shift", p.shift),
+        ("gamma", p.gamma),
+        ("memory", memory),
+        ("previous", previous),
+    ];
+    let worst = check_gradients(
+        "fused addressing",
+        &inputs,
+        |v| {
+            let params = ntm::addressing::AddressingParams {
+                key: v[0].clone(),
+                beta: v[1].clone(),
+                gate: v[2].clone(),
+                shift: v[3].clone(),
+                gamma: v[4].clone(),
+            };
+            let a = ntm::fused::addressing::address(&params, &v[5], &v[6], &shifts)?;
+            Tensor::cat(&[&a.weighting, &a.content], 1)
+        },
+        43,
+    );
+    assert!(worst < 1e-4, "worst relative error {worst:.2e}");
+}
+
+#[test]
+fn ntm_engines_match_outputs_and_every_parameter_gradient() {
+    use ntm::controller::ControllerKind;
+    use ntm::memory::MemoryInit;
+    let configs = [
+        NtmConfig {
+            controller_size: 7,
+            memory: MemoryConfig {
+                slots: 9,
+                width: 4,
+                init: MemoryInit::Learned,
+            },
+            ..NtmConfig::default()
+        },
+        NtmConfig {
+            controller: ControllerKind::FeedForward,
+            controller_size: 6,
+            read_heads: 2,
+            write_heads: 2,
+            shifts: vec![-2, -1, 0, 1, 2],
+            memory: MemoryConfig {
+                slots: 8,
+                width: 3,
+                init: MemoryInit::Constant,
+            },
+            ..NtmConfig::default()
+        },
+    ];
+    for (case, config) in configs.into_iter().enumerate() {
+        let (inputs, outputs, time, batch) = (4, 3, 6, 3);
+        let varmap = VarMap::new();
+        let seed = 50 + case as u64;
+        let build = |engine| {
+            ModelConfig::Ntm(NtmConfig {
+                engine,
+                ..config.clone()
+            })
+            .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
+            .unwrap()
+        };
+        let (reference, fused) = (build(Engine::Reference), build(Engine::Fused));
+        let mut r = rng(seed);
+        let x = random(&mut r, &[time, batch, inputs], 1.0, DType::F32);
+        let targets = random(&mut r, &[time, batch, outputs], 1.0, DType::F32)
+            .gt(0.0)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
+        let mask = Tensor::ones((time, batch), DType::F32, &CPU).unwrap();
+        let run = |model: &dyn SequenceModel| {
+            let logits = model.forward(&x).unwrap();
+            let grads = sequence_loss(&logits, &targets, &mask)
+                .unwrap()
+                .backward()
+                .unwrap();
+            (values(&logits), grads)
+        };
+        let (y_ref, g_ref) = run(reference.as_ref());
+        let (y_fused, g_fused) = run(fused.as_ref());
+        let err = relative_error(&y_fused, &y_ref);
+        assert!(
+            err < ENGINE_TOLERANCE,
+            "case {case}: logits differ (relative error {err:.2e})"
+        );
+        for (name, var) in parameters(&varmap) {
+            let a = values(
+                g_fused
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("fused: no gradient for {name}")),
+            );
+            let e = values(
+                g_ref
+                    .get(var.as_tensor())
+                    .unwrap_or_else(|| panic!("reference: no gradient for {name}")),
+            );
+            let err = relative_error(&a, &e);
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: gradient of {name} differs (relative error {err:.2e})"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_write_matches_the_composed_write() {
+    for (case, (batch, n, m)) in [(1, 5, 3), (3, 8, 4), (2, 16, 7)].into_iter().enumerate() {
+        let mut r = rng(400 + case as u64);
+        let vars: Vec<Var> = [
+            random(&mut r, &[batch, n, m], 1.0, DType::F32),
+            Tensor::from_vec(common::distributions(&mut r, batch, n), (batch, n), &CPU)
+                .unwrap()
+                .to_dtype(DType::F32)
+                .unwrap(),
+            Tensor::from_vec(uniform(&mut r, batch * m, 0.0, 1.0), (batch, m), &CPU)
+                .unwrap()
+                .to_dtype(DType::F32)
+                .unwrap(),
+            random(&mut r, &[batch, m], 1.0, DType::F32),
+        ]
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
+        let v: Vec<&Tensor> = vars.iter().map(|v| v.as_tensor()).collect();
+        let reference = ntm::memory::write(v[0], v[1], v[2], v[3]).unwrap();
+        let fused = ntm::fused::memory::write(v[0], v[1], v[2], v[3]).unwrap();
+        let err = relative_error(&values(&fused), &values(&reference));
+        assert!(
+            err < ENGINE_TOLERANCE,
+            "case {case}: memory differs (relative error {err:.2e})"
+        );
+        let projection = random(&mut r, &[batch, n, m], 1.0, DType::F32);
+        let loss = |t: &Tensor| {
+            (t * &projection)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (g_ref, g_fused) = (loss(&reference), loss(&fused));
+        for (name, var) in ["memory", "weighting", "erase", "add"].iter().zip(&vars) {
+            let a = values(g_fused.get(var.as_tensor()).expect("fused gradient"));
+            let e = values(g_ref.get(var.as_tensor()).expect("reference gradient"));
+            let err = relative_error(&a, &e);
+            assert!(
+                err < ENGINE_TOLERANCE,
+                "case {case}: d/d{name} differs (relative error {err:.2e})"
+            );
+        }
+    }
+}
+
+#[test]
+fn fused_write_gradients_match_finite_differences() {
+    let (batch, n, m) = (2, 5, 3);
+    let mut r = rng(47);
+    let inputs = [
+        (
+            "memory",
+            common::t64(&uniform(&mut r, batch * n * m, -1.0, 1.0), &[batch, n, m]),
+        ),
+        (
+            "weighting",
+            common::t64(&common::distributions(&mut r, batch, n), &[batch, n]),
+        ),
+        (
+            "erase",
+            common::t64(&uniform(&mut r, batch * m, 0.0, 1.0), &[batch, m]),
+        ),
+        (
+            "add",
+            common::t64(&uniform(&mut r, batch * m, -1.0, 1.0), &[batch, m]),
+        ),
+    ];
+    let worst = check_gradients(
+        "fused write",
+        &inputs,
+        |v| ntm::fused::memory::write(&v[0], &v[1], &v[2], &v[3]),
+        49,
+    );
+    assert!(worst < 1e-4, "worst relative error {worst:.2e}");
+}
+
+/// The head activations of `ntm::heads::Head::params` applied to pre-activations `raw`
+/// `[B, M + S + 3]` with composed ops: the reference for `address_raw`.
+fn activate(raw: &Tensor, m: usize, s: usize) -> ntm::addressing::AddressingParams {
+    use ntm::heads::softplus;
+    let part = |at: usize, len: usize| raw.narrow(1, at, len).unwrap();
+    ntm::addressing::AddressingParams {
+        key: part(0, m).tanh().unwrap(),
+        beta: softplus(&part(m, 1)).unwrap(),
+        gate: candle_nn::ops::sigmoid(&part(m + 1, 1)).unwrap(),
+        shift: ntm::addressing::softmax(&part(m + 2, s)).unwrap(),
+        gamma: (softplus(&part(m + 2 + s, 1)).unwrap() + 1.0).unwrap(),
+    }
+}
+
+#[test]
+fn fused_addressing_from_pre_activations_matches_the_composed_head() {
+    use ntm::fused::addressing::address_raw;
+    let cases: [(usize, usize, usize, &[i64]); 3] =
+        [(2, 6, 4, &[-1, 0, 1]), (3, 10, 5, &[-2, -1, 0, 1, 2]), (1, 12, 3, &[-1, 0, 1])];
+    for (case, (batch, n, m, shifts)) in cases.into_iter().enumerate() {
+        let s = shifts.len();
+        let mut r = rng(500 + case as u64);
+        let vars: Vec<Var> = [
+            random(&mut r, &[batch, m + s + 3], 3.0, DType::F32),
+            random(&mut r, &[batch, n, m], 1.0, DType::F32),
+            Tensor::from_vec(common::distributions(&mut r, batch, n), (batch, n), &CPU)
+                .unwrap()
+                .to_dtype(DType::F32)
+                .unwrap(),
+        ]
+        .iter()
+        .map(|t| Var::from_tensor(t).unwrap())
+        .collect();
+        let (raw, memory, previous) = (vars[0].as_tensor(), vars[1].as_tensor(), vars[2].as_tensor());
+        let params_ref = activate(raw, m, s);
+        let reference = ntm::addressing::address(&params_ref, memory, previous, shifts).unwrap();
+        let (params, fused) = address_raw(raw, memory, previous, shifts).unwrap();
+        let pairs = [
+            ("weighting", &fused.weighting, &reference.weighting),
+            ("content", &fused.content, &reference.content),
+            ("key", &params.key, &params_ref.key),
+            ("beta", &params.beta, &params_ref.beta),
+            ("gate", &params.gate, &params_ref.gate),
+            ("shift", &params.shift, &params_ref.shift),
+            ("gamma", &params.gamma, &params_ref.gamma),
+        ];
+        for (what, a, e) in pairs {
+            assert_eq!(a.dims(), e.dims(), "case {case}: {what} shape");
+            let err = relative_error(&values(a), &values(e));
+            assert!(err < ENGINE_TOLERANCE, "case {case}: {what} differs (relative error {err:.2e})");
+        }
+        let pw = random(&mut r, &[batch, n], 1.0, DType::F32);
+        let pc = random(&mut r, &[batch, n], 1.0, DType::F32);
+        let loss = |a: &ntm::addressing::Addressed| {
+            let w = (&a.weighting * &pw).unwrap().sum_all().unwrap();
+            (w + (&a.content * &pc).unwrap().sum_all().unwrap()).unwrap().backward().unwrap()
+        };
+        let (g_ref, g_fused) = (loss(&reference), loss(&fused));
+        for (name, var) in ["raw", "memory", "previous"].iter().zip(&vars) {
+            let a = values(g_fused.get(var.as_tensor()).expect("fused gradient"));
+            let e = values(g_ref.get(var.as_tensor()).expect("reference gradient"));
+            let err = relative_error(&a, &e);
+            assert!(err < ENGINE_TOLERANCE, "case {case}: d/d{name} differs (relative error {err:.2e})");
+        }
+    }
+}
+
+#[test]
+fn fused_addressing_from_pre_activations_matches_finite_differences() {
+    let (batch, n, m) = (2, 7, 3);
+    let shifts = [-1i64, 0, 1];
+    let mut r = rng(53);
+    let inputs = [
+        ("raw", common::t64(&uniform(&mut r, batch * (m + 6), -3.0, 3.0), &[batch, m + 6])),
+        ("memory", common::t64(&uniform(&mut r, batch * n * m, -1.0, 1.0), &[batch, n, m])),
+        ("previous", common::t64(&common::distributions(&mut r, batch, n), &[batch, n])),
+    ];
+    let worst = check_gradients(
+        "fused addressing from pre-activations",
+        &inputs,
+        |v| {
+            let (p, a) = ntm::fused::addressing::address_raw(&v[0], &v[1], &v[2], &shifts)?;
+            // The activated parameters too: their gradient path must be right as well.
+            Tensor::cat(&[&a.weighting, &a.content, &p.key, &p.beta, &p.gate, &p.shift, &p.gamma], 1)
+        },
+        59,
+    );
+    assert!(worst < 1e-4, "worst relative error {worst:.2e}");
+}
