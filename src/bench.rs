@@ -156,15 +156,8 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         DType::F32,
         &Device::Cpu,
     )?;
-    let mut parameters: Vec<(String, Var)> = varmap
-        .data()
-        .lock()
-        .expect("parameter map poisoned")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    parameters.sort_by(|a, b| a.0.cmp(&b.0));
-    let vars: Vec<Var> = parameters.into_iter().map(|(_, v)| v).collect();
+    let vars: Vec<Var> =
+        crate::params::sorted_parameters(&varmap).into_iter().map(|(_, v)| v).collect();
     let mut optimizer = Optimizer::new(OptimizerKind::Rmsprop, vars.clone(), LEARNING_RATE)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let batch = task.sample(&mut rng, case.batch, Some(settings.length));

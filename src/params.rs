@@ -107,6 +107,20 @@ impl ParamBuilder {
     }
 }
 
+/// Every parameter in `varmap` with its name, sorted by name: a stable order for optimisers
+/// and checkpoints (the map itself has none).
+pub fn sorted_parameters(varmap: &VarMap) -> Vec<(String, Var)> {
+    let mut parameters: Vec<(String, Var)> = varmap
+        .data()
+        .lock()
+        .expect("parameter map poisoned")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.sort_by(|a, b| a.0.cmp(&b.0));
+    parameters
+}
+
 /// A dense layer y = x W + b with `W: [in, out]`, `b: [out]` (the transpose of candle-nn's
 /// `Linear`, so the forward pass is one matmul with no transposed copy).
 #[derive(Debug, Clone)]

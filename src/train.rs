@@ -83,14 +83,7 @@ impl BuiltModel {
         let model = config
             .build(&varmap, experiment.seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
             .map_err(tensor_err)?;
-        let mut parameters: Vec<(String, Var)> = varmap
-            .data()
-            .lock()
-            .expect("parameter map poisoned")
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        parameters.sort_by(|a, b| a.0.cmp(&b.0));
+        let parameters = crate::params::sorted_parameters(&varmap);
         Ok(Self { name: name.to_owned(), config, varmap, model, parameters })
     }
 }

@@ -13,43 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// The tiny experiment. Report and checkpoint intervals divide 32, half of `sequences`.
-const TINY: &str = r#"
-name = "tiny"
-seed = 3
-
-[task]
-kind = "copy"
-bits = 4
-min_length = 1
-max_length = 3
-
-[models.ntm]
-kind = "ntm"
-controller = "lstm"
-controller_size = 16
-controller_layers = 1
-read_heads = 1
-write_heads = 1
-shifts = [-1, 0, 1]
-memory = { slots = 8, width = 6, init = "constant" }
-
-[models.lstm]
-kind = "lstm"
-size = 16
-layers = 1
-
-[train]
-sequences = 64
-batch = 4
-lr = 3e-3
-optimizer = "adam"
-report_every = 16
-checkpoint_every = 16
-
-[eval]
-lengths = [2, 4]
-sequences = 4
-"#;
+const TINY: &str = include_str!("data/tiny.toml");
 
 const BITS: usize = 4;
 const SLOTS: usize = 8;

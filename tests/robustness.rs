@@ -21,43 +21,7 @@ use tempfile::TempDir;
 
 /// The tiny experiment. `lr_final` is unset (0): a constant learning rate, so that a run to 32
 /// sequences resumed to 64 follows the same schedule as a run to 64 in one go.
-const TINY: &str = r#"
-name = "tiny"
-seed = 3
-
-[task]
-kind = "copy"
-bits = 4
-min_length = 1
-max_length = 3
-
-[models.ntm]
-kind = "ntm"
-controller = "lstm"
-controller_size = 16
-controller_layers = 1
-read_heads = 1
-write_heads = 1
-shifts = [-1, 0, 1]
-memory = { slots = 8, width = 6, init = "constant" }
-
-[models.lstm]
-kind = "lstm"
-size = 16
-layers = 1
-
-[train]
-sequences = 64
-batch = 4
-lr = 3e-3
-optimizer = "adam"
-report_every = 16
-checkpoint_every = 16
-
-[eval]
-lengths = [2, 4]
-sequences = 4
-"#;
+const TINY: &str = include_str!("data/tiny.toml");
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
