@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::PlotCommand;
+use crate::config::Experiment;
 use crate::eval::{load_model, model_dirs, EVAL_FILE};
+use crate::train::CONFIG_FILE;
 use crate::figures::{output_sample, trace_episode, write_json};
 use crate::model::ModelConfig;
 use crate::plot;
@@ -54,13 +56,16 @@ pub fn heads(path: &Path, length: usize, seed: u64, output: Option<&Path>) -> Re
     let dirs = model_dirs(path)?;
     let mut written = Vec::new();
     for dir in &dirs {
-        let loaded = load_model(dir)?;
-        if !matches!(loaded.built.config, ModelConfig::Ntm(_)) {
+        // Decided from the config alone, so models without memory need no weights here.
+        let (experiment, name) = model_config(dir)?;
+        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
+        if kind != "ntm" {
             if dirs.len() == 1 {
-                bail!("{}: model {} is an {}, which has no memory heads to plot", dir.display(), loaded.built.name, loaded.built.config.kind());
+                bail!("{}: model {name} is an {kind}, which has no memory heads to plot", dir.display());
             }
             continue;
         }
+        let loaded = load_model(dir)?;
         let trace = trace_episode(&loaded, length, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
@@ -82,14 +87,22 @@ pub fn heads(path: &Path, length: usize, seed: u64, output: Option<&Path>) -> Re
     Ok(written)
 }
 
+/// The experiment (this model only) and model name recorded in model folder `dir`: what the
+/// figures drawn from saved records need, without loading the weights.
+fn model_config(dir: &Path) -> Result<(Experiment, String)> {
+    let experiment = Experiment::load(&dir.join(CONFIG_FILE), &[])?;
+    let name = experiment.models.keys().next().cloned().unwrap_or_default();
+    Ok((experiment, name))
+}
+
 /// Learning curves of every model in run folder `run`.
 pub fn curves(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     let mut runs = Vec::new();
     let mut task = String::new();
     for dir in model_dirs(run)? {
-        let loaded = load_model(&dir)?;
-        task = loaded.experiment.task.name().to_owned();
-        runs.push((loaded.built.name.clone(), read_metrics(&dir)?));
+        let (experiment, name) = model_config(&dir)?;
+        task = experiment.task.name().to_owned();
+        runs.push((name, read_metrics(&dir)?));
     }
     let file = output.map_or_else(|| plots_dir(run).join("curves.png"), Path::to_owned);
     plot::plot_curves(&runs, &format!("{task}: learning curves"), &file)?;
@@ -101,8 +114,7 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     let mut reports = Vec::new();
     let mut range = (0, 0);
     for dir in model_dirs(run)? {
-        let loaded = load_model(&dir)?;
-        range = loaded.experiment.task.build().length_range();
+        range = model_config(&dir)?.0.task.build().length_range();
         let path = dir.join(EVAL_FILE);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("{}: cannot read (write it with `ntm eval --save` or `ntm run`)", path.display()))?;
