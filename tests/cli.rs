@@ -10,10 +10,8 @@ use std::time::{Duration, Instant};
 
 use ntm::config::Experiment;
 use serde_json::Value;
-use tempfile::TempDir;
-
-/// The tiny experiment. Report and checkpoint intervals divide 32, half of `sequences`.
-const TINY: &str = include_str!("data/tiny.toml");
+mod sandbox;
+use sandbox::{Sandbox, TINY};
 
 const BITS: usize = 4;
 const SLOTS: usize = 8;
@@ -23,34 +21,7 @@ const MODELS: [&str; 2] = ["lstm", "ntm"];
 const MODEL_FILES: [&str; 5] =
     ["config.toml", "metrics.jsonl", "checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
 
-/// A temporary working directory holding `tiny.toml`; the binary runs inside it.
-struct Sandbox {
-    dir: TempDir,
-}
-
 impl Sandbox {
-    fn new() -> Self {
-        let sandbox = Sandbox { dir: tempfile::tempdir().expect("a temporary directory") };
-        sandbox.write("tiny.toml", TINY);
-        sandbox
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).expect("write a file");
-        path
-    }
-
-    /// `tiny.toml` with the first `from` replaced by `to`, written as `name`.
-    fn variant(&self, name: &str, from: &str, to: &str) {
-        assert!(TINY.contains(from), "{from:?} is not in the tiny experiment");
-        self.write(name, &TINY.replacen(from, to, 1));
-    }
-
     /// Runs `ntm args...` in the sandbox.
     fn ntm(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_ntm"))

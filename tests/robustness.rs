@@ -17,49 +17,13 @@ use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device};
 use serde_json::Value;
-use tempfile::TempDir;
-
-/// The tiny experiment. `lr_final` is unset (0): a constant learning rate, so that a run to 32
-/// sequences resumed to 64 follows the same schedule as a run to 64 in one go.
-const TINY: &str = include_str!("data/tiny.toml");
+mod sandbox;
+use sandbox::Sandbox;
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
 
-/// A temporary working directory holding `tiny.toml`; the binary runs inside it.
-struct Sandbox {
-    dir: TempDir,
-}
-
 impl Sandbox {
-    fn new() -> Self {
-        let sandbox = Sandbox { dir: tempfile::tempdir().expect("a temporary directory") };
-        sandbox.write("tiny.toml", TINY);
-        sandbox
-    }
-
-    fn path(&self, relative: &str) -> PathBuf {
-        self.dir.path().join(relative)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).expect("write a file");
-        path
-    }
-
-    /// `tiny.toml` with the first `from` replaced by `to`, written as `name`.
-    fn variant(&self, name: &str, from: &str, to: &str) {
-        assert!(TINY.contains(from), "{from:?} is not in the tiny experiment");
-        self.write(name, &TINY.replacen(from, to, 1));
-    }
-
-    fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ntm"));
-        command.args(args).current_dir(self.dir.path()).env("RAYON_NUM_THREADS", "1");
-        command
-    }
-
     fn ntm<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
         self.command(args).output().expect("the ntm binary starts")
     }
