@@ -35,6 +35,15 @@ impl Progress {
         Self { label: String::new(), bar: Some(ProgressBar::hidden()) }
     }
 
+    /// A line of information above the bar (or on stderr without one).
+    pub(crate) fn note(&self, text: &str) {
+        match &self.bar {
+            Some(bar) if !bar.is_hidden() => bar.println(text),
+            Some(_) => {}
+            None => eprintln!("{text}"),
+        }
+    }
+
     pub(crate) fn start(&self, done: u64, total: u64) {
         if let Some(bar) = &self.bar {
             bar.set_length(total);

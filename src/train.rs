@@ -242,6 +242,13 @@ pub fn train(
         };
         checkpoint::save(dir, &built.varmap, state, &meta).map_err(TrainError::from)
     };
+    progress.note(&format!(
+        "{name}: {} with {} parameters, training {} to {} sequences",
+        built.config.kind(),
+        built.model.parameter_count(),
+        if resume { format!("from {sequences}") } else { "from scratch".to_owned() },
+        train.sequences
+    ));
     progress.start(sequences, train.sequences);
     let mut interrupted = false;
     // The learning rate of the last update.
