@@ -4,7 +4,8 @@
 //! One step, for inputs x_t `[B, X]`:
 //! ```text
 //! h_t            = controller([x_t, r_{t-1}^1 .. r_{t-1}^R], state_{t-1})      [B, C]
-//! for each write head: w = address(h_t, M_{t-1}, w_{t-1});  M_t = write(M, w, e, a)
+//! for each write head i: w_i = address(h_t, M_{t-1}, w_{t-1})
+//! M_t            = M_{t-1} prod_i (1 - w_i e_i^T) + sum_i w_i a_i^T                [B, N, M]
 //! for each read head:  w = address(h_t, M_t, w_{t-1});      r_t = w^T M_t      [B, M]
 //! y_t (logits)   = dense([h_t, r_t^1 .. r_t^R])                                [B, Y]
 //! ```
@@ -247,6 +248,26 @@ impl Ntm {
         })
     }
 
+    /// M_t = M_{t-1} prod_i (1 - w_i e_i) + sum_i w_i a_i over the write heads' `(w, e, a)`
+    /// (eqs. 3, 4). One head is one erase-and-add write; several are erased first, then added.
+    fn write(&self, memory: Tensor, writes: &[(Tensor, Tensor, Tensor)]) -> Result<Tensor> {
+        let apply = |m: &Tensor, w: &Tensor, e: &Tensor, a: &Tensor| match self.config.engine {
+            Engine::Reference => memory::write(m, w, e, a),
+            Engine::Fused => crate::fused::memory::write(m, w, e, a),
+        };
+        if let [(w, e, a)] = writes {
+            return apply(&memory, w, e, a);
+        }
+        let mut memory = memory;
+        for (w, e, a) in writes {
+            memory = apply(&memory, w, e, &a.zeros_like()?)?;
+        }
+        for (w, e, a) in writes {
+            memory = apply(&memory, w, &e.zeros_like()?, a)?;
+        }
+        Ok(memory)
+    }
+
     /// One time step. `x`: `[B, inputs]` -> logits `[B, outputs]`, the next state, and (when
     /// `record`) what the heads did.
     pub fn step(
@@ -263,23 +284,23 @@ impl Ntm {
         let (h, controller) = self.controller.step(&controller_input, &state.controller)?; // [B, C]
 
         let mut records = Vec::new();
-        let mut memory = state.memory;
+        // Every write head addresses M_{t-1}; then all erases, then all adds (section 3.2: the
+        // erase products commute and the adds sum, so the heads' order does not matter).
+        let mut writes = Vec::with_capacity(self.write_heads.len()); // (w, e, a), each [B, ·]
         let mut write_weightings = Vec::with_capacity(self.write_heads.len());
         for (head, previous) in self.write_heads.iter().zip(&state.write_weightings) {
-            let (params, addressed) = head.address(&h, &memory, previous, shifts)?;
+            let (params, addressed) = head.address(&h, &state.memory, previous, shifts)?;
             let (erase, add) = match (&params.erase, &params.add) {
-                (Some(e), Some(a)) => (e, a),
+                (Some(e), Some(a)) => (e.clone(), a.clone()),
                 _ => candle_core::bail!("a write head produced no erase or add vector"),
             };
-            memory = match self.config.engine {
-                Engine::Reference => memory::write(&memory, &addressed.weighting, erase, add)?,
-                Engine::Fused => crate::fused::memory::write(&memory, &addressed.weighting, erase, add)?,
-            }; // [B, N, M]
+            writes.push((addressed.weighting.clone(), erase, add));
             write_weightings.push(addressed.weighting.clone());
             if record {
                 records.push((params, addressed, None));
             }
         }
+        let memory = self.write(state.memory, &writes)?; // [B, N, M]
         let mut read_weightings = Vec::with_capacity(self.read_heads.len());
         let mut reads = Vec::with_capacity(self.read_heads.len());
         let mut read_records = Vec::new();
