@@ -105,9 +105,9 @@ pub enum PlotCommand {
     Heads {
         /// A run folder (its NTM models), one model's folder, or a checkpoint file.
         path: PathBuf,
-        /// Sequence length of the episode.
-        #[arg(long, default_value_t = 20)]
-        length: usize,
+        /// Sequence length of the episode [default: the longest training length, task.max_length].
+        #[arg(long)]
+        length: Option<usize>,
         /// Seed of the episode.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -135,9 +135,9 @@ pub enum PlotCommand {
     Outputs {
         /// A run folder.
         run: PathBuf,
-        /// Sequence lengths, comma separated.
-        #[arg(long, value_delimiter = ',', default_values_t = vec![10, 20, 30, 50, 120])]
-        lengths: Vec<usize>,
+        /// Sequence lengths, comma separated [default: the experiment's eval.lengths].
+        #[arg(long, value_delimiter = ',')]
+        lengths: Option<Vec<usize>>,
         /// Seed of the episodes.
         #[arg(long, default_value_t = 0)]
         seed: u64,

@@ -1,7 +1,7 @@
 //! Experiment files: what to train, on which task, how, and how to evaluate it.
 //!
-//! An experiment is a TOML file (see `experiments/copy.toml`, whose comments document every
-//! field). Unknown keys are rejected. `--set key=value` overrides any field by its dotted path
+//! An experiment is a TOML file (see `experiments/copy.toml`; the README's "Experiment files"
+//! table documents every field, and so do the doc comments below). Unknown keys are rejected. `--set key=value` overrides any field by its dotted path
 //! after the file is read; the resolved experiment is written next to the run's outputs.
 
 use std::collections::BTreeMap;
@@ -182,11 +182,11 @@ impl Experiment {
             let mut value = toml::Value::try_from(&experiment).map_err(|e| parse(e.to_string()))?;
             for assignment in overrides {
                 apply_override(&mut value, assignment)?;
+                // Checked after each one, so an error names the override at fault.
+                experiment = value.clone().try_into().map_err(|e: toml::de::Error| {
+                    ConfigError::Override { assignment: assignment.clone(), message: one_line(&e, "") }
+                })?;
             }
-            experiment = value.try_into().map_err(|e: toml::de::Error| ConfigError::Override {
-                assignment: overrides.join(" "),
-                message: one_line(&e, ""),
-            })?;
         }
         experiment
             .validate()

@@ -74,6 +74,11 @@ pub struct LoadedModel {
 
 /// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint).
 pub fn load_model(dir: &Path) -> Result<LoadedModel, TrainError> {
+    load_model_weights(dir, &checkpoint::path(dir, checkpoint::WEIGHTS_FILE))
+}
+
+/// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`.
+pub fn load_model_weights(dir: &Path, weights: &Path) -> Result<LoadedModel, TrainError> {
     let config = dir.join(CONFIG_FILE);
     let experiment = Experiment::load(&config, &[]).map_err(|e| TrainError::Run(e.to_string()))?;
     let name = experiment
@@ -83,9 +88,22 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel, TrainError> {
         .ok_or_else(|| TrainError::Run(format!("{}: no model in this configuration", config.display())))?
         .clone();
     let built = BuiltModel::new(&experiment, &name)?;
-    checkpoint::load_weights(&checkpoint::path(dir, checkpoint::WEIGHTS_FILE), &built.varmap)?;
+    checkpoint::load_weights(weights, &built.varmap)?;
     let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
     Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned() })
+}
+
+/// Loads the model(s) that `path` names (see [`model_dirs`]); a checkpoint file is loaded
+/// itself, not the folder's usual one.
+pub fn load_path(path: &Path) -> Result<Vec<Result<LoadedModel, TrainError>>, TrainError> {
+    let dirs = model_dirs(path)?;
+    Ok(dirs
+        .iter()
+        .map(|dir| match path.is_file() {
+            true => load_model_weights(dir, path),
+            false => load_model(dir),
+        })
+        .collect())
 }
 
 /// The model folders that `path` names: a run folder (every model folder in it, by name), a

@@ -73,7 +73,7 @@ pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<O
     })
 }
 
-/// Writes `value` as pretty JSON to `path`.
+/// Writes `value` as (compact) JSON to `path`.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
     let json = serde_json::to_string(value).expect("figure data serialise");
     std::fs::write(path, json).map_err(|cause| TrainError::Io { path: path.to_owned(), cause })

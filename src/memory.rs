@@ -31,8 +31,8 @@ pub enum MemoryInit {
     Constant,
     /// A learned `[N, M]` parameter, as the paper's "learned bias values".
     Learned,
-    /// A fixed random matrix drawn once at model creation (uniform in +-1/sqrt(N+M)),
-    /// stored with the weights but not trained.
+    /// A fixed random matrix (uniform in +-1/sqrt(N+M)), the same for every model and seed
+    /// (drawn from a fixed generator when the model is built; neither trained nor saved).
     Random,
 }
 

@@ -144,7 +144,8 @@ pub struct StepRecord {
     pub heads: Vec<(HeadParams, crate::addressing::Addressed, Option<Tensor>)>,
 }
 
-/// A Neural Turing Machine built of composed candle operations (the reference engine).
+/// A Neural Turing Machine; its heads' addressing and memory writes run on the configured
+/// engine (composed candle operations, or the fused kernels of [`crate::fused`]).
 pub struct Ntm {
     config: NtmConfig,
     controller: Controller,
@@ -201,7 +202,7 @@ impl Ntm {
             MemoryInit::Constant => None,
             MemoryInit::Learned => Some(init.get(&[n, m], "memory", Init::Uniform(bound))?),
             MemoryInit::Random => {
-                // Drawn from its own generator so it is the same for a seed whatever else is built.
+                // A fixed generator: the same matrix for every seed and whatever else is built.
                 let mut rng = ChaCha8Rng::seed_from_u64(0x4e544d); // "NTM"
                 let values: Vec<f64> = (0..n * m).map(|_| rng.random_range(-bound..=bound)).collect();
                 Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)

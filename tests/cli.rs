@@ -785,3 +785,19 @@ fn training_prints_the_parameter_count_of_the_paper_sized_models() {
         assert!(stderr.contains(&format!("{model}: {model} with {count} parameters")), "{stderr}");
     }
 }
+
+#[test]
+fn eval_of_a_checkpoint_file_loads_that_file() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "a"]);
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "b", "--set", "seed=4"]);
+    let args = ["--lengths", "2,4", "--sequences", "8", "--json"];
+    let original = s.ok(&[&["eval", "a/ntm"][..], &args].concat());
+    // Keep a's weights under another name, put b's in the folder's usual place.
+    std::fs::copy(s.path("a/ntm/checkpoint.safetensors"), s.path("a/ntm/kept.safetensors")).unwrap();
+    std::fs::copy(s.path("b/ntm/checkpoint.safetensors"), s.path("a/ntm/checkpoint.safetensors")).unwrap();
+    let swapped = s.ok(&[&["eval", "a/ntm"][..], &args].concat());
+    assert_ne!(original, swapped, "other weights should evaluate differently");
+    let named = s.ok(&[&["eval", "a/ntm/kept.safetensors"][..], &args].concat());
+    assert_eq!(named, original);
+}

@@ -3,12 +3,13 @@
 use anyhow::Result;
 
 use crate::cli::EvalArgs;
-use crate::eval::{evaluate_loaded, load_model, model_dirs, write_report};
+use crate::eval::{evaluate_loaded, load_path, write_report};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let mut reports = Vec::new();
-    for dir in model_dirs(&args.path)? {
-        let loaded = load_model(&dir)?;
+    for loaded in load_path(&args.path)? {
+        let loaded = loaded?;
+        let dir = loaded.dir.clone();
         let lengths = args.lengths.clone().unwrap_or_else(|| loaded.experiment.eval.lengths.clone());
         if lengths.is_empty() || lengths.contains(&0) {
             anyhow::bail!("--lengths {lengths:?}: give one or more lengths of at least 1");

@@ -26,7 +26,7 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }
         PlotCommand::Outputs { run, lengths, seed, output } => {
-            println!("{}", outputs(run, lengths, *seed, output.as_deref())?.display())
+            println!("{}", outputs(run, lengths.as_deref(), *seed, output.as_deref())?.display())
         }
     }
     Ok(())
@@ -49,8 +49,9 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
 }
 
 /// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
-pub fn heads(path: &Path, length: usize, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
-    if length == 0 {
+/// `length` (default: the task's longest training length) is the episode's length.
+pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
         bail!("--length 0: must be at least 1");
     }
     let dirs = model_dirs(path)?;
@@ -58,6 +59,7 @@ pub fn heads(path: &Path, length: usize, seed: u64, output: Option<&Path>) -> Re
     for dir in &dirs {
         // Decided from the config alone, so models without memory need no weights here.
         let (experiment, name) = model_config(dir)?;
+        let length = length.unwrap_or_else(|| experiment.task.build().length_range().1);
         let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
         if kind != "ntm" {
             if dirs.len() == 1 {
@@ -130,8 +132,9 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// Target and output of every model in `run` at each of `lengths`.
-pub fn outputs(run: &Path, lengths: &[usize], seed: u64, output: Option<&Path>) -> Result<PathBuf> {
-    if lengths.is_empty() || lengths.contains(&0) {
+/// `lengths` default to the experiment's `eval.lengths`.
+pub fn outputs(run: &Path, lengths: Option<&[usize]>, seed: u64, output: Option<&Path>) -> Result<PathBuf> {
+    if let Some(lengths) = lengths.filter(|l| l.is_empty() || l.contains(&0)) {
         bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
     }
     let mut samples = Vec::new();
@@ -139,7 +142,8 @@ pub fn outputs(run: &Path, lengths: &[usize], seed: u64, output: Option<&Path>) 
     for dir in model_dirs(run)? {
         let loaded = load_model(&dir)?;
         task = loaded.experiment.task.name().to_owned();
-        for &length in lengths {
+        let lengths = lengths.unwrap_or(&loaded.experiment.eval.lengths).to_vec();
+        for length in lengths {
             samples.push(output_sample(&loaded, length, seed)?);
         }
     }
