@@ -4,6 +4,7 @@
 
 mod common;
 
+use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, rng, uniform, values, CPU};
@@ -14,7 +15,7 @@ use ntm::loss::sequence_loss;
 use ntm::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::model::{ModelConfig, SequenceModel};
 use ntm::ntm::{MemoryConfig, NtmConfig};
-use ntm::params::ParamBuilder;
+use ntm::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
 
 /// Largest relative error accepted between the engines in f32.
@@ -50,18 +51,25 @@ fn random(r: &mut impl Rng, shape: &[usize], scale: f64, dtype: DType) -> Tensor
         .unwrap()
 }
 
-/// Sorted parameter names and variables of a varmap.
-fn parameters(varmap: &VarMap) -> Vec<(String, Var)> {
-    let mut p: Vec<(String, Var)> = varmap
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    p.sort_by(|a, b| a.0.cmp(&b.0));
-    p
+/// Asserts that the fused engine's logits and the gradient of every parameter in `vars` match
+/// the reference engine's (relative error < [`ENGINE_TOLERANCE`]).
+fn assert_engines_agree(
+    case: usize,
+    vars: &[(String, Var)],
+    (y_ref, g_ref): (&[f64], &GradStore),
+    (y_fused, g_fused): (&[f64], &GradStore),
+) {
+    let err = relative_error(y_fused, y_ref);
+    assert!(err < ENGINE_TOLERANCE, "case {case}: logits differ (relative error {err:.2e})");
+    for (name, var) in vars {
+        let gradient = |grads: &GradStore, engine: &str| {
+            values(grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{engine}: no gradient for {name}")))
+        };
+        let err = relative_error(&gradient(g_fused, "fused"), &gradient(g_ref, "reference"));
+        assert!(err < ENGINE_TOLERANCE, "case {case}: gradient of {name} differs (relative error {err:.2e})");
+    }
 }
+
 
 #[test]
 fn fused_layer_matches_stepping_the_cell() {
@@ -84,7 +92,7 @@ fn fused_layer_matches_stepping_the_cell() {
         let h0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, DType::F32)).unwrap();
         let c0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, DType::F32)).unwrap();
         let projection = random(&mut r, &[time, batch, hidden], 1.0, DType::F32);
-        let vars = parameters(&varmap);
+        let vars = sorted_parameters(&varmap);
         let (weight, bias) = (vars[1].1.as_tensor(), vars[0].1.as_tensor());
         assert_eq!(
             (vars[0].0.as_str(), vars[1].0.as_str()),
@@ -196,7 +204,7 @@ fn baseline_engines_match_outputs_and_every_parameter_gradient() {
             .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
             .unwrap();
         // Learned initial states away from zero, so their gradients are exercised too.
-        let vars = parameters(&varmap);
+        let vars = sorted_parameters(&varmap);
         let mut r = rng(seed);
         for (name, var) in &vars {
             if name.ends_with("h0") || name.ends_with("c0") {
@@ -226,29 +234,8 @@ fn baseline_engines_match_outputs_and_every_parameter_gradient() {
         };
         let (y_ref, g_ref) = run(reference.as_ref());
         let (y_fused, g_fused) = run(fused.as_ref());
-        let err = relative_error(&y_fused, &y_ref);
-        assert!(
-            err < ENGINE_TOLERANCE,
-            "case {case}: logits differ (relative error {err:.2e})"
-        );
         assert_eq!(reference.parameter_count(), fused.parameter_count());
-        for (name, var) in &vars {
-            let a = values(
-                g_fused
-                    .get(var.as_tensor())
-                    .unwrap_or_else(|| panic!("fused: no gradient for {name}")),
-            );
-            let e = values(
-                g_ref
-                    .get(var.as_tensor())
-                    .unwrap_or_else(|| panic!("reference: no gradient for {name}")),
-            );
-            let err = relative_error(&a, &e);
-            assert!(
-                err < ENGINE_TOLERANCE,
-                "case {case}: gradient of {name} differs (relative error {err:.2e})"
-            );
-        }
+        assert_engines_agree(case, &vars, (&y_ref, &g_ref), (&y_fused, &g_fused));
     }
 }
 
@@ -259,7 +246,7 @@ fn engines_have_identical_parameter_names_shapes_and_initial_values() {
         lstm(8, 3, engine)
             .build(&varmap, 5, 9, 8, DType::F32, &Device::Cpu)
             .unwrap();
-        parameters(&varmap)
+        sorted_parameters(&varmap)
             .into_iter()
             .map(|(n, v)| (n, v.dims().to_vec(), values(v.as_tensor())))
             .collect::<Vec<_>>()
@@ -533,28 +520,7 @@ fn ntm_engines_match_outputs_and_every_parameter_gradient() {
         };
         let (y_ref, g_ref) = run(reference.as_ref());
         let (y_fused, g_fused) = run(fused.as_ref());
-        let err = relative_error(&y_fused, &y_ref);
-        assert!(
-            err < ENGINE_TOLERANCE,
-            "case {case}: logits differ (relative error {err:.2e})"
-        );
-        for (name, var) in parameters(&varmap) {
-            let a = values(
-                g_fused
-                    .get(var.as_tensor())
-                    .unwrap_or_else(|| panic!("fused: no gradient for {name}")),
-            );
-            let e = values(
-                g_ref
-                    .get(var.as_tensor())
-                    .unwrap_or_else(|| panic!("reference: no gradient for {name}")),
-            );
-            let err = relative_error(&a, &e);
-            assert!(
-                err < ENGINE_TOLERANCE,
-                "case {case}: gradient of {name} differs (relative error {err:.2e})"
-            );
-        }
+        assert_engines_agree(case, &sorted_parameters(&varmap), (&y_ref, &g_ref), (&y_fused, &g_fused));
     }
 }
 
