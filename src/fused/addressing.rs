@@ -34,7 +34,7 @@ use candle_core::{
 use crate::addressing::{
     Addressed, AddressingParams, COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON,
 };
-use crate::fused::kernel::{host, slice, Real};
+use crate::fused::kernel::{gradients3, host, slice, Real};
 
 /// The fused equivalent of [`crate::addressing::address`]: same inputs, same outputs.
 pub fn address(
@@ -448,12 +448,7 @@ impl FusedAddressing {
         if self.activate {
             self.activation_backward(&raw, act, &mut dp, d.width);
         }
-        let device = params.device();
-        Ok((
-            Some(Tensor::from_vec(dp, params.shape(), device)?),
-            Some(Tensor::from_vec(dmem, memory.shape(), device)?),
-            Some(Tensor::from_vec(dprev, previous.shape(), device)?),
-        ))
+        gradients3([dp, dmem, dprev], [params, memory, previous])
     }
 }
 

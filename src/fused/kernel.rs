@@ -48,3 +48,14 @@ pub(crate) fn host<T: Real>(t: &Tensor) -> Result<Vec<T>> {
         _ => candle_core::bail!("fused kernel: CPU only"),
     }
 }
+
+/// The gradients of a three-input op as candle wants them back: each `Vec` shaped like the
+/// input it belongs to, on that input's device.
+pub(crate) fn gradients3<T: Real>(
+    grads: [Vec<T>; 3],
+    inputs: [&Tensor; 3],
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let [g1, g2, g3] = grads;
+    let grad = |g: Vec<T>, like: &Tensor| Tensor::from_vec(g, like.shape(), like.device()).map(Some);
+    Ok((grad(g1, inputs[0])?, grad(g2, inputs[1])?, grad(g3, inputs[2])?))
+}

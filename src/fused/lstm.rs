@@ -23,7 +23,7 @@ use candle_core::{
 };
 use gemm::Parallelism;
 
-use crate::fused::kernel::{host, slice, Real};
+use crate::fused::kernel::{gradients3, host, slice, Real};
 
 /// Saved slots per time step in the op's output: h, c, i, f, g, o (each `[B, H]`).
 const SLOTS: usize = 6;
@@ -291,12 +291,7 @@ impl LstmRecurrence {
         let (saved, grad) = (host::<T>(res)?, host::<T>(grad_res)?);
         let (w, s0) = (host::<T>(w_h)?, host::<T>(state0)?);
         let (d_gx, d_wh, d_s0) = backward(&saved, &grad, &w, &s0, d);
-        let device = gx.device();
-        Ok((
-            Some(Tensor::from_vec(d_gx, gx.shape(), device)?),
-            Some(Tensor::from_vec(d_wh, w_h.shape(), device)?),
-            Some(Tensor::from_vec(d_s0, state0.shape(), device)?),
-        ))
+        gradients3([d_gx, d_wh, d_s0], [gx, w_h, state0])
     }
 }
 

@@ -14,7 +14,7 @@ use candle_core::{
     backend::BackendStorage, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
 
-use crate::fused::kernel::{host, slice, Real};
+use crate::fused::kernel::{gradients3, host, slice, Real};
 
 /// The fused equivalent of [`crate::memory::write`]: `memory` `[B, N, M]`, `weighting`
 /// `[B, N]`, `erase`, `add` `[B, M]` -> the new memory `[B, N, M]`.
@@ -122,12 +122,7 @@ impl FusedWrite {
             host::<T>(grad)?,
         );
         let [dmem, dw, dea] = backward(&mem, &w, &ea, &g, d);
-        let device = memory.device();
-        Ok((
-            Some(Tensor::from_vec(dmem, memory.shape(), device)?),
-            Some(Tensor::from_vec(dw, weighting.shape(), device)?),
-            Some(Tensor::from_vec(dea, erase_add.shape(), device)?),
-        ))
+        gradients3([dmem, dw, dea], [memory, weighting, erase_add])
     }
 }
 
