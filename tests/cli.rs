@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ntm::config::Experiment;
 use serde_json::Value;
 mod sandbox;
-use sandbox::{Sandbox, TINY};
+use sandbox::{bytes, read_json, text, Sandbox, TINY};
 
 const BITS: usize = 4;
 const SLOTS: usize = 8;
@@ -73,19 +73,6 @@ impl Sandbox {
         args.extend_from_slice(extra);
         self.ok(&args)
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}\n{text}", path.display()))
-}
-
-fn bytes(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// One line of metrics.jsonl without its wall-clock `seconds`: (sequences, loss_bits,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device};
 use serde_json::Value;
 mod sandbox;
-use sandbox::Sandbox;
+use sandbox::{bytes, read_json, text, Sandbox};
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
@@ -76,19 +76,6 @@ fn check_error_line(args: &[&str], line: &str, words: &[&str]) {
     for word in words {
         assert!(line.contains(word), "ntm {args:?}: {line:?} does not mention {word:?}");
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}\n{text}", path.display()))
-}
-
-fn bytes(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Every file under `dir` with its bytes (folders as empty entries).

@@ -3,9 +3,10 @@
 //! ways of running and checking that it needs in its own `impl Sandbox`.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use serde_json::Value;
 use tempfile::TempDir;
 
 /// The tiny copy experiment (4 bits, lengths 1..3, an 8 x 6 memory NTM with a 16-unit
@@ -48,4 +49,20 @@ impl Sandbox {
         command.args(args).current_dir(self.dir.path()).env("RAYON_NUM_THREADS", "1");
         command
     }
+}
+
+/// Output bytes of a command as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The JSON file at `path`; panics naming the file if it is missing or not JSON.
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}\n{text}", path.display()))
+}
+
+/// The bytes of the file at `path`; panics naming the file if it cannot be read.
+pub fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
