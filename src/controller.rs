@@ -80,6 +80,15 @@ impl Controller {
         }
     }
 
+    /// Every parameter, layer by layer: LSTM weight, bias, initial h and c; or dense weight
+    /// and bias (the order of [`crate::fused::ntm::NtmSizes::parameter_shapes`]).
+    pub fn tensors(&self) -> Vec<Tensor> {
+        match self {
+            Controller::Lstm(stack) => stack.tensors(),
+            Controller::FeedForward(layers) => layers.iter().flat_map(Dense::tensors).collect(),
+        }
+    }
+
     /// Number of scalars.
     pub fn parameter_count(&self) -> usize {
         match self {

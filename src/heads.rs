@@ -18,7 +18,6 @@ use candle_core::{Result, Tensor};
 use candle_nn::ops::sigmoid;
 
 use crate::addressing::{address, softmax, Addressed, AddressingParams};
-use crate::fused::Engine;
 use crate::params::{Dense, ParamBuilder};
 pub use crate::trace::HeadKind;
 
@@ -47,7 +46,6 @@ pub struct Head {
     projection: Dense,
     width: usize,
     shifts: usize,
-    engine: Engine,
 }
 
 impl Head {
@@ -70,13 +68,7 @@ impl Head {
         shifts: usize,
     ) -> Result<Self> {
         let projection = Dense::new(params, name, controller, Self::output_width(kind, width, shifts))?;
-        Ok(Self { kind, projection, width, shifts, engine: Engine::Reference })
-    }
-
-    /// The same head addressing with `engine` (the reference by default).
-    pub fn with_engine(mut self, engine: Engine) -> Self {
-        self.engine = engine;
-        self
+        Ok(Self { kind, projection, width, shifts })
     }
 
     /// Whether this head reads or writes.
@@ -120,42 +112,14 @@ impl Head {
         previous: &Tensor,
         shifts: &[i64],
     ) -> Result<(HeadParams, Addressed)> {
-        if self.engine == Engine::Fused {
-            return self.address_fused(controller_output, memory, previous, shifts);
-        }
         let params = self.params(controller_output)?;
         let addressed = address(&params.addressing, memory, previous, shifts)?;
         Ok((params, addressed))
     }
 
-    /// [`address`](Self::address) with the addressing activations and pipeline in one fused
-    /// op ([`crate::fused::addressing::address_raw`]); erase and add as in [`params`](Self::params).
-    fn address_fused(
-        &self,
-        controller_output: &Tensor,
-        memory: &Tensor,
-        previous: &Tensor,
-        shifts: &[i64],
-    ) -> Result<(HeadParams, Addressed)> {
-        let raw = self
-            .projection
-            .forward(controller_output)?
-            .clamp(-PRE_ACTIVATION_CLIP, PRE_ACTIVATION_CLIP)?; // [B, out]
-        let (m, addressing_width) = (self.width, self.width + self.shifts + 3);
-        let (addressing, addressed) = crate::fused::addressing::address_raw(
-            &raw.narrow(1, 0, addressing_width)?,
-            memory,
-            previous,
-            shifts,
-        )?;
-        let (erase, add) = match self.kind {
-            HeadKind::Read => (None, None),
-            HeadKind::Write => (
-                Some(sigmoid(&raw.narrow(1, addressing_width, m)?)?),
-                Some(raw.narrow(1, addressing_width + m, m)?.tanh()?),
-            ),
-        };
-        Ok((HeadParams { addressing, erase, add }, addressed))
+    /// The projection's weight `[C, out]` and bias `[out]`.
+    pub fn tensors(&self) -> [Tensor; 2] {
+        self.projection.tensors()
     }
 
     /// Number of scalars in the projection.

@@ -179,6 +179,13 @@ impl LstmStack {
         Ok(input)
     }
 
+    /// Per layer: the cell's weight `[in + H, 4H]` and bias `[4H]`, and the initial h and c
+    /// `[H]`.
+    pub fn tensors(&self) -> Vec<Tensor> {
+        let layers = self.cells.iter().zip(&self.initial);
+        layers.flat_map(|(cell, (h0, c0))| [cell.weight.clone(), cell.bias.clone(), h0.clone(), c0.clone()]).collect()
+    }
+
     /// Units in the top layer.
     pub fn hidden(&self) -> usize {
         self.cells.last().map_or(0, LstmCell::hidden)

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addressing::softmax;
 use crate::controller::{Controller, ControllerKind, ControllerState};
+use crate::fused::ntm::{NtmRun, NtmSizes};
 use crate::fused::Engine;
 use crate::heads::{Head, HeadKind, HeadParams};
 use crate::memory::{self, MemoryInit};
@@ -67,10 +68,9 @@ pub struct NtmConfig {
     pub shifts: Vec<i64>,
     /// The memory matrix.
     pub memory: MemoryConfig,
-    /// Implementation of the heads' activations and addressing, and of the memory write:
-    /// `fused` (default; one custom op each per head and step, [`crate::fused::addressing`],
-    /// [`crate::fused::memory`]) or `reference` (composed candle ops); same parameters, same
-    /// function.
+    /// Implementation: `fused` (default; the whole sequence as one custom op,
+    /// [`crate::fused::ntm`]) or `reference` (composed candle ops, stepped); same parameters,
+    /// same function.
     #[serde(default)]
     pub engine: Engine,
 }
@@ -144,8 +144,8 @@ pub struct StepRecord {
     pub heads: Vec<(HeadParams, crate::addressing::Addressed, Option<Tensor>)>,
 }
 
-/// A Neural Turing Machine; its heads' addressing and memory writes run on the configured
-/// engine (composed candle operations, or the fused kernels of [`crate::fused`]).
+/// A Neural Turing Machine, run on the configured engine: composed candle operations stepped
+/// through time ([`Ntm::step`]), or the fused whole-sequence kernel of [`crate::fused::ntm`].
 pub struct Ntm {
     config: NtmConfig,
     controller: Controller,
@@ -179,10 +179,10 @@ impl Ntm {
         )?;
         let heads = params.pp("heads");
         let read_heads = (0..config.read_heads)
-            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s).map(|h| h.with_engine(config.engine)))
+            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s))
             .collect::<Result<Vec<_>>>()?;
         let write_heads = (0..config.write_heads)
-            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s).map(|h| h.with_engine(config.engine)))
+            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s))
             .collect::<Result<Vec<_>>>()?;
         let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
         let init = params.pp("initial");
@@ -249,22 +249,56 @@ impl Ntm {
         })
     }
 
+    /// The sizes the fused kernel needs.
+    fn fused_sizes(&self, inputs: usize) -> NtmSizes {
+        let c = &self.config;
+        NtmSizes {
+            inputs,
+            controller: c.controller,
+            hidden: c.controller_size,
+            layers: c.controller_layers,
+            read_heads: c.read_heads,
+            write_heads: c.write_heads,
+            slots: c.memory.slots,
+            width: c.memory.width,
+            shifts: c.shifts.clone(),
+        }
+    }
+
+    /// The whole sequence on the fused kernel: `inputs` `[T, B, X]` -> logits `[T, B, Y]` and
+    /// the kernel's run (for traces).
+    fn forward_fused(&self, inputs: &Tensor) -> Result<(Tensor, NtmRun)> {
+        let (time, batch, x) = inputs.dims3()?;
+        let (n, m) = (self.config.memory.slots, self.config.memory.width);
+        let mut parameters = self.controller.tensors();
+        for head in self.read_heads.iter().chain(&self.write_heads) {
+            parameters.extend(head.tensors());
+        }
+        parameters.extend(self.initial_reads.iter().cloned());
+        parameters.extend(self.initial_read_weightings.iter().cloned());
+        parameters.extend(self.initial_write_weightings.iter().cloned());
+        parameters.push(match &self.initial_memory {
+            Some(memory) => memory.clone(),
+            None => memory::constant_memory(1, n, m, self.dtype, &self.device)?.squeeze(0)?,
+        });
+        let run = crate::fused::ntm::run(&self.fused_sizes(x), &parameters, inputs)?;
+        let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
+        let logits = self.output.forward(&features)?;
+        Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
+    }
+
     /// M_t = M_{t-1} prod_i (1 - w_i e_i) + sum_i w_i a_i over the write heads' `(w, e, a)`
     /// (eqs. 3, 4). One head is one erase-and-add write; several are erased first, then added.
     fn write(&self, memory: Tensor, writes: &[(Tensor, Tensor, Tensor)]) -> Result<Tensor> {
-        let apply = |m: &Tensor, w: &Tensor, e: &Tensor, a: &Tensor| match self.config.engine {
-            Engine::Reference => memory::write(m, w, e, a),
-            Engine::Fused => crate::fused::memory::write(m, w, e, a),
-        };
         if let [(w, e, a)] = writes {
-            return apply(&memory, w, e, a);
+            return memory::write(&memory, w, e, a);
         }
         let mut memory = memory;
         for (w, e, a) in writes {
-            memory = apply(&memory, w, e, &a.zeros_like()?)?;
+            memory = memory::write(&memory, w, e, &a.zeros_like()?)?;
         }
         for (w, e, a) in writes {
-            memory = apply(&memory, w, &e.zeros_like()?, a)?;
+            memory = memory::write(&memory, w, &e.zeros_like()?, a)?;
         }
         Ok(memory)
     }
@@ -338,6 +372,9 @@ fn first_scalar(t: &Tensor) -> Result<f32> {
 
 impl SequenceModel for Ntm {
     fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
+        if self.config.engine == Engine::Fused {
+            return Ok(self.forward_fused(inputs)?.0);
+        }
         let state = self.initial_state(inputs.dim(1)?)?;
         unroll(inputs, state, |x, state| {
             let (y, next, _) = self.step(x, state, false)?;
@@ -349,6 +386,11 @@ impl SequenceModel for Ntm {
         let mut state = self.initial_state(inputs.dim(1)?)?;
         let initial_memory: Vec<Vec<f32>> =
             state.memory.get(0)?.to_dtype(DType::F32)?.to_vec2()?;
+        if self.config.engine == Engine::Fused {
+            let (logits, run) = self.forward_fused(inputs)?;
+            let heads = run.head_traces()?;
+            return Ok((logits, Some(MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads })));
+        }
         let mut heads: Vec<HeadTrace> = self
             .read_heads
             .iter()

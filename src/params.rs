@@ -149,4 +149,9 @@ impl Dense {
     pub fn parameter_count(&self) -> usize {
         self.weight.elem_count() + self.bias.elem_count()
     }
+
+    /// The weight `[in, out]` and the bias `[out]`.
+    pub fn tensors(&self) -> [Tensor; 2] {
+        [self.weight.clone(), self.bias.clone()]
+    }
 }

@@ -13,23 +13,19 @@
 //! buffers and forms `dW_h` with one matmul over all time steps; `dW_x`, `db` and `dx` come
 //! from autograd on the single `gx` matmul, so they too are one matmul each per sequence.
 //!
-//! The custom op returns its saved activations with the hidden states (`[6, T, B, H]`:
-//! slots h, c, i, f, g, o), so the backward needs no recomputation and the op holds no
-//! hidden state; [`lstm_layer`] hands back slot h only. Gradients reaching slots i, f, g, o
-//! are ignored (nothing outside this file sees them).
+//! The custom op returns its saved activations with the hidden states (`[T, B, 6H]`: per row
+//! h, c and the activated gates i, f, g, o), so the backward needs no recomputation and the op
+//! holds no hidden state; [`lstm_layer`] hands back h only. Gradients reaching the gates are
+//! ignored (nothing outside this file sees them). [`cell_forward`] and [`cell_backward`] are
+//! the cell's arithmetic for one row, shared with the fused NTM's controller.
 
 use candle_core::{
     backend::BackendStorage, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
-use gemm::Parallelism;
+use crate::fused::kernel::{gradients3, host, matmul, sigmoid, slice, Real};
 
-use crate::fused::kernel::{gradients3, host, slice, Real};
-
-/// Saved slots per time step in the op's output: h, c, i, f, g, o (each `[B, H]`).
+/// Saved values per row and time step in the op's output, in units of H: h, c, i, f, g, o.
 const SLOTS: usize = 6;
-const SLOT_H: usize = 0;
-const SLOT_C: usize = 1;
-const SLOT_I: usize = 2;
 
 /// Runs one LSTM layer over a sequence.
 ///
@@ -66,58 +62,12 @@ pub fn lstm_layer(
         }
     };
     let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?; // [2, B, H]
-    let saved = gx.apply_op3(&w_h.contiguous()?, &state0, LstmRecurrence)?; // [6, T, B, H]
-    saved.get(SLOT_H)
+    let saved = gx.apply_op3(&w_h.contiguous()?, &state0, LstmRecurrence)?; // [T, B, 6H]
+    saved.narrow(2, 0, hidden)
 }
 
 /// The recurrence `gx, W_h, [h0; c0] -> [6, T, B, H]` (see the module docs).
 struct LstmRecurrence;
-
-fn sigmoid<T: Real>(x: T) -> T {
-    let one = T::from_f64(1.0);
-    one / (one + (-x).exp())
-}
-
-/// `dst = (accumulate ? dst : 0) + lhs rhs` for row-major `lhs [m, k]` (row stride
-/// `lhs_rs`, column stride `lhs_cs`), `rhs [k, n]` likewise and `dst [m, n]` contiguous.
-#[allow(clippy::too_many_arguments)]
-fn matmul<T: Real>(
-    dst: &mut [T],
-    accumulate: bool,
-    lhs: &[T],
-    (lhs_rs, lhs_cs): (usize, usize),
-    rhs: &[T],
-    (rhs_rs, rhs_cs): (usize, usize),
-    (m, n, k): (usize, usize, usize),
-) {
-    assert!(dst.len() >= m * n);
-    assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts above keep every index gemm touches inside the three slices.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            T::from_f64(1.0),
-            T::from_f64(1.0),
-            false,
-            false,
-            false,
-            Parallelism::None,
-        )
-    }
-}
 
 /// Sizes of one call: time steps, batch rows, hidden units.
 #[derive(Clone, Copy)]
@@ -127,54 +77,73 @@ struct Dims {
     hidden: usize,
 }
 
-/// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> saved `[6, T, B, H]`.
+/// One row of a cell step (gate order i, f, g, o): `gates` `[4H]` holds the pre-activations
+/// and becomes the activated gates; with `c_prev` `[H]`, sets `c` and `h` `[H]`:
+/// c = f c_prev + i g, h = o tanh(c).
+pub(crate) fn cell_forward<T: Real>(gates: &mut [T], c_prev: &[T], c: &mut [T], h: &mut [T]) {
+    let n = c.len();
+    for j in 0..n {
+        let i = sigmoid(gates[j]);
+        let f = sigmoid(gates[n + j]);
+        let g = gates[2 * n + j].tanh();
+        let o = sigmoid(gates[3 * n + j]);
+        (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]) = (i, f, g, o);
+        c[j] = f * c_prev[j] + i * g;
+        h[j] = o * c[j].tanh();
+    }
+}
+
+/// The backward of [`cell_forward`] for one row: from the activated `gates`, `c_prev`, `c`,
+/// and `dh`, the whole gradient of h, sets `dgates` `[4H]` (of the pre-activations). `dc`
+/// holds the gradient reaching c from later steps and becomes that of `c_prev`.
+pub(crate) fn cell_backward<T: Real>(
+    gates: &[T],
+    c_prev: &[T],
+    c: &[T],
+    dh: &[T],
+    dc: &mut [T],
+    dgates: &mut [T],
+) {
+    let n = c.len();
+    let one = T::from_f64(1.0);
+    for j in 0..n {
+        let (i, f, g, o) = (gates[j], gates[n + j], gates[2 * n + j], gates[3 * n + j]);
+        let tc = c[j].tanh();
+        let dcj = dc[j] + dh[j] * o * (one - tc * tc);
+        dgates[j] = dcj * g * i * (one - i);
+        dgates[n + j] = dcj * c_prev[j] * f * (one - f);
+        dgates[2 * n + j] = dcj * i * (one - g * g);
+        dgates[3 * n + j] = dh[j] * tc * o * (one - o);
+        dc[j] = dcj * f;
+    }
+}
+
+/// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> saved `[T, B, 6H]`.
 fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
-    let Dims {
-        time,
-        batch,
-        hidden: h,
-    } = d;
-    let (bh, g4) = (batch * h, 4 * h);
-    let slot = time * bh; // one saved quantity over the whole sequence
-    let mut saved = vec![T::from_f64(0.0); SLOTS * slot];
+    let Dims { time, batch, hidden: h } = d;
+    let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
+    let mut saved = vec![T::from_f64(0.0); time * batch * row];
     let mut gates = vec![T::from_f64(0.0); batch * g4]; // [B, 4H]
     let mut h_prev = state0[..bh].to_vec(); // [B, H]
     let mut c_prev = state0[bh..2 * bh].to_vec(); // [B, H]
     for t in 0..time {
         gates.copy_from_slice(&gx[t * batch * g4..(t + 1) * batch * g4]);
-        matmul(
-            &mut gates,
-            true,
-            &h_prev,
-            (h, 1),
-            w_h,
-            (g4, 1),
-            (batch, g4, h),
-        );
-        let at = t * bh;
+        matmul(&mut gates, true, &h_prev, (h, 1), w_h, (g4, 1), (batch, g4, h));
         for r in 0..batch {
-            let row = &gates[r * g4..(r + 1) * g4];
-            for j in 0..h {
-                let k = r * h + j;
-                let i = sigmoid(row[j]);
-                let f = sigmoid(row[h + j]);
-                let g = row[2 * h + j].tanh();
-                let o = sigmoid(row[3 * h + j]);
-                let c = f * c_prev[k] + i * g;
-                let hv = o * c.tanh();
-                for (s, v) in [hv, c, i, f, g, o].into_iter().enumerate() {
-                    saved[s * slot + at + k] = v;
-                }
-                h_prev[k] = hv;
-                c_prev[k] = c;
-            }
+            let out = &mut saved[(t * batch + r) * row..][..row];
+            let (hc, acts) = out.split_at_mut(2 * h);
+            let (hv, c) = hc.split_at_mut(h);
+            acts.copy_from_slice(&gates[r * g4..(r + 1) * g4]);
+            cell_forward(acts, &c_prev[r * h..(r + 1) * h], c, hv);
+            h_prev[r * h..(r + 1) * h].copy_from_slice(hv);
+            c_prev[r * h..(r + 1) * h].copy_from_slice(c);
         }
     }
     saved
 }
 
 /// Gradients of the recurrence: returns `(d gx [T, B, 4H], d w_h [H, 4H], d state0 [2, B, H])`
-/// from the saved activations and the gradient of the saved h and c slots.
+/// from the saved activations and the gradient of the saved h and c.
 fn backward<T: Real>(
     saved: &[T],
     grad: &[T],
@@ -182,82 +151,47 @@ fn backward<T: Real>(
     state0: &[T],
     d: Dims,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let Dims {
-        time,
-        batch,
-        hidden: h,
-    } = d;
-    let (bh, g4) = (batch * h, 4 * h);
-    let slot = time * bh;
+    let Dims { time, batch, hidden: h } = d;
+    let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
     let zero = T::from_f64(0.0);
-    let one = T::from_f64(1.0);
-    let part = |s: usize| &saved[s * slot..(s + 1) * slot];
-    let (hs, cs) = (part(SLOT_H), part(SLOT_C));
-    let (is, fs, gs, os) = (
-        part(SLOT_I),
-        part(SLOT_I + 1),
-        part(SLOT_I + 2),
-        part(SLOT_I + 3),
-    );
-    let (grad_h, grad_c) = (
-        &grad[SLOT_H * slot..][..slot],
-        &grad[SLOT_C * slot..][..slot],
-    );
-
     let mut d_gates = vec![zero; time * batch * g4]; // [T, B, 4H]
     let mut dh_next = vec![zero; bh]; // dL/dh_{t} from step t+1
-    let mut dc_next = vec![zero; bh]; // dL/dc_{t} from step t+1
+    let mut dc = vec![zero; bh]; // dL/dc_{t} from step t+1
+    let mut dh = vec![zero; h];
     for t in (0..time).rev() {
-        let at = t * bh;
-        let c_prev = if t > 0 {
-            &cs[at - bh..at]
-        } else {
-            &state0[bh..2 * bh]
-        };
-        let dg_t = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
         for r in 0..batch {
+            let at = (t * batch + r) * row;
+            let c_prev = if t > 0 {
+                &saved[at - batch * row + h..][..h]
+            } else {
+                &state0[bh + r * h..][..h]
+            };
+            let (c, gates) = (&saved[at + h..][..h], &saved[at + 2 * h..][..g4]);
+            let (grad_h, grad_c) = (&grad[at..][..h], &grad[at + h..][..h]);
             for j in 0..h {
-                let k = r * h + j;
-                let n = at + k;
-                let (i, f, g, o) = (is[n], fs[n], gs[n], os[n]);
-                let tc = cs[n].tanh();
-                let dh = grad_h[n] + dh_next[k];
-                let dc = dc_next[k] + grad_c[n] + dh * o * (one - tc * tc);
-                let row = &mut dg_t[r * g4..(r + 1) * g4];
-                row[j] = dc * g * i * (one - i);
-                row[h + j] = dc * c_prev[k] * f * (one - f);
-                row[2 * h + j] = dc * i * (one - g * g);
-                row[3 * h + j] = dh * tc * o * (one - o);
-                dc_next[k] = dc * f;
+                dh[j] = grad_h[j] + dh_next[r * h + j];
             }
+            let dc_row = &mut dc[r * h..(r + 1) * h];
+            for (d, &g) in dc_row.iter_mut().zip(grad_c) {
+                *d += g;
+            }
+            let dg = &mut d_gates[(t * batch + r) * g4..][..g4];
+            cell_backward(gates, c_prev, c, &dh, dc_row, dg);
         }
         // dh_{t-1} = d gates_t W_h^T: [B, 4H] x [4H, H]
-        matmul(
-            &mut dh_next,
-            false,
-            dg_t,
-            (g4, 1),
-            w_h,
-            (1, g4),
-            (batch, h, g4),
-        );
+        let dg_t = &d_gates[t * batch * g4..(t + 1) * batch * g4];
+        matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
     }
     // d W_h = sum_t h_{t-1}^T d gates_t, one matmul over all T*B rows: [H, TB] x [TB, 4H].
-    let mut h_prev = Vec::with_capacity(slot);
+    let mut h_prev = Vec::with_capacity(time * bh);
     h_prev.extend_from_slice(&state0[..bh]);
-    h_prev.extend_from_slice(&hs[..slot - bh]);
+    for r in 0..time.saturating_sub(1) * batch {
+        h_prev.extend_from_slice(&saved[r * row..][..h]);
+    }
     let mut d_wh = vec![zero; h * g4];
-    matmul(
-        &mut d_wh,
-        false,
-        &h_prev,
-        (1, h),
-        &d_gates,
-        (g4, 1),
-        (h, g4, time * batch),
-    );
+    matmul(&mut d_wh, false, &h_prev, (1, h), &d_gates, (g4, 1), (h, g4, time * batch));
     let mut d_state0 = dh_next;
-    d_state0.extend_from_slice(&dc_next);
+    d_state0.extend_from_slice(&dc);
     (d_gates, d_wh, d_state0)
 }
 
@@ -310,7 +244,7 @@ impl CustomOp3 for LstmRecurrence {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
-        let shape = Shape::from((SLOTS, d.time, d.batch, d.hidden));
+        let shape = Shape::from((d.time, d.batch, SLOTS * d.hidden));
         let storage = match s1.dtype() {
             DType::F32 => f32::to_cpu_storage_owned(forward::<f32>(
                 slice(s1, l1)?,

@@ -1,177 +1,119 @@
-//! The NTM's erase-then-add memory write (eqs. 3-4, [`crate::memory::write`]) as one custom
-//! operation with a hand-derived backward pass.
+//! The NTM's memory write (eqs. 3-4, [`crate::memory::write`]) and read (eq. 2,
+//! [`crate::memory::read`]) for one batch row on flat buffers, forward and hand-derived
+//! backward. [`crate::fused::ntm`] runs these for every row and time step.
 //!
-//! The composed write builds and saves five `[B, N, M]` intermediates per head and step; this
-//! saves none (the backward needs only the inputs). For output gradient G `[B, N, M]`:
+//! With write heads j = 1..W (weighting w_j `[N]`, erase e_j and add a_j `[M]`), every head
+//! erases, then every head adds (section 3.2; the erase products commute):
 //! ```text
-//! M'_in = M_in (1 - w_i e_n) + w_i a_n
-//! dM_in = G_in (1 - w_i e_n)        dw_i = sum_n G_in (a_n - M_in e_n)
-//! de_n  = -sum_i G_in M_in w_i       da_n = sum_i G_in w_i
+//! M'_in  = M_in prod_j (1 - w_ji e_jn) + sum_j w_ji a_jn          (i: slot, n: column)
+//! dM_in  = G_in prod_j (1 - w_ji e_jn)
+//! dw_ji  = sum_n G_in (a_jn - M_in e_jn P_jin)      P_jin = prod_{k != j} (1 - w_ki e_kn)
+//! de_jn  = -sum_i G_in M_in w_ji P_jin              da_jn = sum_i G_in w_ji
 //! ```
-//! (here `n` runs over the slot width M and `i` over the N slots).
+//! for the gradient G of M'. A read r = w^T M has dw_i = <dr, M_i> and dM_in += w_i dr_n.
 
-use candle_core::{
-    backend::BackendStorage, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
-};
+use crate::fused::kernel::{dot, Real};
 
-use crate::fused::kernel::{gradients3, host, slice, Real};
-
-/// The fused equivalent of [`crate::memory::write`]: `memory` `[B, N, M]`, `weighting`
-/// `[B, N]`, `erase`, `add` `[B, M]` -> the new memory `[B, N, M]`.
-pub fn write(memory: &Tensor, weighting: &Tensor, erase: &Tensor, add: &Tensor) -> Result<Tensor> {
-    let erase_add = Tensor::cat(&[erase, add], 1)?; // [B, 2M]
-    memory
-        .contiguous()?
-        .apply_op3(&weighting.contiguous()?, &erase_add, FusedWrite)
+/// One write head's part of a write: weighting `[N]`, erase `[M]`, add `[M]`.
+pub(crate) struct WriteHead<'a, T> {
+    pub weighting: &'a [T],
+    pub erase: &'a [T],
+    pub add: &'a [T],
 }
 
-struct FusedWrite;
-
-#[derive(Clone, Copy)]
-struct Dims {
-    batch: usize,
-    slots: usize,
-    width: usize,
+/// Gradients of one write head's [`WriteHead`] parts.
+pub(crate) struct WriteHeadGrad<'a, T> {
+    pub weighting: &'a mut [T],
+    pub erase: &'a mut [T],
+    pub add: &'a mut [T],
 }
 
-fn dims(memory: &Layout, weighting: &Layout, erase_add: &Layout) -> Result<Dims> {
-    let (batch, slots, width) = memory.shape().dims3()?;
-    if weighting.shape().dims() != [batch, slots] || erase_add.shape().dims() != [batch, 2 * width]
+/// `out = mem` erased then added to by every head (`mem`, `out`: `[N, M]`).
+pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
+    let m = heads[0].erase.len();
+    let one = T::from_f64(1.0);
+    out.copy_from_slice(mem);
+    for h in heads {
+        for (row, &w) in out.chunks_exact_mut(m).zip(h.weighting) {
+            for (v, &e) in row.iter_mut().zip(h.erase) {
+                *v *= one - w * e;
+            }
+        }
+    }
+    for h in heads {
+        for (row, &w) in out.chunks_exact_mut(m).zip(h.weighting) {
+            for (v, &a) in row.iter_mut().zip(h.add) {
+                *v += w * a;
+            }
+        }
+    }
+}
+
+/// The backward of [`write`]: from `g`, the gradient of its output, sets `dmem` (the gradient
+/// of the memory before the write) and each head's gradients (`grads`, in head order;
+/// erase and add are added to, the weighting is set).
+pub(crate) fn write_backward<T: Real>(
+    mem: &[T],
+    heads: &[WriteHead<T>],
+    g: &[T],
+    dmem: &mut [T],
+    grads: &mut [WriteHeadGrad<T>],
+) {
+    let m = heads[0].erase.len();
+    let one = T::from_f64(1.0);
+    for (i, ((row, grow), drow)) in
+        mem.chunks_exact(m).zip(g.chunks_exact(m)).zip(dmem.chunks_exact_mut(m)).enumerate()
     {
-        candle_core::bail!(
-            "fused write: shapes memory {:?}, weighting {:?}, erase and add {:?} do not fit",
-            memory.shape(),
-            weighting.shape(),
-            erase_add.shape()
-        );
-    }
-    Ok(Dims {
-        batch,
-        slots,
-        width,
-    })
-}
-
-fn forward<T: Real>(mem: &[T], w: &[T], ea: &[T], d: Dims) -> Vec<T> {
-    let Dims {
-        batch,
-        slots: n,
-        width: m,
-    } = d;
-    let one = T::from_f64(1.0);
-    let mut out = vec![T::from_f64(0.0); batch * n * m];
-    for b in 0..batch {
-        let (erase, add) = (&ea[b * 2 * m..][..m], &ea[b * 2 * m + m..][..m]);
-        for i in 0..n {
-            let wi = w[b * n + i];
-            let at = (b * n + i) * m;
-            for c in 0..m {
-                out[at + c] = mem[at + c] * (one - wi * erase[c]) + wi * add[c];
+        for (j, (h, d)) in heads.iter().zip(grads.iter_mut()).enumerate() {
+            let w = h.weighting[i];
+            let mut dw = T::from_f64(0.0);
+            for n in 0..m {
+                // P_jin: the other heads' erase factors (1 with one head).
+                let others = heads
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| k != j)
+                    .fold(one, |p, (_, o)| p * (one - o.weighting[i] * o.erase[n]));
+                let erased = row[n] * others;
+                dw += grow[n] * (h.add[n] - erased * h.erase[n]);
+                d.erase[n] -= grow[n] * erased * w;
+                d.add[n] += grow[n] * w;
             }
+            d.weighting[i] = dw;
+        }
+        for n in 0..m {
+            let keep = heads.iter().fold(one, |p, h| p * (one - h.weighting[i] * h.erase[n]));
+            drow[n] = grow[n] * keep;
         }
     }
-    out
 }
 
-/// Gradients of memory, weighting and `[erase, add]` from the output gradient `g`.
-fn backward<T: Real>(mem: &[T], w: &[T], ea: &[T], g: &[T], d: Dims) -> [Vec<T>; 3] {
-    let Dims {
-        batch,
-        slots: n,
-        width: m,
-    } = d;
-    let zero = T::from_f64(0.0);
-    let one = T::from_f64(1.0);
-    let (mut dmem, mut dw, mut dea) = (
-        vec![zero; batch * n * m],
-        vec![zero; batch * n],
-        vec![zero; batch * 2 * m],
-    );
-    for b in 0..batch {
-        let (erase, add) = (&ea[b * 2 * m..][..m], &ea[b * 2 * m + m..][..m]);
-        let (derase, dadd) = dea[b * 2 * m..][..2 * m].split_at_mut(m);
-        for i in 0..n {
-            let wi = w[b * n + i];
-            let at = (b * n + i) * m;
-            let mut dwi = zero;
-            for c in 0..m {
-                let (gc, mc) = (g[at + c], mem[at + c]);
-                dmem[at + c] = gc * (one - wi * erase[c]);
-                dwi += gc * (add[c] - mc * erase[c]);
-                derase[c] -= gc * mc * wi;
-                dadd[c] += gc * wi;
-            }
-            dw[b * n + i] = dwi;
+/// r = w^T M (`weighting` `[N]`, `mem` `[N, M]`, `r` `[M]`).
+pub(crate) fn read<T: Real>(weighting: &[T], mem: &[T], r: &mut [T]) {
+    let m = r.len();
+    r.fill(T::from_f64(0.0));
+    for (row, &w) in mem.chunks_exact(m).zip(weighting) {
+        for (v, &x) in r.iter_mut().zip(row) {
+            *v += w * x;
         }
     }
-    [dmem, dw, dea]
 }
 
-impl FusedWrite {
-    fn bwd_typed<T: Real>(
-        memory: &Tensor,
-        weighting: &Tensor,
-        erase_add: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = dims(memory.layout(), weighting.layout(), erase_add.layout())?;
-        let (mem, w, ea, g) = (
-            host::<T>(memory)?,
-            host::<T>(weighting)?,
-            host::<T>(erase_add)?,
-            host::<T>(grad)?,
-        );
-        let [dmem, dw, dea] = backward(&mem, &w, &ea, &g, d);
-        gradients3([dmem, dw, dea], [memory, weighting, erase_add])
-    }
-}
-
-impl CustomOp3 for FusedWrite {
-    fn name(&self) -> &'static str {
-        "fused-memory-write"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = dims(l1, l2, l3)?;
-        let shape = Shape::from((d.batch, d.slots, d.width));
-        let storage = match s1.dtype() {
-            DType::F32 => f32::to_cpu_storage_owned(forward::<f32>(
-                slice(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                d,
-            )),
-            DType::F64 => f64::to_cpu_storage_owned(forward::<f64>(
-                slice(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                d,
-            )),
-            dtype => candle_core::bail!("fused write: unsupported dtype {dtype:?}"),
-        };
-        Ok((storage, shape))
-    }
-
-    fn bwd(
-        &self,
-        memory: &Tensor,
-        weighting: &Tensor,
-        erase_add: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        match memory.dtype() {
-            DType::F32 => Self::bwd_typed::<f32>(memory, weighting, erase_add, grad),
-            DType::F64 => Self::bwd_typed::<f64>(memory, weighting, erase_add, grad),
-            dtype => candle_core::bail!("fused write: unsupported dtype {dtype:?}"),
+/// The backward of [`read`]: from `dr` `[M]`, adds to `dweighting` `[N]` and `dmem` `[N, M]`.
+pub(crate) fn read_backward<T: Real>(
+    weighting: &[T],
+    mem: &[T],
+    dr: &[T],
+    dweighting: &mut [T],
+    dmem: &mut [T],
+) {
+    let m = dr.len();
+    for (((row, drow), &w), dw) in
+        mem.chunks_exact(m).zip(dmem.chunks_exact_mut(m)).zip(weighting).zip(dweighting)
+    {
+        *dw += dot(dr, row);
+        for (d, &x) in drow.iter_mut().zip(dr) {
+            *d += w * x;
         }
     }
 }

@@ -5,10 +5,11 @@
 //! The composed modules stay the reference: tests (`tests/fused.rs`) check each fused kernel
 //! against them (outputs and gradients) and against finite differences.
 
-pub mod addressing;
+mod addressing;
 mod kernel;
 pub mod lstm;
-pub mod memory;
+mod memory;
+pub mod ntm;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +20,9 @@ use serde::{Deserialize, Serialize};
 pub enum Engine {
     /// Composed candle operations, one small graph node per operation and time step.
     Reference,
-    /// One custom operation per layer and sequence with a hand-derived backward pass (the
-    /// default: `tests/fused.rs` checks it against the reference).
+    /// One custom operation per sequence (the whole NTM, [`ntm`]) or per layer and sequence
+    /// (the LSTM baseline, [`lstm`]) with a hand-derived backward pass (the default:
+    /// `tests/fused.rs` checks it against the reference).
     #[default]
     Fused,
 }
