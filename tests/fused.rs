@@ -324,18 +324,15 @@ fn bench_rows_are_positive_and_finite() {
     }
 }
 
-#[test]
-fn ntm_engines_match_outputs_and_every_parameter_gradient() {
+/// NTM configurations that between them cover both controllers, several controller layers,
+/// several read and write heads, wider shifts and every memory initialisation.
+fn ntm_cases() -> Vec<NtmConfig> {
     use ntm::controller::ControllerKind;
     use ntm::memory::MemoryInit;
-    let configs = [
+    vec![
         NtmConfig {
             controller_size: 7,
-            memory: MemoryConfig {
-                slots: 9,
-                width: 4,
-                init: MemoryInit::Learned,
-            },
+            memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Learned },
             ..NtmConfig::default()
         },
         NtmConfig {
@@ -344,27 +341,37 @@ fn ntm_engines_match_outputs_and_every_parameter_gradient() {
             read_heads: 2,
             write_heads: 2,
             shifts: vec![-2, -1, 0, 1, 2],
-            memory: MemoryConfig {
-                slots: 8,
-                width: 3,
-                init: MemoryInit::Constant,
-            },
+            memory: MemoryConfig { slots: 8, width: 3, init: MemoryInit::Constant },
             ..NtmConfig::default()
         },
-    ];
-    for (case, config) in configs.into_iter().enumerate() {
+        NtmConfig {
+            controller_size: 5,
+            controller_layers: 2,
+            read_heads: 2,
+            write_heads: 3,
+            shifts: vec![0, 1],
+            memory: MemoryConfig { slots: 7, width: 5, init: MemoryInit::Random },
+            ..NtmConfig::default()
+        },
+    ]
+}
+
+/// The NTM of `config` on each engine, sharing one set of parameters.
+fn ntm_on_both_engines(config: &NtmConfig, varmap: &VarMap, seed: u64, (inputs, outputs): (usize, usize)) -> [Box<dyn SequenceModel>; 2] {
+    [Engine::Reference, Engine::Fused].map(|engine| {
+        ModelConfig::Ntm(NtmConfig { engine, ..config.clone() })
+            .build(varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
+            .unwrap()
+    })
+}
+
+#[test]
+fn ntm_engines_match_outputs_and_every_parameter_gradient() {
+    for (case, config) in ntm_cases().into_iter().enumerate() {
         let (inputs, outputs, time, batch) = (4, 3, 6, 3);
         let varmap = VarMap::new();
         let seed = 50 + case as u64;
-        let build = |engine| {
-            ModelConfig::Ntm(NtmConfig {
-                engine,
-                ..config.clone()
-            })
-            .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
-            .unwrap()
-        };
-        let (reference, fused) = (build(Engine::Reference), build(Engine::Fused));
+        let [reference, fused] = ntm_on_both_engines(&config, &varmap, seed, (inputs, outputs));
         let mut r = rng(seed);
         let x = random(&mut r, &[time, batch, inputs], 1.0, DType::F32);
         let targets = random(&mut r, &[time, batch, outputs], 1.0, DType::F32)
@@ -384,5 +391,46 @@ fn ntm_engines_match_outputs_and_every_parameter_gradient() {
         let (y_ref, g_ref) = run(reference.as_ref());
         let (y_fused, g_fused) = run(fused.as_ref());
         assert_engines_agree(case, &sorted_parameters(&varmap), (&y_ref, &g_ref), (&y_fused, &g_fused));
+    }
+}
+
+#[test]
+fn ntm_engines_record_the_same_traces() {
+    for (case, config) in ntm_cases().into_iter().enumerate() {
+        let (inputs, outputs, time, batch) = (4, 3, 7, 2);
+        let varmap = VarMap::new();
+        let seed = 80 + case as u64;
+        let [reference, fused] = ntm_on_both_engines(&config, &varmap, seed, (inputs, outputs));
+        let x = random(&mut rng(seed), &[time, batch, inputs], 1.0, DType::F32);
+        let (y_ref, record_ref) = reference.forward_traced(&x).unwrap();
+        let (y_fused, record_fused) = fused.forward_traced(&x).unwrap();
+        let err = relative_error(&values(&y_fused), &values(&y_ref));
+        assert!(err < ENGINE_TOLERANCE, "case {case}: traced logits differ ({err:.2e})");
+        let (record_ref, record_fused) = (record_ref.unwrap(), record_fused.unwrap());
+        assert_eq!(record_fused.initial_memory, record_ref.initial_memory);
+        assert_eq!(record_fused.heads.len(), config.read_heads + config.write_heads);
+        for (head_ref, head_fused) in record_ref.heads.iter().zip(&record_fused.heads) {
+            assert_eq!((head_fused.kind, head_fused.index), (head_ref.kind, head_ref.index));
+            assert_eq!(head_fused.steps.len(), time);
+            for (t, (a, b)) in head_ref.steps.iter().zip(&head_fused.steps).enumerate() {
+                let floats = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+                let optional = |v: &Option<Vec<f32>>| v.as_deref().map(floats).unwrap_or_default();
+                let fields = [
+                    ("weighting", floats(&a.weighting), floats(&b.weighting)),
+                    ("content weighting", floats(&a.content_weighting), floats(&b.content_weighting)),
+                    ("key", floats(&a.key), floats(&b.key)),
+                    ("beta, gate, gamma", floats(&[a.beta, a.gate, a.gamma]), floats(&[b.beta, b.gate, b.gamma])),
+                    ("shift", floats(&a.shift), floats(&b.shift)),
+                    ("erase", optional(&a.erase), optional(&b.erase)),
+                    ("add", optional(&a.add), optional(&b.add)),
+                    ("read", optional(&a.read), optional(&b.read)),
+                ];
+                for (field, reference, fused) in fields {
+                    assert_eq!(fused.len(), reference.len(), "case {case}, {:?} {}, step {t}: {field}", head_ref.kind, head_ref.index);
+                    let err = relative_error(&fused, &reference);
+                    assert!(err < ENGINE_TOLERANCE, "case {case}, {:?} head {}, step {t}: {field} differs ({err:.2e})", head_ref.kind, head_ref.index);
+                }
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! hand-derived backward. [`crate::fused::ntm`] runs these for every head, row and time step.
 //!
 //! The forward saves, per row, [`SLOTS`] vectors of length N (the final weighting w, the
-//! content weighting w^c, cosine similarities K, memory row norms, the gated weighting w^g
-//! and the shifted weighting w~), so the backward recomputes only the key's norm.
+//! content weighting w^c, cosine similarities K, memory row norms, the gated weighting w^g,
+//! the shifted weighting w~ and ln(w~ + e3)), so the backward recomputes only the key's norm.
+//! Loops run over whole vectors (shifts as two contiguous pieces, sums as dot products) so
+//! the compiler can vectorise them.
 //!
 //! Backward (dw: gradient of w):
 //! ```text
@@ -27,26 +29,14 @@ use crate::fused::kernel::{dot, sigmoid, softmax, Real};
 use crate::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.
-pub(crate) const SLOTS: usize = 6;
+pub(crate) const SLOTS: usize = 7;
 pub(crate) const SLOT_WEIGHTING: usize = 0;
 pub(crate) const SLOT_CONTENT: usize = 1;
 const SLOT_COSINE: usize = 2;
 const SLOT_ROW_NORM: usize = 3;
 const SLOT_GATED: usize = 4;
 const SLOT_SHIFTED: usize = 5;
-
-/// Slot `i - offset` (mod n): where `roll(offset)` takes slot i's value from.
-fn source(i: usize, offset: i64, n: usize) -> usize {
-    // |offset| < n (validated config), so one wrap suffices: no division.
-    let j = i as i64 - offset;
-    if j < 0 {
-        (j + n as i64) as usize
-    } else if j >= n as i64 {
-        (j - n as i64) as usize
-    } else {
-        j as usize
-    }
-}
+const SLOT_LOG_SHIFTED: usize = 6;
 
 /// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), stable for any x.
 fn softplus<T: Real>(x: T) -> T {
@@ -135,6 +125,21 @@ pub(crate) fn activation_backward<T: Real>(
     }
 }
 
+/// `y += a x` (equal lengths).
+#[inline(always)]
+fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += a * x;
+    }
+}
+
+/// A shift by `offset` (+1 moves attention from slot i to i + 1) as two contiguous pieces:
+/// slot i takes slot i - offset (mod n), so with o = offset mod n, slots `o..n` take `0..n - o`
+/// and slots `0..o` take `n - o..n`. Returns o.
+fn wrap(offset: i64, n: usize) -> usize {
+    offset.rem_euclid(n as i64) as usize
+}
+
 /// The addressing forward for one row: activated parameters `act` (`[key (M), beta, gate,
 /// shift (S), gamma, ...]`), memory `mem` `[N, M]` and the previous weighting `prev` `[N]` ->
 /// `saved` `[SLOTS, N]` (the weighting w in slot [`SLOT_WEIGHTING`]).
@@ -154,25 +159,26 @@ pub(crate) fn address_forward<T: Real>(
     let (content, rest) = rest.split_at_mut(n);
     let (cosine, rest) = rest.split_at_mut(n);
     let (row_norm, rest) = rest.split_at_mut(n);
-    let (gated, shifted) = rest.split_at_mut(n);
-    for i in 0..n {
-        let r = &mem[i * m..(i + 1) * m];
+    let (gated, rest) = rest.split_at_mut(n);
+    let (shifted, log_shifted) = rest.split_at_mut(n);
+    for (i, r) in mem.chunks_exact(m).enumerate() {
         row_norm[i] = (dot(r, r) + eps(NORM_EPSILON)).sqrt();
         cosine[i] = dot(r, key) / (row_norm[i] * key_norm + eps(COSINE_EPSILON));
         content[i] = beta * cosine[i];
     }
     softmax(content);
-    for i in 0..n {
-        gated[i] = prev[i] + gate * (content[i] - prev[i]);
+    for ((g, &p), &c) in gated.iter_mut().zip(prev).zip(content.iter()) {
+        *g = p + gate * (c - p);
     }
-    for i in 0..n {
-        shifted[i] = shifts
-            .iter()
-            .zip(shift)
-            .fold(eps(0.0), |a, (&o, &sk)| a + sk * gated[source(i, o, n)]);
+    shifted.fill(eps(0.0));
+    for (&offset, &sk) in shifts.iter().zip(shift) {
+        let o = wrap(offset, n);
+        axpy(&mut shifted[o..], sk, &gated[..n - o]);
+        axpy(&mut shifted[..o], sk, &gated[n - o..]);
     }
-    for i in 0..n {
-        weighting[i] = gamma * (shifted[i] + eps(SHARPEN_EPSILON)).ln();
+    for ((l, w), &ws) in log_shifted.iter_mut().zip(weighting.iter_mut()).zip(shifted.iter()) {
+        *l = (ws + eps(SHARPEN_EPSILON)).ln();
+        *w = gamma * *l;
     }
     softmax(weighting);
 }
@@ -195,72 +201,64 @@ pub(crate) fn address_backward<T: Real>(
     scratch: &mut [T],
 ) {
     let (n, m, s) = (prev.len(), mem.len() / prev.len(), shifts.len());
-    let zero = T::from_f64(0.0);
     let one = T::from_f64(1.0);
     let (key, beta, gate) = (&act[..m], act[m], act[m + 1]);
     let (shift, gamma) = (&act[m + 2..m + 2 + s], act[m + 2 + s]);
     let slot = |k: usize| &saved[k * n..(k + 1) * n];
     let (weighting, content, cosine) = (slot(SLOT_WEIGHTING), slot(SLOT_CONTENT), slot(SLOT_COSINE));
     let (row_norm, gated, shifted) = (slot(SLOT_ROW_NORM), slot(SLOT_GATED), slot(SLOT_SHIFTED));
+    let log_shifted = slot(SLOT_LOG_SHIFTED);
     let key_norm = (dot(key, key) + T::from_f64(NORM_EPSILON)).sqrt();
-    let (dws, rest) = scratch.split_at_mut(n);
-    let dwg = &mut rest[..n];
+    let (a, rest) = scratch.split_at_mut(n);
+    let b = &mut rest[..n];
 
-    // sharpen
+    // sharpen: a = dl, then dws
     let inner = dot(weighting, dw);
-    let mut dgamma = zero;
-    for i in 0..n {
-        let dl = weighting[i] * (dw[i] - inner);
-        let ws = shifted[i] + T::from_f64(SHARPEN_EPSILON);
-        dgamma += dl * ws.ln();
-        dws[i] = dl * gamma / ws;
+    for ((d, &w), &g) in a.iter_mut().zip(weighting).zip(dw) {
+        *d = w * (g - inner);
     }
-    dact[m + 2 + s] = dgamma;
-    // shift
-    dwg.fill(zero);
-    for (k, &o) in shifts.iter().enumerate() {
-        let mut dsk = zero;
-        for (i, &d) in dws.iter().enumerate() {
-            let j = source(i, o, n);
-            dsk += d * gated[j];
-            dwg[j] += shift[k] * d;
-        }
-        dact[m + 2 + k] = dsk;
+    dact[m + 2 + s] = dot(a, log_shifted);
+    for (d, &ws) in a.iter_mut().zip(shifted) {
+        *d = *d * gamma / (ws + T::from_f64(SHARPEN_EPSILON));
     }
-    // interpolate; dwc reuses dws
-    let mut dgate = zero;
-    let dwc = dws;
-    for i in 0..n {
-        dgate += dwg[i] * (content[i] - prev[i]);
-        dwc[i] = gate * dwg[i];
-        dprev[i] = (one - gate) * dwg[i];
+    // shift: b = dwg
+    b.fill(T::from_f64(0.0));
+    for (k, (&offset, &sk)) in shifts.iter().zip(shift).enumerate() {
+        let o = wrap(offset, n);
+        dact[m + 2 + k] = dot(&a[o..], &gated[..n - o]) + dot(&a[..o], &gated[n - o..]);
+        axpy(&mut b[..n - o], sk, &a[o..]);
+        axpy(&mut b[n - o..], sk, &a[..o]);
     }
-    dact[m + 1] = dgate;
-    // content softmax and cosine
-    let inner = dot(content, dwc);
-    let mut dbeta = zero;
-    let mut dkey_norm = zero;
+    // interpolate: a = dwc
+    dact[m + 1] = dot(b, content) - dot(b, prev);
+    for ((dc, dp), &g) in a.iter_mut().zip(dprev.iter_mut()).zip(b.iter()) {
+        *dc = gate * g;
+        *dp = (one - gate) * g;
+    }
+    // content softmax: a = dz, then ddot
+    let inner = dot(content, a);
+    for (d, &c) in a.iter_mut().zip(content) {
+        *d = c * (*d - inner);
+    }
+    dact[m] = dot(a, cosine);
+    // cosine: b = dden, then the factor of M_i in dM_i
+    for (((dd, dn), &k), &rn) in a.iter_mut().zip(b.iter_mut()).zip(cosine).zip(row_norm) {
+        let ddot = beta * *dd / (rn * key_norm + T::from_f64(COSINE_EPSILON));
+        *dd = ddot;
+        *dn = -ddot * k;
+    }
+    let dkey_norm = dot(b, row_norm);
+    // d|M_i| = dden kn, and d|M_i| / dM_i = M_i / |M_i|
+    for (dn, &rn) in b.iter_mut().zip(row_norm) {
+        *dn = *dn * key_norm / rn;
+    }
     let dkey = &mut dact[..m];
-    dkey.fill(zero);
-    for i in 0..n {
-        let dz = content[i] * (dwc[i] - inner);
-        dbeta += dz * cosine[i];
-        let dk = beta * dz;
-        let den = row_norm[i] * key_norm + T::from_f64(COSINE_EPSILON);
-        let ddot = dk / den;
-        let dden = -dk * cosine[i] / den;
-        dkey_norm += dden * row_norm[i];
-        // d|M_i| = dden kn, and d|M_i| / dM_i = M_i / |M_i|
-        let row_scale = dden * key_norm / row_norm[i];
-        let row = &mem[i * m..(i + 1) * m];
-        let dmem_row = &mut dmem[i * m..(i + 1) * m];
-        for c in 0..m {
-            dmem_row[c] += ddot * key[c] + row_scale * row[c];
-            dkey[c] += ddot * row[c];
+    dkey.fill(T::from_f64(0.0));
+    for (((row, drow), &ddot), &scale) in mem.chunks_exact(m).zip(dmem.chunks_exact_mut(m)).zip(a.iter()).zip(b.iter()) {
+        for ((d, &x), &k) in drow.iter_mut().zip(row).zip(key) {
+            *d += ddot * k + scale * x;
         }
+        axpy(dkey, ddot, row);
     }
-    for c in 0..m {
-        dkey[c] += dkey_norm * key[c] / key_norm;
-    }
-    dact[m] = dbeta;
+    axpy(dkey, dkey_norm / key_norm, key);
 }

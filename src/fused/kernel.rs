@@ -8,11 +8,14 @@ pub(crate) trait Real: WithDType + std::ops::Neg<Output = Self> {
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn sqrt(self) -> Self;
+    /// tanh; in f32 computed as sign(x) (1 - 2 / (e^2|x| + 1)), within ~1.2e-7 of tanh
+    /// everywhere (absolute), about three times faster than the C library's tanhf, which
+    /// was 16% of a training step.
     fn tanh(self) -> Self;
 }
 
 macro_rules! real {
-    ($t:ty) => {
+    ($t:ty, $tanh:expr) => {
         impl Real for $t {
             fn exp(self) -> Self {
                 <$t>::exp(self)
@@ -24,13 +27,16 @@ macro_rules! real {
                 <$t>::sqrt(self)
             }
             fn tanh(self) -> Self {
-                <$t>::tanh(self)
+                $tanh(self)
             }
         }
     };
 }
-real!(f32);
-real!(f64);
+real!(f32, |x: f32| {
+    let e = (2.0 * x.abs()).exp(); // inf past |x| ~ 44: then exactly 1
+    (1.0 - 2.0 / (e + 1.0)).copysign(x)
+});
+real!(f64, f64::tanh);
 
 /// The contiguous data of a CPU storage under `layout`.
 pub(crate) fn slice<'a, T: Real>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
@@ -62,6 +68,7 @@ pub(crate) fn gradients3<T: Real>(
 }
 
 /// The logistic function 1 / (1 + e^-x).
+#[inline]
 pub(crate) fn sigmoid<T: Real>(x: T) -> T {
     let one = T::from_f64(1.0);
     one / (one + (-x).exp())
@@ -82,6 +89,7 @@ pub(crate) fn softmax<T: Real>(z: &mut [T]) {
 
 /// The dot product of `a` and `b` (equal lengths), with eight independent partial sums so
 /// the compiler can vectorise it.
+#[inline(always)]
 pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let zero = T::from_f64(0.0);
     let mut partial = [zero; 8];

@@ -7,7 +7,7 @@
 //! ```text
 //! M'_in  = M_in prod_j (1 - w_ji e_jn) + sum_j w_ji a_jn          (i: slot, n: column)
 //! dM_in  = G_in prod_j (1 - w_ji e_jn)
-//! dw_ji  = sum_n G_in (a_jn - M_in e_jn P_jin)      P_jin = prod_{k != j} (1 - w_ki e_kn)
+//! dw_ji  = <G_i, a_j> - <G_i M_i P_ji, e_j>          P_jin = prod_{k != j} (1 - w_ki e_kn)
 //! de_jn  = -sum_i G_in M_in w_ji P_jin              da_jn = sum_i G_in w_ji
 //! ```
 //! for the gradient G of M'. A read r = w^T M has dw_i = <dr, M_i> and dM_in += w_i dr_n.
@@ -51,39 +51,56 @@ pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
 
 /// The backward of [`write`]: from `g`, the gradient of its output, sets `dmem` (the gradient
 /// of the memory before the write) and each head's gradients (`grads`, in head order;
-/// erase and add are added to, the weighting is set).
+/// erase and add are added to, the weighting is set). `scratch`: at least (2 W + 1) M values.
 pub(crate) fn write_backward<T: Real>(
     mem: &[T],
     heads: &[WriteHead<T>],
     g: &[T],
     dmem: &mut [T],
     grads: &mut [WriteHeadGrad<T>],
+    scratch: &mut [T],
 ) {
     let m = heads[0].erase.len();
     let one = T::from_f64(1.0);
+    // Per slot: each head's erase factors 1 - w_ji e_jn, the product of the others' (P_jin),
+    // and G_in M_in P_jin.
+    let (factors, rest) = scratch.split_at_mut(heads.len() * m);
+    let (others, rest) = rest.split_at_mut(heads.len() * m);
+    let erased = &mut rest[..m];
     for (i, ((row, grow), drow)) in
         mem.chunks_exact(m).zip(g.chunks_exact(m)).zip(dmem.chunks_exact_mut(m)).enumerate()
     {
-        for (j, (h, d)) in heads.iter().zip(grads.iter_mut()).enumerate() {
+        for (h, f) in heads.iter().zip(factors.chunks_exact_mut(m)) {
             let w = h.weighting[i];
-            let mut dw = T::from_f64(0.0);
-            for n in 0..m {
-                // P_jin: the other heads' erase factors (1 with one head).
-                let others = heads
-                    .iter()
-                    .enumerate()
-                    .filter(|&(k, _)| k != j)
-                    .fold(one, |p, (_, o)| p * (one - o.weighting[i] * o.erase[n]));
-                let erased = row[n] * others;
-                dw += grow[n] * (h.add[n] - erased * h.erase[n]);
-                d.erase[n] -= grow[n] * erased * w;
-                d.add[n] += grow[n] * w;
+            for (f, &e) in f.iter_mut().zip(h.erase) {
+                *f = one - w * e;
             }
-            d.weighting[i] = dw;
         }
-        for n in 0..m {
-            let keep = heads.iter().fold(one, |p, h| p * (one - h.weighting[i] * h.erase[n]));
-            drow[n] = grow[n] * keep;
+        others.fill(one);
+        for (j, other) in others.chunks_exact_mut(m).enumerate() {
+            for (k, f) in factors.chunks_exact(m).enumerate() {
+                if k != j {
+                    for (o, &f) in other.iter_mut().zip(f) {
+                        *o *= f;
+                    }
+                }
+            }
+        }
+        for ((h, d), other) in heads.iter().zip(grads.iter_mut()).zip(others.chunks_exact(m)) {
+            let w = h.weighting[i];
+            for (((x, &gn), &mn), &o) in erased.iter_mut().zip(grow).zip(row).zip(other) {
+                *x = gn * mn * o;
+            }
+            d.weighting[i] = dot(grow, h.add) - dot(erased, h.erase);
+            for ((de, da), (&x, &gn)) in d.erase.iter_mut().zip(d.add.iter_mut()).zip(erased.iter().zip(grow)) {
+                *de -= x * w;
+                *da += gn * w;
+            }
+        }
+        // The product of all factors: the last head's own times the others'.
+        let (last, other) = (&factors[(heads.len() - 1) * m..], &others[(heads.len() - 1) * m..]);
+        for (((d, &gn), &f), &o) in drow.iter_mut().zip(grow).zip(last).zip(other) {
+            *d = gn * (f * o);
         }
     }
 }

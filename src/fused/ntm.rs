@@ -418,6 +418,7 @@ fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> 
     let mut dact = vec![zero; widths.iter().copied().max().unwrap_or(0)];
     let write_width = n + 2 * m;
     let mut write_grads = vec![zero; sizes.write_heads * write_width];
+    let mut write_scratch = vec![zero; (2 * sizes.write_heads + 1) * m];
     let mut dtop = vec![zero; batch * c];
     let mut dxh = vec![zero; batch * rows.iter().copied().max().unwrap_or(0)];
     let mut dh_row = vec![zero; c];
@@ -457,7 +458,8 @@ fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> 
                     WriteHeadGrad { weighting, erase, add }
                 })
                 .collect();
-            mem::write_backward(m_prev, &writes, &dmem[b * nm..(b + 1) * nm], dmem_prev_b, &mut grads);
+            let dmem_b = &dmem[b * nm..(b + 1) * nm];
+            mem::write_backward(m_prev, &writes, dmem_b, dmem_prev_b, &mut grads, &mut write_scratch);
             drop(grads);
             for (j, k) in (reads..heads).enumerate() {
                 let w = widths[k];
