@@ -141,7 +141,7 @@ fn wrap(offset: i64, n: usize) -> usize {
 }
 
 /// The addressing forward for one row: activated parameters `act` (`[key (M), beta, gate,
-/// shift (S), gamma, ...]`), memory `mem` `[N, M]` and the previous weighting `prev` `[N]` ->
+/// shift (S), gamma, ...]`), memory `mem` stored by columns, `[M, N]`, and the previous weighting `prev` `[N]` ->
 /// `saved` `[SLOTS, N]` (the weighting w in slot [`SLOT_WEIGHTING`]).
 pub(crate) fn address_forward<T: Real>(
     act: &[T],
@@ -161,10 +161,20 @@ pub(crate) fn address_forward<T: Real>(
     let (row_norm, rest) = rest.split_at_mut(n);
     let (gated, rest) = rest.split_at_mut(n);
     let (shifted, log_shifted) = rest.split_at_mut(n);
-    for (i, r) in mem.chunks_exact(m).enumerate() {
-        row_norm[i] = (dot(r, r) + eps(NORM_EPSILON)).sqrt();
-        cosine[i] = dot(r, key) / (row_norm[i] * key_norm + eps(COSINE_EPSILON));
-        content[i] = beta * cosine[i];
+    // Columns of the memory are contiguous (`mem` is `[M, N]`): sums over the width run as
+    // vector updates over all N slots at once.
+    row_norm.fill(eps(0.0));
+    cosine.fill(eps(0.0));
+    for (column, &k) in mem.chunks_exact(n).zip(key) {
+        for ((norm, dot), &x) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(column) {
+            *norm += x * x;
+            *dot += x * k;
+        }
+    }
+    for ((norm, cos), c) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(content.iter_mut()) {
+        *norm = (*norm + eps(NORM_EPSILON)).sqrt();
+        *cos /= *norm * key_norm + eps(COSINE_EPSILON);
+        *c = beta * *cos;
     }
     softmax(content);
     for ((g, &p), &c) in gated.iter_mut().zip(prev).zip(content.iter()) {
@@ -185,7 +195,7 @@ pub(crate) fn address_forward<T: Real>(
 
 /// The addressing backward for one row, from `dw`, the gradient of the weighting: sets the
 /// addressing part of `dact` (`[key, beta, gate, shift, gamma]`) and `dprev` `[N]`, and adds
-/// to `dmem` `[N, M]`. Other arguments as given to [`address_forward`]; `scratch`: at least
+/// to `dmem` (`[M, N]` like `mem`). Other arguments as given to [`address_forward`]; `scratch`: at least
 /// 2N values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn address_backward<T: Real>(
@@ -202,6 +212,7 @@ pub(crate) fn address_backward<T: Real>(
 ) {
     let (n, m, s) = (prev.len(), mem.len() / prev.len(), shifts.len());
     let one = T::from_f64(1.0);
+    debug_assert_eq!(dmem.len(), n * m);
     let (key, beta, gate) = (&act[..m], act[m], act[m + 1]);
     let (shift, gamma) = (&act[m + 2..m + 2 + s], act[m + 2 + s]);
     let slot = |k: usize| &saved[k * n..(k + 1) * n];
@@ -253,12 +264,11 @@ pub(crate) fn address_backward<T: Real>(
         *dn = *dn * key_norm / rn;
     }
     let dkey = &mut dact[..m];
-    dkey.fill(T::from_f64(0.0));
-    for (((row, drow), &ddot), &scale) in mem.chunks_exact(m).zip(dmem.chunks_exact_mut(m)).zip(a.iter()).zip(b.iter()) {
-        for ((d, &x), &k) in drow.iter_mut().zip(row).zip(key) {
+    for (((column, dcolumn), &k), dk) in mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n)).zip(key).zip(dkey.iter_mut()) {
+        for ((d, &x), (&ddot, &scale)) in dcolumn.iter_mut().zip(column).zip(a.iter().zip(b.iter())) {
             *d += ddot * k + scale * x;
         }
-        axpy(dkey, ddot, row);
+        *dk = dot(a, column);
     }
     axpy(dkey, dkey_norm / key_norm, key);
 }

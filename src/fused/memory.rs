@@ -2,6 +2,9 @@
 //! [`crate::memory::read`]) for one batch row on flat buffers, forward and hand-derived
 //! backward. [`crate::fused::ntm`] runs these for every row and time step.
 //!
+//! The memory is stored by columns, `[M, N]` (element (i, n) of the paper's N x M matrix at
+//! `n N + i`), so every inner loop runs over all N slots: long, contiguous and vectorisable.
+//!
 //! With write heads j = 1..W (weighting w_j `[N]`, erase e_j and add a_j `[M]`), every head
 //! erases, then every head adds (section 3.2; the erase products commute):
 //! ```text
@@ -28,21 +31,21 @@ pub(crate) struct WriteHeadGrad<'a, T> {
     pub add: &'a mut [T],
 }
 
-/// `out = mem` erased then added to by every head (`mem`, `out`: `[N, M]`).
+/// `out = mem` erased then added to by every head (`mem`, `out`: `[M, N]`, by columns).
 pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
-    let m = heads[0].erase.len();
+    let n = heads[0].weighting.len();
     let one = T::from_f64(1.0);
     out.copy_from_slice(mem);
     for h in heads {
-        for (row, &w) in out.chunks_exact_mut(m).zip(h.weighting) {
-            for (v, &e) in row.iter_mut().zip(h.erase) {
+        for (column, &e) in out.chunks_exact_mut(n).zip(h.erase) {
+            for (v, &w) in column.iter_mut().zip(h.weighting) {
                 *v *= one - w * e;
             }
         }
     }
     for h in heads {
-        for (row, &w) in out.chunks_exact_mut(m).zip(h.weighting) {
-            for (v, &a) in row.iter_mut().zip(h.add) {
+        for (column, &a) in out.chunks_exact_mut(n).zip(h.add) {
+            for (v, &w) in column.iter_mut().zip(h.weighting) {
                 *v += w * a;
             }
         }
@@ -50,8 +53,8 @@ pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
 }
 
 /// The backward of [`write`]: from `g`, the gradient of its output, sets `dmem` (the gradient
-/// of the memory before the write) and each head's gradients (`grads`, in head order;
-/// erase and add are added to, the weighting is set). `scratch`: at least (2 W + 1) M values.
+/// of the memory before the write) and adds to each head's gradients (`grads`, in head
+/// order). `scratch`: at least (2 W + 1) N values.
 pub(crate) fn write_backward<T: Real>(
     mem: &[T],
     heads: &[WriteHead<T>],
@@ -60,25 +63,25 @@ pub(crate) fn write_backward<T: Real>(
     grads: &mut [WriteHeadGrad<T>],
     scratch: &mut [T],
 ) {
-    let m = heads[0].erase.len();
+    let n = heads[0].weighting.len();
     let one = T::from_f64(1.0);
-    // Per slot: each head's erase factors 1 - w_ji e_jn, the product of the others' (P_jin),
-    // and G_in M_in P_jin.
-    let (factors, rest) = scratch.split_at_mut(heads.len() * m);
-    let (others, rest) = rest.split_at_mut(heads.len() * m);
-    let erased = &mut rest[..m];
-    for (i, ((row, grow), drow)) in
-        mem.chunks_exact(m).zip(g.chunks_exact(m)).zip(dmem.chunks_exact_mut(m)).enumerate()
+    // Per column n: each head's erase factors 1 - w_ji e_jn over the slots i, the product of
+    // the others' (P_jin), and G_in M_in P_jin.
+    let (factors, rest) = scratch.split_at_mut(heads.len() * n);
+    let (others, rest) = rest.split_at_mut(heads.len() * n);
+    let erased = &mut rest[..n];
+    for (c, ((column, gcolumn), dcolumn)) in
+        mem.chunks_exact(n).zip(g.chunks_exact(n)).zip(dmem.chunks_exact_mut(n)).enumerate()
     {
-        for (h, f) in heads.iter().zip(factors.chunks_exact_mut(m)) {
-            let w = h.weighting[i];
-            for (f, &e) in f.iter_mut().zip(h.erase) {
+        for (h, f) in heads.iter().zip(factors.chunks_exact_mut(n)) {
+            let e = h.erase[c];
+            for (f, &w) in f.iter_mut().zip(h.weighting) {
                 *f = one - w * e;
             }
         }
         others.fill(one);
-        for (j, other) in others.chunks_exact_mut(m).enumerate() {
-            for (k, f) in factors.chunks_exact(m).enumerate() {
+        for (j, other) in others.chunks_exact_mut(n).enumerate() {
+            for (k, f) in factors.chunks_exact(n).enumerate() {
                 if k != j {
                     for (o, &f) in other.iter_mut().zip(f) {
                         *o *= f;
@@ -86,37 +89,33 @@ pub(crate) fn write_backward<T: Real>(
                 }
             }
         }
-        for ((h, d), other) in heads.iter().zip(grads.iter_mut()).zip(others.chunks_exact(m)) {
-            let w = h.weighting[i];
-            for (((x, &gn), &mn), &o) in erased.iter_mut().zip(grow).zip(row).zip(other) {
-                *x = gn * mn * o;
+        for ((h, d), other) in heads.iter().zip(grads.iter_mut()).zip(others.chunks_exact(n)) {
+            let (e, a) = (h.erase[c], h.add[c]);
+            for (((x, dw), (&gi, &mi)), &o) in
+                erased.iter_mut().zip(d.weighting.iter_mut()).zip(gcolumn.iter().zip(column)).zip(other)
+            {
+                *x = gi * mi * o;
+                *dw += gi * a - *x * e;
             }
-            d.weighting[i] = dot(grow, h.add) - dot(erased, h.erase);
-            for ((de, da), (&x, &gn)) in d.erase.iter_mut().zip(d.add.iter_mut()).zip(erased.iter().zip(grow)) {
-                *de -= x * w;
-                *da += gn * w;
-            }
+            d.erase[c] -= dot(erased, h.weighting);
+            d.add[c] += dot(gcolumn, h.weighting);
         }
         // The product of all factors: the last head's own times the others'.
-        let (last, other) = (&factors[(heads.len() - 1) * m..], &others[(heads.len() - 1) * m..]);
-        for (((d, &gn), &f), &o) in drow.iter_mut().zip(grow).zip(last).zip(other) {
-            *d = gn * (f * o);
+        let last = (heads.len() - 1) * n;
+        for ((d, &gi), (&f, &o)) in dcolumn.iter_mut().zip(gcolumn).zip(factors[last..].iter().zip(&others[last..])) {
+            *d = gi * (f * o);
         }
     }
 }
 
-/// r = w^T M (`weighting` `[N]`, `mem` `[N, M]`, `r` `[M]`).
+/// r = w^T M (`weighting` `[N]`, `mem` `[M, N]` by columns, `r` `[M]`).
 pub(crate) fn read<T: Real>(weighting: &[T], mem: &[T], r: &mut [T]) {
-    let m = r.len();
-    r.fill(T::from_f64(0.0));
-    for (row, &w) in mem.chunks_exact(m).zip(weighting) {
-        for (v, &x) in r.iter_mut().zip(row) {
-            *v += w * x;
-        }
+    for (r, column) in r.iter_mut().zip(mem.chunks_exact(weighting.len())) {
+        *r = dot(weighting, column);
     }
 }
 
-/// The backward of [`read`]: from `dr` `[M]`, adds to `dweighting` `[N]` and `dmem` `[N, M]`.
+/// The backward of [`read`]: from `dr` `[M]`, adds to `dweighting` `[N]` and `dmem` `[M, N]`.
 pub(crate) fn read_backward<T: Real>(
     weighting: &[T],
     mem: &[T],
@@ -124,13 +123,11 @@ pub(crate) fn read_backward<T: Real>(
     dweighting: &mut [T],
     dmem: &mut [T],
 ) {
-    let m = dr.len();
-    for (((row, drow), &w), dw) in
-        mem.chunks_exact(m).zip(dmem.chunks_exact_mut(m)).zip(weighting).zip(dweighting)
-    {
-        *dw += dot(dr, row);
-        for (d, &x) in drow.iter_mut().zip(dr) {
-            *d += w * x;
+    let n = weighting.len();
+    for ((column, dcolumn), &d) in mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n)).zip(dr) {
+        for ((dw, dm), (&x, &w)) in dweighting.iter_mut().zip(dcolumn.iter_mut()).zip(column.iter().zip(weighting)) {
+            *dw += d * x;
+            *dm += d * w;
         }
     }
 }

@@ -15,8 +15,8 @@
 //! write       each write head addresses M_{t-1} from its w_{t-1}; M_t = erase all, add all
 //! read        each read head addresses M_t from its w_{t-1}; r_t = w^T M_t
 //! ```
-//! The forward keeps a [`Tape`] of every intermediate (the memories `[T + 1, B, N, M]`
-//! are the largest part), shared with the caller for traces and with the op for its
+//! The forward keeps a [`Tape`] of every intermediate (the memories, `[T + 1, B, M, N]` by
+//! columns as [`crate::fused::memory`] wants them, are the largest part), shared with the caller for traces and with the op for its
 //! backward, which runs the steps in reverse with the per-row backward passes of
 //! [`crate::fused::addressing`], [`crate::fused::memory`] and [`cell_backward`], and forms
 //! every weight gradient with one matmul over all T x B rows at the end.
@@ -205,7 +205,7 @@ struct Tape<T> {
     addressing: Vec<Vec<T>>,
     /// Per head: the initial weighting `[N]` (no batch or time).
     initial_weightings: Vec<Vec<T>>,
-    /// Memories M_0 .. M_T, `[T + 1, B, N, M]`.
+    /// Memories M_0 .. M_T, stored by columns: `[T + 1, B, M, N]`.
     memory: Vec<T>,
     /// The op's output `[T, B, C + R M]`.
     features: Vec<T>,
@@ -272,8 +272,14 @@ fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, batch: usiz
         memory: vec![zero; (time + 1) * batch * nm],
         features: per_step(feat),
     };
+    let initial = &p[pack.initial_memory(sizes)]; // [N, M]
     for b in 0..batch {
-        tape.memory[b * nm..(b + 1) * nm].copy_from_slice(&p[pack.initial_memory(sizes)]);
+        let by_columns = &mut tape.memory[b * nm..(b + 1) * nm]; // [M, N]
+        for (i, row) in initial.chunks_exact(m).enumerate() {
+            for (c, &v) in row.iter().enumerate() {
+                by_columns[c * n + i] = v;
+            }
+        }
     }
     let mut pre = vec![zero; batch * cols];
     for t in 0..time {
@@ -418,7 +424,7 @@ fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> 
     let mut dact = vec![zero; widths.iter().copied().max().unwrap_or(0)];
     let write_width = n + 2 * m;
     let mut write_grads = vec![zero; sizes.write_heads * write_width];
-    let mut write_scratch = vec![zero; (2 * sizes.write_heads + 1) * m];
+    let mut write_scratch = vec![zero; (2 * sizes.write_heads + 1) * n];
     let mut dtop = vec![zero; batch * c];
     let mut dxh = vec![zero; batch * rows.iter().copied().max().unwrap_or(0)];
     let mut dh_row = vec![zero; c];
@@ -542,7 +548,14 @@ fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> 
             *d = w * (gi - inner);
         }
     }
-    add_rows(&mut grad[pack.initial_memory(sizes)], &dmem);
+    let mut by_columns = vec![zero; nm]; // [M, N]
+    add_rows(&mut by_columns, &dmem);
+    let initial = &mut grad[pack.initial_memory(sizes)]; // [N, M]
+    for (i, row) in initial.chunks_exact_mut(m).enumerate() {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = by_columns[c * n + i];
+        }
+    }
     // Every weight: one matmul over all T B rows, [rows, TB] x [TB, cols].
     let all = time * batch;
     for l in 0..layers {
