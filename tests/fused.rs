@@ -350,7 +350,8 @@ fn ntm_cases() -> Vec<NtmConfig> {
             read_heads: 2,
             write_heads: 3,
             shifts: vec![0, 1],
-            memory: MemoryConfig { slots: 7, width: 5, init: MemoryInit::Random },
+            // Over 16 slots: the kernel's blocked loops run whole blocks and a remainder.
+            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Random },
             ..NtmConfig::default()
         },
     ]

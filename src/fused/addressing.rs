@@ -25,7 +25,7 @@
 //! ```
 
 use crate::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
-use crate::fused::kernel::{dot, sigmoid, softmax, Real};
+use crate::fused::kernel::{dot, sigmoid, softmax, sum, Real};
 use crate::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.
@@ -140,6 +140,38 @@ fn wrap(offset: i64, n: usize) -> usize {
     offset.rem_euclid(n as i64) as usize
 }
 
+/// Slots per block in [`squares_and_dots`]: two blocks of sums fit in the vector registers.
+const BLOCK: usize = 16;
+
+/// For every slot i, `squares[i] = sum_c M_ci^2` and `dots[i] = sum_c M_ci key_c`, with `mem`
+/// `[M, N]` by columns: blocks of [`BLOCK`] slots keep their sums in registers while the
+/// loop runs over the width.
+fn squares_and_dots<T: Real>(mem: &[T], key: &[T], squares: &mut [T], dots: &mut [T]) {
+    let n = squares.len();
+    let zero = T::from_f64(0.0);
+    let whole = n - n % BLOCK;
+    for start in (0..whole).step_by(BLOCK) {
+        let (mut sq, mut kd) = ([zero; BLOCK], [zero; BLOCK]);
+        for (column, &k) in mem.chunks_exact(n).zip(key) {
+            let x = &column[start..start + BLOCK];
+            for j in 0..BLOCK {
+                sq[j] += x[j] * x[j];
+                kd[j] += x[j] * k;
+            }
+        }
+        squares[start..start + BLOCK].copy_from_slice(&sq);
+        dots[start..start + BLOCK].copy_from_slice(&kd);
+    }
+    for i in whole..n {
+        let (mut sq, mut kd) = (zero, zero);
+        for (column, &k) in mem.chunks_exact(n).zip(key) {
+            sq += column[i] * column[i];
+            kd += column[i] * k;
+        }
+        (squares[i], dots[i]) = (sq, kd);
+    }
+}
+
 /// The addressing forward for one row: activated parameters `act` (`[key (M), beta, gate,
 /// shift (S), gamma, ...]`), memory `mem` stored by columns, `[M, N]`, and the previous weighting `prev` `[N]` ->
 /// `saved` `[SLOTS, N]` (the weighting w in slot [`SLOT_WEIGHTING`]).
@@ -161,16 +193,7 @@ pub(crate) fn address_forward<T: Real>(
     let (row_norm, rest) = rest.split_at_mut(n);
     let (gated, rest) = rest.split_at_mut(n);
     let (shifted, log_shifted) = rest.split_at_mut(n);
-    // Columns of the memory are contiguous (`mem` is `[M, N]`): sums over the width run as
-    // vector updates over all N slots at once.
-    row_norm.fill(eps(0.0));
-    cosine.fill(eps(0.0));
-    for (column, &k) in mem.chunks_exact(n).zip(key) {
-        for ((norm, dot), &x) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(column) {
-            *norm += x * x;
-            *dot += x * k;
-        }
-    }
+    squares_and_dots(mem, key, row_norm, cosine);
     for ((norm, cos), c) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(content.iter_mut()) {
         *norm = (*norm + eps(NORM_EPSILON)).sqrt();
         *cos /= *norm * key_norm + eps(COSINE_EPSILON);
@@ -193,10 +216,44 @@ pub(crate) fn address_forward<T: Real>(
     softmax(weighting);
 }
 
+/// Scratch values [`address_backward`] needs for N slots of width M.
+pub(crate) fn backward_scratch(n: usize, m: usize) -> usize {
+    2 * n + m * BLOCK
+}
+
+/// The last step of the cosine's backward, blocked like [`squares_and_dots`]: for every slot
+/// i and column c, `dmem_ci += ddot_i key_c + scale_i M_ci`, and `dkey_c = sum_i ddot_i M_ci`
+/// (`mem`, `dmem` `[M, N]`; `partial`: M [`BLOCK`] scratch values).
+fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem: &mut [T], dkey: &mut [T], partial: &mut [T]) {
+    let (n, m) = (ddot.len(), key.len());
+    let whole = n - n % BLOCK;
+    let partial = &mut partial[..m * BLOCK];
+    partial.fill(T::from_f64(0.0));
+    for start in (0..whole).step_by(BLOCK) {
+        let (dd, sc) = (&ddot[start..start + BLOCK], &scale[start..start + BLOCK]);
+        let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
+        for (((column, dcolumn), &k), p) in columns.zip(key).zip(partial.chunks_exact_mut(BLOCK)) {
+            let (x, d) = (&column[start..start + BLOCK], &mut dcolumn[start..start + BLOCK]);
+            for j in 0..BLOCK {
+                d[j] += dd[j] * k + sc[j] * x[j];
+                p[j] += dd[j] * x[j];
+            }
+        }
+    }
+    let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
+    for (((column, dcolumn), (&k, dk)), p) in columns.zip(key.iter().zip(dkey.iter_mut())).zip(partial.chunks_exact(BLOCK)) {
+        *dk = sum(p);
+        for i in whole..n {
+            dcolumn[i] += ddot[i] * k + scale[i] * column[i];
+            *dk += ddot[i] * column[i];
+        }
+    }
+}
+
 /// The addressing backward for one row, from `dw`, the gradient of the weighting: sets the
 /// addressing part of `dact` (`[key, beta, gate, shift, gamma]`) and `dprev` `[N]`, and adds
-/// to `dmem` (`[M, N]` like `mem`). Other arguments as given to [`address_forward`]; `scratch`: at least
-/// 2N values.
+/// to `dmem` (`[M, N]` like `mem`). Other arguments as given to [`address_forward`];
+/// `scratch`: at least [`backward_scratch`] values.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn address_backward<T: Real>(
     act: &[T],
@@ -221,7 +278,7 @@ pub(crate) fn address_backward<T: Real>(
     let log_shifted = slot(SLOT_LOG_SHIFTED);
     let key_norm = (dot(key, key) + T::from_f64(NORM_EPSILON)).sqrt();
     let (a, rest) = scratch.split_at_mut(n);
-    let b = &mut rest[..n];
+    let (b, partial) = rest.split_at_mut(n);
 
     // sharpen: a = dl, then dws
     let inner = dot(weighting, dw);
@@ -263,12 +320,7 @@ pub(crate) fn address_backward<T: Real>(
     for (dn, &rn) in b.iter_mut().zip(row_norm) {
         *dn = *dn * key_norm / rn;
     }
+    column_backward(mem, key, a, b, dmem, &mut dact[..m], partial);
     let dkey = &mut dact[..m];
-    for (((column, dcolumn), &k), dk) in mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n)).zip(key).zip(dkey.iter_mut()) {
-        for ((d, &x), (&ddot, &scale)) in dcolumn.iter_mut().zip(column).zip(a.iter().zip(b.iter())) {
-            *d += ddot * k + scale * x;
-        }
-        *dk = dot(a, column);
-    }
     axpy(dkey, dkey_norm / key_norm, key);
 }

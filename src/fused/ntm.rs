@@ -420,7 +420,7 @@ fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> 
     let mut dmem = vec![zero; batch * nm];
     // Scratch.
     let mut dmem_prev = vec![zero; batch * nm];
-    let (mut dr, mut dw, mut dprev, mut scratch) = (vec![zero; m], vec![zero; n], vec![zero; n], vec![zero; 2 * n]);
+    let (mut dr, mut dw, mut dprev, mut scratch) = (vec![zero; m], vec![zero; n], vec![zero; n], vec![zero; addr::backward_scratch(n, m)]);
     let mut dact = vec![zero; widths.iter().copied().max().unwrap_or(0)];
     let write_width = n + 2 * m;
     let mut write_grads = vec![zero; sizes.write_heads * write_width];
