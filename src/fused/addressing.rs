@@ -25,7 +25,7 @@
 //! ```
 
 use crate::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
-use crate::fused::kernel::{dot, sigmoid, softmax, sum, Real};
+use crate::fused::kernel::{dot, sigmoid, softmax, sum, simd_routine, Real};
 use crate::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.
@@ -39,12 +39,14 @@ const SLOT_SHIFTED: usize = 5;
 const SLOT_LOG_SHIFTED: usize = 6;
 
 /// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), stable for any x.
+#[inline(always)]
 fn softplus<T: Real>(x: T) -> T {
     let zero = T::from_f64(0.0);
     let (relu, abs) = if x > zero { (x, x) } else { (zero, -x) };
     relu + (T::from_f64(1.0) + (-abs).exp()).ln()
 }
 
+#[inline(always)]
 fn clip<T: Real>(x: T) -> T {
     let c = T::from_f64(PRE_ACTIVATION_CLIP);
     if x > c {
@@ -56,6 +58,7 @@ fn clip<T: Real>(x: T) -> T {
     }
 }
 
+simd_routine! {
 /// A head's activated parameters from its projection `raw` (one row, `[key (M), beta, gate,
 /// shift (S), gamma]`, then `[erase (M), add (M)]` for a write head): clipped to
 /// +-[`PRE_ACTIVATION_CLIP`], then tanh, softplus, sigmoid, softmax, 1 + softplus (and
@@ -81,7 +84,9 @@ pub(crate) fn activate<T: Real>(raw: &[T], act: &mut [T], m: usize, s: usize) {
         }
     }
 }
+}
 
+simd_routine! {
 /// The gradient of the projection `raw` (`draw`) from that of the activated parameters
 /// `dact` (layouts as in [`activate`]; `act`: its output).
 pub(crate) fn activation_backward<T: Real>(
@@ -124,6 +129,7 @@ pub(crate) fn activation_backward<T: Real>(
         }
     }
 }
+}
 
 /// `y += a x` (equal lengths).
 #[inline(always)]
@@ -136,6 +142,7 @@ fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
 /// A shift by `offset` (+1 moves attention from slot i to i + 1) as two contiguous pieces:
 /// slot i takes slot i - offset (mod n), so with o = offset mod n, slots `o..n` take `0..n - o`
 /// and slots `0..o` take `n - o..n`. Returns o.
+#[inline(always)]
 fn wrap(offset: i64, n: usize) -> usize {
     offset.rem_euclid(n as i64) as usize
 }
@@ -146,6 +153,7 @@ const BLOCK: usize = 16;
 /// For every slot i, `squares[i] = sum_c M_ci^2` and `dots[i] = sum_c M_ci key_c`, with `mem`
 /// `[M, N]` by columns: blocks of [`BLOCK`] slots keep their sums in registers while the
 /// loop runs over the width.
+#[inline(always)]
 fn squares_and_dots<T: Real>(mem: &[T], key: &[T], squares: &mut [T], dots: &mut [T]) {
     let n = squares.len();
     let zero = T::from_f64(0.0);
@@ -172,6 +180,7 @@ fn squares_and_dots<T: Real>(mem: &[T], key: &[T], squares: &mut [T], dots: &mut
     }
 }
 
+simd_routine! {
 /// The addressing forward for one row: activated parameters `act` (`[key (M), beta, gate,
 /// shift (S), gamma, ...]`), memory `mem` stored by columns, `[M, N]`, and the previous weighting `prev` `[N]` ->
 /// `saved` `[SLOTS, N]` (the weighting w in slot [`SLOT_WEIGHTING`]).
@@ -215,6 +224,7 @@ pub(crate) fn address_forward<T: Real>(
     }
     softmax(weighting);
 }
+}
 
 /// Scratch values [`address_backward`] needs for N slots of width M.
 pub(crate) fn backward_scratch(n: usize, m: usize) -> usize {
@@ -224,6 +234,7 @@ pub(crate) fn backward_scratch(n: usize, m: usize) -> usize {
 /// The last step of the cosine's backward, blocked like [`squares_and_dots`]: for every slot
 /// i and column c, `dmem_ci += ddot_i key_c + scale_i M_ci`, and `dkey_c = sum_i ddot_i M_ci`
 /// (`mem`, `dmem` `[M, N]`; `partial`: M [`BLOCK`] scratch values).
+#[inline(always)]
 fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem: &mut [T], dkey: &mut [T], partial: &mut [T]) {
     let (n, m) = (ddot.len(), key.len());
     let whole = n - n % BLOCK;
@@ -250,6 +261,7 @@ fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem:
     }
 }
 
+simd_routine! {
 /// The addressing backward for one row, from `dw`, the gradient of the weighting: sets the
 /// addressing part of `dact` (`[key, beta, gate, shift, gamma]`) and `dprev` `[N]`, and adds
 /// to `dmem` (`[M, N]` like `mem`). Other arguments as given to [`address_forward`];
@@ -323,4 +335,5 @@ pub(crate) fn address_backward<T: Real>(
     column_backward(mem, key, a, b, dmem, &mut dact[..m], partial);
     let dkey = &mut dact[..m];
     axpy(dkey, dkey_norm / key_norm, key);
+}
 }

@@ -1,4 +1,10 @@
-//! What the fused kernels share: the float types they run in and access to CPU buffers.
+//! What the fused kernels share: the float types they run in, access to CPU buffers, small
+//! vector routines, and [`simd_routine`].
+//!
+//! The kernels' per-row routines are defined through [`simd_routine`], which compiles each a
+//! second time with AVX2 and FMA and picks at run time. Both builds give bit-identical
+//! results: Rust never fuses a multiply and an add on its own, and every sum's order is fixed
+//! by the code (e.g. [`dot`]'s eight lanes), not by the vector width.
 
 use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, WithDType};
 use gemm::Parallelism;
@@ -62,6 +68,50 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     p * f32::from_bits(((k as i32 + 127) as u32) << 23)
 }
 
+/// Whether [`simd_routine`]s may use AVX2 (on by default; tests switch it off to compare).
+static AVX2_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Lets [`simd_routine`]s use AVX2 and FMA when the CPU has them (`true`, the default) or
+/// keeps them on the baseline build (`false`).
+pub(crate) fn allow_avx2(allowed: bool) {
+    AVX2_ALLOWED.store(allowed, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the CPU runs AVX2 and FMA (checked once, then cached by std) and they are allowed.
+#[inline(always)]
+pub(crate) fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return AVX2_ALLOWED.load(std::sync::atomic::Ordering::Relaxed)
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma");
+    #[allow(unreachable_code)]
+    false
+}
+
+/// Defines a kernel routine `fn name<T: Real>(args) -> ret { body }` compiled twice, for the
+/// baseline instruction set and with AVX2 and FMA, and run in the best the CPU has (see the
+/// module docs: both give bit-identical results).
+macro_rules! simd_routine {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident<T: Real>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name<T: Real>($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body<T: Real>($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx2,fma"))]
+            unsafe fn avx2<T: Real>($($arg: $ty),*) $(-> $ret)? {
+                body($($arg),*)
+            }
+            if $crate::fused::kernel::has_avx2() {
+                // SAFETY: the CPU has AVX2 and FMA.
+                unsafe { avx2($($arg),*) }
+            } else {
+                body($($arg),*)
+            }
+        }
+    };
+}
+pub(crate) use simd_routine;
+
 /// The contiguous data of a CPU storage under `layout`.
 pub(crate) fn slice<'a, T: Real>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
     match layout.contiguous_offsets() {
@@ -92,13 +142,14 @@ pub(crate) fn gradients3<T: Real>(
 }
 
 /// The logistic function 1 / (1 + e^-x).
-#[inline]
+#[inline(always)]
 pub(crate) fn sigmoid<T: Real>(x: T) -> T {
     let one = T::from_f64(1.0);
     one / (one + (-x).exp())
 }
 
 /// Softmax of `z` in place (maximum subtracted).
+#[inline(always)]
 pub(crate) fn softmax<T: Real>(z: &mut [T]) {
     let max = z.iter().copied().fold(z[0], |m, x| if x > m { x } else { m });
     for v in z.iter_mut() {

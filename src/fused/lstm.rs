@@ -22,7 +22,7 @@
 use candle_core::{
     backend::BackendStorage, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
 };
-use crate::fused::kernel::{gradients3, host, matmul, sigmoid, slice, Real};
+use crate::fused::kernel::{gradients3, host, matmul, sigmoid, slice, simd_routine, Real};
 
 /// Saved values per row and time step in the op's output, in units of H: h, c, i, f, g, o.
 const SLOTS: usize = 6;
@@ -77,6 +77,7 @@ struct Dims {
     hidden: usize,
 }
 
+simd_routine! {
 /// One row of a cell step (gate order i, f, g, o): `gates` `[4H]` holds the pre-activations
 /// and becomes the activated gates; with `c_prev` `[H]`, sets `c` and `h` `[H]`:
 /// c = f c_prev + i g, h = o tanh(c).
@@ -92,7 +93,9 @@ pub(crate) fn cell_forward<T: Real>(gates: &mut [T], c_prev: &[T], c: &mut [T], 
         h[j] = o * c[j].tanh();
     }
 }
+}
 
+simd_routine! {
 /// The backward of [`cell_forward`] for one row: from the activated `gates`, `c_prev`, `c`,
 /// and `dh`, the whole gradient of h, sets `dgates` `[4H]` (of the pre-activations). `dc`
 /// holds the gradient reaching c from later steps and becomes that of `c_prev`.
@@ -116,6 +119,7 @@ pub(crate) fn cell_backward<T: Real>(
         dgates[3 * n + j] = dh[j] * tc * o * (one - o);
         dc[j] = dcj * f;
     }
+}
 }
 
 /// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> saved `[T, B, 6H]`.

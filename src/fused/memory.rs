@@ -15,7 +15,7 @@
 //! ```
 //! for the gradient G of M'. A read r = w^T M has dw_i = <dr, M_i> and dM_in += w_i dr_n.
 
-use crate::fused::kernel::{dot, Real};
+use crate::fused::kernel::{dot, simd_routine, Real};
 
 /// One write head's part of a write: weighting `[N]`, erase `[M]`, add `[M]`.
 pub(crate) struct WriteHead<'a, T> {
@@ -31,6 +31,7 @@ pub(crate) struct WriteHeadGrad<'a, T> {
     pub add: &'a mut [T],
 }
 
+simd_routine! {
 /// `out = mem` erased then added to by every head (`mem`, `out`: `[M, N]`, by columns).
 pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
     let n = heads[0].weighting.len();
@@ -51,7 +52,9 @@ pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
         }
     }
 }
+}
 
+simd_routine! {
 /// The backward of [`write`]: from `g`, the gradient of its output, sets `dmem` (the gradient
 /// of the memory before the write) and adds to each head's gradients (`grads`, in head
 /// order). `scratch`: at least (2 W + 1) N values.
@@ -107,14 +110,18 @@ pub(crate) fn write_backward<T: Real>(
         }
     }
 }
+}
 
+simd_routine! {
 /// r = w^T M (`weighting` `[N]`, `mem` `[M, N]` by columns, `r` `[M]`).
 pub(crate) fn read<T: Real>(weighting: &[T], mem: &[T], r: &mut [T]) {
     for (r, column) in r.iter_mut().zip(mem.chunks_exact(weighting.len())) {
         *r = dot(weighting, column);
     }
 }
+}
 
+simd_routine! {
 /// The backward of [`read`]: from `dr` `[M]`, adds to `dweighting` `[N]` and `dmem` `[M, N]`.
 pub(crate) fn read_backward<T: Real>(
     weighting: &[T],
@@ -130,4 +137,5 @@ pub(crate) fn read_backward<T: Real>(
             *dm += d * w;
         }
     }
+}
 }
