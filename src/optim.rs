@@ -8,7 +8,7 @@
 //! gradient and writes the state and the weights in place, instead of the ~8 candle operations
 //! (each a new tensor) that the same formula costs when composed. The arithmetic is the
 //! composed formula's, operation for operation in the parameter's float type, so the results
-//! are the same bit for bit.
+//! are the same bit for bit (`tests/optim.rs` checks this against candle operations).
 
 use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
