@@ -1,11 +1,23 @@
 //! Optimisers and gradient clipping.
 //!
 //! RMSProp with momentum is the paper's optimiser (section 4; candle-nn has none), Adam is
-//! Collier & Beel's (2018). Both keep their state as one tensor per parameter and slot, in the
-//! order of the parameters given, so checkpoints can save and restore it exactly.
+//! Collier & Beel's (2018). Both keep their state as two buffers per parameter, in the order of
+//! the parameters given, so checkpoints can save and restore it exactly.
+//!
+//! Each update is one pass over a parameter's CPU buffers (f32 or f64): a plain loop reads the
+//! gradient and writes the state and the weights in place, instead of the ~8 candle operations
+//! (each a new tensor) that the same formula costs when composed. The arithmetic is the
+//! composed formula's, operation for operation in the parameter's float type, so the results
+//! are the same bit for bit (`tests/optim.rs` checks this against candle operations).
 
+use std::cell::{OnceCell, RefCell};
+use std::ops::Range;
+
+use candle_core::backend::BackendStorage;
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{
+    bail, CpuStorage, DType, Device, InplaceOp2, Layout, Result, Shape, Storage, Tensor, Var, WithDType,
+};
 use serde::{Deserialize, Serialize};
 
 /// Which update rule to use, with its constants.
@@ -25,12 +37,15 @@ const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
 const EPSILON: f64 = 1e-8;
 
-/// An optimiser over a fixed, ordered list of parameters.
+/// An optimiser over a fixed, ordered list of parameters (f32 or f64, on the CPU).
 pub struct Optimizer {
     kind: OptimizerKind,
     vars: Vec<Var>,
-    /// Two state tensors per parameter: RMSProp (mean square, momentum buffer), Adam (m, v).
-    state: Vec<[Tensor; 2]>,
+    /// Two state buffers per parameter, each shaped like it: RMSProp (mean square, momentum
+    /// buffer), Adam (m, v). Private, so the update can write them in place.
+    slots: Vec<[CpuStorage; 2]>,
+    /// `slots` as tensors, made when `state` asks and dropped by the next update.
+    snapshot: OnceCell<Vec<[Tensor; 2]>>,
     lr: f64,
     /// Updates applied so far (Adam's bias correction needs it).
     steps: u64,
@@ -39,11 +54,11 @@ pub struct Optimizer {
 impl Optimizer {
     /// A new optimiser with zero state.
     pub fn new(kind: OptimizerKind, vars: Vec<Var>, lr: f64) -> Result<Self> {
-        let state = vars
+        let slots = vars
             .iter()
-            .map(|v| Ok([v.zeros_like()?, v.zeros_like()?]))
+            .map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?]))
             .collect::<Result<_>>()?;
-        Ok(Self { kind, vars, state, lr, steps: 0 })
+        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, steps: 0 })
     }
 
     /// Sets the learning rate for the next updates.
@@ -56,92 +71,474 @@ impl Optimizer {
         self.steps
     }
 
-    /// The state tensors, two per parameter in parameter order, and the step count.
+    /// The state tensors, two per parameter in parameter order, and the step count. The tensors
+    /// are a copy of the state as it is now (the first call after an update makes it).
     pub fn state(&self) -> (&[[Tensor; 2]], u64) {
-        (&self.state, self.steps)
+        let tensors = self.snapshot.get_or_init(|| {
+            self.slots
+                .iter()
+                .zip(&self.vars)
+                .map(|([a, b], v)| [tensor(a, v.shape()), tensor(b, v.shape())])
+                .collect()
+        });
+        (tensors, self.steps)
     }
 
-    /// Replaces the state (from a checkpoint); shapes must match the parameters.
+    /// Replaces the state (from a checkpoint); shapes and dtypes must match the parameters.
     pub fn set_state(&mut self, state: Vec<[Tensor; 2]>, steps: u64) -> Result<()> {
         if state.len() != self.vars.len() {
-            candle_core::bail!("optimiser state has {} entries for {} parameters", state.len(), self.vars.len());
+            bail!("optimiser state has {} entries for {} parameters", state.len(), self.vars.len());
         }
         for (s, v) in state.iter().zip(&self.vars) {
             for t in s {
                 if t.dims() != v.dims() {
-                    candle_core::bail!("optimiser state of shape {:?} for a parameter of shape {:?}", t.dims(), v.dims());
+                    bail!("optimiser state of shape {:?} for a parameter of shape {:?}", t.dims(), v.dims());
+                }
+                if t.dtype() != v.dtype() {
+                    bail!("optimiser state of dtype {:?} for a parameter of dtype {:?}", t.dtype(), v.dtype());
                 }
             }
         }
-        self.state = state;
+        self.slots = state.iter().map(|[a, b]| Ok([buffer(a)?, buffer(b)?])).collect::<Result<_>>()?;
+        self.snapshot = OnceCell::new();
         self.steps = steps;
         Ok(())
     }
 
     /// Applies one update with `grads[i]` the gradient of parameter i (None: no gradient).
     pub fn step(&mut self, grads: &[Option<Tensor>]) -> Result<()> {
+        if grads.len() != self.vars.len() {
+            bail!("{} gradients for {} parameters", grads.len(), self.vars.len());
+        }
+        self.snapshot.take();
         self.steps += 1;
-        let t = self.steps as i32;
-        for ((var, state), grad) in self.vars.iter().zip(self.state.iter_mut()).zip(grads) {
-            let Some(g) = grad else { continue };
-            match self.kind {
-                OptimizerKind::Rmsprop => {
-                    let [square, momentum] = state;
-                    *square = ((&*square * RMSPROP_DECAY)? + (g.sqr()? * (1.0 - RMSPROP_DECAY))?)?;
-                    let scaled = (g / (square.sqrt()? + EPSILON)?)?;
-                    *momentum = ((&*momentum * RMSPROP_MOMENTUM)? + scaled)?;
-                    var.set(&(var.as_tensor() - (&*momentum * self.lr)?)?)?;
-                }
-                OptimizerKind::Adam => {
-                    let [m, v] = state;
-                    *m = ((&*m * ADAM_BETA1)? + (g * (1.0 - ADAM_BETA1))?)?;
-                    *v = ((&*v * ADAM_BETA2)? + (g.sqr()? * (1.0 - ADAM_BETA2))?)?;
-                    let m_hat = (&*m / (1.0 - ADAM_BETA1.powi(t)))?;
-                    let v_hat = (&*v / (1.0 - ADAM_BETA2.powi(t)))?;
-                    let update = (m_hat / (v_hat.sqrt()? + EPSILON)?)?;
-                    var.set(&(var.as_tensor() - (update * self.lr)?)?)?;
-                }
+        let rule = match self.kind {
+            OptimizerKind::Rmsprop => Rule::Rmsprop { lr: self.lr },
+            OptimizerKind::Adam => {
+                let t = self.steps as i32;
+                // m_hat = m / (1 - b1^t) as a multiplication, the way candle divides by a scalar.
+                let m_scale = 1.0 / (1.0 - ADAM_BETA1.powi(t));
+                let v_scale = 1.0 / (1.0 - ADAM_BETA2.powi(t));
+                Rule::Adam { lr: self.lr, m_scale, v_scale }
             }
+        };
+        for ((var, slots), grad) in self.vars.iter().zip(&mut self.slots).zip(grads) {
+            let Some(g) = grad else { continue };
+            if g.dims() != var.dims() {
+                bail!("a gradient of shape {:?} for a parameter of shape {:?}", g.dims(), var.dims());
+            }
+            var.inplace_op2(&g.contiguous()?, &Update { rule, slots: RefCell::new(slots) })?;
         }
         Ok(())
     }
 }
 
+/// An update rule with the constants of this step.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    Rmsprop { lr: f64 },
+    /// `m_scale`, `v_scale`: Adam's bias corrections 1 / (1 - b^t) for step t.
+    Adam { lr: f64, m_scale: f64, v_scale: f64 },
+}
+
+/// RMSProp with momentum on one parameter, elementwise, as PyTorch's
+/// `RMSprop(alpha=0.95, momentum=0.9, eps=1e-8)` computes it:
+///   v = a v + (1 - a) g^2;   u = mu u + g / (sqrt(v) + eps);   w = w - lr u
+fn rmsprop<T: Float>(lr: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: &mut [T]) {
+    let (a, one_minus_a) = (T::from_f64(RMSPROP_DECAY), T::from_f64(1.0 - RMSPROP_DECAY));
+    let (mu, eps, lr) = (T::from_f64(RMSPROP_MOMENTUM), T::from_f64(EPSILON), T::from_f64(lr));
+    for (((w, &g), v), u) in w.iter_mut().zip(g).zip(square).zip(momentum) {
+        *v = *v * a + g * g * one_minus_a;
+        *u = *u * mu + g / (v.sqrt() + eps);
+        *w -= *u * lr;
+    }
+}
+
+/// Adam on one parameter, elementwise (Kingma & Ba 2015, algorithm 1):
+///   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;
+///   w = w - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m m_scale,   v_hat = v v_scale,
+/// with `m_scale` = 1 / (1 - b1^t) and `v_scale` = 1 / (1 - b2^t) at step t.
+fn adam<T: Float>(lr: f64, m_scale: f64, v_scale: f64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let (lr, m_scale, v_scale) = (T::from_f64(lr), T::from_f64(m_scale), T::from_f64(v_scale));
+    let (b1, one_minus_b1) = (T::from_f64(ADAM_BETA1), T::from_f64(1.0 - ADAM_BETA1));
+    let (b2, one_minus_b2) = (T::from_f64(ADAM_BETA2), T::from_f64(1.0 - ADAM_BETA2));
+    let eps = T::from_f64(EPSILON);
+    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
+        *m = *m * b1 + g * one_minus_b1;
+        *v = *v * b2 + g * g * one_minus_b2;
+        let (m_hat, v_hat) = (*m * m_scale, *v * v_scale);
+        *w -= m_hat / (v_hat.sqrt() + eps) * lr;
+    }
+}
+
+/// One parameter's update as a candle in-place operation on its weights, reading the gradient
+/// and writing the parameter's two state buffers. Candle takes the locks and refuses a
+/// gradient that shares the weights' storage.
+struct Update<'a> {
+    rule: Rule,
+    slots: RefCell<&'a mut [CpuStorage; 2]>,
+}
+
+impl Update<'_> {
+    fn run<T: Float>(&self, w: &mut CpuStorage, w_l: &Layout, g: &CpuStorage, g_l: &Layout) -> Result<()> {
+        let w = &mut T::slice_mut(w)?[range(w_l)?];
+        let g = &T::cpu_storage_as_slice(g)?[range(g_l)?];
+        let mut slots = self.slots.borrow_mut();
+        let [a, b] = &mut **slots;
+        let (a, b) = (T::slice_mut(a)?, T::slice_mut(b)?);
+        if [g.len(), a.len(), b.len()] != [w.len(); 3] {
+            bail!("optimiser: {} weights, {} gradients, state {} and {}", w.len(), g.len(), a.len(), b.len());
+        }
+        match self.rule {
+            Rule::Rmsprop { lr } => rmsprop(lr, w, g, a, b),
+            Rule::Adam { lr, m_scale, v_scale } => adam(lr, m_scale, v_scale, w, g, a, b),
+        }
+        Ok(())
+    }
+}
+
+impl InplaceOp2 for Update<'_> {
+    fn name(&self) -> &'static str {
+        "optimizer-update"
+    }
+
+    fn cpu_fwd(&self, w: &mut CpuStorage, w_l: &Layout, g: &CpuStorage, g_l: &Layout) -> Result<()> {
+        match w.dtype() {
+            DType::F32 => self.run::<f32>(w, w_l, g, g_l),
+            DType::F64 => self.run::<f64>(w, w_l, g, g_l),
+            dtype => bail!("optimiser: parameters must be f32 or f64, not {dtype:?}"),
+        }
+    }
+}
+
 /// The gradients of `vars` from `grads`, clipped first elementwise to +-`value_clip` (the
 /// paper's (-10, 10)) and then, if their global L2 norm exceeds `norm_clip`, scaled down to it
-/// (Collier & Beel's 50). Returns the gradients and their global norm before norm clipping.
+/// (Collier & Beel's 50). Returns the gradients and their global norm before norm clipping
+/// (after value clipping; NaN if a gradient holds a NaN, and then nothing is scaled).
+///
+/// One read-only pass per gradient sums the squares of its clamped values; a second pass makes
+/// a clipped copy only of a gradient that clipping changes. The others are returned as they
+/// are (detached), without a copy.
 pub fn clipped_gradients(
     vars: &[Var],
     grads: &GradStore,
     value_clip: Option<f64>,
     norm_clip: Option<f64>,
 ) -> Result<(Vec<Option<Tensor>>, f64)> {
-    let mut clipped: Vec<Option<Tensor>> = vars
-        .iter()
-        .map(|v| {
-            grads
-                .get(v.as_tensor())
-                // Gradients carry the forward graph; detach them so optimiser state built from
-                // them does not keep every past graph alive.
-                .map(|g| match value_clip {
-                    Some(c) => g.detach().clamp(-c, c),
-                    None => Ok(g.detach()),
-                })
-                .transpose()
-        })
-        .collect::<Result<_>>()?;
+    match vars.first().map(|v| v.dtype()) {
+        None => Ok((Vec::new(), 0.0)),
+        Some(DType::F32) => clip::<f32>(vars, grads, value_clip, norm_clip),
+        Some(DType::F64) => clip::<f64>(vars, grads, value_clip, norm_clip),
+        Some(dtype) => bail!("gradient clipping: parameters must be f32 or f64, not {dtype:?}"),
+    }
+}
+
+/// `clipped_gradients` for parameters of float type `T`.
+fn clip<T: Float>(
+    vars: &[Var],
+    grads: &GradStore,
+    value_clip: Option<f64>,
+    norm_clip: Option<f64>,
+) -> Result<(Vec<Option<Tensor>>, f64)> {
+    let clamp = Clamp::<T>::new(value_clip);
     let mut square_sum = 0.0f64;
-    for g in clipped.iter().flatten() {
-        square_sum += g.sqr()?.sum_all()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+    // Each parameter's gradient, if it has one, and whether value clipping changes it.
+    let mut found = Vec::with_capacity(vars.len());
+    for var in vars {
+        let Some(g) = grads.get(var.as_tensor()) else {
+            found.push(None);
+            continue;
+        };
+        // Gradients carry the forward graph; detach them so that what is built from them does
+        // not keep every past graph alive.
+        let g = g.detach().contiguous()?;
+        let (squares, changes) = read(&g, |g| clamp.squares(g))?;
+        square_sum += squares;
+        found.push(Some((g, changes)));
     }
     let norm = square_sum.sqrt();
-    if let Some(max) = norm_clip {
-        if norm > max {
-            let scale = max / norm;
-            for g in clipped.iter_mut().flatten() {
-                *g = (&*g * scale)?;
+    let scale = norm_clip.filter(|&max| norm > max).map(|max| max / norm);
+    let clipped = found
+        .into_iter()
+        .map(|entry| match entry {
+            Some((g, changes)) if changes || scale.is_some() => {
+                let values = read(&g, |d| clamp.scaled(d, scale))?;
+                Tensor::from_vec(values, g.shape(), &Device::Cpu).map(Some)
+            }
+            entry => Ok(entry.map(|(g, _)| g)),
+        })
+        .collect::<Result<_>>()?;
+    Ok((clipped, norm))
+}
+
+/// Partial sums that `Clamp::squares` keeps apart, so that its loop can run several elements
+/// at once (one running f64 sum would make every addition wait for the one before).
+const LANES: usize = 8;
+
+/// Elementwise clipping to [lo, hi] (+-infinity: none).
+#[derive(Clone, Copy)]
+struct Clamp<T> {
+    lo: T,
+    hi: T,
+}
+
+impl<T: Float> Clamp<T> {
+    fn new(clip: Option<f64>) -> Self {
+        let (lo, hi) = clip.map_or((f64::NEG_INFINITY, f64::INFINITY), |c| (-c, c));
+        Self { lo: T::from_f64(lo), hi: T::from_f64(hi) }
+    }
+
+    /// `x` clipped; NaN stays NaN, as in candle's `clamp`. Two separate selects, not an
+    /// else-if chain: this form the compiler vectorises.
+    fn apply(self, x: T) -> T {
+        let x = if x < self.lo { self.lo } else { x };
+        if x > self.hi { self.hi } else { x }
+    }
+
+    /// The sum of the squares of `g` clipped (in f64), and whether clipping changes `g`.
+    fn squares(self, g: &[T]) -> (f64, bool) {
+        let mut sums = [0.0f64; LANES];
+        let mut changes = [false; LANES];
+        let (chunks, tail) = g.as_chunks::<LANES>();
+        for chunk in chunks {
+            for lane in 0..LANES {
+                let x = self.apply(chunk[lane]);
+                sums[lane] += x.to_f64() * x.to_f64();
+                changes[lane] |= (chunk[lane] < self.lo) | (chunk[lane] > self.hi);
             }
         }
+        for (lane, &x) in tail.iter().enumerate() {
+            let clipped = self.apply(x);
+            sums[lane] += clipped.to_f64() * clipped.to_f64();
+            changes[lane] |= (x < self.lo) | (x > self.hi);
+        }
+        (sums.iter().sum(), changes.contains(&true))
     }
-    Ok((clipped, norm))
+
+    /// `g` clipped and then, if `scale` is given, multiplied by it, as a new buffer.
+    fn scaled(self, g: &[T], scale: Option<f64>) -> Vec<T> {
+        match scale.map(T::from_f64) {
+            Some(scale) => g.iter().map(|&x| self.apply(x) * scale).collect(),
+            None => g.iter().map(|&x| self.apply(x)).collect(),
+        }
+    }
+}
+
+/// The float types the optimiser runs in, with what it needs beyond candle's `WithDType`.
+trait Float: WithDType {
+    fn sqrt(self) -> Self;
+    /// The data of a CPU buffer of this type, writable.
+    fn slice_mut(s: &mut CpuStorage) -> Result<&mut [Self]>;
+}
+
+macro_rules! float {
+    ($t:ty, $variant:ident) => {
+        impl Float for $t {
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            fn slice_mut(s: &mut CpuStorage) -> Result<&mut [Self]> {
+                match s {
+                    CpuStorage::$variant(data) => Ok(data),
+                    other => bail!("optimiser: a {:?} buffer, not {:?}", other.dtype(), DType::$variant),
+                }
+            }
+        }
+    };
+}
+float!(f32, F32);
+float!(f64, F64);
+
+/// Where a contiguous layout's elements are in its storage.
+fn range(layout: &Layout) -> Result<Range<usize>> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(start..end),
+        None => bail!("optimiser: tensors must be contiguous"),
+    }
+}
+
+/// `f` applied to the data of CPU tensor `t` (made contiguous if it is not).
+fn read<T: Float, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
+    let t = t.contiguous()?;
+    let (storage, layout) = t.storage_and_layout();
+    let Storage::Cpu(s) = &*storage else { bail!("optimiser: tensors must be on the CPU") };
+    Ok(f(&T::cpu_storage_as_slice(s)?[range(layout)?]))
+}
+
+/// A copy of the data of CPU tensor `t` (f32 or f64) as a buffer of its own.
+fn buffer(t: &Tensor) -> Result<CpuStorage> {
+    match t.dtype() {
+        DType::F32 => read(t, |d: &[f32]| CpuStorage::F32(d.to_vec())),
+        DType::F64 => read(t, |d: &[f64]| CpuStorage::F64(d.to_vec())),
+        dtype => bail!("optimiser: parameters must be f32 or f64, not {dtype:?}"),
+    }
+}
+
+/// A CPU tensor of `shape` holding a copy of `buffer`, made by `Optimizer::new` or `set_state`
+/// from a tensor of that shape and so of the right size.
+fn tensor(buffer: &CpuStorage, shape: &Shape) -> Tensor {
+    let made = match buffer {
+        CpuStorage::F32(d) => Tensor::from_slice(d, shape, &Device::Cpu),
+        CpuStorage::F64(d) => Tensor::from_slice(d, shape, &Device::Cpu),
+        _ => unreachable!("`buffer` makes f32 and f64 buffers only"),
+    };
+    made.expect("an optimiser buffer has its parameter's size")
+}
+
+#[cfg(test)]
+mod tests {
+    //! Two steps of each optimiser on a 4-element parameter, in f32 and f64, against numbers
+    //! from a plain f64 computation of the formulas (the Python below). Step 1's gradient is
+    //! clipped by value (-20 to -10) and then by norm (10.44 to 5), step 2's is not. By hand:
+    //! step 1 moves each weight with a nonzero gradient against its sign by lr / sqrt(1 - a)
+    //! = 0.0447 (RMSProp: u = g / |g| sqrt(0.05)) or by lr = 0.01 (Adam: m_hat / sqrt(v_hat)
+    //! = g / |g|), and leaves the weight whose gradient is 0 where it is.
+    //!
+    //! ```python
+    //! def clip(g, value=10.0, norm_max=5.0):
+    //!     g = [min(max(x, -value), value) for x in g]
+    //!     norm = sum(x * x for x in g) ** 0.5
+    //!     return ([x * norm_max / norm for x in g] if norm > norm_max else g), norm
+    //!
+    //! def rmsprop(w, grads, lr=0.01, a=0.95, mu=0.9, eps=1e-8):
+    //!     v = [0.0] * len(w); u = [0.0] * len(w)
+    //!     for g in grads:
+    //!         g, _ = clip(g)
+    //!         v = [a * vi + (1 - a) * gi * gi for vi, gi in zip(v, g)]
+    //!         u = [mu * ui + gi / (vi ** 0.5 + eps) for ui, gi, vi in zip(u, g, v)]
+    //!         w = [wi - lr * ui for wi, ui in zip(w, u)]
+    //!     return w, v, u
+    //!
+    //! def adam(w, grads, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
+    //!     m = [0.0] * len(w); v = [0.0] * len(w)
+    //!     for t, g in enumerate(grads, 1):
+    //!         g, _ = clip(g)
+    //!         m = [b1 * mi + (1 - b1) * gi for mi, gi in zip(m, g)]
+    //!         v = [b2 * vi + (1 - b2) * gi * gi for vi, gi in zip(v, g)]
+    //!         w = [wi - lr * (mi / (1 - b1 ** t)) / ((vi / (1 - b2 ** t)) ** 0.5 + eps)
+    //!              for wi, mi, vi in zip(w, m, v)]
+    //!     return w, m, v
+    //!
+    //! W, G = [1.0, -0.5, 2.0, 0.25], [[0.1, -20.0, 0.0, 3.0], [0.3, 0.1, -0.4, -3.0]]
+    //! print(rmsprop(W, G), adam(W, G))
+    //! ```
+
+    use super::*;
+
+    const W0: [f64; 4] = [1.0, -0.5, 2.0, 0.25];
+    const GRADIENTS: [[f64; 4]; 2] = [[0.1, -20.0, 0.0, 3.0], [0.3, 0.1, -0.4, -3.0]];
+    /// The gradient norms after value clipping: sqrt(0.1^2 + 10^2 + 3^2), sqrt(0.3^2 + ...).
+    const NORMS: [f64; 2] = [10.440785411069418, 3.0430248109405875];
+    const LR: f64 = 0.01;
+    const STEP1_RMSPROP: [f64; 4] = [0.9552786822131069, -0.45527864086763564, 2.0, 0.2052786418421089];
+    const STEP1_ADAM: [f64; 4] = [0.9900000020881566, -0.49000000002088157, 2.0, 0.24000000006960523];
+
+    /// The weights after each step of `kind` on W0 in `dtype` (the gradients as GRADIENTS, clipped
+    /// at 10 and norm 5), the two state tensors after step 2, and the gradient norms.
+    fn two_steps(kind: OptimizerKind, dtype: DType) -> Result<(Vec<Vec<f64>>, [Vec<f64>; 2], Vec<f64>)> {
+        let values = |t: &Tensor| t.to_dtype(DType::F64)?.to_vec1::<f64>();
+        let w = Var::from_tensor(&Tensor::new(&W0, &Device::Cpu)?.to_dtype(dtype)?)?;
+        let mut optimizer = Optimizer::new(kind, vec![w.clone()], LR)?;
+        let (mut weights, mut norms) = (Vec::new(), Vec::new());
+        for g in GRADIENTS {
+            // loss = sum(w * g) has the gradient g.
+            let g = Tensor::new(&g, &Device::Cpu)?.to_dtype(dtype)?;
+            let grads = (w.as_tensor() * g)?.sum_all()?.backward()?;
+            let (clipped, norm) = clipped_gradients(&[w.clone()], &grads, Some(10.0), Some(5.0))?;
+            optimizer.step(&clipped)?;
+            weights.push(values(&w)?);
+            norms.push(norm);
+        }
+        let (state, steps) = optimizer.state();
+        assert_eq!(steps, 2);
+        Ok((weights, [values(&state[0][0])?, values(&state[0][1])?], norms))
+    }
+
+    fn assert_close(got: &[f64], want: &[f64], relative: f64, what: &str) {
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= relative * w.abs().max(1e-3), "{what}[{i}]: {g} against {w}");
+        }
+        assert_eq!(got.len(), want.len(), "{what}");
+    }
+
+    /// The relative tolerance of each dtype: the update's own rounding, a few ulps.
+    const DTYPES: [(DType, f64); 2] = [(DType::F32, 1e-5), (DType::F64, 1e-12)];
+
+    #[test]
+    fn rmsprop_matches_the_formula() -> Result<()> {
+        for (dtype, tol) in DTYPES {
+            let (weights, [square, momentum], norms) = two_steps(OptimizerKind::Rmsprop, dtype)?;
+            assert_close(&norms, &NORMS, tol, "norms");
+            assert_close(&weights[0], &STEP1_RMSPROP, tol, "step 1");
+            let step2 = [0.8708398116917291, -0.4159873100121996, 2.0447213545499965, 0.20555362788369522];
+            assert_close(&weights[1], &step2, tol, "step 2");
+            let want = [0.004608934960095408, 1.0898496009540417, 0.008000000000000007, 0.5480414640858642];
+            assert_close(&square, &want, tol, "mean square");
+            let want = [8.443887052137782, -3.929133085543605, -4.472135454999633, -0.027498604158632922];
+            assert_close(&momentum, &want, tol, "momentum");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn adam_matches_the_formula() -> Result<()> {
+        for (dtype, tol) in DTYPES {
+            let (weights, [m, v], norms) = two_steps(OptimizerKind::Adam, dtype)?;
+            assert_close(&norms, &NORMS, tol, "norms");
+            assert_close(&weights[0], &STEP1_ADAM, tol, "step 1");
+            let step2 = [0.9815958499836287, -0.48345631063616545, 2.0074413679726435, 0.2438191663681918];
+            assert_close(&weights[1], &step2, tol, "step 2");
+            let want = [0.03431002058066345, -0.421002058066346, -0.039999999999999994, -0.17069938258009615];
+            assert_close(&m, &want, tol, "m");
+            let want = [9.229107421337499e-05, 0.022920742133749217, 0.00016000000000000018, 0.011061966792037439];
+            assert_close(&v, &want, tol, "v");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn step_one_moves_by_the_learning_rate_scale() {
+        // The hand computation of the module doc, for the Python's step 1.
+        let sign = [-1.0, 1.0, 0.0, -1.0];
+        for (want, size) in [(STEP1_RMSPROP, LR / (1.0 - RMSPROP_DECAY).sqrt()), (STEP1_ADAM, LR)] {
+            let by_hand: Vec<f64> = W0.iter().zip(sign).map(|(w, s)| w + s * size).collect();
+            assert_close(&by_hand, &want, 1e-6, "step 1 by hand");
+        }
+    }
+
+    #[test]
+    fn clipping_keeps_nan_and_skips_parameters_without_gradient() -> Result<()> {
+        let (a, unused) = (Var::new(&[1f32, 2.0, 3.0], &Device::Cpu)?, Var::new(&[4f32], &Device::Cpu)?);
+        let g = Tensor::new(&[f32::NAN, 100.0, -0.5], &Device::Cpu)?;
+        let grads = (a.as_tensor() * g)?.sum_all()?.backward()?;
+        let (clipped, norm) = clipped_gradients(&[a, unused], &grads, Some(10.0), Some(5.0))?;
+        assert!(norm.is_nan(), "a NaN gradient gives a NaN norm, which the trainer reports");
+        assert!(clipped[1].is_none());
+        // Clipped by value; not scaled, since NaN > 5 is false.
+        let g = clipped[0].as_ref().unwrap().to_vec1::<f32>()?;
+        assert!(g[0].is_nan());
+        assert_eq!(&g[1..], &[10.0, -0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn state_restores_exactly() -> Result<()> {
+        for kind in [OptimizerKind::Rmsprop, OptimizerKind::Adam] {
+            let (a, b) = (Var::new(&W0, &Device::Cpu)?, Var::new(&W0, &Device::Cpu)?);
+            let mut first = Optimizer::new(kind, vec![a.clone()], LR)?;
+            let g = |i: usize| Tensor::new(&GRADIENTS[i], &Device::Cpu).map(Some);
+            first.step(&[g(0)?])?;
+            b.set(a.as_tensor())?;
+            let mut second = Optimizer::new(kind, vec![b.clone()], LR)?;
+            let (state, steps) = first.state();
+            second.set_state(state.to_vec(), steps)?;
+            first.step(&[g(1)?])?;
+            second.step(&[g(1)?])?;
+            assert_eq!(a.to_vec1::<f64>()?, b.to_vec1::<f64>()?);
+            let zeros = |dtype| Tensor::zeros(4, dtype, &Device::Cpu);
+            let wrong = vec![[zeros(DType::F32)?, zeros(DType::F64)?]];
+            assert!(second.set_state(wrong, 1).is_err(), "an f32 state for an f64 parameter");
+        }
+        Ok(())
+    }
 }

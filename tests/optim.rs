@@ -1,0 +1,139 @@
+//! The optimisers' one-pass updates and gradient clipping against the same formulas composed
+//! from candle operations (the implementation they replaced), on random parameters of several
+//! shapes, in f32 and f64. Updates: weights and state agree bit for bit over several steps.
+//! Clipping: the norm agrees to summation round-off (candle sums in the tensor's float type,
+//! `clipped_gradients` in f64), the gradients exactly where nothing is scaled.
+
+mod common;
+
+use candle_core::{DType, Result, Tensor, Var};
+use common::{rng, tensor, uniform, values, CPU};
+use ntm::optim::{clipped_gradients, Optimizer, OptimizerKind};
+
+const SHAPES: [&[usize]; 4] = [&[7], &[13, 5], &[3, 4, 6], &[1]];
+const DTYPES: [DType; 2] = [DType::F32, DType::F64];
+const LR: f64 = 1e-3;
+
+/// One update of `w` with gradient `g` composed from candle operations: the code
+/// `Optimizer::step` had before its single-pass loop, for step `t` (from 1).
+fn composed_step(kind: OptimizerKind, w: &Var, state: &mut [Tensor; 2], g: &Tensor, t: i32) -> Result<()> {
+    match kind {
+        OptimizerKind::Rmsprop => {
+            let [square, momentum] = state;
+            *square = ((&*square * 0.95)? + (g.sqr()? * (1.0 - 0.95))?)?;
+            let scaled = (g / (square.sqrt()? + 1e-8)?)?;
+            *momentum = ((&*momentum * 0.9)? + scaled)?;
+            w.set(&(w.as_tensor() - (&*momentum * LR)?)?)
+        }
+        OptimizerKind::Adam => {
+            let [m, v] = state;
+            *m = ((&*m * 0.9)? + (g * (1.0 - 0.9))?)?;
+            *v = ((&*v * 0.999)? + (g.sqr()? * (1.0 - 0.999))?)?;
+            let m_hat = (&*m / (1.0 - 0.9f64.powi(t)))?;
+            let v_hat = (&*v / (1.0 - 0.999f64.powi(t)))?;
+            let update = (m_hat / (v_hat.sqrt()? + 1e-8)?)?;
+            w.set(&(w.as_tensor() - (update * LR)?)?)
+        }
+    }
+}
+
+/// Random parameters of `SHAPES` in `dtype`, uniform in [-1, 1).
+fn parameters(seed: u64, dtype: DType) -> Vec<Var> {
+    let mut rng = rng(seed);
+    SHAPES
+        .iter()
+        .map(|&shape| {
+            let data = uniform(&mut rng, shape.iter().product(), -1.0, 1.0);
+            Var::from_tensor(&tensor(&data, shape, dtype)).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn updates_match_composed_candle_operations() -> Result<()> {
+    for dtype in DTYPES {
+        for kind in [OptimizerKind::Rmsprop, OptimizerKind::Adam] {
+            let (fused, composed) = (parameters(1, dtype), parameters(1, dtype));
+            let mut optimizer = Optimizer::new(kind, fused.clone(), LR)?;
+            let mut state: Vec<[Tensor; 2]> =
+                composed.iter().map(|w| Ok([w.zeros_like()?, w.zeros_like()?])).collect::<Result<_>>()?;
+            let mut rng = rng(2);
+            for t in 1..=5 {
+                // The last parameter gets no gradient at step 2.
+                let grads: Vec<Option<Tensor>> = fused
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let g = uniform(&mut rng, w.elem_count(), -3.0, 3.0);
+                        (i + 1 < fused.len() || t != 2).then(|| tensor(&g, w.dims(), dtype))
+                    })
+                    .collect();
+                optimizer.step(&grads)?;
+                for ((w, s), g) in composed.iter().zip(&mut state).zip(&grads) {
+                    if let Some(g) = g {
+                        composed_step(kind, w, s, g, t)?;
+                    }
+                }
+                let (fused_state, steps) = optimizer.state();
+                assert_eq!(steps, t as u64);
+                for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
+                    let what = format!("{kind:?} {dtype:?} step {t} parameter {i}");
+                    assert_eq!(values(a), values(b), "{what}: weights");
+                    for slot in 0..2 {
+                        let (a, b) = (&fused_state[i][slot], &state[i][slot]);
+                        assert_eq!(values(a), values(b), "{what}: state {slot}");
+                        assert_eq!(a.dtype(), dtype, "{what}: state {slot}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Clipping composed from candle operations: the code `clipped_gradients` had before.
+fn composed_clip(grads: &[Tensor], value_clip: f64, norm_clip: Option<f64>) -> Result<(Vec<Tensor>, f64)> {
+    let mut clipped: Vec<Tensor> = grads.iter().map(|g| g.clamp(-value_clip, value_clip)).collect::<Result<_>>()?;
+    let mut square_sum = 0.0;
+    for g in &clipped {
+        square_sum += g.sqr()?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    }
+    let norm = f64::sqrt(square_sum);
+    if let Some(max) = norm_clip.filter(|&max| norm > max) {
+        clipped = clipped.iter().map(|g| g * (max / norm)).collect::<Result<_>>()?;
+    }
+    Ok((clipped, norm))
+}
+
+#[test]
+fn clipping_matches_composed_candle_operations() -> Result<()> {
+    for (dtype, tol) in [(DType::F32, 1e-6), (DType::F64, 1e-14)] {
+        let vars = parameters(3, dtype);
+        // loss = sum_i sum(w_i * c_i) has the gradients c_i: uniform in [-15, 15), so that
+        // value clipping at 10 changes most parameters.
+        let mut rng = rng(4);
+        let c: Vec<Tensor> =
+            vars.iter().map(|w| tensor(&uniform(&mut rng, w.elem_count(), -15.0, 15.0), w.dims(), dtype)).collect();
+        let mut loss = Tensor::zeros((), dtype, &CPU)?;
+        for (w, c) in vars.iter().zip(&c) {
+            loss = (loss + (w.as_tensor() * c)?.sum_all()?)?;
+        }
+        let grads = loss.backward()?;
+        // No norm clipping, a limit above the norm, and one below it (the norm is ~90).
+        for norm_clip in [None, Some(1e3), Some(20.0)] {
+            let (clipped, norm) = clipped_gradients(&vars, &grads, Some(10.0), norm_clip)?;
+            let (expected, expected_norm) = composed_clip(&c, 10.0, norm_clip)?;
+            let what = format!("{dtype:?} norm clip {norm_clip:?}");
+            assert!((norm - expected_norm).abs() <= tol * expected_norm, "{what}: norm {norm} against {expected_norm}");
+            for (i, (a, e)) in clipped.iter().zip(&expected).enumerate() {
+                let (a, e) = (values(a.as_ref().expect("every parameter has a gradient")), values(e));
+                if norm_clip == Some(20.0) {
+                    common::assert_close(&format!("{what}: gradient {i}"), &a, &e, tol * 10.0);
+                } else {
+                    assert_eq!(a, e, "{what}: gradient {i}");
+                }
+            }
+        }
+    }
+    Ok(())
+}
