@@ -74,6 +74,7 @@ pub fn clear(dir: &Path) -> std::io::Result<()> {
 
 /// True if every entry of `t` is finite: `t - t` is 0 for finite entries and NaN for NaN and
 /// infinities, so the sum is 0 exactly when all are finite.
+#[allow(clippy::eq_op)] // t - t is the point: 0 for finite entries, NaN otherwise
 pub fn is_finite(t: &Tensor) -> candle_core::Result<bool> {
     let sum = (t - t)?.sum_all()?.to_dtype(DType::F64)?.to_scalar::<f64>()?;
     Ok(sum == 0.0)

@@ -73,6 +73,7 @@ static AVX2_ALLOWED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 /// Lets [`simd_routine`]s use AVX2 and FMA when the CPU has them (`true`, the default) or
 /// keeps them on the baseline build (`false`).
+#[cfg(test)]
 pub(crate) fn allow_avx2(allowed: bool) {
     AVX2_ALLOWED.store(allowed, std::sync::atomic::Ordering::Relaxed);
 }
