@@ -16,7 +16,7 @@
 //! The custom op returns its saved activations with the hidden states (`[T, B, 6H]`: per row
 //! h, c and the activated gates i, f, g, o), so the backward needs no recomputation and the op
 //! holds no hidden state; [`lstm_layer`] hands back h only. Gradients reaching the gates are
-//! ignored (nothing outside this file sees them). [`cell_forward`] and [`cell_backward`] are
+//! ignored (nothing outside this file sees them). `cell_forward` and `cell_backward` are
 //! the cell's arithmetic for one row, shared with the fused NTM's controller.
 
 use candle_core::{

@@ -1,0 +1,246 @@
+//! The whole NTM over a whole sequence as one custom operation with a hand-derived backward
+//! pass (backpropagation through time), computing what stepping [`crate::ntm::Ntm`] with the
+//! reference engine computes.
+//!
+//! The composed step is some 200 graph nodes (controller, heads, addressing, write, read);
+//! here a sequence is one node, `parameters [P], inputs [T, B, X] -> features [T, B, C + R M]`,
+//! where the features of step t are `[h_t, r_t^1 .. r_t^R]`: the controller's output and the
+//! read vectors, which the model's output layer turns into logits with one matmul over all
+//! steps. Per step and batch row (paper section 3, figure 1):
+//! ```text
+//! controller  layer l: z = [input_l, h^l_{t-1}] W_l + b_l   (input_0 = [x_t, r_{t-1}], input_l = h^{l-1}_t)
+//!             LSTM: i, f, g, o = gates(z); c = f c_{t-1} + i g; h = o tanh(c)
+//!             feed-forward: h = tanh(z) (no recurrent input)
+//! heads       raw_k = h_t W_k + b_k, clipped and activated as in [`crate::heads::Head::params`]
+//! write       each write head addresses M_{t-1} from its w_{t-1}; M_t = erase all, add all
+//! read        each read head addresses M_t from its w_{t-1}; r_t = w^T M_t
+//! ```
+//! The forward (`tape.rs`) keeps a tape of every intermediate (the memories, `[T + 1, B, M, N]`
+//! stored by columns, are the largest part), shared with the caller for traces and with the
+//! op for its backward (`backward.rs`), which runs the steps in reverse with the per-row
+//! backward passes of `fused/addressing.rs`, `fused/memory.rs` and the LSTM cell, and forms
+//! every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
+//! each parameter sits in the packed vector.
+//!
+//! The parameters come packed into one flat vector in the order of
+//! [`NtmSizes::parameter_shapes`].
+
+mod backward;
+mod sizes;
+mod tape;
+
+use std::any::Any;
+use std::sync::{Arc, Mutex};
+
+use candle_core::{
+    backend::BackendStorage, CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor,
+};
+
+use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
+use crate::fused::kernel::{host, slice, Real};
+use crate::heads::HeadKind;
+use crate::trace::{HeadStep, HeadTrace};
+
+use backward::backward;
+pub use sizes::NtmSizes;
+use sizes::Pack;
+use tape::{forward, Tape};
+
+/// The forward's tape (a `Tape<f32>` or `Tape<f64>`), shared by the op (for its backward)
+/// and the caller (for traces).
+type SharedTape = Arc<Mutex<Option<Box<dyn Any + Send>>>>;
+
+struct NtmSequence {
+    sizes: NtmSizes,
+    tape: SharedTape,
+}
+
+fn lock(tape: &SharedTape) -> Result<std::sync::MutexGuard<'_, Option<Box<dyn Any + Send>>>> {
+    tape.lock().map_err(|_| candle_core::Error::Msg("fused ntm: the tape's lock is poisoned".into()))
+}
+
+impl NtmSequence {
+    /// `(T, B)` after checking the shapes.
+    fn dims(&self, params: &Layout, inputs: &Layout) -> Result<(usize, usize)> {
+        let (time, batch, x) = inputs.shape().dims3()?;
+        let total = Pack::new(&self.sizes).total;
+        if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0 {
+            candle_core::bail!(
+                "fused ntm: parameters {:?} and inputs {:?} do not fit (need {total} parameters, [T >= 1, B >= 1, {}] inputs)",
+                params.shape(),
+                inputs.shape(),
+                self.sizes.inputs
+            );
+        }
+        Ok((time, batch))
+    }
+
+    fn fwd_typed<T: Real>(&self, p: &[T], x: &[T], (time, batch): (usize, usize)) -> Result<CpuStorage> {
+        let tape = forward(&self.sizes, p, x, time, batch);
+        let features = tape.features.clone();
+        *lock(&self.tape)? = Some(Box::new(tape));
+        Ok(T::to_cpu_storage_owned(features))
+    }
+
+    fn bwd_typed<T: Real>(&self, params: &Tensor, grad: &Tensor) -> Result<Tensor> {
+        let guard = lock(&self.tape)?;
+        let Some(tape) = guard.as_ref().and_then(|t| t.downcast_ref::<Tape<T>>()) else {
+            candle_core::bail!("fused ntm: the backward found no tape of its forward");
+        };
+        let d = backward(&self.sizes, &host::<T>(params)?, tape, &host::<T>(grad)?);
+        Tensor::from_vec(d, params.shape(), params.device())
+    }
+}
+
+impl CustomOp2 for NtmSequence {
+    fn name(&self) -> &'static str {
+        "fused-ntm-sequence"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (time, batch) = self.dims(l1, l2)?;
+        let shape = Shape::from((time, batch, self.sizes.features()));
+        let storage = match s1.dtype() {
+            DType::F32 => self.fwd_typed::<f32>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?,
+            DType::F64 => self.fwd_typed::<f64>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?,
+            dtype => candle_core::bail!("fused ntm: unsupported dtype {dtype:?}"),
+        };
+        Ok((storage, shape))
+    }
+
+    fn bwd(&self, params: &Tensor, _inputs: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let d = match params.dtype() {
+            DType::F32 => self.bwd_typed::<f32>(params, grad)?,
+            DType::F64 => self.bwd_typed::<f64>(params, grad)?,
+            dtype => candle_core::bail!("fused ntm: unsupported dtype {dtype:?}"),
+        };
+        // The inputs are data: no gradient.
+        Ok((Some(d), None))
+    }
+}
+
+/// One forward pass of the fused NTM: its features, and its tape for traces.
+pub struct NtmRun {
+    /// `[T, B, C + R M]`: per step the controller's output and the read vectors.
+    pub features: Tensor,
+    sizes: NtmSizes,
+    tape: SharedTape,
+}
+
+/// Runs the NTM of `sizes` over `inputs` `[T, B, X]`, with `parameters` in the order and
+/// shapes of [`NtmSizes::parameter_shapes`]; differentiable with respect to every parameter.
+pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<NtmRun> {
+    let shapes = sizes.parameter_shapes();
+    if parameters.len() != shapes.len() {
+        candle_core::bail!("fused ntm: {} parameters given, {} expected", parameters.len(), shapes.len());
+    }
+    for (i, (t, shape)) in parameters.iter().zip(&shapes).enumerate() {
+        if t.dims() != shape.as_slice() {
+            candle_core::bail!("fused ntm: parameter {i} has shape {:?}, expected {shape:?}", t.dims());
+        }
+    }
+    let flat = parameters.iter().map(|t| t.flatten_all()).collect::<Result<Vec<_>>>()?;
+    let packed = Tensor::cat(&flat, 0)?;
+    let tape: SharedTape = Arc::new(Mutex::new(None));
+    let op = NtmSequence { sizes: sizes.clone(), tape: tape.clone() };
+    let features = packed.apply_op2(&inputs.contiguous()?, op)?;
+    Ok(NtmRun { features, sizes: sizes.clone(), tape })
+}
+
+impl NtmRun {
+    /// What every head did in batch row 0 (read heads first, then write heads), as the
+    /// reference engine's traces record it.
+    pub fn head_traces(&self) -> Result<Vec<HeadTrace>> {
+        let guard = lock(&self.tape)?;
+        let tape = guard.as_ref();
+        if let Some(t) = tape.and_then(|t| t.downcast_ref::<Tape<f32>>()) {
+            return Ok(traces(t, &self.sizes));
+        }
+        match tape.and_then(|t| t.downcast_ref::<Tape<f64>>()) {
+            Some(t) => Ok(traces(t, &self.sizes)),
+            None => candle_core::bail!("fused ntm: no tape to trace"),
+        }
+    }
+}
+
+fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
+    let (c, n, m, s) = (sizes.hidden, sizes.slots, sizes.width, sizes.shifts.len());
+    let floats = |v: &[T]| v.iter().map(|x| x.to_f64() as f32).collect::<Vec<f32>>();
+    (0..sizes.heads())
+        .map(|k| {
+            let (kind, w) = (sizes.head_kind(k), sizes.head_width(k));
+            let steps = (0..tape.time)
+                .map(|t| {
+                    let row = t * tape.batch; // batch row 0
+                    let act = &tape.act[k][row * w..][..w];
+                    let saved = tape.addressed(k, t, 0, n);
+                    let at = m + s + 3;
+                    let features = &tape.features[row * sizes.features()..];
+                    HeadStep {
+                        weighting: floats(&saved[SLOT_WEIGHTING * n..][..n]),
+                        content_weighting: floats(&saved[SLOT_CONTENT * n..][..n]),
+                        key: floats(&act[..m]),
+                        beta: act[m].to_f64() as f32,
+                        gate: act[m + 1].to_f64() as f32,
+                        shift: floats(&act[m + 2..m + 2 + s]),
+                        gamma: act[m + 2 + s].to_f64() as f32,
+                        erase: (kind == HeadKind::Write).then(|| floats(&act[at..at + m])),
+                        add: (kind == HeadKind::Write).then(|| floats(&act[at + m..at + 2 * m])),
+                        read: (kind == HeadKind::Read).then(|| floats(&features[c + k * m..][..m])),
+                    }
+                })
+                .collect();
+            let index = if kind == HeadKind::Read { k } else { k - sizes.read_heads };
+            HeadTrace { kind, index, steps }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::ControllerKind;
+    use crate::fused::kernel::{allow_avx2, has_avx2};
+    use rand::{Rng, SeedableRng};
+
+    /// The kernel's routines compiled with AVX2 and FMA give the same bits as the baseline
+    /// build, forward and backward (a guard against anything reordering a sum or fusing a
+    /// multiply-add on one path only).
+    #[test]
+    fn avx2_and_baseline_builds_agree_bit_for_bit() {
+        if !has_avx2() {
+            eprintln!("no AVX2 on this CPU: nothing to compare");
+            return;
+        }
+        let sizes = NtmSizes {
+            inputs: 5,
+            controller: ControllerKind::Lstm,
+            hidden: 11,
+            layers: 1,
+            read_heads: 2,
+            write_heads: 2,
+            slots: 37,
+            width: 6,
+            shifts: vec![-1, 0, 1],
+        };
+        let (time, batch) = (9, 3);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut random = |count: usize| (0..count).map(|_| rng.random_range(-0.8f32..0.8)).collect::<Vec<f32>>();
+        let p = random(Pack::new(&sizes).total);
+        let x = random(time * batch * sizes.inputs);
+        let dfeat = random(time * batch * sizes.features());
+        let run = || {
+            let tape = forward(&sizes, &p, &x, time, batch);
+            let grad = backward(&sizes, &p, &tape, &dfeat);
+            (tape.features, tape.memory, grad)
+        };
+        let with_avx2 = run();
+        allow_avx2(false);
+        let baseline = run();
+        allow_avx2(true);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&with_avx2.0), bits(&baseline.0), "features");
+        assert_eq!(bits(&with_avx2.1), bits(&baseline.1), "memories");
+        assert_eq!(bits(&with_avx2.2), bits(&baseline.2), "gradients");
+    }
+}
