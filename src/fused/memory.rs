@@ -32,11 +32,10 @@ pub(crate) struct WriteHeadGrad<'a, T> {
 }
 
 simd_routine! {
-/// `out = mem` erased then added to by every head (`mem`, `out`: `[M, N]`, by columns).
-pub(crate) fn write<T: Real>(mem: &[T], heads: &[WriteHead<T>], out: &mut [T]) {
+/// The memory `out` (`[M, N]`, by columns) erased then added to by every head, in place.
+pub(crate) fn write<T: Real>(heads: &[WriteHead<T>], out: &mut [T]) {
     let n = heads[0].weighting.len();
     let one = T::from_f64(1.0);
-    out.copy_from_slice(mem);
     for h in heads {
         for (column, &e) in out.chunks_exact_mut(n).zip(h.erase) {
             for (v, &w) in column.iter_mut().zip(h.weighting) {

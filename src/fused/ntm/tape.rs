@@ -93,10 +93,12 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
                 w
             })
             .collect(),
-        memory: vec![zero; (time + 1) * batch * nm],
+        // Filled step by step below: each new memory starts as a copy of the last.
+        memory: Vec::with_capacity((time + 1) * batch * nm),
         features: per_step(feat),
     };
     let initial = &p[pack.initial_memory(sizes)]; // [N, M]
+    tape.memory.resize(batch * nm, zero);
     for b in 0..batch {
         let by_columns = &mut tape.memory[b * nm..(b + 1) * nm]; // [M, N]
         for (i, row) in initial.chunks_exact(m).enumerate() {
@@ -168,10 +170,11 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             }
         }
         // Addressing, write, read; row by row.
-        let (past, future) = tape.memory.split_at_mut((t + 1) * batch * nm);
-        let before = &past[t * batch * nm..];
         for b in 0..batch {
-            let (m_prev, m_next) = (&before[b * nm..(b + 1) * nm], &mut future[b * nm..(b + 1) * nm]);
+            let at = (tb + b) * nm; // M_{t-1} of row b; M_t goes batch rows further
+            tape.memory.extend_from_within(at..at + nm);
+            let (past, m_next) = tape.memory.split_at_mut(at + batch * nm);
+            let m_prev = &past[at..at + nm];
             for k in reads..heads {
                 let (prev, saved) =
                     previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], (t, b, batch), n);
@@ -181,7 +184,7 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             let writes: Vec<WriteHead<T>> = (reads..heads)
                 .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, tb + b))
                 .collect();
-            mem::write(m_prev, &writes, m_next);
+            mem::write(&writes, m_next);
             let features = &mut tape.features[(tb + b) * feat..][..feat];
             features[..c].copy_from_slice(&tape.hidden[layers - 1][(tb + b) * c..][..c]);
             for k in 0..reads {
