@@ -13,8 +13,6 @@ use gemm::Parallelism;
 pub(crate) trait Real: WithDType + std::ops::Neg<Output = Self> {
     /// e^x; in f32 computed by [`exp_f32`] (branch-free, so loops over it vectorise).
     fn exp(self) -> Self;
-    /// The natural logarithm; in f32 computed by [`ln_f32`] (branch-free, so loops over it
-    /// vectorise).
     fn ln(self) -> Self;
     fn sqrt(self) -> Self;
     /// tanh; in f32 computed as sign(x) (1 - 2 / (e^2|x| + 1)), within ~1.2e-7 of tanh
@@ -24,15 +22,14 @@ pub(crate) trait Real: WithDType + std::ops::Neg<Output = Self> {
 }
 
 macro_rules! real {
-    ($t:ty, $exp:expr, $ln:expr, $tanh:expr) => {
+    ($t:ty, $exp:expr, $tanh:expr) => {
         impl Real for $t {
             #[inline(always)]
             fn exp(self) -> Self {
                 $exp(self)
             }
-            #[inline(always)]
             fn ln(self) -> Self {
-                $ln(self)
+                <$t>::ln(self)
             }
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
@@ -44,11 +41,11 @@ macro_rules! real {
         }
     };
 }
-real!(f32, exp_f32, ln_f32, |x: f32| {
+real!(f32, exp_f32, |x: f32| {
     let e = exp_f32(2.0 * x.abs()); // ~1.7e38 past |x| ~ 44: then exactly 1
     (1.0 - 2.0 / (e + 1.0)).copysign(x)
 });
-real!(f64, f64::exp, f64::ln, f64::tanh);
+real!(f64, f64::exp, f64::tanh);
 
 /// e^x in f32 without branches or library calls, so the compiler can vectorise loops over
 /// it: e^x = 2^k e^r with k = round(x / ln 2) and |r| <= ln(2) / 2, e^r by its Taylor
@@ -115,36 +112,6 @@ macro_rules! simd_routine {
     };
 }
 pub(crate) use simd_routine;
-
-/// ln x in f32 without branches or library calls, for positive normal x (the kernels take
-/// logs of weightings plus an epsilon, and of 1 + e^-|x|): with x = 2^k m, m in
-/// [sqrt(1/2), sqrt(2)), ln x = k ln 2 + 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172, the
-/// series of atanh to s^9 (truncation error < 4e-10). Not finite or not positive x give
-/// NaN, inf as inf; subnormal x are out of its domain. Within 2e-7 of `f32::ln` over
-/// [1e-30, 1e30] (absolute, see the test below).
-#[inline(always)]
-pub(crate) fn ln_f32(x: f32) -> f32 {
-    const LN2: f32 = std::f32::consts::LN_2;
-    let bits = x.to_bits();
-    let k = ((bits >> 23) & 0xff) as i32 - 127;
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // [1, 2)
-    let big = m > std::f32::consts::SQRT_2;
-    let (m, k) = if big { (m * 0.5, k + 1) } else { (m, k) };
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let mut p = 1.0 / 9.0;
-    for c in [1.0 / 7.0, 1.0 / 5.0, 1.0 / 3.0, 1.0] {
-        p = p * s2 + c;
-    }
-    let y = k as f32 * LN2 + 2.0 * s * p;
-    if x > 0.0 && x < f32::INFINITY {
-        y
-    } else if x == f32::INFINITY {
-        x
-    } else {
-        f32::NAN
-    }
-}
 
 /// The contiguous data of a CPU storage under `layout`.
 pub(crate) fn slice<'a, T: Real>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
@@ -290,21 +257,6 @@ mod tests {
         assert!(exp_f32(f32::NAN).is_nan());
         assert!(exp_f32(-1e30) > 0.0 && exp_f32(-1e30) < 1.3e-38);
         assert!(exp_f32(1e30).is_finite() && exp_f32(1e30) > 1e38);
-    }
-
-    #[test]
-    fn ln_f32_is_within_2e_7_of_the_library_ln() {
-        let mut worst = 0.0f32;
-        let steps = 1_000_000;
-        for i in 0..=steps {
-            let x = 10f32.powf(-30.0 + 60.0 * i as f32 / steps as f32);
-            let (fast, exact) = (ln_f32(x), x.ln());
-            worst = worst.max((fast - exact).abs() / exact.abs().max(1.0));
-        }
-        assert!(worst < 2e-7, "worst error {worst:e}");
-        assert_eq!(ln_f32(1.0), 0.0);
-        assert!(ln_f32(f32::NAN).is_nan() && ln_f32(-1.0).is_nan() && ln_f32(0.0).is_nan());
-        assert_eq!(ln_f32(f32::INFINITY), f32::INFINITY);
     }
 
     #[test]
