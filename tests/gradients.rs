@@ -1,5 +1,6 @@
-//! Candle's autograd gradients of every differentiable piece, against central finite
-//! differences in f64.
+//! Gradients against central finite differences in f64: candle's autograd through every
+//! differentiable piece, and whole models on both engines (the reference's composed ops
+//! under candle's autograd, and the fused kernel's hand-derived backward).
 //!
 //! Each function's output is reduced to a scalar L = sum(out * P) with a fixed random
 //! projection P, so every output entry matters with its own weight. For every input entry x:
@@ -25,6 +26,7 @@ use ntm::loss::sequence_loss;
 use ntm::lstm::{LstmBaseline, LstmBaselineConfig};
 use ntm::memory::{self, MemoryInit};
 use ntm::model::SequenceModel;
+use ntm::fused::Engine;
 use ntm::ntm::{MemoryConfig, Ntm, NtmConfig};
 use ntm::params::ParamBuilder;
 use rand::Rng;
@@ -266,39 +268,42 @@ fn small_ntm_config(controller: ControllerKind, init: MemoryInit) -> NtmConfig {
     }
 }
 
+/// Checks the NTM of `config` on both engines (the reference's candle autograd and the fused
+/// kernel's hand-derived backward), each built from `seed` and checked with `check_seed`.
+fn check_ntm(name: &str, config: &NtmConfig, seed: u64, check_seed: u64, (full, sample): (usize, usize)) {
+    for engine in [Engine::Reference, Engine::Fused] {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, seed, DType::F64, &Device::Cpu);
+        let model = Ntm::new(&NtmConfig { engine, ..config.clone() }, &params, 3, 2).unwrap();
+        if config.memory.init == MemoryInit::Learned {
+            assert!(varmap.data().lock().unwrap().contains_key("initial.memory"));
+        }
+        check_model(&format!("{name} ({})", engine.name()), &model, &varmap, 3, 2, check_seed, full, sample);
+    }
+}
+
 /// N = 6, M = 4, controller 8, 1 read + 1 write head, batch 2, input 3, output 2, 4 steps.
 #[test]
 fn ntm_lstm_gradient() {
-    let varmap = VarMap::new();
-    let params = ParamBuilder::new(&varmap, 5, DType::F64, &Device::Cpu);
-    let model = Ntm::new(&small_ntm_config(ControllerKind::Lstm, MemoryInit::Constant), &params, 3, 2).unwrap();
-    check_model("NTM-LSTM", &model, &varmap, 3, 2, 100, usize::MAX, 0);
+    check_ntm("NTM-LSTM", &small_ntm_config(ControllerKind::Lstm, MemoryInit::Constant), 5, 100, (usize::MAX, 0));
 }
 
 #[test]
 fn ntm_lstm_learned_memory_gradient() {
     // Learned initial memory: the memory parameter must get the right gradient too.
-    let varmap = VarMap::new();
-    let params = ParamBuilder::new(&varmap, 6, DType::F64, &Device::Cpu);
-    let model = Ntm::new(&small_ntm_config(ControllerKind::Lstm, MemoryInit::Learned), &params, 3, 2).unwrap();
-    assert!(varmap.data().lock().unwrap().contains_key("initial.memory"));
-    check_model("NTM-LSTM learned memory", &model, &varmap, 3, 2, 101, 40, 15);
+    let config = small_ntm_config(ControllerKind::Lstm, MemoryInit::Learned);
+    check_ntm("NTM-LSTM learned memory", &config, 6, 101, (40, 15));
 }
 
 #[test]
 fn ntm_feed_forward_gradient() {
-    let varmap = VarMap::new();
-    let params = ParamBuilder::new(&varmap, 7, DType::F64, &Device::Cpu);
-    let model = Ntm::new(&small_ntm_config(ControllerKind::FeedForward, MemoryInit::Constant), &params, 3, 2).unwrap();
-    check_model("NTM-FF", &model, &varmap, 3, 2, 102, usize::MAX, 0);
+    check_ntm("NTM-FF", &small_ntm_config(ControllerKind::FeedForward, MemoryInit::Constant), 7, 102, (usize::MAX, 0));
 }
 
 #[test]
 fn ntm_two_heads_each_two_layers_gradient() {
     // 2 read + 2 write heads, a 2-layer controller and shifts -2..2: the concatenations of
     // several read vectors and the layer stacking.
-    let varmap = VarMap::new();
-    let params = ParamBuilder::new(&varmap, 8, DType::F64, &Device::Cpu);
     let config = NtmConfig {
         controller_layers: 2,
         read_heads: 2,
@@ -306,8 +311,17 @@ fn ntm_two_heads_each_two_layers_gradient() {
         shifts: vec![-2, -1, 0, 1, 2],
         ..small_ntm_config(ControllerKind::Lstm, MemoryInit::Constant)
     };
-    let model = Ntm::new(&config, &params, 3, 2).unwrap();
-    check_model("NTM 2x2 heads, 2 layers", &model, &varmap, 3, 2, 103, 20, 10);
+    check_ntm("NTM 2x2 heads, 2 layers", &config, 8, 103, (20, 10));
+}
+
+#[test]
+fn ntm_over_sixteen_slots_gradient() {
+    // 17 slots: the fused kernel's loops over blocks of 16 slots and their remainder.
+    let config = NtmConfig {
+        memory: MemoryConfig { slots: 17, width: 3, init: MemoryInit::Learned },
+        ..small_ntm_config(ControllerKind::Lstm, MemoryInit::Learned)
+    };
+    check_ntm("NTM 17 slots", &config, 10, 105, (30, 12));
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub fn lstm_layer(
     saved.narrow(2, 0, hidden)
 }
 
-/// The recurrence `gx, W_h, [h0; c0] -> [6, T, B, H]` (see the module docs).
+/// The recurrence `gx, W_h, [h0; c0] -> [T, B, 6H]` (see the module docs).
 struct LstmRecurrence;
 
 /// Sizes of one call: time steps, batch rows, hidden units.

@@ -2,8 +2,9 @@
 //! backward) that compute the same functions as the composed reference modules in fewer,
 //! larger operations.
 //!
-//! The composed modules stay the reference: tests (`tests/fused.rs`) check each fused kernel
-//! against them (outputs and gradients) and against finite differences.
+//! The composed modules stay the reference: `tests/fused.rs` checks the fused models against
+//! them (outputs, traces and every parameter gradient), `tests/gradients.rs` both against
+//! finite differences.
 
 mod addressing;
 mod kernel;

@@ -19,8 +19,12 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
     }
 }
 
-/// The backward pass: from the tape and `dfeat` `[T, B, C + R M]`, the gradient of the
-/// features, the gradient of the packed parameters `p`.
+/// The backward pass: returns the gradient of the packed parameters `p`, given the tape and
+/// `dfeat` `[T, B, C + R M]`, the gradient of the features. Per step, in reverse: the read
+/// heads (r = w^T M_t, then their addressing over M_t), the write (M_{t-1} -> M_t) and the
+/// write heads' addressing over M_{t-1}; then the heads' projections (dh_t += draw_k W_k^T)
+/// and the controller from its top layer down (dxh = dz W_l^T, split into the layer's input,
+/// its own h_{t-1}, and for layer 0 the reads r_{t-1}).
 pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
     let pack = Pack::new(sizes);
     let (time, batch) = (tape.time, tape.batch);
