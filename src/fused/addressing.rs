@@ -25,7 +25,7 @@
 //! ```
 
 use crate::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
-use crate::fused::kernel::{dot, sigmoid, softmax, sum, simd_routine, Real};
+use crate::fused::kernel::{dot, sigmoid, simd_routine, softmax, sum, Real};
 use crate::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.
@@ -235,7 +235,15 @@ pub(crate) fn backward_scratch(n: usize, m: usize) -> usize {
 /// i and column c, `dmem_ci += ddot_i key_c + scale_i M_ci`, and `dkey_c = sum_i ddot_i M_ci`
 /// (`mem`, `dmem` `[M, N]`; `partial`: M [`BLOCK`] scratch values).
 #[inline(always)]
-fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem: &mut [T], dkey: &mut [T], partial: &mut [T]) {
+fn column_backward<T: Real>(
+    mem: &[T],
+    key: &[T],
+    ddot: &[T],
+    scale: &[T],
+    dmem: &mut [T],
+    dkey: &mut [T],
+    partial: &mut [T],
+) {
     let (n, m) = (ddot.len(), key.len());
     let whole = n - n % BLOCK;
     let partial = &mut partial[..m * BLOCK];
@@ -244,7 +252,10 @@ fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem:
         let (dd, sc) = (&ddot[start..start + BLOCK], &scale[start..start + BLOCK]);
         let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
         for (((column, dcolumn), &k), p) in columns.zip(key).zip(partial.chunks_exact_mut(BLOCK)) {
-            let (x, d) = (&column[start..start + BLOCK], &mut dcolumn[start..start + BLOCK]);
+            let (x, d) = (
+                &column[start..start + BLOCK],
+                &mut dcolumn[start..start + BLOCK],
+            );
             for j in 0..BLOCK {
                 d[j] += dd[j] * k + sc[j] * x[j];
                 p[j] += dd[j] * x[j];
@@ -252,7 +263,10 @@ fn column_backward<T: Real>(mem: &[T], key: &[T], ddot: &[T], scale: &[T], dmem:
         }
     }
     let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
-    for (((column, dcolumn), (&k, dk)), p) in columns.zip(key.iter().zip(dkey.iter_mut())).zip(partial.chunks_exact(BLOCK)) {
+    for (((column, dcolumn), (&k, dk)), p) in columns
+        .zip(key.iter().zip(dkey.iter_mut()))
+        .zip(partial.chunks_exact(BLOCK))
+    {
         *dk = sum(p);
         for i in whole..n {
             dcolumn[i] += ddot[i] * k + scale[i] * column[i];

@@ -37,8 +37,13 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     let lstm = sizes.lstm();
     let mut grad = vec![zero; pack.total];
     // Kept for every step, for the weight gradients at the end.
-    let mut dgates: Vec<Vec<T>> = (0..layers).map(|_| vec![zero; time * batch * cols]).collect();
-    let mut draw: Vec<Vec<T>> = widths.iter().map(|&w| vec![zero; time * batch * w]).collect();
+    let mut dgates: Vec<Vec<T>> = (0..layers)
+        .map(|_| vec![zero; time * batch * cols])
+        .collect();
+    let mut draw: Vec<Vec<T>> = widths
+        .iter()
+        .map(|&w| vec![zero; time * batch * w])
+        .collect();
     // Carried from step t + 1 back to step t: the gradients of h^l_t and c^l_t, of r_t (as
     // step t + 1's controller input), of every head's w_t (as its previous weighting) and of M_t.
     let mut dh = vec![vec![zero; batch * c]; layers];
@@ -48,7 +53,12 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     let mut dmem = vec![zero; batch * nm];
     // Scratch.
     let mut dmem_prev = vec![zero; batch * nm];
-    let (mut dr, mut dw, mut dprev, mut scratch) = (vec![zero; m], vec![zero; n], vec![zero; n], vec![zero; addr::backward_scratch(n, m)]);
+    let (mut dr, mut dw, mut dprev, mut scratch) = (
+        vec![zero; m],
+        vec![zero; n],
+        vec![zero; n],
+        vec![zero; addr::backward_scratch(n, m)],
+    );
     let mut dact = vec![zero; widths.iter().copied().max().unwrap_or(0)];
     let write_width = n + 2 * m;
     let mut write_grads = vec![zero; sizes.write_heads * write_width];
@@ -75,13 +85,32 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 mem::read_backward(&saved[..n], m_next, &dr, &mut dw, dmem_b);
                 let act = &tape.act[k][row * w..][..w];
                 let prev = tape.previous(k, t, b, n);
-                addr::address_backward(act, m_next, prev, &sizes.shifts, saved, &dw, &mut dact[..w], dmem_b, &mut dprev, &mut scratch);
+                addr::address_backward(
+                    act,
+                    m_next,
+                    prev,
+                    &sizes.shifts,
+                    saved,
+                    &dw,
+                    &mut dact[..w],
+                    dmem_b,
+                    &mut dprev,
+                    &mut scratch,
+                );
                 dweighting[k][b * n..(b + 1) * n].copy_from_slice(&dprev);
-                addr::activation_backward(&tape.raw[k][row * w..][..w], act, &dact[..w], &mut draw[k][row * w..][..w], m, s);
+                addr::activation_backward(
+                    &tape.raw[k][row * w..][..w],
+                    act,
+                    &dact[..w],
+                    &mut draw[k][row * w..][..w],
+                    m,
+                    s,
+                );
             }
             // The write M_{t-1} -> M_t, then the write heads, addressed over M_{t-1}.
-            let writes: Vec<WriteHead<T>> =
-                (reads..heads).map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row)).collect();
+            let writes: Vec<WriteHead<T>> = (reads..heads)
+                .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row))
+                .collect();
             let dmem_prev_b = &mut dmem_prev[b * nm..(b + 1) * nm];
             write_grads.fill(zero);
             let mut grads: Vec<WriteHeadGrad<T>> = write_grads
@@ -89,11 +118,22 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 .map(|g| {
                     let (weighting, rest) = g.split_at_mut(n);
                     let (erase, add) = rest.split_at_mut(m);
-                    WriteHeadGrad { weighting, erase, add }
+                    WriteHeadGrad {
+                        weighting,
+                        erase,
+                        add,
+                    }
                 })
                 .collect();
             let dmem_b = &dmem[b * nm..(b + 1) * nm];
-            mem::write_backward(m_prev, &writes, dmem_b, dmem_prev_b, &mut grads, &mut write_scratch);
+            mem::write_backward(
+                m_prev,
+                &writes,
+                dmem_b,
+                dmem_prev_b,
+                &mut grads,
+                &mut write_scratch,
+            );
             drop(grads);
             for (j, k) in (reads..heads).enumerate() {
                 let w = widths[k];
@@ -104,9 +144,27 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 dact[w - 2 * m..w].copy_from_slice(&g[n..]); // erase, add
                 let act = &tape.act[k][row * w..][..w];
                 let (prev, saved) = (tape.previous(k, t, b, n), tape.addressed(k, t, b, n));
-                addr::address_backward(act, m_prev, prev, &sizes.shifts, saved, &dw, &mut dact[..w], dmem_prev_b, &mut dprev, &mut scratch);
+                addr::address_backward(
+                    act,
+                    m_prev,
+                    prev,
+                    &sizes.shifts,
+                    saved,
+                    &dw,
+                    &mut dact[..w],
+                    dmem_prev_b,
+                    &mut dprev,
+                    &mut scratch,
+                );
                 dweighting[k][b * n..(b + 1) * n].copy_from_slice(&dprev);
-                addr::activation_backward(&tape.raw[k][row * w..][..w], act, &dact[..w], &mut draw[k][row * w..][..w], m, s);
+                addr::activation_backward(
+                    &tape.raw[k][row * w..][..w],
+                    act,
+                    &dact[..w],
+                    &mut draw[k][row * w..][..w],
+                    m,
+                    s,
+                );
             }
         }
         std::mem::swap(&mut dmem, &mut dmem_prev);
@@ -116,22 +174,47 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         }
         for k in 0..heads {
             let w = widths[k];
-            matmul(&mut dtop, true, &draw[k][tb * w..(tb + batch) * w], (w, 1), &p[pack.head(k, 0)], (1, w), (batch, c, w));
+            matmul(
+                &mut dtop,
+                true,
+                &draw[k][tb * w..(tb + batch) * w],
+                (w, 1),
+                &p[pack.head(k, 0)],
+                (1, w),
+                (batch, c, w),
+            );
         }
         // The controller, top layer down; dtop holds the gradient of the layer's output.
         for l in (0..layers).rev() {
             let (r, inputs) = (rows[l], sizes.layer_inputs(l));
             let dg_t = &mut dgates[l][tb * cols..(tb + batch) * cols];
             for b in 0..batch {
-                let (din, dg) = (&dtop[b * c..(b + 1) * c], &mut dg_t[b * cols..(b + 1) * cols]);
+                let (din, dg) = (
+                    &dtop[b * c..(b + 1) * c],
+                    &mut dg_t[b * cols..(b + 1) * cols],
+                );
                 let row = tb + b;
                 if lstm {
                     for j in 0..c {
                         dh_row[j] = din[j] + dh[l][b * c + j];
                     }
-                    let c_prev = if t == 0 { &p[pack.layer(l, 3)] } else { &tape.cells[l][(row - batch) * c..][..c] };
-                    let (gates, cell) = (&tape.gates[l][row * cols..][..cols], &tape.cells[l][row * c..][..c]);
-                    cell_backward(gates, c_prev, cell, &dh_row, &mut dc[l][b * c..(b + 1) * c], dg);
+                    let c_prev = if t == 0 {
+                        &p[pack.layer(l, 3)]
+                    } else {
+                        &tape.cells[l][(row - batch) * c..][..c]
+                    };
+                    let (gates, cell) = (
+                        &tape.gates[l][row * cols..][..cols],
+                        &tape.cells[l][row * c..][..c],
+                    );
+                    cell_backward(
+                        gates,
+                        c_prev,
+                        cell,
+                        &dh_row,
+                        &mut dc[l][b * c..(b + 1) * c],
+                        dg,
+                    );
                 } else {
                     let h = &tape.hidden[l][row * c..][..c];
                     for j in 0..c {
@@ -140,7 +223,15 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 }
             }
             let dx = &mut dxh[..batch * r];
-            matmul(dx, false, dg_t, (cols, 1), &p[pack.layer(l, 0)], (1, cols), (batch, r, cols));
+            matmul(
+                dx,
+                false,
+                dg_t,
+                (cols, 1),
+                &p[pack.layer(l, 0)],
+                (1, cols),
+                (batch, r, cols),
+            );
             for b in 0..batch {
                 let d = &dx[b * r..(b + 1) * r];
                 if lstm {
@@ -149,7 +240,8 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 if l > 0 {
                     dtop[b * c..(b + 1) * c].copy_from_slice(&d[..c]);
                 } else {
-                    dreads[b * reads * m..(b + 1) * reads * m].copy_from_slice(&d[sizes.inputs..inputs]);
+                    dreads[b * reads * m..(b + 1) * reads * m]
+                        .copy_from_slice(&d[sizes.inputs..inputs]);
                 }
             }
         }
@@ -163,7 +255,10 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     }
     for b in 0..batch {
         for i in 0..reads {
-            add_rows(&mut grad[pack.initial_read(sizes, i)], &dreads[(b * reads + i) * m..][..m]);
+            add_rows(
+                &mut grad[pack.initial_read(sizes, i)],
+                &dreads[(b * reads + i) * m..][..m],
+            );
         }
     }
     for k in 0..heads {
@@ -172,7 +267,11 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         add_rows(&mut g, &dweighting[k]);
         let w0 = &tape.initial_weightings[k];
         let inner = dot(w0, &g);
-        for ((d, &w), &gi) in grad[pack.initial_logits(sizes, k)].iter_mut().zip(w0).zip(&g) {
+        for ((d, &w), &gi) in grad[pack.initial_logits(sizes, k)]
+            .iter_mut()
+            .zip(w0)
+            .zip(&g)
+        {
             *d = w * (gi - inner);
         }
     }
@@ -188,13 +287,29 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     let all = time * batch;
     for l in 0..layers {
         let r = rows[l];
-        matmul(&mut grad[pack.layer(l, 0)], false, &tape.xh[l], (1, r), &dgates[l], (cols, 1), (r, cols, all));
+        matmul(
+            &mut grad[pack.layer(l, 0)],
+            false,
+            &tape.xh[l],
+            (1, r),
+            &dgates[l],
+            (cols, 1),
+            (r, cols, all),
+        );
         add_rows(&mut grad[pack.layer(l, 1)], &dgates[l]);
     }
     let top = &tape.hidden[layers - 1];
     for k in 0..heads {
         let w = widths[k];
-        matmul(&mut grad[pack.head(k, 0)], false, top, (1, c), &draw[k], (w, 1), (c, w, all));
+        matmul(
+            &mut grad[pack.head(k, 0)],
+            false,
+            top,
+            (1, c),
+            &draw[k],
+            (w, 1),
+            (c, w, all),
+        );
         add_rows(&mut grad[pack.head(k, 1)], &draw[k]);
     }
     grad

@@ -56,7 +56,8 @@ struct NtmSequence {
 }
 
 fn lock(tape: &SharedTape) -> Result<std::sync::MutexGuard<'_, Option<Box<dyn Any + Send>>>> {
-    tape.lock().map_err(|_| candle_core::Error::Msg("fused ntm: the tape's lock is poisoned".into()))
+    tape.lock()
+        .map_err(|_| candle_core::Error::Msg("fused ntm: the tape's lock is poisoned".into()))
 }
 
 impl NtmSequence {
@@ -64,7 +65,8 @@ impl NtmSequence {
     fn dims(&self, params: &Layout, inputs: &Layout) -> Result<(usize, usize)> {
         let (time, batch, x) = inputs.shape().dims3()?;
         let total = Pack::new(&self.sizes).total;
-        if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0 {
+        if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0
+        {
             candle_core::bail!(
                 "fused ntm: parameters {:?} and inputs {:?} do not fit (need {total} parameters, [T >= 1, B >= 1, {}] inputs)",
                 params.shape(),
@@ -75,7 +77,12 @@ impl NtmSequence {
         Ok((time, batch))
     }
 
-    fn fwd_typed<T: Real>(&self, p: &[T], x: &[T], (time, batch): (usize, usize)) -> Result<CpuStorage> {
+    fn fwd_typed<T: Real>(
+        &self,
+        p: &[T],
+        x: &[T],
+        (time, batch): (usize, usize),
+    ) -> Result<CpuStorage> {
         let tape = forward(&self.sizes, p, x, time, batch);
         let features = tape.features.clone();
         *lock(&self.tape)? = Some(Box::new(tape));
@@ -97,7 +104,13 @@ impl CustomOp2 for NtmSequence {
         "fused-ntm-sequence"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
         let storage = match s1.dtype() {
@@ -108,7 +121,13 @@ impl CustomOp2 for NtmSequence {
         Ok((storage, shape))
     }
 
-    fn bwd(&self, params: &Tensor, _inputs: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        params: &Tensor,
+        _inputs: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let d = match params.dtype() {
             DType::F32 => self.bwd_typed::<f32>(params, grad)?,
             DType::F64 => self.bwd_typed::<f64>(params, grad)?,
@@ -130,21 +149,41 @@ pub struct NtmRun {
 /// Runs the NTM of `sizes` over `inputs` `[T, B, X]`, with `parameters` in the order and
 /// shapes of [`NtmSizes::parameter_shapes`]; differentiable with respect to every parameter.
 pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<NtmRun> {
+    if sizes.layers == 0 || sizes.write_heads == 0 || sizes.shifts.is_empty() || sizes.slots == 0 {
+        candle_core::bail!("fused ntm: needs at least one controller layer, one write head, one shift and one slot ({sizes:?})");
+    }
     let shapes = sizes.parameter_shapes();
     if parameters.len() != shapes.len() {
-        candle_core::bail!("fused ntm: {} parameters given, {} expected", parameters.len(), shapes.len());
+        candle_core::bail!(
+            "fused ntm: {} parameters given, {} expected",
+            parameters.len(),
+            shapes.len()
+        );
     }
     for (i, (t, shape)) in parameters.iter().zip(&shapes).enumerate() {
         if t.dims() != shape.as_slice() {
-            candle_core::bail!("fused ntm: parameter {i} has shape {:?}, expected {shape:?}", t.dims());
+            candle_core::bail!(
+                "fused ntm: parameter {i} has shape {:?}, expected {shape:?}",
+                t.dims()
+            );
         }
     }
-    let flat = parameters.iter().map(|t| t.flatten_all()).collect::<Result<Vec<_>>>()?;
+    let flat = parameters
+        .iter()
+        .map(|t| t.flatten_all())
+        .collect::<Result<Vec<_>>>()?;
     let packed = Tensor::cat(&flat, 0)?;
     let tape: SharedTape = Arc::new(Mutex::new(None));
-    let op = NtmSequence { sizes: sizes.clone(), tape: tape.clone() };
+    let op = NtmSequence {
+        sizes: sizes.clone(),
+        tape: tape.clone(),
+    };
     let features = packed.apply_op2(&inputs.contiguous()?, op)?;
-    Ok(NtmRun { features, sizes: sizes.clone(), tape })
+    Ok(NtmRun {
+        features,
+        sizes: sizes.clone(),
+        tape,
+    })
 }
 
 impl NtmRun {
@@ -190,7 +229,11 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
                     }
                 })
                 .collect();
-            let index = if kind == HeadKind::Read { k } else { k - sizes.read_heads };
+            let index = if kind == HeadKind::Read {
+                k
+            } else {
+                k - sizes.read_heads
+            };
             HeadTrace { kind, index, steps }
         })
         .collect()
@@ -225,7 +268,11 @@ mod tests {
         };
         let (time, batch) = (9, 3);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut random = |count: usize| (0..count).map(|_| rng.random_range(-0.8f32..0.8)).collect::<Vec<f32>>();
+        let mut random = |count: usize| {
+            (0..count)
+                .map(|_| rng.random_range(-0.8f32..0.8))
+                .collect::<Vec<f32>>()
+        };
         let p = random(Pack::new(&sizes).total);
         let x = random(time * batch * sizes.inputs);
         let dfeat = random(time * batch * sizes.features());

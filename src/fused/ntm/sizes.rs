@@ -119,7 +119,12 @@ impl Pack {
             total += shape.iter().product::<usize>();
         }
         let per_layer = if sizes.lstm() { 4 } else { 2 };
-        Self { starts, per_layer, heads_at: sizes.layers * per_layer, total }
+        Self {
+            starts,
+            per_layer,
+            heads_at: sizes.layers * per_layer,
+            total,
+        }
     }
 
     pub(super) fn range(&self, index: usize) -> std::ops::Range<usize> {
@@ -128,6 +133,10 @@ impl Pack {
 
     /// Layer l's weight, bias, h0, c0 (`part` 0..4).
     pub(super) fn layer(&self, l: usize, part: usize) -> std::ops::Range<usize> {
+        debug_assert!(
+            part < self.per_layer,
+            "a feed-forward layer has no initial state"
+        );
         self.range(l * self.per_layer + part)
     }
 

@@ -61,12 +61,22 @@ fn previous_and_now<'a, T: Real>(
 ) -> (&'a [T], &'a mut [T]) {
     let row = (t * batch + b) * SLOTS * n;
     let (done, now) = addressing.split_at_mut(row);
-    let previous = if t == 0 { initial } else { &done[row - batch * SLOTS * n..][..n] };
+    let previous = if t == 0 {
+        initial
+    } else {
+        &done[row - batch * SLOTS * n..][..n]
+    };
     (previous, &mut now[..SLOTS * n])
 }
 
 /// The forward pass over all steps: `p` packed parameters, `x` `[T, B, X]`.
-pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, batch: usize) -> Tape<T> {
+pub(super) fn forward<T: Real>(
+    sizes: &NtmSizes,
+    p: &[T],
+    x: &[T],
+    time: usize,
+    batch: usize,
+) -> Tape<T> {
     let pack = Pack::new(sizes);
     let (c, n, m, s) = (sizes.hidden, sizes.slots, sizes.width, sizes.shifts.len());
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
@@ -80,8 +90,12 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
         time,
         batch,
         xh: rows.iter().map(|&r| per_step(r)).collect(),
-        gates: (0..layers).map(|_| if lstm { per_step(cols) } else { Vec::new() }).collect(),
-        cells: (0..layers).map(|_| if lstm { per_step(c) } else { Vec::new() }).collect(),
+        gates: (0..layers)
+            .map(|_| if lstm { per_step(cols) } else { Vec::new() })
+            .collect(),
+        cells: (0..layers)
+            .map(|_| if lstm { per_step(c) } else { Vec::new() })
+            .collect(),
         hidden: (0..layers).map(|_| per_step(c)).collect(),
         raw: widths.iter().map(|&w| per_step(w)).collect(),
         act: widths.iter().map(|&w| per_step(w)).collect(),
@@ -117,20 +131,27 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             for b in 0..batch {
                 let row = &mut tape.xh[l][(tb + b) * r..][..r];
                 if l == 0 {
-                    row[..sizes.inputs].copy_from_slice(&x[(tb + b) * sizes.inputs..][..sizes.inputs]);
+                    row[..sizes.inputs]
+                        .copy_from_slice(&x[(tb + b) * sizes.inputs..][..sizes.inputs]);
                     for i in 0..reads {
                         let read = &mut row[sizes.inputs + i * m..][..m];
                         if t == 0 {
                             read.copy_from_slice(&p[pack.initial_read(sizes, i)]);
                         } else {
-                            read.copy_from_slice(&tape.features[((tb - batch) + b) * feat + c + i * m..][..m]);
+                            read.copy_from_slice(
+                                &tape.features[((tb - batch) + b) * feat + c + i * m..][..m],
+                            );
                         }
                     }
                 } else {
                     row[..c].copy_from_slice(&tape.hidden[l - 1][(tb + b) * c..][..c]);
                 }
                 if lstm {
-                    let h_prev = if t == 0 { &p[pack.layer(l, 2)] } else { &tape.hidden[l][(tb - batch + b) * c..][..c] };
+                    let h_prev = if t == 0 {
+                        &p[pack.layer(l, 2)]
+                    } else {
+                        &tape.hidden[l][(tb - batch + b) * c..][..c]
+                    };
                     row[inputs..].copy_from_slice(h_prev);
                 }
             }
@@ -139,14 +160,26 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
                 pre[b * cols..(b + 1) * cols].copy_from_slice(bias);
             }
             let xh_t = &tape.xh[l][tb * r..(tb + batch) * r];
-            matmul(&mut pre, true, xh_t, (r, 1), &p[pack.layer(l, 0)], (cols, 1), (batch, cols, r));
+            matmul(
+                &mut pre,
+                true,
+                xh_t,
+                (r, 1),
+                &p[pack.layer(l, 0)],
+                (cols, 1),
+                (batch, cols, r),
+            );
             for b in 0..batch {
                 let hv = &mut tape.hidden[l][(tb + b) * c..][..c];
                 if lstm {
                     let gates = &mut tape.gates[l][(tb + b) * cols..][..cols];
                     gates.copy_from_slice(&pre[b * cols..(b + 1) * cols]);
                     let (done, now) = tape.cells[l].split_at_mut(tb * c);
-                    let c_prev = if t == 0 { &p[pack.layer(l, 3)] } else { &done[(tb - batch + b) * c..][..c] };
+                    let c_prev = if t == 0 {
+                        &p[pack.layer(l, 3)]
+                    } else {
+                        &done[(tb - batch + b) * c..][..c]
+                    };
                     cell_forward(gates, c_prev, &mut now[b * c..(b + 1) * c], hv);
                 } else {
                     for (h, &z) in hv.iter_mut().zip(&pre[b * cols..(b + 1) * cols]) {
@@ -163,9 +196,20 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             for b in 0..batch {
                 raw[b * w..(b + 1) * w].copy_from_slice(&p[pack.head(k, 1)]);
             }
-            matmul(raw, true, top, (c, 1), &p[pack.head(k, 0)], (w, 1), (batch, w, c));
+            matmul(
+                raw,
+                true,
+                top,
+                (c, 1),
+                &p[pack.head(k, 0)],
+                (w, 1),
+                (batch, w, c),
+            );
             for b in 0..batch {
-                let (raw, act) = (&tape.raw[k][(tb + b) * w..][..w], &mut tape.act[k][(tb + b) * w..][..w]);
+                let (raw, act) = (
+                    &tape.raw[k][(tb + b) * w..][..w],
+                    &mut tape.act[k][(tb + b) * w..][..w],
+                );
                 addr::activate(raw, act, m, s);
             }
         }
@@ -176,8 +220,12 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             let (past, m_next) = tape.memory.split_at_mut(at + batch * nm);
             let m_prev = &past[at..at + nm];
             for k in reads..heads {
-                let (prev, saved) =
-                    previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], (t, b, batch), n);
+                let (prev, saved) = previous_and_now(
+                    &mut tape.addressing[k],
+                    &tape.initial_weightings[k],
+                    (t, b, batch),
+                    n,
+                );
                 let act = &tape.act[k][(tb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_prev, prev, &sizes.shifts, saved);
             }
@@ -188,8 +236,12 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
             let features = &mut tape.features[(tb + b) * feat..][..feat];
             features[..c].copy_from_slice(&tape.hidden[layers - 1][(tb + b) * c..][..c]);
             for k in 0..reads {
-                let (prev, saved) =
-                    previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], (t, b, batch), n);
+                let (prev, saved) = previous_and_now(
+                    &mut tape.addressing[k],
+                    &tape.initial_weightings[k],
+                    (t, b, batch),
+                    n,
+                );
                 let act = &tape.act[k][(tb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_next, prev, &sizes.shifts, saved);
                 mem::read(&saved[..n], m_next, &mut features[c + k * m..][..m]);
@@ -201,7 +253,12 @@ pub(super) fn forward<T: Real>(sizes: &NtmSizes, p: &[T], x: &[T], time: usize, 
 
 /// A write head's weighting, erase and add for tape row `row` (= t B + b), from its
 /// activated parameters `act` and `addressing` tapes.
-pub(super) fn write_head<'a, T: Real>(act: &'a [T], addressing: &'a [T], sizes: &NtmSizes, row: usize) -> WriteHead<'a, T> {
+pub(super) fn write_head<'a, T: Real>(
+    act: &'a [T],
+    addressing: &'a [T],
+    sizes: &NtmSizes,
+    row: usize,
+) -> WriteHead<'a, T> {
     let (n, m) = (sizes.slots, sizes.width);
     let width = Head::output_width(HeadKind::Write, m, sizes.shifts.len());
     let act = &act[row * width..][..width];
