@@ -28,7 +28,7 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
 pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
     let pack = Pack::new(sizes);
     let (time, batch) = (tape.time, tape.batch);
-    let (c, n, m, s) = (sizes.hidden, sizes.slots, sizes.width, sizes.shifts.len());
+    let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
     let (cols, feat, nm) = (sizes.layer_cols(), sizes.features(), n * m);
     let (zero, one) = (T::from_f64(0.0), T::from_f64(1.0));
@@ -53,9 +53,8 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     let mut dmem = vec![zero; batch * nm];
     // Scratch.
     let mut dmem_prev = vec![zero; batch * nm];
-    let (mut dr, mut dw, mut dprev, mut scratch) = (
+    let (mut dr, mut dw, mut scratch) = (
         vec![zero; m],
-        vec![zero; n],
         vec![zero; n],
         vec![zero; addr::backward_scratch(n, m)],
     );
@@ -83,28 +82,20 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 let saved = tape.addressed(k, t, b, n);
                 let dmem_b = &mut dmem[b * nm..(b + 1) * nm];
                 mem::read_backward(&saved[..n], m_next, &dr, &mut dw, dmem_b);
-                let act = &tape.act[k][row * w..][..w];
-                let prev = tape.previous(k, t, b, n);
-                addr::address_backward(
-                    act,
+                let (dweighting_b, draw_b) = (
+                    &mut dweighting[k][b * n..(b + 1) * n],
+                    &mut draw[k][row * w..][..w],
+                );
+                let rows = (dmem_b, dweighting_b, draw_b);
+                head_backward(
+                    tape,
+                    sizes,
+                    (k, t, b),
                     m_next,
-                    prev,
-                    &sizes.shifts,
-                    saved,
                     &dw,
                     &mut dact[..w],
-                    dmem_b,
-                    &mut dprev,
+                    rows,
                     &mut scratch,
-                );
-                dweighting[k][b * n..(b + 1) * n].copy_from_slice(&dprev);
-                addr::activation_backward(
-                    &tape.raw[k][row * w..][..w],
-                    act,
-                    &dact[..w],
-                    &mut draw[k][row * w..][..w],
-                    m,
-                    s,
                 );
             }
             // The write M_{t-1} -> M_t, then the write heads, addressed over M_{t-1}.
@@ -142,28 +133,21 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                     dw[i] = g[i] + dweighting[k][b * n + i];
                 }
                 dact[w - 2 * m..w].copy_from_slice(&g[n..]); // erase, add
-                let act = &tape.act[k][row * w..][..w];
-                let (prev, saved) = (tape.previous(k, t, b, n), tape.addressed(k, t, b, n));
-                addr::address_backward(
-                    act,
+                let (dweighting_b, draw_b) = (
+                    &mut dweighting[k][b * n..(b + 1) * n],
+                    &mut draw[k][row * w..][..w],
+                );
+                let dmem_prev_b = &mut dmem_prev[b * nm..(b + 1) * nm];
+                let rows = (dmem_prev_b, dweighting_b, draw_b);
+                head_backward(
+                    tape,
+                    sizes,
+                    (k, t, b),
                     m_prev,
-                    prev,
-                    &sizes.shifts,
-                    saved,
                     &dw,
                     &mut dact[..w],
-                    dmem_prev_b,
-                    &mut dprev,
+                    rows,
                     &mut scratch,
-                );
-                dweighting[k][b * n..(b + 1) * n].copy_from_slice(&dprev);
-                addr::activation_backward(
-                    &tape.raw[k][row * w..][..w],
-                    act,
-                    &dact[..w],
-                    &mut draw[k][row * w..][..w],
-                    m,
-                    s,
                 );
             }
         }
@@ -313,4 +297,39 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         add_rows(&mut grad[pack.head(k, 1)], &draw[k]);
     }
     grad
+}
+
+/// Head k's addressing and activations backward for batch row b at step t, over the memory
+/// `mem` it addressed: from `dw`, the whole gradient of its weighting, and `dact` holding the
+/// gradient of its erase and add (write heads), adds to `dmem` and sets the gradient of its
+/// previous weighting (`dprev`) and of its projection (`draw`), given as `rows`.
+#[allow(clippy::too_many_arguments)]
+fn head_backward<T: Real>(
+    tape: &Tape<T>,
+    sizes: &NtmSizes,
+    (k, t, b): (usize, usize, usize),
+    mem: &[T],
+    dw: &[T],
+    dact: &mut [T],
+    (dmem, dprev, draw): (&mut [T], &mut [T], &mut [T]),
+    scratch: &mut [T],
+) {
+    let (n, m, s) = (sizes.slots, sizes.width, sizes.shifts.len());
+    let w = dact.len();
+    let row = t * tape.batch + b;
+    let (act, raw) = (&tape.act[k][row * w..][..w], &tape.raw[k][row * w..][..w]);
+    let (prev, saved) = (tape.previous(k, t, b, n), tape.addressed(k, t, b, n));
+    addr::address_backward(
+        act,
+        mem,
+        prev,
+        &sizes.shifts,
+        saved,
+        dw,
+        dact,
+        dmem,
+        dprev,
+        scratch,
+    );
+    addr::activation_backward(raw, act, dact, draw, m, s);
 }
