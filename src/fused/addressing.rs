@@ -24,6 +24,8 @@
 //!           the clip to +-PRE_ACTIVATION_CLIP passes the gradient strictly inside, half at the bound
 //! ```
 
+use std::ops::Range;
+
 use crate::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
 use crate::fused::kernel::{dot, sigmoid, simd_routine, softmax, sum, Real};
 use crate::heads::PRE_ACTIVATION_CLIP;
@@ -58,28 +60,67 @@ fn clip<T: Real>(x: T) -> T {
     }
 }
 
+/// Where each part of a head's projection sits, by the table in [`crate::heads`]: `[key (M),
+/// beta, gate, shift (S), gamma]`, then `[erase (M), add (M)]` for a write head.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts {
+    m: usize,
+    s: usize,
+}
+
+impl Parts {
+    /// The parts for memory width `m` and `s` allowed shifts.
+    pub(crate) fn new(m: usize, s: usize) -> Self {
+        Self { m, s }
+    }
+    pub(crate) fn key(self) -> Range<usize> {
+        0..self.m
+    }
+    pub(crate) fn beta(self) -> usize {
+        self.m
+    }
+    pub(crate) fn gate(self) -> usize {
+        self.m + 1
+    }
+    pub(crate) fn shift(self) -> Range<usize> {
+        self.m + 2..self.m + 2 + self.s
+    }
+    pub(crate) fn gamma(self) -> usize {
+        self.m + 2 + self.s
+    }
+    /// Width of the addressing parts, all a read head has.
+    pub(crate) fn addressing(self) -> usize {
+        self.m + self.s + 3
+    }
+    pub(crate) fn erase(self) -> Range<usize> {
+        self.addressing()..self.addressing() + self.m
+    }
+    pub(crate) fn add(self) -> Range<usize> {
+        self.addressing() + self.m..self.addressing() + 2 * self.m
+    }
+}
+
 simd_routine! {
 /// A head's activated parameters from its projection `raw` (one row, `[key (M), beta, gate,
 /// shift (S), gamma]`, then `[erase (M), add (M)]` for a write head): clipped to
 /// +-[`PRE_ACTIVATION_CLIP`], then tanh, softplus, sigmoid, softmax, 1 + softplus (and
 /// sigmoid, tanh), as in [`crate::heads::Head::params`]. `act` has `raw`'s length.
-pub(crate) fn activate<T: Real>(raw: &[T], act: &mut [T], m: usize, s: usize) {
+pub(crate) fn activate<T: Real>(raw: &[T], act: &mut [T], parts: Parts) {
     for (a, &r) in act.iter_mut().zip(raw) {
         *a = clip(r);
     }
-    for k in &mut act[..m] {
+    for k in &mut act[parts.key()] {
         *k = k.tanh();
     }
-    act[m] = softplus(act[m]);
-    act[m + 1] = sigmoid(act[m + 1]);
-    softmax(&mut act[m + 2..m + 2 + s]);
-    act[m + 2 + s] = T::from_f64(1.0) + softplus(act[m + 2 + s]);
-    if act.len() > m + s + 3 {
-        let (erase, add) = act[m + s + 3..].split_at_mut(m);
-        for e in erase {
+    act[parts.beta()] = softplus(act[parts.beta()]);
+    act[parts.gate()] = sigmoid(act[parts.gate()]);
+    softmax(&mut act[parts.shift()]);
+    act[parts.gamma()] = T::from_f64(1.0) + softplus(act[parts.gamma()]);
+    if act.len() > parts.addressing() {
+        for e in &mut act[parts.erase()] {
             *e = sigmoid(*e);
         }
-        for a in add {
+        for a in &mut act[parts.add()] {
             *a = a.tanh();
         }
     }
@@ -94,29 +135,29 @@ pub(crate) fn activation_backward<T: Real>(
     act: &[T],
     dact: &[T],
     draw: &mut [T],
-    m: usize,
-    s: usize,
+    parts: Parts,
 ) {
     let one = T::from_f64(1.0);
     let tanh_grad = |y: T| one - y * y;
     let sigmoid_grad = |y: T| y * (one - y);
-    for c in 0..m {
-        draw[c] = dact[c] * tanh_grad(act[c]);
-    }
-    draw[m] = dact[m] * sigmoid(clip(raw[m]));
-    draw[m + 1] = dact[m + 1] * sigmoid_grad(act[m + 1]);
-    let (shift, dshift) = (&act[m + 2..m + 2 + s], &dact[m + 2..m + 2 + s]);
-    let inner = dot(shift, dshift);
-    for k in 0..s {
-        draw[m + 2 + k] = shift[k] * (dshift[k] - inner);
-    }
-    draw[m + 2 + s] = dact[m + 2 + s] * sigmoid(clip(raw[m + 2 + s]));
-    let p = m + s + 3;
-    if act.len() > p {
-        for c in 0..m {
-            draw[p + c] = dact[p + c] * sigmoid_grad(act[p + c]);
-            draw[p + m + c] = dact[p + m + c] * tanh_grad(act[p + m + c]);
+    let mut elementwise = |range: Range<usize>, grad: &dyn Fn(T) -> T| {
+        for i in range {
+            draw[i] = dact[i] * grad(act[i]);
         }
+    };
+    elementwise(parts.key(), &tanh_grad);
+    if act.len() > parts.addressing() {
+        elementwise(parts.erase(), &sigmoid_grad);
+        elementwise(parts.add(), &tanh_grad);
+    }
+    let (beta, gate, gamma) = (parts.beta(), parts.gate(), parts.gamma());
+    draw[beta] = dact[beta] * sigmoid(clip(raw[beta])); // softplus' = sigmoid
+    draw[gate] = dact[gate] * sigmoid_grad(act[gate]);
+    draw[gamma] = dact[gamma] * sigmoid(clip(raw[gamma]));
+    let (shift, dshift) = (&act[parts.shift()], &dact[parts.shift()]);
+    let inner = dot(shift, dshift);
+    for (k, i) in parts.shift().enumerate() {
+        draw[i] = shift[k] * (dshift[k] - inner);
     }
     // Candle's clamp (max then min) passes the gradient where the value is untouched, half of
     // it where the value equals the bound, and none beyond.
@@ -191,9 +232,10 @@ pub(crate) fn address_forward<T: Real>(
     shifts: &[i64],
     saved: &mut [T],
 ) {
-    let (n, m, s) = (prev.len(), mem.len() / prev.len(), shifts.len());
-    let (key, beta, gate) = (&act[..m], act[m], act[m + 1]);
-    let (shift, gamma) = (&act[m + 2..m + 2 + s], act[m + 2 + s]);
+    let (n, m) = (prev.len(), mem.len() / prev.len());
+    let parts = Parts::new(m, shifts.len());
+    let (key, beta, gate) = (&act[parts.key()], act[parts.beta()], act[parts.gate()]);
+    let (shift, gamma) = (&act[parts.shift()], act[parts.gamma()]);
     let eps = T::from_f64;
     let key_norm = (dot(key, key) + eps(NORM_EPSILON)).sqrt();
     let (weighting, rest) = saved.split_at_mut(n);
@@ -293,11 +335,12 @@ pub(crate) fn address_backward<T: Real>(
     dprev: &mut [T],
     scratch: &mut [T],
 ) {
-    let (n, m, s) = (prev.len(), mem.len() / prev.len(), shifts.len());
+    let (n, m) = (prev.len(), mem.len() / prev.len());
     let one = T::from_f64(1.0);
     debug_assert_eq!(dmem.len(), n * m);
-    let (key, beta, gate) = (&act[..m], act[m], act[m + 1]);
-    let (shift, gamma) = (&act[m + 2..m + 2 + s], act[m + 2 + s]);
+    let parts = Parts::new(m, shifts.len());
+    let (key, beta, gate) = (&act[parts.key()], act[parts.beta()], act[parts.gate()]);
+    let (shift, gamma) = (&act[parts.shift()], act[parts.gamma()]);
     let slot = |k: usize| &saved[k * n..(k + 1) * n];
     let (weighting, content, cosine) = (slot(SLOT_WEIGHTING), slot(SLOT_CONTENT), slot(SLOT_COSINE));
     let (row_norm, gated, shifted) = (slot(SLOT_ROW_NORM), slot(SLOT_GATED), slot(SLOT_SHIFTED));
@@ -311,20 +354,20 @@ pub(crate) fn address_backward<T: Real>(
     for ((d, &w), &g) in a.iter_mut().zip(weighting).zip(dw) {
         *d = w * (g - inner);
     }
-    dact[m + 2 + s] = dot(a, log_shifted);
+    dact[parts.gamma()] = dot(a, log_shifted);
     for (d, &ws) in a.iter_mut().zip(shifted) {
         *d = *d * gamma / (ws + T::from_f64(SHARPEN_EPSILON));
     }
     // shift: b = dwg
     b.fill(T::from_f64(0.0));
-    for (k, (&offset, &sk)) in shifts.iter().zip(shift).enumerate() {
+    for ((&offset, &sk), i) in shifts.iter().zip(shift).zip(parts.shift()) {
         let o = wrap(offset, n);
-        dact[m + 2 + k] = dot(&a[o..], &gated[..n - o]) + dot(&a[..o], &gated[n - o..]);
+        dact[i] = dot(&a[o..], &gated[..n - o]) + dot(&a[..o], &gated[n - o..]);
         axpy(&mut b[..n - o], sk, &a[o..]);
         axpy(&mut b[n - o..], sk, &a[..o]);
     }
     // interpolate: a = dwc
-    dact[m + 1] = dot(b, content) - dot(b, prev);
+    dact[parts.gate()] = dot(b, content) - dot(b, prev);
     for ((dc, dp), &g) in a.iter_mut().zip(dprev.iter_mut()).zip(b.iter()) {
         *dc = gate * g;
         *dp = (one - gate) * g;
@@ -334,7 +377,7 @@ pub(crate) fn address_backward<T: Real>(
     for (d, &c) in a.iter_mut().zip(content) {
         *d = c * (*d - inner);
     }
-    dact[m] = dot(a, cosine);
+    dact[parts.beta()] = dot(a, cosine);
     // cosine: b = dden, then the factor of M_i in dM_i
     for (((dd, dn), &k), &rn) in a.iter_mut().zip(b.iter_mut()).zip(cosine).zip(row_norm) {
         let ddot = beta * *dd / (rn * key_norm + T::from_f64(COSINE_EPSILON));
@@ -346,8 +389,8 @@ pub(crate) fn address_backward<T: Real>(
     for (dn, &rn) in b.iter_mut().zip(row_norm) {
         *dn = *dn * key_norm / rn;
     }
-    column_backward(mem, key, a, b, dmem, &mut dact[..m], partial);
-    let dkey = &mut dact[..m];
+    column_backward(mem, key, a, b, dmem, &mut dact[parts.key()], partial);
+    let dkey = &mut dact[parts.key()];
     axpy(dkey, dkey_norm / key_norm, key);
 }
 }

@@ -132,7 +132,9 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 for i in 0..n {
                     dw[i] = g[i] + dweighting[k][b * n + i];
                 }
-                dact[w - 2 * m..w].copy_from_slice(&g[n..]); // erase, add
+                let parts = sizes.parts();
+                dact[parts.erase()].copy_from_slice(&g[n..n + m]);
+                dact[parts.add()].copy_from_slice(&g[n + m..]);
                 let (dweighting_b, draw_b) = (
                     &mut dweighting[k][b * n..(b + 1) * n],
                     &mut draw[k][row * w..][..w],
@@ -314,7 +316,7 @@ fn head_backward<T: Real>(
     (dmem, dprev, draw): (&mut [T], &mut [T], &mut [T]),
     scratch: &mut [T],
 ) {
-    let (n, m, s) = (sizes.slots, sizes.width, sizes.shifts.len());
+    let n = sizes.slots;
     let w = dact.len();
     let row = t * tape.batch + b;
     let (act, raw) = (&tape.act[k][row * w..][..w], &tape.raw[k][row * w..][..w]);
@@ -331,5 +333,5 @@ fn head_backward<T: Real>(
         dprev,
         scratch,
     );
-    addr::activation_backward(raw, act, dact, draw, m, s);
+    addr::activation_backward(raw, act, dact, draw, sizes.parts());
 }

@@ -203,7 +203,7 @@ impl NtmRun {
 }
 
 fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
-    let (c, n, m, s) = (sizes.hidden, sizes.slots, sizes.width, sizes.shifts.len());
+    let (c, n, m, parts) = (sizes.hidden, sizes.slots, sizes.width, sizes.parts());
     let floats = |v: &[T]| v.iter().map(|x| x.to_f64() as f32).collect::<Vec<f32>>();
     (0..sizes.heads())
         .map(|k| {
@@ -213,18 +213,17 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
                     let row = t * tape.batch; // batch row 0
                     let act = &tape.act[k][row * w..][..w];
                     let saved = tape.addressed(k, t, 0, n);
-                    let at = m + s + 3;
                     let features = &tape.features[row * sizes.features()..];
                     HeadStep {
                         weighting: floats(&saved[SLOT_WEIGHTING * n..][..n]),
                         content_weighting: floats(&saved[SLOT_CONTENT * n..][..n]),
-                        key: floats(&act[..m]),
-                        beta: act[m].to_f64() as f32,
-                        gate: act[m + 1].to_f64() as f32,
-                        shift: floats(&act[m + 2..m + 2 + s]),
-                        gamma: act[m + 2 + s].to_f64() as f32,
-                        erase: (kind == HeadKind::Write).then(|| floats(&act[at..at + m])),
-                        add: (kind == HeadKind::Write).then(|| floats(&act[at + m..at + 2 * m])),
+                        key: floats(&act[parts.key()]),
+                        beta: act[parts.beta()].to_f64() as f32,
+                        gate: act[parts.gate()].to_f64() as f32,
+                        shift: floats(&act[parts.shift()]),
+                        gamma: act[parts.gamma()].to_f64() as f32,
+                        erase: (kind == HeadKind::Write).then(|| floats(&act[parts.erase()])),
+                        add: (kind == HeadKind::Write).then(|| floats(&act[parts.add()])),
                         read: (kind == HeadKind::Read).then(|| floats(&features[c + k * m..][..m])),
                     }
                 })

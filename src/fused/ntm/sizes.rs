@@ -1,6 +1,7 @@
 //! The sizes of a fused NTM and where each parameter sits in the packed parameter vector.
 
 use crate::controller::ControllerKind;
+use crate::fused::addressing::Parts;
 use crate::heads::{Head, HeadKind};
 
 /// The sizes of an NTM, all the kernel needs to know besides the data.
@@ -65,6 +66,11 @@ impl NtmSizes {
         } else {
             HeadKind::Write
         }
+    }
+
+    /// Where each part of a head's projection sits.
+    pub(super) fn parts(&self) -> Parts {
+        Parts::new(self.width, self.shifts.len())
     }
 
     /// Width of head k's projection.

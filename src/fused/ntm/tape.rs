@@ -5,7 +5,6 @@ use crate::fused::addressing::{self as addr, SLOTS};
 use crate::fused::kernel::{matmul, softmax, Real};
 use crate::fused::lstm::cell_forward;
 use crate::fused::memory::{self as mem, WriteHead};
-use crate::heads::{Head, HeadKind};
 
 use super::sizes::{NtmSizes, Pack};
 
@@ -78,7 +77,7 @@ pub(super) fn forward<T: Real>(
     batch: usize,
 ) -> Tape<T> {
     let pack = Pack::new(sizes);
-    let (c, n, m, s) = (sizes.hidden, sizes.slots, sizes.width, sizes.shifts.len());
+    let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
     let (cols, feat, nm) = (sizes.layer_cols(), sizes.features(), n * m);
     let zero = T::from_f64(0.0);
@@ -210,7 +209,7 @@ pub(super) fn forward<T: Real>(
                     &tape.raw[k][(tb + b) * w..][..w],
                     &mut tape.act[k][(tb + b) * w..][..w],
                 );
-                addr::activate(raw, act, m, s);
+                addr::activate(raw, act, sizes.parts());
             }
         }
         // Addressing, write, read; row by row.
@@ -259,13 +258,12 @@ pub(super) fn write_head<'a, T: Real>(
     sizes: &NtmSizes,
     row: usize,
 ) -> WriteHead<'a, T> {
-    let (n, m) = (sizes.slots, sizes.width);
-    let width = Head::output_width(HeadKind::Write, m, sizes.shifts.len());
+    let (n, parts) = (sizes.slots, sizes.parts());
+    let width = parts.add().end;
     let act = &act[row * width..][..width];
-    let at = width - 2 * m;
     WriteHead {
         weighting: &addressing[row * SLOTS * n..][..n],
-        erase: &act[at..at + m],
-        add: &act[at + m..],
+        erase: &act[parts.erase()],
+        add: &act[parts.add()],
     }
 }
