@@ -122,6 +122,25 @@ macro_rules! simd_routine {
 }
 pub(crate) use simd_routine;
 
+/// Evaluates `$body` with the type `$T` standing for f32 or f64, as `$dtype` says; any other
+/// dtype is an error naming the op `$op`.
+macro_rules! by_dtype {
+    ($dtype:expr, $op:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            candle_core::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            candle_core::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            dtype => candle_core::bail!("{}: unsupported dtype {dtype:?}", $op),
+        }
+    };
+}
+pub(crate) use by_dtype;
+
 /// The contiguous data of a CPU storage under `layout`.
 pub(crate) fn slice<'a, T: Real>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
     match layout.contiguous_offsets() {

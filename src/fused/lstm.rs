@@ -19,10 +19,12 @@
 //! ignored (nothing outside this file sees them). `cell_forward` and `cell_backward` are
 //! the cell's arithmetic for one row, shared with the fused NTM's controller.
 
-use candle_core::{
-    backend::BackendStorage, CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, WithDType,
+use crate::fused::kernel::{
+    by_dtype, gradients3, host, matmul, sigmoid, simd_routine, slice, Real,
 };
-use crate::fused::kernel::{gradients3, host, matmul, sigmoid, slice, simd_routine, Real};
+use candle_core::{
+    backend::BackendStorage, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, WithDType,
+};
 
 /// Saved values per row and time step in the op's output, in units of H: h, c, i, f, g, o.
 const SLOTS: usize = 6;
@@ -124,7 +126,11 @@ pub(crate) fn cell_backward<T: Real>(
 
 /// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> saved `[T, B, 6H]`.
 fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
-    let Dims { time, batch, hidden: h } = d;
+    let Dims {
+        time,
+        batch,
+        hidden: h,
+    } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
     let mut saved = vec![T::from_f64(0.0); time * batch * row];
     let mut gates = vec![T::from_f64(0.0); batch * g4]; // [B, 4H]
@@ -132,7 +138,15 @@ fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
     let mut c_prev = state0[bh..2 * bh].to_vec(); // [B, H]
     for t in 0..time {
         gates.copy_from_slice(&gx[t * batch * g4..(t + 1) * batch * g4]);
-        matmul(&mut gates, true, &h_prev, (h, 1), w_h, (g4, 1), (batch, g4, h));
+        matmul(
+            &mut gates,
+            true,
+            &h_prev,
+            (h, 1),
+            w_h,
+            (g4, 1),
+            (batch, g4, h),
+        );
         for r in 0..batch {
             let out = &mut saved[(t * batch + r) * row..][..row];
             let (hc, acts) = out.split_at_mut(2 * h);
@@ -155,7 +169,11 @@ fn backward<T: Real>(
     state0: &[T],
     d: Dims,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let Dims { time, batch, hidden: h } = d;
+    let Dims {
+        time,
+        batch,
+        hidden: h,
+    } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
     let zero = T::from_f64(0.0);
     let mut d_gates = vec![zero; time * batch * g4]; // [T, B, 4H]
@@ -184,7 +202,15 @@ fn backward<T: Real>(
         }
         // dh_{t-1} = d gates_t W_h^T: [B, 4H] x [4H, H]
         let dg_t = &d_gates[t * batch * g4..(t + 1) * batch * g4];
-        matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
+        matmul(
+            &mut dh_next,
+            false,
+            dg_t,
+            (g4, 1),
+            w_h,
+            (1, g4),
+            (batch, h, g4),
+        );
     }
     // d W_h = sum_t h_{t-1}^T d gates_t, one matmul over all T*B rows: [H, TB] x [TB, 4H].
     let mut h_prev = Vec::with_capacity(time * bh);
@@ -193,7 +219,15 @@ fn backward<T: Real>(
         h_prev.extend_from_slice(&saved[r * row..][..h]);
     }
     let mut d_wh = vec![zero; h * g4];
-    matmul(&mut d_wh, false, &h_prev, (1, h), &d_gates, (g4, 1), (h, g4, time * batch));
+    matmul(
+        &mut d_wh,
+        false,
+        &h_prev,
+        (1, h),
+        &d_gates,
+        (g4, 1),
+        (h, g4, time * batch),
+    );
     let mut d_state0 = dh_next;
     d_state0.extend_from_slice(&dc);
     (d_gates, d_wh, d_state0)
@@ -249,21 +283,9 @@ impl CustomOp3 for LstmRecurrence {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
         let shape = Shape::from((d.time, d.batch, SLOTS * d.hidden));
-        let storage = match s1.dtype() {
-            DType::F32 => f32::to_cpu_storage_owned(forward::<f32>(
-                slice(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                d,
-            )),
-            DType::F64 => f64::to_cpu_storage_owned(forward::<f64>(
-                slice(s1, l1)?,
-                slice(s2, l2)?,
-                slice(s3, l3)?,
-                d,
-            )),
-            dtype => candle_core::bail!("lstm recurrence: unsupported dtype {dtype:?}"),
-        };
+        let storage = by_dtype!(s1.dtype(), self.name(), T => {
+            T::to_cpu_storage_owned(forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d))
+        });
         Ok((storage, shape))
     }
 
@@ -275,10 +297,6 @@ impl CustomOp3 for LstmRecurrence {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        match gx.dtype() {
-            DType::F32 => Self::bwd_typed::<f32>(gx, w_h, state0, res, grad_res),
-            DType::F64 => Self::bwd_typed::<f64>(gx, w_h, state0, res, grad_res),
-            dtype => candle_core::bail!("lstm recurrence: unsupported dtype {dtype:?}"),
-        }
+        by_dtype!(gx.dtype(), self.name(), T => Self::bwd_typed::<T>(gx, w_h, state0, res, grad_res))
     }
 }

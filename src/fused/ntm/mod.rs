@@ -32,12 +32,10 @@ mod tape;
 use std::any::Any;
 use std::sync::{Arc, Mutex};
 
-use candle_core::{
-    backend::BackendStorage, CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor,
-};
+use candle_core::{backend::BackendStorage, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
-use crate::fused::kernel::{host, slice, Real};
+use crate::fused::kernel::{by_dtype, host, slice, Real};
 use crate::heads::HeadKind;
 use crate::trace::{HeadStep, HeadTrace};
 
@@ -113,11 +111,9 @@ impl CustomOp2 for NtmSequence {
     ) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
-        let storage = match s1.dtype() {
-            DType::F32 => self.fwd_typed::<f32>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?,
-            DType::F64 => self.fwd_typed::<f64>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?,
-            dtype => candle_core::bail!("fused ntm: unsupported dtype {dtype:?}"),
-        };
+        let storage = by_dtype!(s1.dtype(), self.name(), T => {
+            self.fwd_typed::<T>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?
+        });
         Ok((storage, shape))
     }
 
@@ -128,11 +124,7 @@ impl CustomOp2 for NtmSequence {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let d = match params.dtype() {
-            DType::F32 => self.bwd_typed::<f32>(params, grad)?,
-            DType::F64 => self.bwd_typed::<f64>(params, grad)?,
-            dtype => candle_core::bail!("fused ntm: unsupported dtype {dtype:?}"),
-        };
+        let d = by_dtype!(params.dtype(), self.name(), T => self.bwd_typed::<T>(params, grad)?);
         // The inputs are data: no gradient.
         Ok((Some(d), None))
     }
