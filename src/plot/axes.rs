@@ -6,12 +6,35 @@
 //! and that tick is labelled `0`.
 
 use std::ops::Range;
+use std::path::Path;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{format_number, text, AXIS_SIZE, GRID, INK, TICK_SIZE};
+use super::grid::draw_caption;
+use super::style::{format_number, text, AXIS_SIZE, GRID, INK, TICK_SIZE, TITLE_SIZE};
+use super::PlotError;
+
+/// Size in pixels of a page of two charts side by side (learning curves, generalisation).
+const PAGE: (u32, u32) = (1400, 560);
+/// Height of such a page's title block.
+const PAGE_HEADER: u32 = 48;
+
+/// A drawing area of a PNG page.
+pub(crate) type Page<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// A white page of two chart panels side by side under `title`, to be written to `path`: the
+/// page (to `present` when drawn) and its left and right panels.
+pub(crate) fn two_panel_page<'a>(path: &'a Path, title: &str) -> Result<(Page<'a>, Page<'a>, Page<'a>), PlotError> {
+    let err = |e| PlotError::draw(path, e);
+    let root = BitMapBackend::new(path, PAGE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    draw_caption(&root, title, (16, 12), TITLE_SIZE).map_err(err)?;
+    let body = root.margin(PAGE_HEADER, 10, 10, 10);
+    let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+    Ok((root, left, right))
+}
 
 /// Lowest floor used, however small the positive values are.
 const MIN_FLOOR: f64 = 1e-6;

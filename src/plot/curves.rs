@@ -9,17 +9,10 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::axes::{draw_legend, legend_room, log_chart, LogAxis};
-use super::grid::draw_caption;
-use super::style::{model_colours, TITLE_SIZE};
+use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis};
+use super::style::model_colours;
 use super::{render, PlotError};
 use crate::report::MetricsRecord;
-
-/// Image size in pixels.
-const WIDTH: u32 = 1400;
-const HEIGHT: u32 = 560;
-/// Height of the title block.
-const HEADER: u32 = 48;
 
 /// Runs with at most this many records also get a dot per record.
 const FEW_POINTS: usize = 20;
@@ -55,11 +48,7 @@ pub fn plot_curves(
 
     render(path, || {
         let err = |e| PlotError::draw(path, e);
-        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        draw_caption(&root, title, (16, 12), TITLE_SIZE).map_err(err)?;
-        let body = root.margin(HEADER, 10, 10, 10);
-        let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+        let (root, left, right) = two_panel_page(path, title)?;
         let colours = model_colours(&names);
         let panels = [
             (&left, &loss, "loss (bits per sequence)"),

@@ -9,17 +9,11 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::axes::{draw_legend, legend_room, log_chart, LogAxis, LogChart};
-use super::grid::draw_caption;
-use super::style::{model_colours, text, AXIS_SIZE, INK, TITLE_SIZE};
+use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, LogChart};
+use super::style::{model_colours, text, AXIS_SIZE, INK};
 use super::{render, PlotError};
 use crate::report::{EvalReport, EvalResult};
 
-/// Image size in pixels.
-const WIDTH: u32 = 1400;
-const HEIGHT: u32 = 560;
-/// Height of the title block.
-const HEADER: u32 = 48;
 /// Shade of the training range.
 const TRAIN_SHADE: RGBColor = RGBColor(234, 234, 242);
 
@@ -57,11 +51,7 @@ pub fn plot_generalisation(
 
     render(path, || {
         let err = |e| PlotError::draw(path, e);
-        let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        draw_caption(&root, title, (16, 12), TITLE_SIZE).map_err(err)?;
-        let body = root.margin(HEADER, 10, 10, 10);
-        let (left, right) = body.split_horizontally(body.dim_in_pixel().0 / 2);
+        let (root, left, right) = two_panel_page(path, title)?;
         let colours = model_colours(&names);
         let metrics: [(_, Metric, _); 2] = [
             (&left, |r| r.bit_errors, "wrong bits per sequence"),
