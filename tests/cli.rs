@@ -3,7 +3,6 @@
 //! the files a run writes and their formats, `--set`, `train`, `eval`, refusing to mix runs,
 //! determinism, exact resume, the figures, and one clear `error:` line for every bad input.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use ntm::config::Experiment;
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, read_json, text, Sandbox, TINY};
+use sandbox::{bytes, metrics, read_json, snapshot, text, Sandbox, TINY};
 
 const BITS: usize = 4;
 const SLOTS: usize = 8;
@@ -73,52 +72,6 @@ impl Sandbox {
         args.extend_from_slice(extra);
         self.ok(&args)
     }
-}
-
-/// One line of metrics.jsonl without its wall-clock `seconds`: (sequences, loss_bits,
-/// bit_errors), floats as bits so that equality is exact.
-type Metric = (u64, u64, u64);
-
-/// Reads `dir/metrics.jsonl`, checking that every line is exactly
-/// `{sequences, loss_bits, bit_errors, seconds}` with finite, non-negative numbers.
-fn metrics(dir: &Path) -> Vec<Metric> {
-    let path = dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|line| {
-            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-            let object = value.as_object().unwrap_or_else(|| panic!("{line:?} is not an object"));
-            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-            let mut sorted = keys.clone();
-            sorted.sort_unstable();
-            assert_eq!(sorted, ["bit_errors", "loss_bits", "seconds", "sequences"], "{line:?}");
-            let number = |key: &str| {
-                let x = object[key].as_f64().unwrap_or_else(|| panic!("{line:?}: {key} is not a number"));
-                assert!(x.is_finite() && x >= 0.0, "{line:?}: {key} = {x}");
-                x
-            };
-            number("seconds");
-            let sequences = object["sequences"].as_u64().unwrap_or_else(|| panic!("{line:?}: sequences"));
-            (sequences, number("loss_bits").to_bits(), number("bit_errors").to_bits())
-        })
-        .collect()
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).expect("read a folder") {
-            let path = entry.expect("a folder entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes(&path));
-            }
-        }
-    }
-    files
 }
 
 /// Checks the shape of one eval report (an `eval.json` object) and returns its model name.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device};
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, read_json, text, Sandbox};
+use sandbox::{bytes, metrics, read_json, snapshot, text, Metric, Sandbox};
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
@@ -78,25 +78,6 @@ fn check_error_line(args: &[&str], line: &str, words: &[&str]) {
     }
 }
 
-/// Every file under `dir` with its bytes (folders as empty entries).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let path = entry.expect("a folder entry").path();
-            let relative = path.strip_prefix(dir).unwrap().to_owned();
-            if path.is_dir() {
-                files.insert(relative, Vec::new());
-                pending.push(path);
-            } else {
-                files.insert(relative, bytes(&path));
-            }
-        }
-    }
-    files
-}
-
 fn assert_unchanged(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
     let after = snapshot(dir);
     let changed: Vec<&PathBuf> = before
@@ -118,22 +99,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).unwrap();
         }
     }
-}
-
-/// One metrics line without its wall-clock `seconds`: (sequences, loss_bits, bit_errors), the
-/// floats as bits so that equality is exact.
-type Metric = (u64, u64, u64);
-
-fn metrics(dir: &Path) -> Vec<Metric> {
-    let path = dir.join("metrics.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(|line| {
-            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-            let float = |key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{line:?}: {key}")).to_bits();
-            (v["sequences"].as_u64().unwrap(), float("loss_bits"), float("bit_errors"))
-        })
-        .collect()
 }
 
 fn sequences_of(metrics: &[Metric]) -> Vec<u64> {

@@ -3,6 +3,7 @@
 //! ways of running and checking that it needs in its own `impl Sandbox`.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -65,4 +66,52 @@ pub fn read_json(path: &Path) -> Value {
 /// The bytes of the file at `path`; panics naming the file if it cannot be read.
 pub fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// One line of metrics.jsonl without its wall-clock `seconds`: (sequences, loss_bits,
+/// bit_errors), floats as bits so that equality is exact.
+pub type Metric = (u64, u64, u64);
+
+/// Reads `dir/metrics.jsonl`, checking that every line is exactly
+/// `{sequences, loss_bits, bit_errors, seconds}` with finite, non-negative numbers.
+pub fn metrics(dir: &Path) -> Vec<Metric> {
+    let path = dir.join("metrics.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            let object = value.as_object().unwrap_or_else(|| panic!("{line:?} is not an object"));
+            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, ["bit_errors", "loss_bits", "seconds", "sequences"], "{line:?}");
+            let number = |key: &str| {
+                let x = object[key].as_f64().unwrap_or_else(|| panic!("{line:?}: {key} is not a number"));
+                assert!(x.is_finite() && x >= 0.0, "{line:?}: {key} = {x}");
+                x
+            };
+            number("seconds");
+            let sequences = object["sequences"].as_u64().unwrap_or_else(|| panic!("{line:?}: sequences"));
+            (sequences, number("loss_bits").to_bits(), number("bit_errors").to_bits())
+        })
+        .collect()
+}
+
+/// Every file under `dir` with its bytes (folders as empty entries).
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.expect("a folder entry").path();
+            let relative = path.strip_prefix(dir).unwrap().to_owned();
+            if path.is_dir() {
+                files.insert(relative, Vec::new());
+                pending.push(path);
+            } else {
+                files.insert(relative, bytes(&path));
+            }
+        }
+    }
+    files
 }
