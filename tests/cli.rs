@@ -4,7 +4,7 @@
 //! determinism, exact resume, the figures, and one clear `error:` line for every bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ntm::config::Experiment;
@@ -21,39 +21,6 @@ const MODEL_FILES: [&str; 5] =
     ["config.toml", "metrics.jsonl", "checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
 
 impl Sandbox {
-    /// Runs `ntm args...` in the sandbox.
-    fn ntm(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_ntm"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("RAYON_NUM_THREADS", "1")
-            .output()
-            .expect("the ntm binary starts")
-    }
-
-    /// Runs `ntm args...`, which must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.ntm(args);
-        assert!(out.status.success(), "ntm {args:?} failed ({}):\n{}", out.status, text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// Runs `ntm args...`, which must fail with one `error:` line naming each of `words`.
-    fn fails(&self, args: &[&str], words: &[&str]) -> String {
-        let out = self.ntm(args);
-        let stderr = text(&out.stderr);
-        assert!(!out.status.success(), "ntm {args:?} succeeded; stdout:\n{}", text(&out.stdout));
-        assert_eq!(out.status.code(), Some(1), "ntm {args:?}: exit status {}; stderr:\n{stderr}", out.status);
-        assert!(!stderr.contains("panicked"), "ntm {args:?} panicked:\n{stderr}");
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "ntm {args:?}: expected one line on stderr, got:\n{stderr}");
-        assert!(lines[0].starts_with("error: "), "ntm {args:?}: {:?} does not start with `error: `", lines[0]);
-        for word in words {
-            assert!(lines[0].contains(word), "ntm {args:?}: {:?} does not mention {word:?}", lines[0]);
-        }
-        lines[0].to_owned()
-    }
-
     /// Starts `ntm args...` in the sandbox without waiting, its output discarded.
     fn spawn<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Child {
         Command::new(env!("CARGO_BIN_EXE_ntm"))

@@ -12,41 +12,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device};
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, metrics, read_json, snapshot, text, Metric, Sandbox};
+use sandbox::{bytes, check_error_line, metrics, read_json, snapshot, text, Metric, Sandbox};
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
 
 impl Sandbox {
-    fn ntm<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
-        self.command(args).output().expect("the ntm binary starts")
-    }
-
-    /// Runs `ntm args...`, which must succeed; returns its stdout.
-    fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(&self, args: &[S]) -> String {
-        let out = self.ntm(args);
-        assert!(out.status.success(), "ntm {args:?} failed ({}):\n{}", out.status, text(&out.stderr));
-        text(&out.stdout)
-    }
-
-    /// Runs `ntm args...`, which must fail with exit status 1 and exactly one line on stderr,
-    /// `error: ...`, naming each of `words`. Returns the line.
-    fn fails(&self, args: &[&str], words: &[&str]) -> String {
-        let out = self.ntm(args);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "ntm {args:?}: exit status {}; stderr:\n{stderr}", out.status);
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "ntm {args:?}: expected one line on stderr, got:\n{stderr}");
-        check_error_line(args, lines[0], words);
-        lines[0].to_owned()
-    }
-
     /// Runs `ntm args...` (training), which must fail with exit status 1: its progress lines,
     /// then one `error:` line, the last, naming each of `words`. Returns the line.
     fn training_fails(&self, args: &[&str], words: &[&str]) -> String {
@@ -70,13 +47,6 @@ impl Sandbox {
     }
 }
 
-fn check_error_line(args: &[&str], line: &str, words: &[&str]) {
-    assert!(!line.contains("panicked"), "ntm {args:?} panicked: {line}");
-    assert!(line.starts_with("error: "), "ntm {args:?}: {line:?} does not start with `error: `");
-    for word in words {
-        assert!(line.contains(word), "ntm {args:?}: {line:?} does not mention {word:?}");
-    }
-}
 
 fn assert_unchanged(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
     let after = snapshot(dir);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -49,6 +49,40 @@ impl Sandbox {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ntm"));
         command.args(args).current_dir(self.dir.path()).env("RAYON_NUM_THREADS", "1");
         command
+    }
+
+    /// Runs `ntm args...` in the sandbox and waits for it.
+    pub fn ntm<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Output {
+        self.command(args).output().expect("the ntm binary starts")
+    }
+
+    /// Runs `ntm args...`, which must succeed; returns its stdout.
+    pub fn ok<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(&self, args: &[S]) -> String {
+        let out = self.ntm(args);
+        assert!(out.status.success(), "ntm {args:?} failed ({}):\n{}", out.status, text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Runs `ntm args...`, which must fail with exit status 1 and exactly one line on stderr,
+    /// `error: ...`, naming each of `words`. Returns the line.
+    pub fn fails(&self, args: &[&str], words: &[&str]) -> String {
+        let out = self.ntm(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "ntm {args:?}: exit status {}; stderr:\n{stderr}", out.status);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "ntm {args:?}: expected one line on stderr, got:\n{stderr}");
+        check_error_line(args, lines[0], words);
+        lines[0].to_owned()
+    }
+}
+
+/// Checks that `line`, the error `ntm args...` printed, is one `error: ...` line naming each of
+/// `words`, and no panic.
+pub fn check_error_line(args: &[&str], line: &str, words: &[&str]) {
+    assert!(!line.contains("panicked"), "ntm {args:?} panicked: {line}");
+    assert!(line.starts_with("error: "), "ntm {args:?}: {line:?} does not start with `error: `");
+    for word in words {
+        assert!(line.contains(word), "ntm {args:?}: {line:?} does not mention {word:?}");
     }
 }
 
