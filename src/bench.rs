@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::data::TensorBatch;
 use crate::fused::Engine;
 use crate::loss;
-use crate::lstm::LstmBaselineConfig;
+use crate::model::lstm::LstmBaselineConfig;
 use crate::model::ModelConfig;
-use crate::ntm::NtmConfig;
+use crate::model::ntm::NtmConfig;
 use crate::optim::{clipped_gradients, Optimizer, OptimizerKind};
 
 /// The paper's gradient clip (elementwise) and Collier & Beel's global-norm clip.
@@ -157,7 +157,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         &Device::Cpu,
     )?;
     let vars: Vec<Var> =
-        crate::params::sorted_parameters(&varmap).into_iter().map(|(_, v)| v).collect();
+        crate::model::params::sorted_parameters(&varmap).into_iter().map(|(_, v)| v).collect();
     let mut optimizer = Optimizer::new(OptimizerKind::Rmsprop, vars.clone(), LEARNING_RATE)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
     let batch = task.sample(&mut rng, case.batch, Some(settings.length));

@@ -10,7 +10,7 @@ use ntm_tasks::Episode;
 use crate::data::TensorBatch;
 use crate::eval::{eval_rng, LoadedModel};
 use crate::report::OutputSample;
-use crate::trace::Trace;
+use crate::model::trace::Trace;
 use crate::train::TrainError;
 
 /// Seed salt of figure episodes, so they differ from training and evaluation data.

@@ -83,7 +83,7 @@ impl BuiltModel {
         let model = config
             .build(&varmap, experiment.seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
             .map_err(tensor_err)?;
-        let parameters = crate::params::sorted_parameters(&varmap);
+        let parameters = crate::model::params::sorted_parameters(&varmap);
         Ok(Self { name: name.to_owned(), config, varmap, model, parameters })
     }
 }

@@ -4,9 +4,9 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use ntm::lstm::LstmBaselineConfig;
+use ntm::model::lstm::LstmBaselineConfig;
 use ntm::model::ModelConfig;
-use ntm::ntm::NtmConfig;
+use ntm::model::ntm::NtmConfig;
 use ntm_tasks::{CopySpec, TaskSpec};
 use rand::SeedableRng;
 

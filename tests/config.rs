@@ -91,7 +91,7 @@ fn base_with(from: &str, to: &str) -> String {
     BASE.replacen(from, to, 1)
 }
 
-fn ntm(experiment: &Experiment) -> &ntm::ntm::NtmConfig {
+fn ntm(experiment: &Experiment) -> &ntm::model::ntm::NtmConfig {
     match &experiment.models["ntm"] {
         ModelConfig::Ntm(c) => c,
         other => panic!("models.ntm is {other:?}"),

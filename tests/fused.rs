@@ -12,10 +12,10 @@ use ntm::bench::{run_case, BenchCase, BenchSettings};
 use ntm::fused::lstm::lstm_layer;
 use ntm::fused::Engine;
 use ntm::loss::sequence_loss;
-use ntm::lstm::{LstmBaselineConfig, LstmCell, LstmState};
+use ntm::model::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::model::{ModelConfig, SequenceModel};
-use ntm::ntm::{MemoryConfig, NtmConfig};
-use ntm::params::{sorted_parameters, ParamBuilder};
+use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use ntm::model::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
 
 /// Largest relative error accepted between the engines in f32.
@@ -341,8 +341,8 @@ fn bench_rows_are_positive_and_finite() {
 /// several read and write heads, wider shifts (also wrapping onto each other), every memory
 /// initialisation, and slot counts from 2 to over 16.
 fn ntm_cases() -> Vec<NtmConfig> {
-    use ntm::controller::ControllerKind;
-    use ntm::memory::MemoryInit;
+    use ntm::model::controller::ControllerKind;
+    use ntm::model::memory::MemoryInit;
     vec![
         NtmConfig {
             controller_size: 7,

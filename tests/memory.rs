@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Device};
 use common::{assert_close, assert_tensor, distributions, rng, tensor, uniform, values};
-use ntm::memory::{constant_memory, read, write, CONSTANT_INIT};
+use ntm::model::memory::{constant_memory, read, write, CONSTANT_INIT};
 
 const DTYPES: [DType; 2] = [DType::F64, DType::F32];
 
@@ -237,10 +237,10 @@ fn several_write_heads_erase_then_add_on_the_previous_memory() {
     use candle_core::Tensor;
     use candle_nn::VarMap;
     use ntm::fused::Engine;
-    use ntm::memory::MemoryInit;
+    use ntm::model::memory::MemoryInit;
     use ntm::model::ModelConfig;
-    use ntm::ntm::{MemoryConfig, NtmConfig};
-    use ntm::trace::HeadKind;
+    use ntm::model::ntm::{MemoryConfig, NtmConfig};
+    use ntm::model::trace::HeadKind;
 
     for engine in [Engine::Reference, Engine::Fused] {
         let config = NtmConfig {

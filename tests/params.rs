@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
-use ntm::controller::ControllerKind;
-use ntm::lstm::LstmBaselineConfig;
-use ntm::memory::MemoryInit;
+use ntm::model::controller::ControllerKind;
+use ntm::model::lstm::LstmBaselineConfig;
+use ntm::model::memory::MemoryInit;
 use ntm::model::{ModelConfig, SequenceModel};
-use ntm::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
+use ntm::model::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
 
 /// The copy task's widths: 8 data bits + 1 delimiter in, 8 bits out.
 const INPUTS: usize = 9;

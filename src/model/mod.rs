@@ -4,14 +4,23 @@
 //! Any implementation of a model (the composed-op NTM, a fused one, the LSTM baseline) sits
 //! behind [`SequenceModel`], so one trainer and one evaluator serve them all.
 
+pub mod addressing;
+pub mod controller;
+pub mod heads;
+pub mod lstm;
+pub mod memory;
+pub mod ntm;
+pub mod params;
+pub mod trace;
+
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 
-use crate::lstm::{LstmBaseline, LstmBaselineConfig};
-use crate::ntm::{Ntm, NtmConfig};
-use crate::params::ParamBuilder;
-use crate::trace::HeadTrace;
+use crate::model::lstm::{LstmBaseline, LstmBaselineConfig};
+use crate::model::ntm::{Ntm, NtmConfig};
+use crate::model::params::ParamBuilder;
+use crate::model::trace::HeadTrace;
 
 /// What a traced forward pass records about the memory (batch element 0).
 #[derive(Debug, Clone)]

@@ -16,15 +16,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::addressing::softmax;
-use crate::controller::{Controller, ControllerKind, ControllerState};
+use crate::model::addressing::softmax;
+use crate::model::controller::{Controller, ControllerKind, ControllerState};
 use crate::fused::ntm::{NtmRun, NtmSizes};
 use crate::fused::Engine;
-use crate::heads::{Head, HeadKind, HeadParams};
-use crate::memory::{self, MemoryInit};
+use crate::model::heads::{Head, HeadKind, HeadParams};
+use crate::model::memory::{self, MemoryInit};
 use crate::model::{unroll, MemoryRecord, SequenceModel};
-use crate::params::{Dense, Init, ParamBuilder};
-use crate::trace::{HeadStep, HeadTrace};
+use crate::model::params::{Dense, Init, ParamBuilder};
+use crate::model::trace::{HeadStep, HeadTrace};
 
 /// The initial weighting of every head is softmax of a learned logit vector that starts with
 /// this value at slot 0 and 0 elsewhere: the heads start focused on slot 0. A uniform start
@@ -141,7 +141,7 @@ pub struct NtmState {
 /// What one step did, for traces: the heads' parameters and weightings.
 pub struct StepRecord {
     /// Per head (read heads first): parameters, weightings, and the read vector for read heads.
-    pub heads: Vec<(HeadParams, crate::addressing::Addressed, Option<Tensor>)>,
+    pub heads: Vec<(HeadParams, crate::model::addressing::Addressed, Option<Tensor>)>,
 }
 
 /// A Neural Turing Machine, run on the configured engine: composed candle operations stepped

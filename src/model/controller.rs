@@ -4,8 +4,8 @@
 use candle_core::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::lstm::{LstmStack, LstmState};
-use crate::params::{Dense, ParamBuilder};
+use crate::model::lstm::{LstmStack, LstmState};
+use crate::model::params::{Dense, ParamBuilder};
 
 /// Which controller network an NTM uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fused::Engine;
 use crate::model::SequenceModel;
-use crate::params::{Dense, Init, ParamBuilder};
+use crate::model::params::{Dense, Init, ParamBuilder};
 
 /// The forget gate's bias starts here so the cell remembers by default early in training.
 const FORGET_BIAS_INIT: f64 = 1.0;
