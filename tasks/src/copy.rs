@@ -25,9 +25,39 @@
 //! right-padded with zeros and mask 0.
 
 use crate::batch::Batch;
-use crate::spec::CopySpec;
-use crate::task::{check_batch, draw_length, random_bits, Task};
+use crate::task::{at_least_one, check_batch, check_range, draw_length, random_bits, Task};
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+/// Settings of the copy task (paper sec. 4.1). Defaults are the paper's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CopySpec {
+    /// Bits per vector of the sequence to copy. Default 8.
+    pub bits: usize,
+    /// Shortest training sequence, in vectors (inclusive, at least 1). Default 1.
+    pub min_length: usize,
+    /// Longest training sequence, in vectors (inclusive). Default 20.
+    pub max_length: usize,
+}
+
+impl Default for CopySpec {
+    fn default() -> Self {
+        CopySpec {
+            bits: 8,
+            min_length: 1,
+            max_length: 20,
+        }
+    }
+}
+
+impl CopySpec {
+    /// Checks the ranges; see [`crate::TaskSpec::validate`].
+    pub fn validate(&self) -> Result<(), String> {
+        at_least_one("bits", self.bits)?;
+        check_range("min_length", self.min_length, "max_length", self.max_length)
+    }
+}
 
 /// Generator of copy-task episodes. (Not named `Copy`, which would shadow the std trait.)
 #[derive(Debug, Clone, PartialEq, Eq)]

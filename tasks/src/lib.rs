@@ -24,8 +24,8 @@ pub mod spec;
 pub mod task;
 
 pub use batch::{Batch, Episode};
-pub use copy::CopyTask;
+pub use copy::{CopySpec, CopyTask};
 pub use render::{cell_char, render_episode};
-pub use repeat_copy::RepeatCopy;
-pub use spec::{CopySpec, RepeatCopySpec, TaskSpec};
+pub use repeat_copy::{RepeatCopy, RepeatCopySpec};
+pub use spec::TaskSpec;
 pub use task::Task;

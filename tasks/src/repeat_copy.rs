@@ -29,9 +29,52 @@
 //! counts beyond the range give values beyond the trained ones.
 
 use crate::batch::Batch;
-use crate::spec::RepeatCopySpec;
-use crate::task::{check_batch, draw_length, random_bits, Task};
+use crate::task::{at_least_one, check_batch, check_range, draw_length, random_bits, Task};
 use rand::{Rng, RngCore};
+use serde::{Deserialize, Serialize};
+
+/// Settings of the repeat copy task (paper sec. 4.2). Defaults are the paper's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RepeatCopySpec {
+    /// Bits per vector of the sequence to copy. Default 8.
+    pub bits: usize,
+    /// Shortest training sequence, in vectors (inclusive, at least 1). Default 1.
+    pub min_length: usize,
+    /// Longest training sequence, in vectors (inclusive). Default 10.
+    pub max_length: usize,
+    /// Fewest training repeats (inclusive, at least 1). Default 1.
+    pub min_repeats: usize,
+    /// Most training repeats (inclusive). Also fixes, with `min_repeats`, the mean and
+    /// standard deviation used to normalise the repeat-count input. Default 10.
+    pub max_repeats: usize,
+}
+
+impl Default for RepeatCopySpec {
+    fn default() -> Self {
+        RepeatCopySpec {
+            bits: 8,
+            min_length: 1,
+            max_length: 10,
+            min_repeats: 1,
+            max_repeats: 10,
+        }
+    }
+}
+
+impl RepeatCopySpec {
+    /// Checks the ranges; see [`crate::TaskSpec::validate`].
+    pub fn validate(&self) -> Result<(), String> {
+        at_least_one("bits", self.bits)?;
+        check_range("min_length", self.min_length, "max_length", self.max_length)?;
+        check_range(
+            "min_repeats",
+            self.min_repeats,
+            "max_repeats",
+            self.max_repeats,
+        )
+    }
+}
 
 /// Generator of repeat-copy episodes.
 #[derive(Debug, Clone, PartialEq, Eq)]

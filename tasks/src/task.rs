@@ -63,3 +63,22 @@ pub(crate) fn random_bits(rng: &mut dyn RngCore, length: usize, bits: usize) -> 
 pub(crate) fn check_batch(batch: usize) {
     assert!(batch >= 1, "batch size must be at least 1, got 0");
 }
+
+/// `Err` unless `value >= 1`.
+pub(crate) fn at_least_one(field: &str, value: usize) -> Result<(), String> {
+    if value == 0 {
+        return Err(format!("task.{field} = 0: must be at least 1"));
+    }
+    Ok(())
+}
+
+/// `Err` unless `1 <= min <= max`.
+pub(crate) fn check_range(min_field: &str, min: usize, max_field: &str, max: usize) -> Result<(), String> {
+    at_least_one(min_field, min)?;
+    if min > max {
+        return Err(format!(
+            "task.{min_field} = {min} is greater than task.{max_field} = {max}"
+        ));
+    }
+    Ok(())
+}
