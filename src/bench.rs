@@ -1,6 +1,6 @@
-//! Training speed: wall time of full optimiser steps (forward, loss, backward, clipping,
-//! RMSProp update: the trainer's own functions) on fixed-length copy sequences, per engine,
-//! model and batch size.
+//! Training speed: wall time of full optimiser steps ([`Trainer::step_on`]: forward, loss,
+//! backward, clipping, the optimiser's update, exactly as training takes them) on fixed-length
+//! copy sequences, per engine, model and batch size.
 //!
 //! Each case builds its model, runs `warmup` untimed steps, then `reps` repetitions of `steps`
 //! steps each; a repetition's time divided by its sequence-steps (`steps * T * B`) gives one
@@ -16,26 +16,23 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device, Result, Var};
-use candle_nn::VarMap;
+use std::collections::BTreeMap;
+
+use candle_core::Device;
 use ntm_tasks::{CopySpec, TaskSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{EvalConfig, Experiment, TrainConfig};
 use crate::data::TensorBatch;
-use crate::fused::Engine;
-use crate::loss;
+use crate::error::{tensor, Result};
+use crate::factory::ModelConfig;
+use crate::kinds::Engine;
 use crate::model::lstm::LstmBaselineConfig;
-use crate::model::ModelConfig;
 use crate::model::ntm::NtmConfig;
-use crate::optim::{clipped_gradients, Optimizer, OptimizerKind};
-
-/// The paper's gradient clip (elementwise) and Collier & Beel's global-norm clip.
-const CLIP_VALUE: f64 = 10.0;
-const CLIP_NORM: f64 = 50.0;
-/// The paper's RMSProp learning rate for the copy task.
-const LEARNING_RATE: f64 = 1e-4;
+use crate::optim::OptimizerKind;
+use crate::train::{Step, Trainer};
 
 /// How long to measure each case.
 #[derive(Debug, Clone)]
@@ -50,6 +47,9 @@ pub struct BenchSettings {
     pub steps: usize,
     /// Seed of the parameters and the sequences.
     pub seed: u64,
+    /// How each step trains (optimiser, learning rate, clipping; `sequences` and `batch` are
+    /// not used).
+    pub train: TrainConfig,
 }
 
 impl Default for BenchSettings {
@@ -60,6 +60,16 @@ impl Default for BenchSettings {
             reps: 5,
             steps: 25,
             seed: 0,
+            // The paper's recipe for copy: RMSProp at 1e-4, gradients clipped to +-10, and
+            // Collier & Beel's global-norm clip of 50.
+            train: TrainConfig {
+                optimizer: OptimizerKind::Rmsprop,
+                lr: 1e-4,
+                lr_final: 0.0,
+                clip_value: 10.0,
+                clip_norm: 50.0,
+                ..TrainConfig::default()
+            },
         }
     }
 }
@@ -146,30 +156,25 @@ pub struct BenchRow {
 /// Measures `case`.
 pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> {
     let reset = reset_peak_rss();
-    let task = TaskSpec::Copy(CopySpec::default()).build();
-    let varmap = VarMap::new();
-    let model = case.config.build(
-        &varmap,
-        settings.seed,
-        task.input_width(),
-        task.output_width(),
-        DType::F32,
-        &Device::Cpu,
-    )?;
-    let vars: Vec<Var> =
-        crate::model::params::sorted_parameters(&varmap).into_iter().map(|(_, v)| v).collect();
-    let mut optimizer = Optimizer::new(OptimizerKind::Rmsprop, vars.clone(), LEARNING_RATE)?;
+    let task = TaskSpec::Copy(CopySpec::default());
+    let experiment = Experiment {
+        name: "bench".into(),
+        seed: settings.seed,
+        models: BTreeMap::from([(case.model.clone(), case.config.clone())]),
+        task: task.clone(),
+        train: settings.train.clone(),
+        eval: EvalConfig::default(),
+    };
+    let mut trainer = Trainer::new(&experiment, &case.model)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    let batch = task.sample(&mut rng, case.batch, Some(settings.length));
-    let batch = TensorBatch::new(&batch, &Device::Cpu)?;
-    let time_steps = batch.inputs.dim(0)?;
+    let batch = task.build().sample(&mut rng, case.batch, Some(settings.length));
+    let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&case.model))?;
+    let time_steps = batch.inputs.dim(0).map_err(tensor(&case.model))?;
 
-    let mut step = || -> Result<()> {
-        let logits = model.forward(&batch.inputs)?;
-        let loss = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?;
-        let grads = loss.backward()?;
-        let (grads, _norm) = clipped_gradients(&vars, &grads, Some(CLIP_VALUE), Some(CLIP_NORM))?;
-        optimizer.step(&grads)
+    // A fault (a loss or gradient that is not finite) would time a step without an update.
+    let mut step = || match trainer.step_on(&batch)? {
+        Step::Trained { .. } => Ok(()),
+        Step::Fault { .. } => Err(crate::Error::Invalid(format!("bench {}: training diverged", case.model))),
     };
     for _ in 0..settings.warmup {
         step()?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use ntm_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::model::ModelConfig;
+use crate::factory::ModelConfig;
 use crate::optim::OptimizerKind;
 
 /// A whole experiment file.
@@ -223,6 +223,15 @@ impl Experiment {
             return Err("eval.sequences = 0: must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The experiment restricted to model `name` (its `[models]` entry and `[train.models]`
+    /// overrides): what `config.toml` in that model's folder holds.
+    pub fn single_model(&self, name: &str) -> Experiment {
+        let mut single = self.clone();
+        single.models.retain(|n, _| n == name);
+        single.train.models.retain(|n, _| n == name);
+        single
     }
 
     /// The experiment as TOML, as written next to a run's outputs.

@@ -1,17 +1,13 @@
 //! Numerical faults: a loss, gradient or parameter that is no longer a finite number stops
-//! training, and `failure.json` in the model's folder records what happened.
+//! training, and `failure.json` in the model's folder records what happened
+//! ([`crate::run_dir::write_failure`]).
 //!
 //! The trainer checks the loss and the global gradient norm of every batch before it updates
 //! the parameters, and the parameters and optimiser state before it writes a checkpoint, so a
 //! checkpoint never holds a NaN: the one on disk is the last good one.
 
-use std::path::{Path, PathBuf};
-
 use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
-
-/// File of the failure record in a model's folder.
-pub const FAILURE_FILE: &str = "failure.json";
 
 /// What was found not to be finite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,24 +48,6 @@ pub struct Failure {
     pub checkpoint: Option<u64>,
     /// The error message training stopped with.
     pub message: String,
-}
-
-impl Failure {
-    /// Writes the record as `failure.json` into model folder `dir`; returns its path.
-    pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
-        let path = dir.join(FAILURE_FILE);
-        let json = serde_json::to_string_pretty(self).expect("a failure record serialises");
-        std::fs::write(&path, json + "\n")?;
-        Ok(path)
-    }
-}
-
-/// Removes a `failure.json` left in `dir` by an earlier attempt (training starts again).
-pub fn clear(dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(dir.join(FAILURE_FILE)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
 }
 
 /// True if every entry of `t` is finite: `t - t` is 0 for finite entries and NaN for NaN and

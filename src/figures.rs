@@ -8,10 +8,12 @@ use candle_nn::ops::sigmoid;
 use ntm_tasks::Episode;
 
 use crate::data::TensorBatch;
-use crate::eval::{eval_rng, LoadedModel};
-use crate::report::OutputSample;
+use crate::error::{io, tensor, Error, Result};
+use crate::eval::eval_rng;
 use crate::model::trace::Trace;
-use crate::train::TrainError;
+use crate::model::MemoryRecord;
+use crate::report::OutputSample;
+use crate::run_dir::LoadedModel;
 
 /// Seed salt of figure episodes, so they differ from training and evaluation data.
 const FIGURE_SEED_SALT: u64 = 0xf16;
@@ -22,26 +24,26 @@ fn run_episode(
     loaded: &LoadedModel,
     length: usize,
     seed: u64,
-) -> Result<(Episode, Vec<Vec<f32>>, Option<crate::model::MemoryRecord>), TrainError> {
-    let tensor_err = |cause| TrainError::Tensor { model: loaded.built.name.clone(), cause };
+) -> Result<(Episode, Vec<Vec<f32>>, Option<MemoryRecord>)> {
+    let tensor_err = tensor(&loaded.built.name);
     let task = loaded.experiment.task.build();
     let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
     let batch = task.sample(&mut rng, 1, Some(length));
-    let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor_err)?;
-    let (logits, record) = loaded.built.model.forward_traced(&tensors.inputs).map_err(tensor_err)?;
+    let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(&tensor_err)?;
+    let (logits, record) = loaded.built.model.forward_traced(&tensors.inputs).map_err(&tensor_err)?;
     let outputs = (|| -> candle_core::Result<Vec<Vec<f32>>> {
         let probs: Tensor = sigmoid(&logits)?.get_on_dim(1, 0)?; // [T, Y]
         probs.to_dtype(DType::F32)?.to_vec2()
     })()
-    .map_err(tensor_err)?;
+    .map_err(&tensor_err)?;
     Ok((batch.episode(0), outputs, record))
 }
 
 /// Traces one episode of `length` (drawn from `seed`) through a trained NTM.
-pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<Trace, TrainError> {
+pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<Trace> {
     let (episode, outputs, record) = run_episode(loaded, length, seed)?;
     let record = record.ok_or_else(|| {
-        TrainError::Run(format!(
+        Error::Invalid(format!(
             "model {} ({}) has no memory heads to trace; pick an NTM",
             loaded.built.name,
             loaded.built.config.kind()
@@ -62,7 +64,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<T
 }
 
 /// The model's answer at `length`: target and output on the scored time steps.
-pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<OutputSample, TrainError> {
+pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<OutputSample> {
     let (episode, outputs, _) = run_episode(loaded, length, seed)?;
     let scored: Vec<usize> = (0..episode.mask.len()).filter(|&t| episode.mask[t] > 0.0).collect();
     Ok(OutputSample {
@@ -74,7 +76,7 @@ pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<O
 }
 
 /// Writes `value` as (compact) JSON to `path`.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let json = serde_json::to_string(value).expect("figure data serialise");
-    std::fs::write(path, json).map_err(|cause| TrainError::Io { path: path.to_owned(), cause })
+    std::fs::write(path, json).map_err(io(path))
 }

@@ -5,7 +5,7 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use ntm::model::lstm::LstmBaselineConfig;
-use ntm::model::ModelConfig;
+use ntm::factory::ModelConfig;
 use ntm::model::ntm::NtmConfig;
 use ntm_tasks::{CopySpec, TaskSpec};
 use rand::SeedableRng;

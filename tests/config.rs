@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use ntm::config::{ConfigError, Experiment};
-use ntm::model::ModelConfig;
+use ntm::factory::ModelConfig;
 use ntm::optim::OptimizerKind;
 use ntm_tasks::TaskSpec;
 

@@ -1,6 +1,6 @@
 //! The fused engines against the composed reference: the same outputs and the same gradient
 //! for every parameter (f32, relative error < 1e-4), finite differences in f64, identical
-//! parameter names and shapes; and the bench library on tiny settings.
+//! parameter names and shapes.
 
 mod common;
 
@@ -8,12 +8,12 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, rng, uniform, values, CPU};
-use ntm::bench::{run_case, BenchCase, BenchSettings};
 use ntm::fused::lstm::lstm_layer;
-use ntm::fused::Engine;
+use ntm::kinds::Engine;
 use ntm::loss::sequence_loss;
 use ntm::model::lstm::{LstmBaselineConfig, LstmCell, LstmState};
-use ntm::model::{ModelConfig, SequenceModel};
+use ntm::factory::ModelConfig;
+use ntm::model::SequenceModel;
 use ntm::model::ntm::{MemoryConfig, NtmConfig};
 use ntm::model::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
@@ -280,69 +280,11 @@ fn engine_is_a_documented_optional_config_field() {
     assert!(toml::from_str::<LstmBaselineConfig>("engine = \"fast\"").is_err());
 }
 
-#[test]
-fn bench_rows_are_positive_and_finite() {
-    let settings = BenchSettings {
-        length: 2,
-        warmup: 0,
-        reps: 1,
-        steps: 1,
-        seed: 0,
-    };
-    let tiny_ntm = NtmConfig {
-        controller_size: 4,
-        memory: MemoryConfig {
-            slots: 6,
-            width: 3,
-            ..MemoryConfig::default()
-        },
-        ..NtmConfig::default()
-    };
-    let cases = [
-        BenchCase {
-            model: "ntm".into(),
-            config: ModelConfig::Ntm(tiny_ntm),
-            batch: 2,
-        },
-        BenchCase {
-            model: "lstm".into(),
-            config: lstm(4, 2, Engine::Reference),
-            batch: 1,
-        },
-        BenchCase {
-            model: "lstm".into(),
-            config: lstm(4, 2, Engine::Fused),
-            batch: 3,
-        },
-    ];
-    for case in &cases {
-        let row = run_case(case, &settings).unwrap();
-        assert_eq!(
-            (row.model.as_str(), row.batch, row.time_steps),
-            (case.model.as_str(), case.batch, 5)
-        );
-        assert_eq!(row.engine, case.engine().name());
-        for (field, v) in [
-            ("ms_per_step", row.ms_per_step),
-            ("ms_per_step_min", row.ms_per_step_min),
-            ("ms_per_step_max", row.ms_per_step_max),
-            ("ms_per_sequence", row.ms_per_sequence),
-            ("ms_per_sequence_min", row.ms_per_sequence_min),
-            ("ms_per_sequence_max", row.ms_per_sequence_max),
-            ("peak_rss_mb", row.peak_rss_mb),
-        ] {
-            assert!(v.is_finite() && v > 0.0, "{}: {field} = {v}", case.model);
-        }
-        assert!(row.ms_per_step_min <= row.ms_per_step && row.ms_per_step <= row.ms_per_step_max);
-    }
-}
-
 /// NTM configurations that between them cover both controllers, several controller layers,
 /// several read and write heads, wider shifts (also wrapping onto each other), every memory
 /// initialisation, and slot counts from 2 to over 16.
 fn ntm_cases() -> Vec<NtmConfig> {
-    use ntm::model::controller::ControllerKind;
-    use ntm::model::memory::MemoryInit;
+    use ntm::kinds::{ControllerKind, MemoryInit};
     vec![
         NtmConfig {
             controller_size: 7,

@@ -1,6 +1,6 @@
 //! Does it learn? A tiny NTM (12 x 8 memory, 32-unit LSTM controller) and a tiny LSTM (1 x 32)
 //! each train on the copy task (4 bits, lengths 1..3; Adam, lr 1e-2, batch 8) through the real
-//! trainer (`ntm::train::train`) for a few seconds: the mean loss of the last 10 batches must be
+//! trainer (`ntm::train::Trainer`) for a few seconds: the mean loss of the last 10 batches must be
 //! a stated factor below that of the first 10, and the bit errors too. Run with `--nocapture`
 //! to see the measured numbers.
 
@@ -10,7 +10,8 @@ use std::sync::atomic::AtomicBool;
 use ntm::config::Experiment;
 use ntm::progress::Progress;
 use ntm::report::MetricsRecord;
-use ntm::train::{read_metrics, train};
+use ntm::run_dir::read_metrics;
+use ntm::train::Trainer;
 
 // Measured (debug profile, one thread, seeds 0-9, 8,000 sequences, first vs last 80):
 //   ntm:  loss 7.3-8.6 -> 0.017-0.98 bits/seq, falls 8.6x-466x (median ~200x); bit errors
@@ -81,7 +82,8 @@ fn learn(model: &str, seed: u64, sequences: u64, report_every: u64) -> Vec<Metri
     let dir = tempfile::tempdir().unwrap();
     let experiment = experiment(seed, sequences, report_every);
     let stop = AtomicBool::new(false);
-    train(&experiment, model, dir.path(), false, &Progress::silent(), &stop).expect("training runs");
+    let mut trainer = Trainer::new(&experiment, model).expect("the model builds");
+    trainer.fit(dir.path(), &Progress::silent(), &stop).expect("training runs");
     read_metrics(dir.path()).expect("metrics")
 }
 

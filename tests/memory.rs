@@ -236,11 +236,9 @@ fn constant_memory_is_the_documented_constant() {
 fn several_write_heads_erase_then_add_on_the_previous_memory() {
     use candle_core::Tensor;
     use candle_nn::VarMap;
-    use ntm::fused::Engine;
-    use ntm::model::memory::MemoryInit;
-    use ntm::model::ModelConfig;
+    use ntm::kinds::{Engine, HeadKind, MemoryInit};
+    use ntm::factory::ModelConfig;
     use ntm::model::ntm::{MemoryConfig, NtmConfig};
-    use ntm::model::trace::HeadKind;
 
     for engine in [Engine::Reference, Engine::Fused] {
         let config = NtmConfig {

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
-use ntm::model::controller::ControllerKind;
+use ntm::kinds::{ControllerKind, MemoryInit};
 use ntm::model::lstm::LstmBaselineConfig;
-use ntm::model::memory::MemoryInit;
-use ntm::model::{ModelConfig, SequenceModel};
+use ntm::factory::ModelConfig;
+use ntm::model::SequenceModel;
 use ntm::model::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
 
 /// The copy task's widths: 8 data bits + 1 delimiter in, 8 bits out.

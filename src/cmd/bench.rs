@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::bench::{self, BenchCase, BenchRow, BenchSettings};
 use crate::cli::BenchArgs;
-use crate::fused::Engine;
+use crate::kinds::Engine;
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(m) = args

@@ -3,7 +3,8 @@
 use anyhow::Result;
 
 use crate::cli::EvalArgs;
-use crate::eval::{evaluate_loaded, load_path, write_report};
+use crate::eval::evaluate_loaded;
+use crate::run_dir::{load_path, write_eval};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     let mut reports = Vec::new();
@@ -20,7 +21,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         }
         let report = evaluate_loaded(&loaded, &lengths, sequences)?;
         if args.save {
-            write_report(&dir, &report)?;
+            write_eval(&dir, &report)?;
         }
         reports.push(report);
     }

@@ -2,17 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::cli::PlotCommand;
-use crate::config::Experiment;
-use crate::eval::{load_model, model_dirs, EVAL_FILE};
-use crate::train::CONFIG_FILE;
+use crate::factory::ModelConfig;
 use crate::figures::{output_sample, trace_episode, write_json};
-use crate::model::ModelConfig;
 use crate::plot;
-use crate::report::EvalReport;
-use crate::train::read_metrics;
+use crate::run_dir::{self, load_model, model_dirs, plots_dir, read_config, read_eval, read_metrics};
 
 pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
@@ -32,15 +28,6 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
     Ok(())
 }
 
-/// The run folder that holds `path` (a run, model folder or checkpoint) and its plots folder.
-fn plots_dir(path: &Path) -> PathBuf {
-    let mut dir = if path.is_file() { path.parent().unwrap_or(Path::new(".")) } else { path };
-    if dir.join(crate::train::CONFIG_FILE).is_file() {
-        dir = dir.parent().unwrap_or(Path::new("."));
-    }
-    dir.join("plots")
-}
-
 fn model_title(name: &str, config: &ModelConfig) -> String {
     match name == config.kind() {
         true => name.to_uppercase(),
@@ -58,7 +45,7 @@ pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path
     let mut written = Vec::new();
     for dir in &dirs {
         // Decided from the config alone, so models without memory need no weights here.
-        let (experiment, name) = model_config(dir)?;
+        let (experiment, name) = read_config(dir)?;
         let length = length.unwrap_or_else(|| experiment.task.build().length_range().1);
         let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
         if kind != "ntm" {
@@ -71,7 +58,7 @@ pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path
         let trace = trace_episode(&loaded, length, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
-            _ => plots_dir(path).join(format!("heads-{}-{length}.png", loaded.built.name)),
+            _ => plots_dir(path).join(run_dir::heads_figure(&loaded.built.name, length)),
         };
         let title = format!(
             "{}, length {length}: {} after {} sequences",
@@ -89,24 +76,16 @@ pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path
     Ok(written)
 }
 
-/// The experiment (this model only) and model name recorded in model folder `dir`: what the
-/// figures drawn from saved records need, without loading the weights.
-fn model_config(dir: &Path) -> Result<(Experiment, String)> {
-    let experiment = Experiment::load(&dir.join(CONFIG_FILE), &[])?;
-    let name = experiment.models.keys().next().cloned().unwrap_or_default();
-    Ok((experiment, name))
-}
-
 /// Learning curves of every model in run folder `run`.
 pub fn curves(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     let mut runs = Vec::new();
     let mut task = String::new();
     for dir in model_dirs(run)? {
-        let (experiment, name) = model_config(&dir)?;
+        let (experiment, name) = read_config(&dir)?;
         task = experiment.task.name().to_owned();
         runs.push((name, read_metrics(&dir)?));
     }
-    let file = output.map_or_else(|| plots_dir(run).join("curves.png"), Path::to_owned);
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::CURVES_FIGURE), Path::to_owned);
     plot::plot_curves(&runs, &format!("{task}: learning curves"), &file)?;
     Ok(file)
 }
@@ -116,16 +95,11 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     let mut reports = Vec::new();
     let mut range = (0, 0);
     for dir in model_dirs(run)? {
-        range = model_config(&dir)?.0.task.build().length_range();
-        let path = dir.join(EVAL_FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read (write it with `ntm eval --save` or `ntm run`)", path.display()))?;
-        let report: EvalReport =
-            serde_json::from_str(&text).with_context(|| format!("{}: not an eval report", path.display()))?;
-        reports.push(report);
+        range = read_config(&dir)?.0.task.build().length_range();
+        reports.push(read_eval(&dir)?);
     }
     let task = reports.first().map_or(String::new(), |r| r.task.clone());
-    let file = output.map_or_else(|| plots_dir(run).join("generalisation.png"), Path::to_owned);
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::GENERALISATION_FIGURE), Path::to_owned);
     let title = format!("{task}: generalisation (trained on lengths {}-{})", range.0, range.1);
     plot::plot_generalisation(&reports, range, &title, &file)?;
     Ok(file)
@@ -147,7 +121,7 @@ pub fn outputs(run: &Path, lengths: Option<&[usize]>, seed: u64, output: Option<
             samples.push(output_sample(&loaded, length, seed)?);
         }
     }
-    let file = output.map_or_else(|| plots_dir(run).join("outputs.png"), Path::to_owned);
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::OUTPUTS_FIGURE), Path::to_owned);
     plot::plot_outputs(&samples, &format!("{task}: target and output at each length"), &file)?;
     Ok(file)
 }

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
@@ -11,10 +10,13 @@ use indicatif::MultiProgress;
 use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
 use crate::checkpoint;
 use crate::cli::RunArgs;
-use crate::eval::{evaluate_loaded, load_model, write_report};
+use crate::factory::ModelConfig;
+use crate::eval::evaluate_model;
+use crate::pool;
 use crate::progress::Progress;
 use crate::report::EvalReport;
-use crate::train::TrainOutcome;
+use crate::run_dir;
+use crate::train::{TrainOutcome, Trainer};
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
@@ -28,49 +30,39 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let fresh = args.experiment.resume && any_checkpoint && !checkpoint::has_files(&dir);
         resume.push(!fresh && prepare_model_dir(&dir, &args.experiment)?);
     }
-    for (name, _) in names.iter().zip(&resume).filter(|(_, resume)| **resume) {
-        crate::train::check_resume(&experiment, name, &out.join(name))
-            .with_context(|| format!("model {name}: cannot resume"))?;
+    let mut trainers = Vec::new();
+    for (name, resume) in names.iter().zip(resume) {
+        let mut trainer = Trainer::new(&experiment, name)?;
+        if resume {
+            trainer.resume(&out.join(name)).with_context(|| format!("model {name}: cannot resume"))?;
+        }
+        trainers.push(trainer);
     }
     let stop = stop_flag();
     std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
-    std::fs::write(out.join("experiment.toml"), experiment.to_toml())
-        .with_context(|| format!("{}: cannot write experiment.toml", out.display()))?;
+    run_dir::write_experiment(&out, &experiment)?;
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let queue = Mutex::new(names.iter().zip(resume).rev().collect::<Vec<_>>());
-    // Per model: its report, or None if Ctrl-C stopped it before evaluation.
-    let results: Mutex<Vec<(String, Result<Option<EvalReport>>)>> = Mutex::new(Vec::new());
     let multi = MultiProgress::new();
-    std::thread::scope(|scope| {
-        for _ in 0..cores.min(names.len()) {
-            scope.spawn(|| loop {
-                let Some((name, resume)) = queue.lock().expect("queue").pop() else { break };
-                let dir = out.join(name);
-                let progress = Progress::new(name, &multi);
-                let result = (|| {
-                    // Once stopped, a model not yet started still saves a checkpoint (at 0
-                    // sequences), so that the whole run can be resumed.
-                    let outcome = crate::train::train(&experiment, name, &dir, resume, &progress, stop)?;
-                    print_outcome(name, &outcome, &dir);
-                    if outcome.interrupted || stop.load(Ordering::Relaxed) {
-                        return Ok(None);
-                    }
-                    let loaded = load_model(&dir)?;
-                    let report =
-                        evaluate_loaded(&loaded, &experiment.eval.lengths, experiment.eval.sequences)?;
-                    write_report(&dir, &report)?;
-                    Ok(Some(report))
-                })();
-                results.lock().expect("results").push((name.clone(), result));
-            });
+    // Per model (in name order): its report, or None if Ctrl-C stopped it before evaluation.
+    let results = pool::run_jobs(trainers, pool::cores(), |mut trainer| -> Result<Option<EvalReport>> {
+        let name = trainer.name().to_owned();
+        let dir = out.join(&name);
+        let progress = Progress::new(&name, &multi);
+        // Once stopped, a model not yet started still saves a checkpoint (at 0 sequences), so
+        // that the whole run can be resumed.
+        let outcome = trainer.fit(&dir, &progress, stop)?;
+        print_outcome(&name, &outcome, &dir);
+        if outcome.interrupted || stop.load(Ordering::Relaxed) {
+            return Ok(None);
         }
+        let eval = &experiment.eval;
+        let report = evaluate_model(&name, trainer.model(), &experiment, &eval.lengths, eval.sequences)?;
+        run_dir::write_eval(&dir, &report)?;
+        Ok(Some(report))
     });
-    let mut results = results.into_inner().expect("results");
-    results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut reports = Vec::new();
     // The errors name the model (or its folder) already.
-    for (_, result) in results {
+    for result in results {
         reports.extend(result?);
     }
     if reports.len() < names.len() || stop.load(Ordering::Relaxed) {
@@ -78,14 +70,14 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     println!("{}", table(&reports));
     draw_figures(&out, &experiment)?;
-    println!("results in {}, figures in {}", out.display(), out.join("plots").display());
+    println!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display());
     Ok(())
 }
 
 /// The four figures of a finished run, into `out/plots/`.
 fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     use super::plot;
-    let has_ntm = experiment.models.values().any(|m| matches!(m, crate::model::ModelConfig::Ntm(_)));
+    let has_ntm = experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_)));
     if has_ntm {
         plot::heads(out, None, 0, None)?;
     }

@@ -6,6 +6,7 @@ use indicatif::MultiProgress;
 use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
 use crate::cli::TrainArgs;
 use crate::progress::Progress;
+use crate::train::Trainer;
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
@@ -19,8 +20,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;
+    let mut trainer = Trainer::new(&experiment, &args.model)?;
+    if resume {
+        trainer.resume(&dir)?;
+    }
     let progress = Progress::new(&args.model, &MultiProgress::new());
-    let outcome = crate::train::train(&experiment, &args.model, &dir, resume, &progress, stop_flag())?;
+    let outcome = trainer.fit(&dir, &progress, stop_flag())?;
     super::run::print_outcome(&args.model, &outcome, &dir);
     if outcome.interrupted {
         let resume = resume_command("train", &["--model", &args.model], &args.experiment, &out);

@@ -26,8 +26,8 @@
 
 use std::ops::Range;
 
-use crate::model::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
 use crate::fused::kernel::{dot, sigmoid, simd_routine, softmax, sum, Real};
+use crate::model::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
 use crate::model::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.

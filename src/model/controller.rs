@@ -2,21 +2,10 @@
 //! sees the external input and the previous read vectors and drives the heads.
 
 use candle_core::{Result, Tensor};
-use serde::{Deserialize, Serialize};
 
+use crate::kinds::ControllerKind;
 use crate::model::lstm::{LstmStack, LstmState};
 use crate::model::params::{Dense, ParamBuilder};
-
-/// Which controller network an NTM uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum ControllerKind {
-    /// Stacked LSTM layers (the paper's NTM-LSTM).
-    #[default]
-    Lstm,
-    /// Dense tanh layers with no recurrent state (the paper's NTM-FF).
-    FeedForward,
-}
 
 /// The controller's recurrent state: one `LstmState` per layer, or nothing.
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@ use candle_core::{Result, Tensor, D};
 use candle_nn::ops::sigmoid;
 use serde::{Deserialize, Serialize};
 
-use crate::fused::Engine;
-use crate::model::SequenceModel;
+use crate::kinds::Engine;
 use crate::model::params::{Dense, Init, ParamBuilder};
+use crate::model::SequenceModel;
 
 /// The forget gate's bias starts here so the cell remembers by default early in training.
 const FORGET_BIAS_INIT: f64 = 1.0;

@@ -1,7 +1,6 @@
 //! Reading and writing the N x M memory matrix (paper sections 3.1, 3.2), and its initial value.
 
 use candle_core::{DType, Device, Result, Tensor};
-use serde::{Deserialize, Serialize};
 
 /// Read r = sum_i w(i) M(i) (eq. 2).
 ///
@@ -21,20 +20,6 @@ pub fn write(memory: &Tensor, weighting: &Tensor, erase: &Tensor, add: &Tensor) 
     (memory * (1.0 - erase_outer)?)? + add_outer
 }
 
-/// How the memory is set at the start of every sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum MemoryInit {
-    /// Every cell 1e-6 ([`CONSTANT_INIT`]): Collier & Beel (2018) found this converges
-    /// fastest and most reliably.
-    #[default]
-    Constant,
-    /// A learned `[N, M]` parameter, as the paper's "learned bias values".
-    Learned,
-    /// A fixed random matrix (uniform in +-1/sqrt(N+M)), the same for every model and seed
-    /// (drawn from a fixed generator when the model is built; neither trained nor saved).
-    Random,
-}
 
 /// The constant every cell starts at under [`MemoryInit::Constant`].
 pub const CONSTANT_INIT: f64 = 1e-6;

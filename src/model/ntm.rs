@@ -16,15 +16,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::model::addressing::softmax;
-use crate::model::controller::{Controller, ControllerKind, ControllerState};
 use crate::fused::ntm::{NtmRun, NtmSizes};
-use crate::fused::Engine;
-use crate::model::heads::{Head, HeadKind, HeadParams};
-use crate::model::memory::{self, MemoryInit};
-use crate::model::{unroll, MemoryRecord, SequenceModel};
+use crate::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
+use crate::model::addressing::softmax;
+use crate::model::controller::{Controller, ControllerState};
+use crate::model::heads::{Head, HeadParams};
+use crate::model::memory;
 use crate::model::params::{Dense, Init, ParamBuilder};
 use crate::model::trace::{HeadStep, HeadTrace};
+use crate::model::{unroll, MemoryRecord, SequenceModel};
 
 /// The initial weighting of every head is softmax of a learned logit vector that starts with
 /// this value at slot 0 and 0 elsewhere: the heads start focused on slot 0. A uniform start

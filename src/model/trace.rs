@@ -5,13 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Whether a head reads or writes memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadKind {
-    Read,
-    Write,
-}
+use crate::kinds::HeadKind;
+
 
 /// One head's state at one time step, all activations applied (paper section 3.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,195 +1,238 @@
-//! The trainer: one loop for every [`SequenceModel`], writing metrics and checkpoints.
+//! The trainer: one [`Trainer`] per model owns the model, its optimiser and its data stream,
+//! and serves every command that trains or times training (`train`, `run`, `bench`, sweeps).
 //!
-//! A model's folder holds `config.toml` (the resolved experiment, this model only),
-//! `metrics.jsonl` (one [`MetricsRecord`] per report interval), the checkpoint files of
-//! [`crate::checkpoint`] and, if training diverged, `failure.json` ([`crate::failure`]).
+//! [`Trainer::step`] trains on one batch in memory; [`Trainer::save`] and [`Trainer::resume`]
+//! write and read a checkpoint ([`crate::checkpoint`]); [`Trainer::fit`] (in `fit.rs`) is the
+//! whole loop into a model folder, with metrics, checkpoints and `failure.json`.
 //!
-//! Training stops early, with a checkpoint, when the `stop` flag is raised (Ctrl-C), and with
-//! an error, without a checkpoint, when a loss, gradient or parameter is not finite. Resuming
-//! continues exactly: the checkpoint holds the optimiser state, the data generator and the
-//! report interval in progress, and metrics lines past the checkpoint (written before a crash)
-//! are dropped.
+//! Resuming continues exactly: the checkpoint holds the optimiser state, the data generator
+//! and the report interval in progress.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+mod fit;
+
+use std::path::Path;
 use std::time::Instant;
 
-use candle_core::{DType, Device, Var};
-use candle_nn::VarMap;
+use candle_core::{Device, Var};
+use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, CheckpointMeta};
-use crate::config::Experiment;
+use crate::config::{Experiment, TrainConfig};
 use crate::data::TensorBatch;
-use crate::failure::{self, first_non_finite, show, Failure, Fault, FAILURE_FILE};
+use crate::error::{tensor, Error, Result};
+use crate::factory::BuiltModel;
+use crate::failure::{first_non_finite, Failure, Fault};
 use crate::loss;
-use crate::model::{ModelConfig, SequenceModel};
+use crate::model::SequenceModel;
 use crate::optim::{clipped_gradients, Optimizer};
-use crate::progress::Progress;
 use crate::report::MetricsRecord;
+use crate::run_dir;
 
-/// File of the resolved experiment in a model's folder.
-pub const CONFIG_FILE: &str = "config.toml";
-/// File of the training metrics in a model's folder.
-pub const METRICS_FILE: &str = "metrics.jsonl";
-
-/// Anything that can stop training: I/O, tensors, checkpoints, numerical faults.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    #[error("{path}: {cause}")]
-    Io { path: PathBuf, cause: std::io::Error },
-    #[error(transparent)]
-    Checkpoint(#[from] checkpoint::CheckpointError),
-    #[error("model {model}: {cause}")]
-    Tensor { model: String, cause: candle_core::Error },
-    #[error("{0}")]
-    Run(String),
-    /// A loss, gradient or parameter that is not finite; also written to `failure.json`.
-    #[error("{}", .0.message)]
-    Diverged(Box<Failure>),
+/// One model of an experiment in training: model, optimiser, data generator and counters.
+pub struct Trainer {
+    /// The experiment as given (all models).
+    experiment: Experiment,
+    /// `[train]` with this model's overrides applied.
+    settings: TrainConfig,
+    task: Box<dyn Task>,
+    built: BuiltModel,
+    /// The parameters in name order (the optimiser's order).
+    vars: Vec<Var>,
+    optimizer: Optimizer,
+    /// The training data generator.
+    rng: ChaCha8Rng,
+    /// Sequences trained so far.
+    sequences: u64,
+    /// Training seconds before this process (from the checkpoint resumed).
+    seconds_before: f64,
+    /// When training started in this process.
+    clock: Instant,
+    /// Sums over the report interval in progress.
+    interval: Interval,
+    /// The learning rate of the last update.
+    lr: f64,
+    /// Sequences of the checkpoint on disk, if any.
+    saved: Option<u64>,
+    /// True once [`resume`](Self::resume) has loaded a checkpoint.
+    resumed: bool,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |cause| TrainError::Io { path: path.to_owned(), cause }
+/// What one training step did.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// The parameters were updated on a batch of `batch` sequences with this mean loss (bits)
+    /// and these mean bit errors per sequence.
+    Trained { batch: usize, loss_bits: f64, bit_errors: f64 },
+    /// The loss or the global gradient norm of a batch of `batch` sequences was not finite;
+    /// nothing was updated. `tensor` is the first parameter whose gradient is not finite.
+    Fault { batch: usize, loss_bits: f64, norm: f64, tensor: Option<String> },
 }
 
-/// A model of an experiment, built, with its parameters in name order.
-pub struct BuiltModel {
-    pub name: String,
-    pub config: ModelConfig,
-    pub varmap: VarMap,
-    pub model: Box<dyn SequenceModel>,
-    /// Parameter names and variables, sorted by name (the optimiser's order).
-    pub parameters: Vec<(String, Var)>,
+/// Sums over one report interval: loss in bits and bit errors, each times the batch size,
+/// and the sequences.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Interval {
+    pub loss_bits: f64,
+    pub bit_errors: f64,
+    pub sequences: u64,
 }
 
-impl BuiltModel {
-    /// Builds model `name` of `experiment` with fresh parameters from the experiment's seed.
-    pub fn new(experiment: &Experiment, name: &str) -> Result<Self, TrainError> {
-        let config = experiment
-            .models
-            .get(name)
-            .ok_or_else(|| {
-                let known: Vec<&String> = experiment.models.keys().collect();
-                TrainError::Run(format!("no model named {name:?} in the experiment (it has {known:?})"))
-            })?
-            .clone();
-        let task = experiment.task.build();
-        let varmap = VarMap::new();
-        let tensor_err = |cause| TrainError::Tensor { model: name.to_owned(), cause };
-        let model = config
-            .build(&varmap, experiment.seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
-            .map_err(tensor_err)?;
-        let parameters = crate::model::params::sorted_parameters(&varmap);
-        Ok(Self { name: name.to_owned(), config, varmap, model, parameters })
+impl Interval {
+    /// Adds a batch of `n` sequences with these means.
+    fn add(&mut self, n: usize, loss_bits: f64, bit_errors: f64) {
+        self.loss_bits += loss_bits * n as f64;
+        self.bit_errors += bit_errors * n as f64;
+        self.sequences += n as u64;
+    }
+
+    /// The interval's metrics line at `sequences`, `seconds`.
+    fn record(&self, sequences: u64, seconds: f64) -> MetricsRecord {
+        let count = self.sequences as f64;
+        MetricsRecord { sequences, loss_bits: self.loss_bits / count, bit_errors: self.bit_errors / count, seconds }
     }
 }
 
-/// The experiment restricted to one model: what `config.toml` in that model's folder holds.
-pub fn single_model(experiment: &Experiment, name: &str) -> Experiment {
-    let mut single = experiment.clone();
-    single.models.retain(|n, _| n == name);
-    single.train.models.retain(|n, _| n == name);
-    single
-}
+impl Trainer {
+    /// Model `name` of `experiment` with fresh parameters, optimiser state and data generator,
+    /// all from the experiment's seed. Reads and writes nothing.
+    pub fn new(experiment: &Experiment, name: &str) -> Result<Self> {
+        let config = experiment.models.get(name).ok_or_else(|| {
+            let known: Vec<&String> = experiment.models.keys().collect();
+            Error::Invalid(format!("no model named {name:?} in the experiment (it has {known:?})"))
+        })?;
+        let built = BuiltModel::new(name, config, experiment.seed, &experiment.task).map_err(tensor(name))?;
+        let settings = experiment.train.for_model(name);
+        let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr).map_err(tensor(name))?;
+        Ok(Self {
+            task: experiment.task.build(),
+            rng: ChaCha8Rng::seed_from_u64(experiment.seed),
+            lr: settings.lr_at(0),
+            experiment: experiment.clone(),
+            settings,
+            vars: built.vars(),
+            built,
+            optimizer,
+            sequences: 0,
+            seconds_before: 0.0,
+            clock: Instant::now(),
+            interval: Interval::default(),
+            saved: None,
+            resumed: false,
+        })
+    }
 
-/// How training ended.
-#[derive(Debug, Clone)]
-pub struct TrainOutcome {
-    /// Sequences trained in total.
-    pub sequences: u64,
-    /// Training wall time in seconds (a resumed run's earlier time included).
-    pub seconds: f64,
-    /// The last metrics line written.
-    pub last: Option<MetricsRecord>,
-    /// True if training stopped early because `stop` was raised.
-    pub interrupted: bool,
-}
+    /// Loads the checkpoint in model folder `dir`: weights, optimiser state, data generator and
+    /// counters, checking that every tensor fits. Reads everything and writes nothing.
+    pub fn resume(&mut self, dir: &Path) -> Result<()> {
+        let meta = checkpoint::load_meta(dir)?;
+        checkpoint::load_weights(&checkpoint::path(dir, checkpoint::WEIGHTS_FILE), &self.built.varmap)?;
+        let shapes: Vec<(String, Vec<usize>)> =
+            self.built.parameters.iter().map(|(n, v)| (n.clone(), v.dims().to_vec())).collect();
+        let state = checkpoint::load_optimizer_state(dir, &meta, &shapes)?;
+        self.optimizer.set_state(state, meta.optimizer_steps).map_err(tensor(&self.built.name))?;
+        let (loss_bits, bit_errors, sequences) = meta.interval;
+        self.interval = Interval { loss_bits, bit_errors, sequences };
+        self.rng = meta.rng;
+        self.sequences = meta.sequences;
+        self.seconds_before = meta.seconds;
+        self.lr = self.settings.lr_at(meta.sequences);
+        self.saved = Some(meta.sequences);
+        self.resumed = true;
+        Ok(())
+    }
 
-/// Loads the checkpoint in `dir` into `built` and `optimizer`, checking that every tensor
-/// fits; writes nothing. Returns the checkpoint's sidecar.
-fn load_checkpoint(
-    built: &BuiltModel,
-    optimizer: &mut Optimizer,
-    dir: &Path,
-) -> Result<CheckpointMeta, TrainError> {
-    let meta = checkpoint::load_meta(dir)?;
-    checkpoint::load_weights(&checkpoint::path(dir, checkpoint::WEIGHTS_FILE), &built.varmap)?;
-    let shapes: Vec<(String, Vec<usize>)> =
-        built.parameters.iter().map(|(n, v)| (n.clone(), v.dims().to_vec())).collect();
-    let state = checkpoint::load_optimizer_state(dir, &meta, &shapes)?;
-    optimizer
-        .set_state(state, meta.optimizer_steps)
-        .map_err(|cause| TrainError::Tensor { model: built.name.clone(), cause })?;
-    Ok(meta)
-}
+    /// Trains on the next batch of the data stream (at most the sequences left) at the
+    /// scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter.
+    pub fn step(&mut self) -> Result<Step> {
+        let size = (self.settings.sequences - self.sequences).min(self.settings.batch as u64) as usize;
+        let batch = self.task.sample(&mut self.rng, size, None);
+        let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&self.built.name))?;
+        self.lr = self.settings.lr_at(self.sequences);
+        let step = self.step_on(&batch)?;
+        if let Step::Trained { batch, loss_bits, bit_errors } = step {
+            self.sequences += batch as u64;
+            self.interval.add(batch, loss_bits, bit_errors);
+        }
+        Ok(step)
+    }
 
-/// Checks that model `name` of `experiment` can resume from the checkpoint in `dir` (it is
-/// whole and fits the model), reading everything and writing nothing. Returns its sequences.
-pub fn check_resume(experiment: &Experiment, name: &str, dir: &Path) -> Result<u64, TrainError> {
-    let built = BuiltModel::new(experiment, name)?;
-    let train = experiment.train.for_model(name);
-    let vars = built.parameters.iter().map(|(_, v)| v.clone()).collect();
-    let mut optimizer = Optimizer::new(train.optimizer, vars, train.lr)
-        .map_err(|cause| TrainError::Tensor { model: name.to_owned(), cause })?;
-    Ok(load_checkpoint(&built, &mut optimizer, dir)?.sequences)
-}
+    /// One update on `batch` at the current learning rate: forward, loss, backward, clipping,
+    /// the optimiser's update. Counts nothing (`bench` times this alone).
+    pub fn step_on(&mut self, batch: &TensorBatch) -> Result<Step> {
+        let size = batch.inputs.dim(1).map_err(tensor(&self.built.name))?;
+        let value_clip = (self.settings.clip_value > 0.0).then_some(self.settings.clip_value);
+        let norm_clip = (self.settings.clip_norm > 0.0).then_some(self.settings.clip_norm);
+        let (built, vars, optimizer, lr) = (&self.built, &self.vars, &mut self.optimizer, self.lr);
+        (|| {
+            let logits = built.model.forward(&batch.inputs)?;
+            let loss = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?;
+            let grads = loss.backward()?;
+            let (clipped, norm) = clipped_gradients(vars, &grads, value_clip, norm_clip)?;
+            let loss_bits = loss::nats_to_bits(loss.to_scalar::<f32>()? as f64);
+            if !(loss_bits.is_finite() && norm.is_finite()) {
+                let raw = built
+                    .parameters
+                    .iter()
+                    .filter_map(|(n, v)| grads.get(v.as_tensor()).map(|g| (n.clone(), g)));
+                // The gradients as computed, before clipping: the first that is not finite.
+                return Ok(Step::Fault { batch: size, loss_bits, norm, tensor: first_non_finite(raw)? });
+            }
+            optimizer.set_lr(lr);
+            optimizer.step(&clipped)?;
+            let bit_errors = loss::bit_errors(&logits.detach(), &batch.targets, &batch.mask)?;
+            Ok(Step::Trained { batch: size, loss_bits, bit_errors })
+        })()
+        .map_err(tensor(&self.built.name))
+    }
 
-/// Trains model `name` of `experiment` into `dir`, from scratch or (`resume`) from the
-/// checkpoint there, until `train.sequences` or until `stop` is raised (then it saves a
-/// checkpoint and returns with `interrupted`). A loss, gradient norm or parameter that is not
-/// finite ends training with [`TrainError::Diverged`] and `failure.json`, the last good
-/// checkpoint kept.
-pub fn train(
-    experiment: &Experiment,
-    name: &str,
-    dir: &Path,
-    resume: bool,
-    progress: &Progress,
-    stop: &AtomicBool,
-) -> Result<TrainOutcome, TrainError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let built = BuiltModel::new(experiment, name)?;
-    let tensor_err = |cause| TrainError::Tensor { model: name.to_owned(), cause };
-    let train = &experiment.train.for_model(name);
-    let task = experiment.task.build();
-    let vars: Vec<Var> = built.parameters.iter().map(|(_, v)| v.clone()).collect();
-    let names: Vec<String> = built.parameters.iter().map(|(n, _)| n.clone()).collect();
-    let mut optimizer = Optimizer::new(train.optimizer, vars.clone(), train.lr).map_err(tensor_err)?;
+    /// Writes a checkpoint of the current state into model folder `dir`, unless a parameter or
+    /// optimiser state is not finite (a checkpoint never holds a NaN): then `failure.json` and
+    /// [`Error::Diverged`], the checkpoint on disk kept.
+    pub fn save(&mut self, dir: &Path) -> Result<()> {
+        let name = &self.built.name;
+        let (state, steps) = self.optimizer.state();
+        let parameters = self.built.parameters.iter().map(|(n, v)| (n.clone(), v.as_tensor()));
+        let states = self.built.parameters.iter().zip(state).flat_map(|((n, _), pair)| {
+            pair.iter().enumerate().map(move |(i, t)| (format!("{n} (optimizer state {i})"), t))
+        });
+        if let Some(tensor) = first_non_finite(parameters.chain(states)).map_err(tensor(name))? {
+            let sequences = self.sequences;
+            return Err(self.diverged(
+                dir,
+                Failure {
+                    model: name.clone(),
+                    fault: Fault::Parameters,
+                    sequences,
+                    loss_bits: None,
+                    gradient_norm: None,
+                    lr: self.lr,
+                    message: format!(
+                        "model {name}: {tensor} is not finite after {sequences} sequences, so no checkpoint was written"
+                    ),
+                    tensor: Some(tensor),
+                    checkpoint: self.saved,
+                },
+            ));
+        }
+        let meta = CheckpointMeta {
+            sequences: self.sequences,
+            optimizer_steps: steps,
+            seconds: self.seconds(),
+            rng: self.rng.clone(),
+            interval: (self.interval.loss_bits, self.interval.bit_errors, self.interval.sequences),
+            parameters: self.built.parameters.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        checkpoint::save(dir, &self.built.varmap, state, &meta)?;
+        self.saved = Some(self.sequences);
+        Ok(())
+    }
 
-    let config_path = dir.join(CONFIG_FILE);
-    let metrics_path = dir.join(METRICS_FILE);
-    let (mut rng, mut sequences, seconds_before, mut interval) = if resume {
-        let meta = load_checkpoint(&built, &mut optimizer, dir)?;
-        checkpoint::recover(dir)?;
-        truncate_metrics(&metrics_path, meta.sequences)?;
-        (meta.rng, meta.sequences, meta.seconds, meta.interval)
-    } else {
-        let _ = std::fs::remove_file(&metrics_path);
-        (ChaCha8Rng::seed_from_u64(experiment.seed), 0, 0.0, (0.0, 0.0, 0))
-    };
-    failure::clear(dir).map_err(io(&dir.join(FAILURE_FILE)))?;
-    std::fs::write(&config_path, single_model(experiment, name).to_toml()).map_err(io(&config_path))?;
-    let mut metrics = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&metrics_path)
-        .map_err(io(&metrics_path))?;
-
-    let started = Instant::now();
-    let started_at = sequences;
-    // Sequences of the checkpoint on disk.
-    let mut saved = resume.then_some(sequences);
-    let elapsed = |started: &Instant| seconds_before + started.elapsed().as_secs_f64();
-    let value_clip = (train.clip_value > 0.0).then_some(train.clip_value);
-    let norm_clip = (train.clip_norm > 0.0).then_some(train.clip_norm);
-    let mut last = None;
-    // Records a numerical fault in failure.json and makes it the error training stops with.
-    let diverged = |mut failure: Failure| {
-        let file = dir.join(FAILURE_FILE);
+    /// Records a numerical fault in `dir`'s `failure.json` (its message says what to do next)
+    /// and makes it the error training stops with.
+    fn diverged(&self, dir: &Path, mut failure: Failure) -> Error {
+        let file = dir.join(run_dir::FAILURE_FILE);
         let kept = match failure.checkpoint {
             Some(n) => format!("the checkpoint at {n} sequences is kept"),
             None => "no checkpoint was written yet".to_owned(),
@@ -204,178 +247,62 @@ pub fn train(
             failure.message,
             file.display()
         );
-        if let Err(e) = failure.write(dir) {
+        if let Err(e) = run_dir::write_failure(dir, &failure) {
             failure.message += &format!(" (could not write {}: {e})", file.display());
         }
-        TrainError::Diverged(Box::new(failure))
-    };
-    // Writes a checkpoint, unless a parameter or optimiser state is not finite: a checkpoint
-    // never holds a NaN.
-    let save = |sequences: u64, optimizer: &Optimizer, rng: &ChaCha8Rng, interval, seconds, saved, lr| {
-        let (state, steps) = optimizer.state();
-        let parameters = built.parameters.iter().map(|(n, v)| (n.clone(), v.as_tensor()));
-        let states = names.iter().zip(state).flat_map(|(n, pair)| {
-            pair.iter().enumerate().map(move |(i, t)| (format!("{n} (optimizer state {i})"), t))
-        });
-        if let Some(tensor) = first_non_finite(parameters.chain(states)).map_err(tensor_err)? {
-            return Err(diverged(Failure {
-                model: name.to_owned(),
-                fault: Fault::Parameters,
-                sequences,
-                loss_bits: None,
-                gradient_norm: None,
-                lr,
-                message: format!(
-                    "model {name}: {tensor} is not finite after {sequences} sequences, so no checkpoint was written"
-                ),
-                tensor: Some(tensor),
-                checkpoint: saved,
-            }));
-        }
-        let meta = CheckpointMeta {
-            sequences,
-            optimizer_steps: steps,
-            seconds,
-            rng: rng.clone(),
-            interval,
-            parameters: names.clone(),
-        };
-        checkpoint::save(dir, &built.varmap, state, &meta).map_err(TrainError::from)
-    };
-    progress.note(&format!(
-        "{name}: {} with {} parameters, training {} to {} sequences",
-        built.config.kind(),
-        built.model.parameter_count(),
-        if resume { format!("from {sequences}") } else { "from scratch".to_owned() },
-        train.sequences
-    ));
-    progress.start(sequences, train.sequences);
-    let mut interrupted = false;
-    // The learning rate of the last update.
-    let mut lr = train.lr_at(sequences);
-    while sequences < train.sequences {
-        if stop.load(Ordering::Relaxed) {
-            interrupted = true;
-            break;
-        }
-        let batch_size = (train.sequences - sequences).min(train.batch as u64) as usize;
-        let batch = task.sample(&mut rng, batch_size, None);
-        let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor_err)?;
-        lr = train.lr_at(sequences);
-        let step = (|| {
-            let logits = built.model.forward(&batch.inputs)?;
-            let loss = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?;
-            let grads = loss.backward()?;
-            let (clipped, norm) = clipped_gradients(&vars, &grads, value_clip, norm_clip)?;
-            let loss_value = loss.to_scalar::<f32>()? as f64;
-            if !(loss_value.is_finite() && norm.is_finite()) {
-                let raw = names
-                    .iter()
-                    .zip(&vars)
-                    .filter_map(|(n, v)| grads.get(v.as_tensor()).map(|g| (n.clone(), g)));
-                return Ok(Step::Fault { loss: loss_value, norm, tensor: first_non_finite(raw)? });
-            }
-            optimizer.set_lr(lr);
-            optimizer.step(&clipped)?;
-            let errors = loss::bit_errors(&logits.detach(), &batch.targets, &batch.mask)?;
-            Ok(Step::Done { loss: loss_value, errors })
-        })()
-        .map_err(tensor_err)?;
-        let (loss_nats, errors) = match step {
-            Step::Done { loss, errors } => (loss, errors),
-            Step::Fault { loss, norm, tensor } => {
-                let loss_bits = loss::nats_to_bits(loss);
-                let (first, end) = (sequences + 1, sequences + batch_size as u64);
-                let gradient =
-                    tensor.as_ref().map_or(String::new(), |t| format!(" (first non-finite gradient: {t})"));
-                return Err(diverged(Failure {
-                    model: name.to_owned(),
-                    fault: if loss.is_finite() { Fault::Gradient } else { Fault::Loss },
-                    sequences,
-                    loss_bits: Some(loss_bits),
-                    gradient_norm: Some(norm),
-                    lr,
-                    message: format!(
-                        "model {name}: training diverged at sequences {first}-{end}: the loss is {} bits, \
-                         the gradient norm {}{gradient}",
-                        show(loss_bits),
-                        show(norm)
-                    ),
-                    tensor,
-                    checkpoint: saved,
-                }));
-            }
-        };
-        let before = sequences;
-        sequences += batch_size as u64;
-        let n = batch_size as f64;
-        interval.0 += loss::nats_to_bits(loss_nats) * n;
-        interval.1 += errors * n;
-        interval.2 += batch_size as u64;
-        if crossed(before, sequences, train.report_every) || sequences == train.sequences {
-            let count = interval.2 as f64;
-            let record = MetricsRecord {
-                sequences,
-                loss_bits: interval.0 / count,
-                bit_errors: interval.1 / count,
-                seconds: elapsed(&started),
-            };
-            let line = serde_json::to_string(&record).expect("metrics serialise");
-            writeln!(metrics, "{line}").map_err(io(&metrics_path))?;
-            progress.report(&record);
-            last = Some(record);
-            interval = (0.0, 0.0, 0);
-        }
-        progress.advance(sequences);
-        if crossed(before, sequences, train.checkpoint_every) && sequences < train.sequences {
-            save(sequences, &optimizer, &rng, interval, elapsed(&started), saved, lr)?;
-            saved = Some(sequences);
-        }
+        Error::Diverged(Box::new(failure))
     }
-    let seconds = elapsed(&started);
-    // A resumed run that trained nothing already has this checkpoint on disk.
-    if !(resume && sequences == started_at) {
-        save(sequences, &optimizer, &rng, interval, seconds, saved, lr)?;
+
+    /// The model being trained.
+    pub fn model(&self) -> &dyn SequenceModel {
+        self.built.model.as_ref()
     }
-    progress.finish(sequences);
-    Ok(TrainOutcome { sequences, seconds, last, interrupted })
+
+    /// The model with its name, configuration and parameters.
+    pub fn built(&self) -> &BuiltModel {
+        &self.built
+    }
+
+    /// The model's name in the experiment.
+    pub fn name(&self) -> &str {
+        &self.built.name
+    }
+
+    /// The experiment the model belongs to (all its models).
+    pub fn experiment(&self) -> &Experiment {
+        &self.experiment
+    }
+
+    /// The training settings of this model (`[train]` with its overrides).
+    pub fn settings(&self) -> &TrainConfig {
+        &self.settings
+    }
+
+    /// Sequences trained so far.
+    pub fn sequences(&self) -> u64 {
+        self.sequences
+    }
+
+    /// True when the model has trained `train.sequences`.
+    pub fn finished(&self) -> bool {
+        self.sequences >= self.settings.sequences
+    }
+
+    /// Training wall time in seconds, a resumed run's earlier time included.
+    pub fn seconds(&self) -> f64 {
+        self.seconds_before + self.clock.elapsed().as_secs_f64()
+    }
 }
 
-/// One training step's result: its loss (nats) and bit errors, or what was not finite.
-enum Step {
-    Done { loss: f64, errors: f64 },
-    Fault { loss: f64, norm: f64, tensor: Option<String> },
-}
-
-/// True if a multiple of `every` lies in `(before, after]`.
-fn crossed(before: u64, after: u64, every: u64) -> bool {
-    after / every > before / every
-}
-
-/// Drops metrics lines past `sequences` (written after the checkpoint a run resumes from).
-fn truncate_metrics(path: &Path, sequences: u64) -> Result<(), TrainError> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
-    let kept: String = text
-        .lines()
-        .filter(|line| {
-            serde_json::from_str::<MetricsRecord>(line).is_ok_and(|r| r.sequences <= sequences)
-        })
-        .map(|line| format!("{line}\n"))
-        .collect();
-    std::fs::write(path, kept).map_err(io(path))
-}
-
-/// Reads a model folder's `metrics.jsonl`.
-pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsRecord>, TrainError> {
-    let path = dir.join(METRICS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| {
-                TrainError::Run(format!("{}: line {}: {e}", path.display(), i + 1))
-            })
-        })
-        .collect()
+/// How training ended.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    /// Sequences trained in total.
+    pub sequences: u64,
+    /// Training wall time in seconds (a resumed run's earlier time included).
+    pub seconds: f64,
+    /// The last metrics line written.
+    pub last: Option<MetricsRecord>,
+    /// True if training stopped early because the stop flag was raised.
+    pub interrupted: bool,
 }

@@ -36,7 +36,7 @@ use candle_core::{backend::BackendStorage, CpuStorage, CustomOp2, Layout, Result
 
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::fused::kernel::{by_dtype, host, slice, Real};
-use crate::model::heads::HeadKind;
+use crate::kinds::HeadKind;
 use crate::model::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
@@ -233,8 +233,8 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::controller::ControllerKind;
     use crate::fused::kernel::{allow_avx2, has_avx2};
+    use crate::kinds::ControllerKind;
     use rand::{Rng, SeedableRng};
 
     /// The kernel's routines compiled with AVX2 and FMA give the same bits as the baseline

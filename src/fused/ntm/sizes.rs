@@ -1,8 +1,8 @@
 //! The sizes of a fused NTM and where each parameter sits in the packed parameter vector.
 
-use crate::model::controller::ControllerKind;
 use crate::fused::addressing::Parts;
-use crate::model::heads::{Head, HeadKind};
+use crate::kinds::{ControllerKind, HeadKind};
+use crate::model::heads::Head;
 
 /// The sizes of an NTM, all the kernel needs to know besides the data.
 #[derive(Debug, Clone, PartialEq)]

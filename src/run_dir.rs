@@ -1,0 +1,251 @@
+//! The run folder: every file a run writes, by name, and the functions that read them back.
+//!
+//! ```text
+//! <run>/                          `ntm run` (default runs/<name>/)
+//!   experiment.toml               EXPERIMENT_FILE: the resolved experiment (file + --set)
+//!   <model>/                      one folder per model of the experiment
+//!     config.toml                 CONFIG_FILE: the resolved experiment, this model only
+//!     metrics.jsonl               METRICS_FILE: one MetricsRecord per report interval
+//!     checkpoint.safetensors      the checkpoint, three files saved as one set
+//!     optimizer.safetensors         (names and journal: crate::checkpoint)
+//!     checkpoint.json
+//!     eval.json                   EVAL_FILE: the EvalReport
+//!     failure.json                FAILURE_FILE: the Failure, if training diverged
+//!   plots/                        PLOTS_DIR: the figures
+//!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode)
+//!     curves.png, generalisation.png, outputs.png
+//! ```
+//!
+//! A model folder is recognised by its `config.toml`; everything here takes either a run folder
+//! or a model folder as `dir`, as each function says.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint;
+use crate::config::Experiment;
+use crate::error::{io, Error, Result};
+use crate::factory::BuiltModel;
+use crate::failure::Failure;
+use crate::report::{EvalReport, MetricsRecord};
+
+/// The resolved experiment, in a run folder.
+pub const EXPERIMENT_FILE: &str = "experiment.toml";
+/// The resolved experiment restricted to the model, in a model folder.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The training metrics, one JSON line per report interval, in a model folder.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The evaluation results, in a model folder.
+pub const EVAL_FILE: &str = "eval.json";
+/// The record of a numerical fault that stopped training, in a model folder.
+pub const FAILURE_FILE: &str = "failure.json";
+/// The figures' folder, in a run folder.
+pub const PLOTS_DIR: &str = "plots";
+/// The learning curves of every model, in the plots folder.
+pub const CURVES_FIGURE: &str = "curves.png";
+/// Bit errors and loss against test length, in the plots folder.
+pub const GENERALISATION_FIGURE: &str = "generalisation.png";
+/// Target and output at each test length, in the plots folder.
+pub const OUTPUTS_FIGURE: &str = "outputs.png";
+
+/// The heads figure of model `name` at `length`, in the plots folder (its trace beside it,
+/// as `.json`).
+pub fn heads_figure(name: &str, length: usize) -> String {
+    format!("heads-{name}-{length}.png")
+}
+
+/// Writes `experiment` as `experiment.toml` into run folder `out`.
+pub fn write_experiment(out: &Path, experiment: &Experiment) -> Result<()> {
+    let path = out.join(EXPERIMENT_FILE);
+    std::fs::write(&path, experiment.to_toml()).map_err(io(&path))
+}
+
+/// Writes `experiment`, restricted to model `name`, as `config.toml` into model folder `dir`.
+pub fn write_config(dir: &Path, experiment: &Experiment, name: &str) -> Result<()> {
+    let path = dir.join(CONFIG_FILE);
+    std::fs::write(&path, experiment.single_model(name).to_toml()).map_err(io(&path))
+}
+
+/// The experiment (this model only) and the model's name recorded in model folder `dir`:
+/// what figures drawn from saved records need, without loading the weights.
+pub fn read_config(dir: &Path) -> Result<(Experiment, String)> {
+    let path = dir.join(CONFIG_FILE);
+    let experiment = Experiment::load(&path, &[])?;
+    let name = experiment
+        .models
+        .keys()
+        .next()
+        .ok_or_else(|| Error::Invalid(format!("{}: no model in this configuration", path.display())))?
+        .clone();
+    Ok((experiment, name))
+}
+
+/// The model folders that `path` names: a run folder (every model folder in it, by name), a
+/// model folder, or a checkpoint file inside a model folder.
+pub fn model_dirs(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        let parent = path.parent().unwrap_or(Path::new("."));
+        if parent.join(CONFIG_FILE).is_file() {
+            return Ok(vec![parent.to_owned()]);
+        }
+        return Err(Error::Invalid(format!(
+            "{}: a checkpoint must sit in a model folder beside its {CONFIG_FILE}",
+            path.display()
+        )));
+    }
+    if path.join(CONFIG_FILE).is_file() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(io(path))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(CONFIG_FILE).is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no trained model here (expected a run folder, a model folder with {CONFIG_FILE}, or a checkpoint file)",
+            path.display()
+        )));
+    }
+    Ok(dirs)
+}
+
+/// The plots folder of the run that holds `path` (a run folder, a model folder or a
+/// checkpoint file).
+pub fn plots_dir(path: &Path) -> PathBuf {
+    let mut dir = if path.is_file() { path.parent().unwrap_or(Path::new(".")) } else { path };
+    if dir.join(CONFIG_FILE).is_file() {
+        dir = dir.parent().unwrap_or(Path::new("."));
+    }
+    dir.join(PLOTS_DIR)
+}
+
+/// Reads model folder `dir`'s `metrics.jsonl`.
+pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsRecord>> {
+    let path = dir.join(METRICS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line)
+                .map_err(|e| Error::Invalid(format!("{}: line {}: {e}", path.display(), i + 1)))
+        })
+        .collect()
+}
+
+/// The metrics file of a model folder, open for appending one record per report interval.
+pub struct MetricsLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl MetricsLog {
+    /// Opens `metrics.jsonl` in model folder `dir`: continued after the lines up to `sequences`
+    /// (`Some`: a resumed run; the lines written after its checkpoint, before a crash, are
+    /// dropped) or started empty (`None`).
+    pub fn open(dir: &Path, resume_at: Option<u64>) -> Result<Self> {
+        let path = dir.join(METRICS_FILE);
+        match resume_at {
+            Some(sequences) => truncate_metrics(&path, sequences)?,
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        Ok(Self { path, file })
+    }
+
+    /// Appends `record` as one line.
+    pub fn append(&mut self, record: &MetricsRecord) -> Result<()> {
+        let line = serde_json::to_string(record).expect("metrics serialise");
+        writeln!(self.file, "{line}").map_err(io(&self.path))
+    }
+}
+
+/// Drops the metrics lines past `sequences` (written after the checkpoint a run resumes from).
+fn truncate_metrics(path: &Path, sequences: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|line| serde_json::from_str::<MetricsRecord>(line).is_ok_and(|r| r.sequences <= sequences))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(io(path))
+}
+
+/// Writes `report` as `eval.json` into model folder `dir`.
+pub fn write_eval(dir: &Path, report: &EvalReport) -> Result<()> {
+    let path = dir.join(EVAL_FILE);
+    let json = serde_json::to_string_pretty(report).expect("reports serialise");
+    std::fs::write(&path, json + "\n").map_err(io(&path))
+}
+
+/// Reads model folder `dir`'s `eval.json`.
+pub fn read_eval(dir: &Path) -> Result<EvalReport> {
+    let path = dir.join(EVAL_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::Invalid(format!(
+            "{}: cannot read (write it with `ntm eval --save` or `ntm run`): {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Invalid(format!("{}: not an eval report: {e}", path.display())))
+}
+
+/// Writes `failure` as `failure.json` into model folder `dir`; returns its path.
+pub fn write_failure(dir: &Path, failure: &Failure) -> std::io::Result<PathBuf> {
+    let path = dir.join(FAILURE_FILE);
+    let json = serde_json::to_string_pretty(failure).expect("a failure record serialises");
+    std::fs::write(&path, json + "\n")?;
+    Ok(path)
+}
+
+/// Removes a `failure.json` left in model folder `dir` by an earlier attempt.
+pub fn clear_failure(dir: &Path) -> Result<()> {
+    let path = dir.join(FAILURE_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A trained model read back from its folder: its experiment (this model only), the model
+/// with the checkpoint's weights, and how many sequences it was trained on.
+pub struct LoadedModel {
+    pub experiment: Experiment,
+    pub built: BuiltModel,
+    pub trained_sequences: u64,
+    pub dir: PathBuf,
+}
+
+/// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint).
+pub fn load_model(dir: &Path) -> Result<LoadedModel> {
+    load_model_weights(dir, &checkpoint::path(dir, checkpoint::WEIGHTS_FILE))
+}
+
+/// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`.
+pub fn load_model_weights(dir: &Path, weights: &Path) -> Result<LoadedModel> {
+    let (experiment, name) = read_config(dir)?;
+    let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, &experiment.task)
+        .map_err(crate::error::tensor(&name))?;
+    checkpoint::load_weights(weights, &built.varmap)?;
+    let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
+    Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned() })
+}
+
+/// Loads the model(s) that `path` names (see [`model_dirs`]); a checkpoint file is loaded
+/// itself, not the folder's usual one.
+pub fn load_path(path: &Path) -> Result<Vec<Result<LoadedModel>>> {
+    let dirs = model_dirs(path)?;
+    Ok(dirs
+        .iter()
+        .map(|dir| match path.is_file() {
+            true => load_model_weights(dir, path),
+            false => load_model(dir),
+        })
+        .collect())
+}

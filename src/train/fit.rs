@@ -1,0 +1,109 @@
+//! [`Trainer::fit`]: the training loop into a model folder, with metrics, checkpoints and the
+//! record of a divergence.
+//!
+//! The folder gets `config.toml` (the resolved experiment, this model only), `metrics.jsonl`
+//! (one [`MetricsRecord`](crate::report::MetricsRecord) per report interval), the checkpoint
+//! files and, if training diverged, `failure.json` (see [`crate::run_dir`]).
+//!
+//! Training stops early, with a checkpoint, when the `stop` flag is raised (Ctrl-C), and with
+//! an error, without a checkpoint, when a loss, gradient or parameter is not finite. Metrics
+//! lines past the checkpoint a run resumes from (written before a crash) are dropped.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::{Interval, Step, TrainOutcome, Trainer};
+use crate::checkpoint;
+use crate::error::{io, Result};
+use crate::failure::{show, Failure, Fault};
+use crate::progress::Progress;
+use crate::run_dir::{self, MetricsLog};
+
+impl Trainer {
+    /// Trains into model folder `dir` until `train.sequences` or until `stop` is raised (then
+    /// it saves a checkpoint and returns with `interrupted`), from where [`new`](Self::new) or
+    /// [`resume`](Self::resume) left the trainer. A loss, gradient norm or parameter that is
+    /// not finite ends training with [`crate::Error::Diverged`] and `failure.json`, the last
+    /// good checkpoint kept.
+    pub fn fit(&mut self, dir: &Path, progress: &Progress, stop: &AtomicBool) -> Result<TrainOutcome> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        if self.resumed {
+            checkpoint::recover(dir)?;
+        }
+        let mut metrics = MetricsLog::open(dir, self.resumed.then_some(self.sequences))?;
+        run_dir::clear_failure(dir)?;
+        run_dir::write_config(dir, &self.experiment, self.name())?;
+
+        self.clock = Instant::now();
+        let started_at = self.sequences;
+        let total = self.settings.sequences;
+        progress.note(&format!(
+            "{}: {} with {} parameters, training {} to {total} sequences",
+            self.name(),
+            self.built.config.kind(),
+            self.built.model.parameter_count(),
+            if self.resumed { format!("from {}", self.sequences) } else { "from scratch".to_owned() },
+        ));
+        progress.start(self.sequences, total);
+        let mut last = None;
+        let mut interrupted = false;
+        while self.sequences < total {
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break;
+            }
+            let before = self.sequences;
+            if let Step::Fault { batch, loss_bits, norm, tensor } = self.step()? {
+                return Err(self.diverged(dir, self.batch_failure(batch, loss_bits, norm, tensor)));
+            }
+            if crossed(before, self.sequences, self.settings.report_every) || self.sequences == total {
+                let record = self.interval.record(self.sequences, self.seconds());
+                metrics.append(&record)?;
+                progress.report(&record);
+                last = Some(record);
+                self.interval = Interval::default();
+            }
+            progress.advance(self.sequences);
+            if crossed(before, self.sequences, self.settings.checkpoint_every) && self.sequences < total {
+                self.save(dir)?;
+            }
+        }
+        let seconds = self.seconds();
+        // A resumed run that trained nothing already has this checkpoint on disk.
+        if !(self.resumed && self.sequences == started_at) {
+            self.save(dir)?;
+        }
+        progress.finish(self.sequences);
+        Ok(TrainOutcome { sequences: self.sequences, seconds, last, interrupted })
+    }
+
+    /// The failure record of a batch of `batch` sequences whose loss or gradient norm is not
+    /// finite, right after the sequences trained so far.
+    fn batch_failure(&self, batch: usize, loss_bits: f64, norm: f64, tensor: Option<String>) -> Failure {
+        let name = self.name();
+        let (first, end) = (self.sequences + 1, self.sequences + batch as u64);
+        let gradient = tensor.as_ref().map_or(String::new(), |t| format!(" (first non-finite gradient: {t})"));
+        Failure {
+            model: name.to_owned(),
+            fault: if loss_bits.is_finite() { Fault::Gradient } else { Fault::Loss },
+            sequences: self.sequences,
+            loss_bits: Some(loss_bits),
+            gradient_norm: Some(norm),
+            lr: self.lr,
+            message: format!(
+                "model {name}: training diverged at sequences {first}-{end}: the loss is {} bits, \
+                 the gradient norm {}{gradient}",
+                show(loss_bits),
+                show(norm)
+            ),
+            tensor,
+            checkpoint: self.saved,
+        }
+    }
+}
+
+/// True if a multiple of `every` lies in `(before, after]`.
+fn crossed(before: u64, after: u64, every: u64) -> bool {
+    after / every > before / every
+}

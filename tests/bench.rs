@@ -1,0 +1,69 @@
+//! The bench library (`ntm bench`) on tiny settings: every row it measures is finite and
+//! positive, for both engines and both kinds of model.
+
+use ntm::bench::{run_case, BenchCase, BenchSettings};
+use ntm::factory::ModelConfig;
+use ntm::kinds::Engine;
+use ntm::model::lstm::LstmBaselineConfig;
+use ntm::model::ntm::{MemoryConfig, NtmConfig};
+
+fn lstm(size: usize, layers: usize, engine: Engine) -> ModelConfig {
+    ModelConfig::Lstm(LstmBaselineConfig { size, layers, engine })
+}
+
+#[test]
+fn bench_rows_are_positive_and_finite() {
+    let settings = BenchSettings {
+        length: 2,
+        warmup: 0,
+        reps: 1,
+        steps: 1,
+        ..BenchSettings::default()
+    };
+    let tiny_ntm = NtmConfig {
+        controller_size: 4,
+        memory: MemoryConfig {
+            slots: 6,
+            width: 3,
+            ..MemoryConfig::default()
+        },
+        ..NtmConfig::default()
+    };
+    let cases = [
+        BenchCase {
+            model: "ntm".into(),
+            config: ModelConfig::Ntm(tiny_ntm),
+            batch: 2,
+        },
+        BenchCase {
+            model: "lstm".into(),
+            config: lstm(4, 2, Engine::Reference),
+            batch: 1,
+        },
+        BenchCase {
+            model: "lstm".into(),
+            config: lstm(4, 2, Engine::Fused),
+            batch: 3,
+        },
+    ];
+    for case in &cases {
+        let row = run_case(case, &settings).unwrap();
+        assert_eq!(
+            (row.model.as_str(), row.batch, row.time_steps),
+            (case.model.as_str(), case.batch, 5)
+        );
+        assert_eq!(row.engine, case.engine().name());
+        for (field, v) in [
+            ("ms_per_step", row.ms_per_step),
+            ("ms_per_step_min", row.ms_per_step_min),
+            ("ms_per_step_max", row.ms_per_step_max),
+            ("ms_per_sequence", row.ms_per_sequence),
+            ("ms_per_sequence_min", row.ms_per_sequence_min),
+            ("ms_per_sequence_max", row.ms_per_sequence_max),
+            ("peak_rss_mb", row.peak_rss_mb),
+        ] {
+            assert!(v.is_finite() && v > 0.0, "{}: {field} = {v}", case.model);
+        }
+        assert!(row.ms_per_step_min <= row.ms_per_step && row.ms_per_step <= row.ms_per_step_max);
+    }
+}
