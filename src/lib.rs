@@ -1,10 +1,13 @@
 //! Neural Turing Machines (Graves, Wayne, Danihelka 2014) and an LSTM baseline in candle.
 //!
-//! The model pieces live in [`model`], each a small module: [`model::addressing`] (the paper's
-//! eqs. 5-9), [`model::memory`] (read and write, eqs. 2-4), [`model::heads`],
-//! [`model::controller`], [`model::ntm`] (the cell), [`model::lstm`] (the cell and the
-//! baseline), behind the [`model::SequenceModel`] interface; [`fused`] holds the hand-written
-//! kernels that run the same functions faster.
+//! The crate is in layers, each using only the ones before it (the README's "The pieces"):
+//! [`kinds`] (the small config enums); [`model`] (addressing, memory, heads, parameters and
+//! the [`model::SequenceModel`] interface); [`fused`] (hand-written kernels running the same
+//! functions faster); the architectures [`model::lstm`], [`model::controller`], [`model::ntm`];
+//! [`optim`], [`loss`], [`data`]; [`factory`] and [`config`] (what an experiment file names and
+//! the model it builds); [`run_dir`] (a run folder's files), [`checkpoint`], [`failure`],
+//! [`report`], [`error`]; [`train`] (the [`train::Trainer`]); [`eval`], [`figures`],
+//! [`plot`], [`mod@bench`]; [`pool`] (jobs over cores); [`cli`] and [`cmd`] (the command line).
 
 pub mod bench;
 pub mod checkpoint;
