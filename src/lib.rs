@@ -29,3 +29,5 @@ pub mod report;
 pub mod trace;
 pub mod train;
 pub mod plot;
+
+mod cpu;

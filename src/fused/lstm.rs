@@ -19,9 +19,8 @@
 //! ignored (nothing outside this file sees them). `cell_forward` and `cell_backward` are
 //! the cell's arithmetic for one row, shared with the fused NTM's controller.
 
-use crate::fused::kernel::{
-    by_dtype, gradients3, host, matmul, sigmoid, simd_routine, slice, Real,
-};
+use crate::cpu::{by_dtype, host, slice};
+use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
 use candle_core::{
     backend::BackendStorage, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, WithDType,
 };

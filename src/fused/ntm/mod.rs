@@ -35,7 +35,8 @@ use std::sync::{Arc, Mutex};
 use candle_core::{backend::BackendStorage, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
-use crate::fused::kernel::{by_dtype, host, slice, Real};
+use crate::cpu::{by_dtype, host, slice};
+use crate::fused::kernel::Real;
 use crate::heads::HeadKind;
 use crate::trace::{HeadStep, HeadTrace};
 
