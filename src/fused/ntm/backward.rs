@@ -7,7 +7,7 @@ use crate::fused::kernel::{dot, matmul, Real};
 use crate::fused::lstm::cell_backward;
 use crate::fused::memory::{self as mem, WriteHead, WriteHeadGrad};
 
-use super::sizes::{NtmSizes, Pack};
+use super::sizes::{NtmSizes, Packing};
 use super::tape::{write_head, Tape};
 
 /// `dst += ` the sum of the rows of `rows` (each `dst.len()` long).
@@ -25,8 +25,13 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
 /// write heads' addressing over M_{t-1}; then the heads' projections (dh_t += draw_k W_k^T)
 /// and the controller from its top layer down (dxh = dz W_l^T, split into the layer's input,
 /// its own h_{t-1}, and for layer 0 the reads r_{t-1}).
-pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
-    let pack = Pack::new(sizes);
+pub(super) fn backward<T: Real>(
+    sizes: &NtmSizes,
+    packing: &Packing,
+    p: &[T],
+    tape: &Tape<T>,
+    dfeat: &[T],
+) -> Vec<T> {
     let (time, batch) = (tape.time, tape.batch);
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
@@ -35,7 +40,7 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     let rows: Vec<usize> = (0..layers).map(|l| sizes.layer_rows(l)).collect();
     let widths: Vec<usize> = (0..heads).map(|k| sizes.head_width(k)).collect();
     let lstm = sizes.lstm();
-    let mut grad = vec![zero; pack.total];
+    let mut grad = vec![zero; packing.total];
     // Kept for every step, for the weight gradients at the end.
     let mut dgates: Vec<Vec<T>> = (0..layers)
         .map(|_| vec![zero; time * batch * cols])
@@ -158,20 +163,20 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         for b in 0..batch {
             dtop[b * c..(b + 1) * c].copy_from_slice(&dfeat[(tb + b) * feat..][..c]);
         }
-        for k in 0..heads {
+        for (k, projection) in packing.heads.iter().enumerate() {
             let w = widths[k];
             matmul(
                 &mut dtop,
                 true,
                 &draw[k][tb * w..(tb + batch) * w],
                 (w, 1),
-                &p[pack.head(k, 0)],
+                projection.weight.of(p),
                 (1, w),
                 (batch, c, w),
             );
         }
         // The controller, top layer down; dtop holds the gradient of the layer's output.
-        for l in (0..layers).rev() {
+        for (l, layer) in packing.layers.iter().enumerate().rev() {
             let (r, inputs) = (rows[l], sizes.layer_inputs(l));
             let dg_t = &mut dgates[l][tb * cols..(tb + batch) * cols];
             for b in 0..batch {
@@ -180,12 +185,12 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                     &mut dg_t[b * cols..(b + 1) * cols],
                 );
                 let row = tb + b;
-                if lstm {
+                if let Some(initial) = layer.initial {
                     for j in 0..c {
                         dh_row[j] = din[j] + dh[l][b * c + j];
                     }
                     let c_prev = if t == 0 {
-                        &p[pack.layer(l, 3)]
+                        initial.cell.of(p)
                     } else {
                         &tape.cells[l][(row - batch) * c..][..c]
                     };
@@ -214,7 +219,7 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
                 false,
                 dg_t,
                 (cols, 1),
-                &p[pack.layer(l, 0)],
+                layer.weight.of(p),
                 (1, cols),
                 (batch, r, cols),
             );
@@ -233,16 +238,16 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         }
     }
     // The initial state, summed over the batch rows it was broadcast to.
-    if lstm {
-        for l in 0..layers {
-            add_rows(&mut grad[pack.layer(l, 2)], &dh[l]);
-            add_rows(&mut grad[pack.layer(l, 3)], &dc[l]);
+    for (l, layer) in packing.layers.iter().enumerate() {
+        if let Some(initial) = layer.initial {
+            add_rows(initial.hidden.of_mut(&mut grad), &dh[l]);
+            add_rows(initial.cell.of_mut(&mut grad), &dc[l]);
         }
     }
     for b in 0..batch {
         for i in 0..reads {
             add_rows(
-                &mut grad[pack.initial_read(sizes, i)],
+                packing.initial_reads[i].of_mut(&mut grad),
                 &dreads[(b * reads + i) * m..][..m],
             );
         }
@@ -253,7 +258,8 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
         add_rows(&mut g, &dweighting[k]);
         let w0 = &tape.initial_weightings[k];
         let inner = dot(w0, &g);
-        for ((d, &w), &gi) in grad[pack.initial_logits(sizes, k)]
+        for ((d, &w), &gi) in packing.initial_logits[k]
+            .of_mut(&mut grad)
             .iter_mut()
             .zip(w0)
             .zip(&g)
@@ -263,7 +269,7 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     }
     let mut by_columns = vec![zero; nm]; // [M, N]
     add_rows(&mut by_columns, &dmem);
-    let initial = &mut grad[pack.initial_memory(sizes)]; // [N, M]
+    let initial = packing.initial_memory.of_mut(&mut grad); // [N, M]
     for (i, row) in initial.chunks_exact_mut(m).enumerate() {
         for (c, v) in row.iter_mut().enumerate() {
             *v = by_columns[c * n + i];
@@ -271,10 +277,10 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
     }
     // Every weight: one matmul over all T B rows, [rows, TB] x [TB, cols].
     let all = time * batch;
-    for l in 0..layers {
+    for (l, layer) in packing.layers.iter().enumerate() {
         let r = rows[l];
         matmul(
-            &mut grad[pack.layer(l, 0)],
+            layer.weight.of_mut(&mut grad),
             false,
             &tape.xh[l],
             (1, r),
@@ -282,13 +288,13 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
             (cols, 1),
             (r, cols, all),
         );
-        add_rows(&mut grad[pack.layer(l, 1)], &dgates[l]);
+        add_rows(layer.bias.of_mut(&mut grad), &dgates[l]);
     }
     let top = &tape.hidden[layers - 1];
-    for k in 0..heads {
+    for (k, projection) in packing.heads.iter().enumerate() {
         let w = widths[k];
         matmul(
-            &mut grad[pack.head(k, 0)],
+            projection.weight.of_mut(&mut grad),
             false,
             top,
             (1, c),
@@ -296,7 +302,7 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
             (w, 1),
             (c, w, all),
         );
-        add_rows(&mut grad[pack.head(k, 1)], &draw[k]);
+        add_rows(projection.bias.of_mut(&mut grad), &draw[k]);
     }
     grad
 }

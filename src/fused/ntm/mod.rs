@@ -20,7 +20,7 @@
 //! op for its backward (`backward.rs`), which runs the steps in reverse with the per-row
 //! backward passes of `fused/addressing.rs`, `fused/memory.rs` and the LSTM cell, and forms
 //! every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
-//! each parameter sits in the packed vector.
+//! each parameter sits in the packed vector (`NtmSizes::packing`).
 //!
 //! The parameters come packed into one flat vector in the order of
 //! [`NtmSizes::parameter_shapes`].
@@ -42,7 +42,7 @@ use crate::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
 pub use sizes::NtmSizes;
-use sizes::Pack;
+use sizes::Packing;
 use tape::{forward, Tape};
 
 /// The forward's tape (a `Tape<f32>` or `Tape<f64>`), shared by the op (for its backward)
@@ -51,6 +51,7 @@ type SharedTape = Arc<Mutex<Option<Box<dyn Any + Send>>>>;
 
 struct NtmSequence {
     sizes: NtmSizes,
+    packing: Packing,
     tape: SharedTape,
 }
 
@@ -63,7 +64,7 @@ impl NtmSequence {
     /// `(T, B)` after checking the shapes.
     fn dims(&self, params: &Layout, inputs: &Layout) -> Result<(usize, usize)> {
         let (time, batch, x) = inputs.shape().dims3()?;
-        let total = Pack::new(&self.sizes).total;
+        let total = self.packing.total;
         if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0
         {
             candle_core::bail!(
@@ -82,7 +83,7 @@ impl NtmSequence {
         x: &[T],
         (time, batch): (usize, usize),
     ) -> Result<CpuStorage> {
-        let tape = forward(&self.sizes, p, x, time, batch);
+        let tape = forward(&self.sizes, &self.packing, p, x, time, batch);
         let features = tape.features.clone();
         *lock(&self.tape)? = Some(Box::new(tape));
         Ok(T::to_cpu_storage_owned(features))
@@ -93,7 +94,8 @@ impl NtmSequence {
         let Some(tape) = guard.as_ref().and_then(|t| t.downcast_ref::<Tape<T>>()) else {
             candle_core::bail!("fused ntm: the backward found no tape of its forward");
         };
-        let d = backward(&self.sizes, &host::<T>(params)?, tape, &host::<T>(grad)?);
+        let (p, dfeat) = (host::<T>(params)?, host::<T>(grad)?);
+        let d = backward(&self.sizes, &self.packing, &p, tape, &dfeat);
         Tensor::from_vec(d, params.shape(), params.device())
     }
 }
@@ -169,6 +171,7 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
     let tape: SharedTape = Arc::new(Mutex::new(None));
     let op = NtmSequence {
         sizes: sizes.clone(),
+        packing: sizes.packing(),
         tape: tape.clone(),
     };
     let features = packed.apply_op2(&inputs.contiguous()?, op)?;
@@ -265,12 +268,13 @@ mod tests {
                 .map(|_| rng.random_range(-0.8f32..0.8))
                 .collect::<Vec<f32>>()
         };
-        let p = random(Pack::new(&sizes).total);
+        let packing = sizes.packing();
+        let p = random(packing.total);
         let x = random(time * batch * sizes.inputs);
         let dfeat = random(time * batch * sizes.features());
         let run = || {
-            let tape = forward(&sizes, &p, &x, time, batch);
-            let grad = backward(&sizes, &p, &tape, &dfeat);
+            let tape = forward(&sizes, &packing, &p, &x, time, batch);
+            let grad = backward(&sizes, &packing, &p, &tape, &dfeat);
             (tape.features, tape.memory, grad)
         };
         let with_avx2 = run();
