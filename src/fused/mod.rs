@@ -11,6 +11,7 @@ mod kernel;
 pub mod lstm;
 mod memory;
 pub mod ntm;
+mod tape;
 
 use serde::{Deserialize, Serialize};
 
