@@ -252,7 +252,6 @@ impl<T: Real> LstmRecurrence<T> {
             hidden,
         })
     }
-
 }
 
 impl<T: Real> CustomOp3 for LstmRecurrence<T> {
@@ -271,9 +270,16 @@ impl<T: Real> CustomOp3 for LstmRecurrence<T> {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
         let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
-        let h: Vec<T> = saved.chunks_exact(SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
+        let h: Vec<T> = saved
+            .chunks_exact(SLOTS * d.hidden)
+            .flat_map(|row| &row[..d.hidden])
+            .copied()
+            .collect();
         self.tape.keep(saved)?;
-        Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
+        Ok((
+            T::to_cpu_storage_owned(h),
+            Shape::from((d.time, d.batch, d.hidden)),
+        ))
     }
 
     fn bwd(

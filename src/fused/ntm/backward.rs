@@ -103,7 +103,9 @@ pub(super) fn backward<T: Real>(
     let widths: Vec<usize> = (0..sizes.heads()).map(|k| sizes.head_width(k)).collect();
     let per_step = |width: usize| vec![zero; time * batch * width];
     let mut kept = Kept {
-        preactivations: (0..sizes.layers).map(|_| per_step(sizes.layer_cols())).collect(),
+        preactivations: (0..sizes.layers)
+            .map(|_| per_step(sizes.layer_cols()))
+            .collect(),
         projections: widths.iter().map(|&w| per_step(w)).collect(),
     };
     let mut carried = Carried {
@@ -173,7 +175,13 @@ fn read_backward<T: Real>(
         scratch.weighting.copy_from_slice(dweighting);
         let saved = tape.addressed(k, t, b, n);
         let dmem = &mut carried.memory[b * nm..(b + 1) * nm];
-        mem::read_backward(&saved[..n], m_now, &scratch.read, &mut scratch.weighting, dmem);
+        mem::read_backward(
+            &saved[..n],
+            m_now,
+            &scratch.read,
+            &mut scratch.weighting,
+            dmem,
+        );
         let draw = &mut kept.projections[k][row * w..][..w];
         head_backward(
             given,

@@ -31,8 +31,8 @@ mod tape;
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::cpu::{by_dtype, host, slice};
+use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::fused::kernel::Real;
 use crate::fused::tape::SharedTape;
 use crate::heads::HeadKind;
@@ -67,7 +67,6 @@ impl<T: Real> NtmSequence<T> {
         }
         Ok((time, batch))
     }
-
 }
 
 impl<T: Real> CustomOp2 for NtmSequence<T> {
@@ -84,7 +83,14 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
     ) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
-        let tape = forward(&self.sizes, &self.packing, slice(s1, l1)?, slice(s2, l2)?, time, batch);
+        let tape = forward(
+            &self.sizes,
+            &self.packing,
+            slice(s1, l1)?,
+            slice(s2, l2)?,
+            time,
+            batch,
+        );
         let features = tape.features.clone();
         self.tape.keep(tape)?;
         Ok((T::to_cpu_storage_owned(features), shape))
@@ -98,9 +104,14 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (p, dfeat) = (host::<T>(params)?, host::<T>(grad)?);
-        let d = self.tape.read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
+        let d = self
+            .tape
+            .read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
         // The inputs are data: no gradient.
-        Ok((Some(Tensor::from_vec(d, params.shape(), params.device())?), None))
+        Ok((
+            Some(Tensor::from_vec(d, params.shape(), params.device())?),
+            None,
+        ))
     }
 }
 
