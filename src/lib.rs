@@ -32,4 +32,6 @@ pub mod run_dir;
 pub mod plot;
 pub mod train;
 
+mod cpu;
+
 pub use error::Error;

@@ -11,14 +11,13 @@
 //! are the same bit for bit (`tests/optim.rs` checks this against candle operations).
 
 use std::cell::{OnceCell, RefCell};
-use std::ops::Range;
 
 use candle_core::backend::BackendStorage;
 use candle_core::backprop::GradStore;
-use candle_core::{
-    bail, CpuStorage, DType, Device, InplaceOp2, Layout, Result, Shape, Storage, Tensor, Var, WithDType,
-};
+use candle_core::{bail, CpuStorage, Device, InplaceOp2, Layout, Result, Shape, Tensor, Var, WithDType};
 use serde::{Deserialize, Serialize};
+
+use crate::cpu::{by_dtype, read, slice, slice_mut, Float};
 
 /// Which update rule to use, with its constants.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -181,8 +180,8 @@ struct Update<'a> {
 
 impl Update<'_> {
     fn run<T: Float>(&self, w: &mut CpuStorage, w_l: &Layout, g: &CpuStorage, g_l: &Layout) -> Result<()> {
-        let w = &mut T::slice_mut(w)?[range(w_l)?];
-        let g = &T::cpu_storage_as_slice(g)?[range(g_l)?];
+        let w = slice_mut::<T>(w, w_l)?;
+        let g = slice::<T>(g, g_l)?;
         let mut slots = self.slots.borrow_mut();
         let [a, b] = &mut **slots;
         let (a, b) = (T::slice_mut(a)?, T::slice_mut(b)?);
@@ -203,11 +202,7 @@ impl InplaceOp2 for Update<'_> {
     }
 
     fn cpu_fwd(&self, w: &mut CpuStorage, w_l: &Layout, g: &CpuStorage, g_l: &Layout) -> Result<()> {
-        match w.dtype() {
-            DType::F32 => self.run::<f32>(w, w_l, g, g_l),
-            DType::F64 => self.run::<f64>(w, w_l, g, g_l),
-            dtype => bail!("optimiser: parameters must be f32 or f64, not {dtype:?}"),
-        }
+        by_dtype!(w.dtype(), "optimiser", T => self.run::<T>(w, w_l, g, g_l))
     }
 }
 
@@ -225,11 +220,11 @@ pub fn clipped_gradients(
     value_clip: Option<f64>,
     norm_clip: Option<f64>,
 ) -> Result<(Vec<Option<Tensor>>, f64)> {
-    match vars.first().map(|v| v.dtype()) {
+    match vars.first() {
         None => Ok((Vec::new(), 0.0)),
-        Some(DType::F32) => clip::<f32>(vars, grads, value_clip, norm_clip),
-        Some(DType::F64) => clip::<f64>(vars, grads, value_clip, norm_clip),
-        Some(dtype) => bail!("gradient clipping: parameters must be f32 or f64, not {dtype:?}"),
+        Some(v) => by_dtype!(v.dtype(), "gradient clipping", T => {
+            clip::<T>(vars, grads, value_clip, norm_clip)
+        }),
     }
 }
 
@@ -324,54 +319,9 @@ impl<T: Float> Clamp<T> {
     }
 }
 
-/// The float types the optimiser runs in, with what it needs beyond candle's `WithDType`.
-trait Float: WithDType {
-    fn sqrt(self) -> Self;
-    /// The data of a CPU buffer of this type, writable.
-    fn slice_mut(s: &mut CpuStorage) -> Result<&mut [Self]>;
-}
-
-macro_rules! float {
-    ($t:ty, $variant:ident) => {
-        impl Float for $t {
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            fn slice_mut(s: &mut CpuStorage) -> Result<&mut [Self]> {
-                match s {
-                    CpuStorage::$variant(data) => Ok(data),
-                    other => bail!("optimiser: a {:?} buffer, not {:?}", other.dtype(), DType::$variant),
-                }
-            }
-        }
-    };
-}
-float!(f32, F32);
-float!(f64, F64);
-
-/// Where a contiguous layout's elements are in its storage.
-fn range(layout: &Layout) -> Result<Range<usize>> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(start..end),
-        None => bail!("optimiser: tensors must be contiguous"),
-    }
-}
-
-/// `f` applied to the data of CPU tensor `t` (made contiguous if it is not).
-fn read<T: Float, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(s) = &*storage else { bail!("optimiser: tensors must be on the CPU") };
-    Ok(f(&T::cpu_storage_as_slice(s)?[range(layout)?]))
-}
-
 /// A copy of the data of CPU tensor `t` (f32 or f64) as a buffer of its own.
 fn buffer(t: &Tensor) -> Result<CpuStorage> {
-    match t.dtype() {
-        DType::F32 => read(t, |d: &[f32]| CpuStorage::F32(d.to_vec())),
-        DType::F64 => read(t, |d: &[f64]| CpuStorage::F64(d.to_vec())),
-        dtype => bail!("optimiser: parameters must be f32 or f64, not {dtype:?}"),
-    }
+    by_dtype!(t.dtype(), "optimiser", T => read(t, |d: &[T]| T::to_cpu_storage_owned(d.to_vec())))
 }
 
 /// A CPU tensor of `shape` holding a copy of `buffer`, made by `Optimizer::new` or `set_state`
@@ -424,6 +374,7 @@ mod tests {
     //! ```
 
     use super::*;
+    use candle_core::DType;
 
     const W0: [f64; 4] = [1.0, -0.5, 2.0, 0.25];
     const GRADIENTS: [[f64; 4]; 2] = [[0.1, -20.0, 0.0, 3.0], [0.3, 0.1, -0.4, -3.0]];

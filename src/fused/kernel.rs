@@ -1,20 +1,22 @@
-//! What the fused kernels share: the float types they run in, access to CPU buffers, small
-//! vector routines, and [`simd_routine`].
+//! What the fused kernels share: the float math they run in ([`Real`]), small vector
+//! routines, and [`simd_routine`]. Access to their CPU buffers is [`crate::cpu`]'s.
 //!
 //! The kernels' per-row routines are defined through [`simd_routine`], which compiles each a
 //! second time with AVX2 and FMA and picks at run time. Both builds give bit-identical
 //! results: Rust never fuses a multiply and an add on its own, and every sum's order is fixed
 //! by the code (e.g. [`dot`]'s eight lanes), not by the vector width.
 
-use candle_core::{CpuStorage, Layout, Result, Storage, Tensor, WithDType};
+use candle_core::{Result, Tensor};
+
+use crate::cpu::Float;
 use gemm::Parallelism;
 
-/// The float types the kernels run in (f32 for training, f64 for gradient checks).
-pub(crate) trait Real: WithDType + std::ops::Neg<Output = Self> {
+/// The float types the kernels run in (f32 for training, f64 for gradient checks): the
+/// buffers' [`Float`] with the kernels' transcendental functions.
+pub(crate) trait Real: Float {
     /// e^x; in f32 computed by [`exp_f32`] (branch-free, so loops over it vectorise).
     fn exp(self) -> Self;
     fn ln(self) -> Self;
-    fn sqrt(self) -> Self;
     /// tanh; in f32 computed as sign(x) (1 - 2 / (e^2|x| + 1)), within ~1.2e-7 of tanh
     /// everywhere (absolute; relative precision is lost for |x| below ~1e-4, and |x| < ~3e-8
     /// gives 0), about three times faster than the C library's tanhf, which was 16% of a
@@ -31,9 +33,6 @@ macro_rules! real {
             }
             fn ln(self) -> Self {
                 <$t>::ln(self)
-            }
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
             }
             #[inline(always)]
             fn tanh(self) -> Self {
@@ -121,43 +120,6 @@ macro_rules! simd_routine {
     };
 }
 pub(crate) use simd_routine;
-
-/// Evaluates `$body` with the type `$T` standing for f32 or f64, as `$dtype` says; any other
-/// dtype is an error naming the op `$op`.
-macro_rules! by_dtype {
-    ($dtype:expr, $op:expr, $T:ident => $body:expr) => {
-        match $dtype {
-            candle_core::DType::F32 => {
-                type $T = f32;
-                $body
-            }
-            candle_core::DType::F64 => {
-                type $T = f64;
-                $body
-            }
-            dtype => candle_core::bail!("{}: unsupported dtype {dtype:?}", $op),
-        }
-    };
-}
-pub(crate) use by_dtype;
-
-/// The contiguous data of a CPU storage under `layout`.
-pub(crate) fn slice<'a, T: Real>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&T::cpu_storage_as_slice(storage)?[start..end]),
-        None => candle_core::bail!("fused kernel: inputs must be contiguous"),
-    }
-}
-
-/// The data of a CPU tensor, made contiguous, as a `Vec` (a copy).
-pub(crate) fn host<T: Real>(t: &Tensor) -> Result<Vec<T>> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(s) => Ok(slice::<T>(s, layout)?.to_vec()),
-        _ => candle_core::bail!("fused kernel: CPU only"),
-    }
-}
 
 /// The gradients of a three-input op as candle wants them back: each `Vec` shaped like the
 /// input it belongs to, on that input's device.

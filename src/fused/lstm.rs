@@ -13,20 +13,18 @@
 //! buffers and forms `dW_h` with one matmul over all time steps; `dW_x`, `db` and `dx` come
 //! from autograd on the single `gx` matmul, so they too are one matmul each per sequence.
 //!
-//! The custom op returns its saved activations with the hidden states (`[T, B, 6H]`: per row
-//! h, c and the activated gates i, f, g, o), so the backward needs no recomputation and the op
-//! holds no hidden state; [`lstm_layer`] hands back h only. Gradients reaching the gates are
-//! ignored (nothing outside this file sees them). `cell_forward` and `cell_backward` are
-//! the cell's arithmetic for one row, shared with the fused NTM's controller.
+//! The custom op returns the hidden states and keeps a tape of its activations (`[T, B, 6H]`:
+//! per row h, c and the activated gates i, f, g, o) as the fused NTM keeps its own (see
+//! `fused/tape.rs`), so the backward needs no recomputation. `cell_forward` and
+//! `cell_backward` are the cell's arithmetic for one row, shared with the fused NTM's
+//! controller.
 
-use crate::fused::kernel::{
-    by_dtype, gradients3, host, matmul, sigmoid, simd_routine, slice, Real,
-};
-use candle_core::{
-    backend::BackendStorage, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor, WithDType,
-};
+use crate::cpu::{by_dtype, host, slice};
+use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
+use crate::fused::tape::SharedTape;
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-/// Saved values per row and time step in the op's output, in units of H: h, c, i, f, g, o.
+/// Saved values per row and time step on the tape, in units of H: h, c, i, f, g, o.
 const SLOTS: usize = 6;
 
 /// Runs one LSTM layer over a sequence.
@@ -64,12 +62,18 @@ pub fn lstm_layer(
         }
     };
     let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?; // [2, B, H]
-    let saved = gx.apply_op3(&w_h.contiguous()?, &state0, LstmRecurrence)?; // [T, B, 6H]
-    saved.narrow(2, 0, hidden)
+    let w_h = w_h.contiguous()?;
+    by_dtype!(gx.dtype(), "lstm_layer", T => {
+        let op = LstmRecurrence::<T> { tape: SharedTape::default() };
+        gx.apply_op3(&w_h, &state0, op) // [T, B, H]
+    })
 }
 
-/// The recurrence `gx, W_h, [h0; c0] -> [T, B, 6H]` (see the module docs).
-struct LstmRecurrence;
+/// The recurrence `gx, W_h, [h0; c0] -> h [T, B, H]` (see the module docs), keeping its tape
+/// `[T, B, 6H]` in the float type `T`.
+struct LstmRecurrence<T> {
+    tape: SharedTape<Vec<T>>,
+}
 
 /// Sizes of one call: time steps, batch rows, hidden units.
 #[derive(Clone, Copy)]
@@ -124,7 +128,7 @@ pub(crate) fn cell_backward<T: Real>(
 }
 }
 
-/// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> saved `[T, B, 6H]`.
+/// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> the tape `[T, B, 6H]`.
 fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
     let Dims {
         time,
@@ -161,7 +165,7 @@ fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
 }
 
 /// Gradients of the recurrence: returns `(d gx [T, B, 4H], d w_h [H, 4H], d state0 [2, B, H])`
-/// from the saved activations and the gradient of the saved h and c.
+/// from the tape `saved` and `grad`, the gradient of the hidden states `[T, B, H]`.
 fn backward<T: Real>(
     saved: &[T],
     grad: &[T],
@@ -189,14 +193,11 @@ fn backward<T: Real>(
                 &state0[bh + r * h..][..h]
             };
             let (c, gates) = (&saved[at + h..][..h], &saved[at + 2 * h..][..g4]);
-            let (grad_h, grad_c) = (&grad[at..][..h], &grad[at + h..][..h]);
+            let grad_h = &grad[(t * batch + r) * h..][..h];
             for j in 0..h {
                 dh[j] = grad_h[j] + dh_next[r * h + j];
             }
             let dc_row = &mut dc[r * h..(r + 1) * h];
-            for (d, &g) in dc_row.iter_mut().zip(grad_c) {
-                *d += g;
-            }
             let dg = &mut d_gates[(t * batch + r) * g4..][..g4];
             cell_backward(gates, c_prev, c, &dh, dc_row, dg);
         }
@@ -233,7 +234,7 @@ fn backward<T: Real>(
     (d_gates, d_wh, d_state0)
 }
 
-impl LstmRecurrence {
+impl<T: Real> LstmRecurrence<T> {
     fn dims(gx: &Layout, w_h: &Layout, state0: &Layout) -> Result<Dims> {
         let (time, batch, four_h) = gx.shape().dims3()?;
         let hidden = four_h / 4;
@@ -251,23 +252,9 @@ impl LstmRecurrence {
             hidden,
         })
     }
-
-    fn bwd_typed<T: Real>(
-        gx: &Tensor,
-        w_h: &Tensor,
-        state0: &Tensor,
-        res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(gx.layout(), w_h.layout(), state0.layout())?;
-        let (saved, grad) = (host::<T>(res)?, host::<T>(grad_res)?);
-        let (w, s0) = (host::<T>(w_h)?, host::<T>(state0)?);
-        let (d_gx, d_wh, d_s0) = backward(&saved, &grad, &w, &s0, d);
-        gradients3([d_gx, d_wh, d_s0], [gx, w_h, state0])
-    }
 }
 
-impl CustomOp3 for LstmRecurrence {
+impl<T: Real> CustomOp3 for LstmRecurrence<T> {
     fn name(&self) -> &'static str {
         "fused-lstm-recurrence"
     }
@@ -282,11 +269,17 @@ impl CustomOp3 for LstmRecurrence {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
-        let shape = Shape::from((d.time, d.batch, SLOTS * d.hidden));
-        let storage = by_dtype!(s1.dtype(), self.name(), T => {
-            T::to_cpu_storage_owned(forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d))
-        });
-        Ok((storage, shape))
+        let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
+        let h: Vec<T> = saved
+            .chunks_exact(SLOTS * d.hidden)
+            .flat_map(|row| &row[..d.hidden])
+            .copied()
+            .collect();
+        self.tape.keep(saved)?;
+        Ok((
+            T::to_cpu_storage_owned(h),
+            Shape::from((d.time, d.batch, d.hidden)),
+        ))
     }
 
     fn bwd(
@@ -294,9 +287,13 @@ impl CustomOp3 for LstmRecurrence {
         gx: &Tensor,
         w_h: &Tensor,
         state0: &Tensor,
-        res: &Tensor,
+        _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        by_dtype!(gx.dtype(), self.name(), T => Self::bwd_typed::<T>(gx, w_h, state0, res, grad_res))
+        let d = Self::dims(gx.layout(), w_h.layout(), state0.layout())?;
+        let grad = host::<T>(grad_res)?;
+        let (w, s0) = (host::<T>(w_h)?, host::<T>(state0)?);
+        let (d_gx, d_wh, d_s0) = self.tape.read(|saved| backward(saved, &grad, &w, &s0, d))?;
+        gradients3([d_gx, d_wh, d_s0], [gx, w_h, state0])
     }
 }

@@ -11,3 +11,4 @@ mod kernel;
 pub mod lstm;
 mod memory;
 pub mod ntm;
+mod tape;

@@ -1,13 +1,22 @@
 //! The backward pass of the fused NTM: backpropagation through time over the [`Tape`], step
 //! by step in reverse with the per-row backward passes, then every weight gradient as one
 //! matmul over all T x B rows.
+//!
+//! Step t (M_{t-1} -> M_t) runs backwards in three parts, each a function below:
+//! ```text
+//! read_backward        r_t^k = (w_t^k)^T M_t, w_t^k addressed over M_t      -> dM_t, dw_{t-1}^k, draw_t^k
+//! write_backward       M_t = write(M_{t-1}), write heads addressed over M_{t-1} -> dM_{t-1}, ...
+//! controller_backward  raw_t^k = h_t W_k + b_k; the layers top down           -> dh_{t-1}, dc_{t-1}, dr_{t-1}
+//! ```
+//! Gradients that step t hands to step t - 1 are [`Carried`]; the gradients of every step's
+//! pre-activations and projections, which form the weight gradients at the end, are [`Kept`].
 
 use crate::fused::addressing as addr;
 use crate::fused::kernel::{dot, matmul, Real};
 use crate::fused::lstm::cell_backward;
 use crate::fused::memory::{self as mem, WriteHead, WriteHeadGrad};
 
-use super::sizes::{NtmSizes, Pack};
+use super::sizes::{NtmSizes, Packing};
 use super::tape::{write_head, Tape};
 
 /// `dst += ` the sum of the rows of `rows` (each `dst.len()` long).
@@ -19,241 +28,357 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
     }
 }
 
+/// What every part of the backward reads: the sizes, the packed parameters `p`, the tape,
+/// and `dfeat` `[T, B, C + R M]`, the gradient of the features.
+struct Given<'a, T> {
+    sizes: &'a NtmSizes,
+    packing: &'a Packing,
+    p: &'a [T],
+    tape: &'a Tape<T>,
+    dfeat: &'a [T],
+    /// Per head: the width P of its projection.
+    widths: Vec<usize>,
+}
+
+/// The gradients step t hands back to step t - 1 (those of step t's inputs from the past).
+struct Carried<T> {
+    /// Per layer: of h^l_{t-1} `[B, C]`, through the layer's recurrent input.
+    hidden: Vec<Vec<T>>,
+    /// Per layer: of c^l_{t-1} `[B, C]` (LSTM).
+    cells: Vec<Vec<T>>,
+    /// Of r_{t-1} `[B, R, M]`, through layer 0's input.
+    reads: Vec<T>,
+    /// Per head: of w_{t-1} `[B, N]`, its previous weighting.
+    weightings: Vec<Vec<T>>,
+    /// Of M_t `[B, M, N]` while step t runs, of M_{t-1} after.
+    memory: Vec<T>,
+}
+
+/// Gradients of every step, for the weight gradients at the end.
+struct Kept<T> {
+    /// Per layer: of its pre-activations z `[T, B, cols]`.
+    preactivations: Vec<Vec<T>>,
+    /// Per head: of its projection raw `[T, B, P]`.
+    projections: Vec<Vec<T>>,
+}
+
+/// Working buffers, each holding one quantity.
+struct Scratch<T> {
+    /// Of M_{t-1} `[B, M, N]`, formed by [`write_backward`] (then swapped into
+    /// [`Carried::memory`]).
+    memory_before: Vec<T>,
+    /// Of one read head's r_t for one row `[M]`: from the features and from step t + 1.
+    read: Vec<T>,
+    /// Of one head's w_t for one row `[N]`: the whole gradient, from the read or write and
+    /// from step t + 1.
+    weighting: Vec<T>,
+    /// Of one head's activated parameters for one row `[P]`.
+    head_params: Vec<T>,
+    /// For [`addr::address_backward`].
+    addressing: Vec<T>,
+    /// Of the write heads' weighting, erase and add for one row, `[W, N + 2M]`.
+    write_heads: Vec<T>,
+    /// For [`mem::write_backward`].
+    write: Vec<T>,
+    /// Of the output h^l_t of the layer being differentiated `[B, C]`, top layer first.
+    layer_output: Vec<T>,
+    /// Of the layer's input row [input_l, h^l_{t-1}] `[B, rows]`.
+    layer_input: Vec<T>,
+    /// Of one LSTM row's h^l_t `[C]`: from above and from step t + 1.
+    hidden: Vec<T>,
+}
+
 /// The backward pass: returns the gradient of the packed parameters `p`, given the tape and
-/// `dfeat` `[T, B, C + R M]`, the gradient of the features. Per step, in reverse: the read
-/// heads (r = w^T M_t, then their addressing over M_t), the write (M_{t-1} -> M_t) and the
-/// write heads' addressing over M_{t-1}; then the heads' projections (dh_t += draw_k W_k^T)
-/// and the controller from its top layer down (dxh = dz W_l^T, split into the layer's input,
-/// its own h_{t-1}, and for layer 0 the reads r_{t-1}).
-pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
-    let pack = Pack::new(sizes);
+/// `dfeat` `[T, B, C + R M]`, the gradient of the features.
+pub(super) fn backward<T: Real>(
+    sizes: &NtmSizes,
+    packing: &Packing,
+    p: &[T],
+    tape: &Tape<T>,
+    dfeat: &[T],
+) -> Vec<T> {
     let (time, batch) = (tape.time, tape.batch);
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
-    let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
-    let (cols, feat, nm) = (sizes.layer_cols(), sizes.features(), n * m);
-    let (zero, one) = (T::from_f64(0.0), T::from_f64(1.0));
-    let rows: Vec<usize> = (0..layers).map(|l| sizes.layer_rows(l)).collect();
-    let widths: Vec<usize> = (0..heads).map(|k| sizes.head_width(k)).collect();
-    let lstm = sizes.lstm();
-    let mut grad = vec![zero; pack.total];
-    // Kept for every step, for the weight gradients at the end.
-    let mut dgates: Vec<Vec<T>> = (0..layers)
-        .map(|_| vec![zero; time * batch * cols])
-        .collect();
-    let mut draw: Vec<Vec<T>> = widths
-        .iter()
-        .map(|&w| vec![zero; time * batch * w])
-        .collect();
-    // Carried from step t + 1 back to step t: the gradients of h^l_t and c^l_t, of r_t (as
-    // step t + 1's controller input), of every head's w_t (as its previous weighting) and of M_t.
-    let mut dh = vec![vec![zero; batch * c]; layers];
-    let mut dc = vec![vec![zero; batch * c]; layers];
-    let mut dreads = vec![zero; batch * reads * m];
-    let mut dweighting = vec![vec![zero; batch * n]; heads];
-    let mut dmem = vec![zero; batch * nm];
-    // Scratch.
-    let mut dmem_prev = vec![zero; batch * nm];
-    let (mut dr, mut dw, mut scratch) = (
-        vec![zero; m],
-        vec![zero; n],
-        vec![zero; addr::backward_scratch(n, m)],
-    );
-    let mut dact = vec![zero; widths.iter().copied().max().unwrap_or(0)];
-    let write_width = n + 2 * m;
-    let mut write_grads = vec![zero; sizes.write_heads * write_width];
-    let mut write_scratch = vec![zero; (2 * sizes.write_heads + 1) * n];
-    let mut dtop = vec![zero; batch * c];
-    let mut dxh = vec![zero; batch * rows.iter().copied().max().unwrap_or(0)];
-    let mut dh_row = vec![zero; c];
-
+    let zero = T::from_f64(0.0);
+    let widths: Vec<usize> = (0..sizes.heads()).map(|k| sizes.head_width(k)).collect();
+    let per_step = |width: usize| vec![zero; time * batch * width];
+    let mut kept = Kept {
+        preactivations: (0..sizes.layers)
+            .map(|_| per_step(sizes.layer_cols()))
+            .collect(),
+        projections: widths.iter().map(|&w| per_step(w)).collect(),
+    };
+    let mut carried = Carried {
+        hidden: vec![vec![zero; batch * c]; sizes.layers],
+        cells: vec![vec![zero; batch * c]; sizes.layers],
+        reads: vec![zero; batch * sizes.read_heads * m],
+        weightings: vec![vec![zero; batch * n]; sizes.heads()],
+        memory: vec![zero; batch * n * m],
+    };
+    let widest_layer = (0..sizes.layers).map(|l| sizes.layer_rows(l)).max();
+    let mut scratch = Scratch {
+        memory_before: vec![zero; batch * n * m],
+        read: vec![zero; m],
+        weighting: vec![zero; n],
+        head_params: vec![zero; widths.iter().copied().max().unwrap_or(0)],
+        addressing: vec![zero; addr::backward_scratch(n, m)],
+        write_heads: vec![zero; sizes.write_heads * (n + 2 * m)],
+        write: vec![zero; (2 * sizes.write_heads + 1) * n],
+        layer_output: vec![zero; batch * c],
+        layer_input: vec![zero; batch * widest_layer.unwrap_or(0)],
+        hidden: vec![zero; c],
+    };
+    let given = Given {
+        sizes,
+        packing,
+        p,
+        tape,
+        dfeat,
+        widths,
+    };
     for t in (0..time).rev() {
-        let tb = t * batch;
         for b in 0..batch {
-            let row = tb + b;
-            let m_prev = &tape.memory[row * nm..][..nm];
-            let m_next = &tape.memory[(row + batch) * nm..][..nm];
-            // Read heads: r = w^T M_t, w addressed over M_t.
-            for k in 0..reads {
-                let w = widths[k];
-                for j in 0..m {
-                    dr[j] = dfeat[row * feat + c + k * m + j] + dreads[(b * reads + k) * m + j];
-                }
-                dw.copy_from_slice(&dweighting[k][b * n..(b + 1) * n]);
-                let saved = tape.addressed(k, t, b, n);
-                let dmem_b = &mut dmem[b * nm..(b + 1) * nm];
-                mem::read_backward(&saved[..n], m_next, &dr, &mut dw, dmem_b);
-                let (dweighting_b, draw_b) = (
-                    &mut dweighting[k][b * n..(b + 1) * n],
-                    &mut draw[k][row * w..][..w],
-                );
-                let rows = (dmem_b, dweighting_b, draw_b);
-                head_backward(
-                    tape,
-                    sizes,
-                    (k, t, b),
-                    m_next,
-                    &dw,
-                    &mut dact[..w],
-                    rows,
-                    &mut scratch,
-                );
-            }
-            // The write M_{t-1} -> M_t, then the write heads, addressed over M_{t-1}.
-            let writes: Vec<WriteHead<T>> = (reads..heads)
-                .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row))
-                .collect();
-            let dmem_prev_b = &mut dmem_prev[b * nm..(b + 1) * nm];
-            write_grads.fill(zero);
-            let mut grads: Vec<WriteHeadGrad<T>> = write_grads
-                .chunks_exact_mut(write_width)
-                .map(|g| {
-                    let (weighting, rest) = g.split_at_mut(n);
-                    let (erase, add) = rest.split_at_mut(m);
-                    WriteHeadGrad {
-                        weighting,
-                        erase,
-                        add,
-                    }
-                })
-                .collect();
-            let dmem_b = &dmem[b * nm..(b + 1) * nm];
-            mem::write_backward(
-                m_prev,
-                &writes,
-                dmem_b,
-                dmem_prev_b,
-                &mut grads,
-                &mut write_scratch,
-            );
-            drop(grads);
-            for (j, k) in (reads..heads).enumerate() {
-                let w = widths[k];
-                let g = &write_grads[j * write_width..][..write_width];
-                for i in 0..n {
-                    dw[i] = g[i] + dweighting[k][b * n + i];
-                }
-                let parts = sizes.parts();
-                dact[parts.erase()].copy_from_slice(&g[n..n + m]);
-                dact[parts.add()].copy_from_slice(&g[n + m..]);
-                let (dweighting_b, draw_b) = (
-                    &mut dweighting[k][b * n..(b + 1) * n],
-                    &mut draw[k][row * w..][..w],
-                );
-                let dmem_prev_b = &mut dmem_prev[b * nm..(b + 1) * nm];
-                let rows = (dmem_prev_b, dweighting_b, draw_b);
-                head_backward(
-                    tape,
-                    sizes,
-                    (k, t, b),
-                    m_prev,
-                    &dw,
-                    &mut dact[..w],
-                    rows,
-                    &mut scratch,
-                );
-            }
+            read_backward(&given, (t, b), &mut carried, &mut kept, &mut scratch);
+            write_backward(&given, (t, b), &mut carried, &mut kept, &mut scratch);
         }
-        std::mem::swap(&mut dmem, &mut dmem_prev);
-        // The heads' projections and the features -> the controller's output.
-        for b in 0..batch {
-            dtop[b * c..(b + 1) * c].copy_from_slice(&dfeat[(tb + b) * feat..][..c]);
-        }
-        for k in 0..heads {
-            let w = widths[k];
-            matmul(
-                &mut dtop,
-                true,
-                &draw[k][tb * w..(tb + batch) * w],
-                (w, 1),
-                &p[pack.head(k, 0)],
-                (1, w),
-                (batch, c, w),
-            );
-        }
-        // The controller, top layer down; dtop holds the gradient of the layer's output.
-        for l in (0..layers).rev() {
-            let (r, inputs) = (rows[l], sizes.layer_inputs(l));
-            let dg_t = &mut dgates[l][tb * cols..(tb + batch) * cols];
-            for b in 0..batch {
-                let (din, dg) = (
-                    &dtop[b * c..(b + 1) * c],
-                    &mut dg_t[b * cols..(b + 1) * cols],
-                );
-                let row = tb + b;
-                if lstm {
-                    for j in 0..c {
-                        dh_row[j] = din[j] + dh[l][b * c + j];
-                    }
-                    let c_prev = if t == 0 {
-                        &p[pack.layer(l, 3)]
-                    } else {
-                        &tape.cells[l][(row - batch) * c..][..c]
-                    };
-                    let (gates, cell) = (
-                        &tape.gates[l][row * cols..][..cols],
-                        &tape.cells[l][row * c..][..c],
-                    );
-                    cell_backward(
-                        gates,
-                        c_prev,
-                        cell,
-                        &dh_row,
-                        &mut dc[l][b * c..(b + 1) * c],
-                        dg,
-                    );
-                } else {
-                    let h = &tape.hidden[l][row * c..][..c];
-                    for j in 0..c {
-                        dg[j] = din[j] * (one - h[j] * h[j]);
-                    }
-                }
-            }
-            let dx = &mut dxh[..batch * r];
-            matmul(
-                dx,
-                false,
-                dg_t,
-                (cols, 1),
-                &p[pack.layer(l, 0)],
-                (1, cols),
-                (batch, r, cols),
-            );
-            for b in 0..batch {
-                let d = &dx[b * r..(b + 1) * r];
-                if lstm {
-                    dh[l][b * c..(b + 1) * c].copy_from_slice(&d[inputs..]);
-                }
-                if l > 0 {
-                    dtop[b * c..(b + 1) * c].copy_from_slice(&d[..c]);
-                } else {
-                    dreads[b * reads * m..(b + 1) * reads * m]
-                        .copy_from_slice(&d[sizes.inputs..inputs]);
-                }
-            }
-        }
+        std::mem::swap(&mut carried.memory, &mut scratch.memory_before);
+        controller_backward(&given, t, &mut carried, &mut kept, &mut scratch);
     }
-    // The initial state, summed over the batch rows it was broadcast to.
-    if lstm {
-        for l in 0..layers {
-            add_rows(&mut grad[pack.layer(l, 2)], &dh[l]);
-            add_rows(&mut grad[pack.layer(l, 3)], &dc[l]);
+    let mut grad = vec![zero; packing.total];
+    initial_state_gradients(&given, &carried, &mut grad);
+    weight_gradients(&given, &kept, &mut grad);
+    grad
+}
+
+/// The read heads at step t, batch row b: r^k = w^T M_t (eq. 2) with w addressed over M_t
+/// from w_{t-1}. From dr^k (the features' and step t + 1's controller input's) and dw_t^k
+/// (from step t + 1), adds to dM_t `[M, N]` ([`Carried::memory`]), replaces dw_t^k by
+/// dw_{t-1}^k and sets the projection's gradient draw_t^k `[P]`.
+fn read_backward<T: Real>(
+    given: &Given<T>,
+    (t, b): (usize, usize),
+    carried: &mut Carried<T>,
+    kept: &mut Kept<T>,
+    scratch: &mut Scratch<T>,
+) {
+    let (sizes, tape) = (given.sizes, given.tape);
+    let (c, n, m, reads) = (sizes.hidden, sizes.slots, sizes.width, sizes.read_heads);
+    let (row, nm, feat) = (t * tape.batch + b, n * m, sizes.features());
+    let m_now = &tape.memory[(row + tape.batch) * nm..][..nm];
+    for k in 0..reads {
+        let w = given.widths[k];
+        for j in 0..m {
+            scratch.read[j] =
+                given.dfeat[row * feat + c + k * m + j] + carried.reads[(b * reads + k) * m + j];
         }
+        let dweighting = &mut carried.weightings[k][b * n..(b + 1) * n];
+        scratch.weighting.copy_from_slice(dweighting);
+        let saved = tape.addressed(k, t, b, n);
+        let dmem = &mut carried.memory[b * nm..(b + 1) * nm];
+        mem::read_backward(
+            &saved[..n],
+            m_now,
+            &scratch.read,
+            &mut scratch.weighting,
+            dmem,
+        );
+        let draw = &mut kept.projections[k][row * w..][..w];
+        head_backward(
+            given,
+            (k, t, b),
+            m_now,
+            &scratch.weighting,
+            &mut scratch.head_params[..w],
+            (dmem, dweighting, draw),
+            &mut scratch.addressing,
+        );
     }
+}
+
+/// The write at step t, batch row b, M_t = write(M_{t-1}) (eqs. 3-4), then the write heads,
+/// addressed over M_{t-1} from w_{t-1}. From dM_t ([`Carried::memory`], complete once the
+/// read heads are done) and each write head's dw_t (from step t + 1): sets dM_{t-1} `[M, N]`
+/// ([`Scratch::memory_before`]), replaces dw_t^k by dw_{t-1}^k and sets draw_t^k `[P]`.
+fn write_backward<T: Real>(
+    given: &Given<T>,
+    (t, b): (usize, usize),
+    carried: &mut Carried<T>,
+    kept: &mut Kept<T>,
+    scratch: &mut Scratch<T>,
+) {
+    let (sizes, tape) = (given.sizes, given.tape);
+    let (n, m, nm) = (sizes.slots, sizes.width, sizes.slots * sizes.width);
+    let (reads, heads, parts) = (sizes.read_heads, sizes.heads(), sizes.parts());
+    let row = t * tape.batch + b;
+    let m_before = &tape.memory[row * nm..][..nm];
+    let writes: Vec<WriteHead<T>> = (reads..heads)
+        .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row))
+        .collect();
+    let head_width = n + 2 * m;
+    scratch.write_heads.fill(T::from_f64(0.0));
+    let mut grads: Vec<WriteHeadGrad<T>> = scratch
+        .write_heads
+        .chunks_exact_mut(head_width)
+        .map(|g| {
+            let (weighting, rest) = g.split_at_mut(n);
+            let (erase, add) = rest.split_at_mut(m);
+            WriteHeadGrad {
+                weighting,
+                erase,
+                add,
+            }
+        })
+        .collect();
+    mem::write_backward(
+        m_before,
+        &writes,
+        &carried.memory[b * nm..(b + 1) * nm],
+        &mut scratch.memory_before[b * nm..(b + 1) * nm],
+        &mut grads,
+        &mut scratch.write,
+    );
+    drop(grads);
+    for (j, k) in (reads..heads).enumerate() {
+        let w = given.widths[k];
+        let g = &scratch.write_heads[j * head_width..][..head_width];
+        let dweighting = &mut carried.weightings[k][b * n..(b + 1) * n];
+        for i in 0..n {
+            scratch.weighting[i] = g[i] + dweighting[i];
+        }
+        scratch.head_params[parts.erase()].copy_from_slice(&g[n..n + m]);
+        scratch.head_params[parts.add()].copy_from_slice(&g[n + m..]);
+        let dmem = &mut scratch.memory_before[b * nm..(b + 1) * nm];
+        let draw = &mut kept.projections[k][row * w..][..w];
+        head_backward(
+            given,
+            (k, t, b),
+            m_before,
+            &scratch.weighting,
+            &mut scratch.head_params[..w],
+            (dmem, dweighting, draw),
+            &mut scratch.addressing,
+        );
+    }
+}
+
+/// The controller at step t, all batch rows. First its output: dh_t^L = dfeat_h +
+/// sum_k draw_t^k W_k^T (`[B, C]`). Then each layer from the top: (LSTM) the cell's backward
+/// with dh^l_t from above and from step t + 1, dc^l_t from step t + 1; (feed-forward) dz =
+/// dh (1 - h^2). The pre-activations' gradient dz `[B, cols]` is kept, and dz W_l^T, the
+/// gradient of the layer's input row `[input_l, h^l_{t-1}]`, splits into dh^{l-1}_t (the
+/// next layer down's output) or, for layer 0, dr_{t-1}, and dh^l_{t-1} (LSTM).
+fn controller_backward<T: Real>(
+    given: &Given<T>,
+    t: usize,
+    carried: &mut Carried<T>,
+    kept: &mut Kept<T>,
+    scratch: &mut Scratch<T>,
+) {
+    let (sizes, tape, p) = (given.sizes, given.tape, given.p);
+    let (batch, c, m, reads) = (tape.batch, sizes.hidden, sizes.width, sizes.read_heads);
+    let (cols, feat, tb) = (sizes.layer_cols(), sizes.features(), t * tape.batch);
+    let one = T::from_f64(1.0);
+    let doutput = &mut scratch.layer_output;
     for b in 0..batch {
+        doutput[b * c..(b + 1) * c].copy_from_slice(&given.dfeat[(tb + b) * feat..][..c]);
+    }
+    for (k, projection) in given.packing.heads.iter().enumerate() {
+        let w = given.widths[k];
+        matmul(
+            doutput,
+            true,
+            &kept.projections[k][tb * w..(tb + batch) * w],
+            (w, 1),
+            projection.weight.of(p),
+            (1, w),
+            (batch, c, w),
+        );
+    }
+    for (l, layer) in given.packing.layers.iter().enumerate().rev() {
+        let (r, inputs) = (sizes.layer_rows(l), sizes.layer_inputs(l));
+        let dz_t = &mut kept.preactivations[l][tb * cols..(tb + batch) * cols];
+        for b in 0..batch {
+            let (dh_above, dz) = (
+                &doutput[b * c..(b + 1) * c],
+                &mut dz_t[b * cols..(b + 1) * cols],
+            );
+            let row = tb + b;
+            if let Some(initial) = layer.initial {
+                for j in 0..c {
+                    scratch.hidden[j] = dh_above[j] + carried.hidden[l][b * c + j];
+                }
+                let c_prev = if t == 0 {
+                    initial.cell.of(p)
+                } else {
+                    &tape.cells[l][(row - batch) * c..][..c]
+                };
+                let (gates, cell) = (
+                    &tape.gates[l][row * cols..][..cols],
+                    &tape.cells[l][row * c..][..c],
+                );
+                let dc = &mut carried.cells[l][b * c..(b + 1) * c];
+                cell_backward(gates, c_prev, cell, &scratch.hidden, dc, dz);
+            } else {
+                let h = &tape.hidden[l][row * c..][..c];
+                for j in 0..c {
+                    dz[j] = dh_above[j] * (one - h[j] * h[j]);
+                }
+            }
+        }
+        let dinput = &mut scratch.layer_input[..batch * r];
+        matmul(
+            dinput,
+            false,
+            dz_t,
+            (cols, 1),
+            layer.weight.of(p),
+            (1, cols),
+            (batch, r, cols),
+        );
+        for b in 0..batch {
+            let d = &dinput[b * r..(b + 1) * r];
+            if layer.initial.is_some() {
+                carried.hidden[l][b * c..(b + 1) * c].copy_from_slice(&d[inputs..]);
+            }
+            if l > 0 {
+                doutput[b * c..(b + 1) * c].copy_from_slice(&d[..c]);
+            } else {
+                carried.reads[b * reads * m..(b + 1) * reads * m]
+                    .copy_from_slice(&d[sizes.inputs..inputs]);
+            }
+        }
+    }
+}
+
+/// The gradients of the initial state, from what step 0 carried back, each summed over the
+/// batch rows it was broadcast to: h_0 and c_0 per LSTM layer, r_0 per read head, the logits
+/// of w_0 per head (w_0 = softmax(logits): dlogits = w_0 (g - <w_0, g>)) and M_0 (`[N, M]`
+/// by rows, from the carried `[M, N]` by columns).
+fn initial_state_gradients<T: Real>(given: &Given<T>, carried: &Carried<T>, grad: &mut [T]) {
+    let (sizes, packing) = (given.sizes, given.packing);
+    let (n, m, reads) = (sizes.slots, sizes.width, sizes.read_heads);
+    let zero = T::from_f64(0.0);
+    for (l, layer) in packing.layers.iter().enumerate() {
+        if let Some(initial) = layer.initial {
+            add_rows(initial.hidden.of_mut(grad), &carried.hidden[l]);
+            add_rows(initial.cell.of_mut(grad), &carried.cells[l]);
+        }
+    }
+    for b in 0..given.tape.batch {
         for i in 0..reads {
             add_rows(
-                &mut grad[pack.initial_read(sizes, i)],
-                &dreads[(b * reads + i) * m..][..m],
+                packing.initial_reads[i].of_mut(grad),
+                &carried.reads[(b * reads + i) * m..][..m],
             );
         }
     }
-    for k in 0..heads {
-        // w_0 = softmax(logits): dlogits = w_0 (g - <w_0, g>)
+    for k in 0..sizes.heads() {
         let mut g = vec![zero; n];
-        add_rows(&mut g, &dweighting[k]);
-        let w0 = &tape.initial_weightings[k];
+        add_rows(&mut g, &carried.weightings[k]);
+        let w0 = &given.tape.initial_weightings[k];
         let inner = dot(w0, &g);
-        for ((d, &w), &gi) in grad[pack.initial_logits(sizes, k)]
+        for ((d, &w), &gi) in packing.initial_logits[k]
+            .of_mut(grad)
             .iter_mut()
             .zip(w0)
             .zip(&g)
@@ -261,54 +386,59 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, p: &[T], tape: &Tape<T>, dfeat
             *d = w * (gi - inner);
         }
     }
-    let mut by_columns = vec![zero; nm]; // [M, N]
-    add_rows(&mut by_columns, &dmem);
-    let initial = &mut grad[pack.initial_memory(sizes)]; // [N, M]
+    let mut by_columns = vec![zero; n * m]; // [M, N]
+    add_rows(&mut by_columns, &carried.memory);
+    let initial = packing.initial_memory.of_mut(grad); // [N, M]
     for (i, row) in initial.chunks_exact_mut(m).enumerate() {
         for (c, v) in row.iter_mut().enumerate() {
             *v = by_columns[c * n + i];
         }
     }
-    // Every weight: one matmul over all T B rows, [rows, TB] x [TB, cols].
-    let all = time * batch;
-    for l in 0..layers {
-        let r = rows[l];
+}
+
+/// Every weight and bias gradient, each one matmul over all T B rows: dW_l = xh_l^T dz_l
+/// (`[rows, TB] x [TB, cols]`), dW_k = h^T draw_k (`[C, TB] x [TB, P]`); biases the column
+/// sums.
+fn weight_gradients<T: Real>(given: &Given<T>, kept: &Kept<T>, grad: &mut [T]) {
+    let (sizes, tape) = (given.sizes, given.tape);
+    let (c, cols, all) = (sizes.hidden, sizes.layer_cols(), tape.time * tape.batch);
+    for (l, layer) in given.packing.layers.iter().enumerate() {
+        let r = sizes.layer_rows(l);
+        let dz = &kept.preactivations[l];
         matmul(
-            &mut grad[pack.layer(l, 0)],
+            layer.weight.of_mut(grad),
             false,
             &tape.xh[l],
             (1, r),
-            &dgates[l],
+            dz,
             (cols, 1),
             (r, cols, all),
         );
-        add_rows(&mut grad[pack.layer(l, 1)], &dgates[l]);
+        add_rows(layer.bias.of_mut(grad), dz);
     }
-    let top = &tape.hidden[layers - 1];
-    for k in 0..heads {
-        let w = widths[k];
+    let top = &tape.hidden[sizes.layers - 1];
+    for (k, projection) in given.packing.heads.iter().enumerate() {
+        let w = given.widths[k];
+        let draw = &kept.projections[k];
         matmul(
-            &mut grad[pack.head(k, 0)],
+            projection.weight.of_mut(grad),
             false,
             top,
             (1, c),
-            &draw[k],
+            draw,
             (w, 1),
             (c, w, all),
         );
-        add_rows(&mut grad[pack.head(k, 1)], &draw[k]);
+        add_rows(projection.bias.of_mut(grad), draw);
     }
-    grad
 }
 
 /// Head k's addressing and activations backward for batch row b at step t, over the memory
 /// `mem` it addressed: from `dw`, the whole gradient of its weighting, and `dact` holding the
 /// gradient of its erase and add (write heads), adds to `dmem` and sets the gradient of its
 /// previous weighting (`dprev`) and of its projection (`draw`), given as `rows`.
-#[allow(clippy::too_many_arguments)]
 fn head_backward<T: Real>(
-    tape: &Tape<T>,
-    sizes: &NtmSizes,
+    given: &Given<T>,
     (k, t, b): (usize, usize, usize),
     mem: &[T],
     dw: &[T],
@@ -316,7 +446,7 @@ fn head_backward<T: Real>(
     (dmem, dprev, draw): (&mut [T], &mut [T], &mut [T]),
     scratch: &mut [T],
 ) {
-    let n = sizes.slots;
+    let (tape, n) = (given.tape, given.sizes.slots);
     let w = dact.len();
     let row = t * tape.batch + b;
     let (act, raw) = (&tape.act[k][row * w..][..w], &tape.raw[k][row * w..][..w]);
@@ -325,7 +455,7 @@ fn head_backward<T: Real>(
         act,
         mem,
         prev,
-        &sizes.shifts,
+        &given.sizes.shifts,
         saved,
         dw,
         dact,
@@ -333,5 +463,5 @@ fn head_backward<T: Real>(
         dprev,
         scratch,
     );
-    addr::activation_backward(raw, act, dact, draw, sizes.parts());
+    addr::activation_backward(raw, act, dact, draw, given.sizes.parts());
 }

@@ -16,11 +16,11 @@
 //! read        each read head addresses M_t from its w_{t-1}; r_t = w^T M_t
 //! ```
 //! The forward (`tape.rs`) keeps a tape of every intermediate (the memories, `[T + 1, B, M, N]`
-//! stored by columns, are the largest part), shared with the caller for traces and with the
-//! op for its backward (`backward.rs`), which runs the steps in reverse with the per-row
+//! stored by columns, are the largest part) in a `SharedTape`, read by the caller for traces
+//! and by the op for its backward (`backward.rs`), which runs the steps in reverse with the per-row
 //! backward passes of `fused/addressing.rs`, `fused/memory.rs` and the LSTM cell, and forms
 //! every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
-//! each parameter sits in the packed vector.
+//! each parameter sits in the packed vector (`NtmSizes::packing`).
 //!
 //! The parameters come packed into one flat vector in the order of
 //! [`NtmSizes::parameter_shapes`].
@@ -29,40 +29,33 @@ mod backward;
 mod sizes;
 mod tape;
 
-use std::any::Any;
-use std::sync::{Arc, Mutex};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use candle_core::{backend::BackendStorage, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
-
+use crate::cpu::{by_dtype, host, slice};
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
-use crate::fused::kernel::{by_dtype, host, slice, Real};
+use crate::fused::kernel::Real;
+use crate::fused::tape::SharedTape;
 use crate::kinds::HeadKind;
 use crate::model::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
 pub use sizes::NtmSizes;
-use sizes::Pack;
+use sizes::Packing;
 use tape::{forward, Tape};
 
-/// The forward's tape (a `Tape<f32>` or `Tape<f64>`), shared by the op (for its backward)
-/// and the caller (for traces).
-type SharedTape = Arc<Mutex<Option<Box<dyn Any + Send>>>>;
-
-struct NtmSequence {
+/// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
+/// tape, in the parameters' float type `T`.
+struct NtmSequence<T> {
     sizes: NtmSizes,
-    tape: SharedTape,
+    packing: Packing,
+    tape: SharedTape<Tape<T>>,
 }
 
-fn lock(tape: &SharedTape) -> Result<std::sync::MutexGuard<'_, Option<Box<dyn Any + Send>>>> {
-    tape.lock()
-        .map_err(|_| candle_core::Error::Msg("fused ntm: the tape's lock is poisoned".into()))
-}
-
-impl NtmSequence {
+impl<T: Real> NtmSequence<T> {
     /// `(T, B)` after checking the shapes.
     fn dims(&self, params: &Layout, inputs: &Layout) -> Result<(usize, usize)> {
         let (time, batch, x) = inputs.shape().dims3()?;
-        let total = Pack::new(&self.sizes).total;
+        let total = self.packing.total;
         if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0
         {
             candle_core::bail!(
@@ -74,30 +67,9 @@ impl NtmSequence {
         }
         Ok((time, batch))
     }
-
-    fn fwd_typed<T: Real>(
-        &self,
-        p: &[T],
-        x: &[T],
-        (time, batch): (usize, usize),
-    ) -> Result<CpuStorage> {
-        let tape = forward(&self.sizes, p, x, time, batch);
-        let features = tape.features.clone();
-        *lock(&self.tape)? = Some(Box::new(tape));
-        Ok(T::to_cpu_storage_owned(features))
-    }
-
-    fn bwd_typed<T: Real>(&self, params: &Tensor, grad: &Tensor) -> Result<Tensor> {
-        let guard = lock(&self.tape)?;
-        let Some(tape) = guard.as_ref().and_then(|t| t.downcast_ref::<Tape<T>>()) else {
-            candle_core::bail!("fused ntm: the backward found no tape of its forward");
-        };
-        let d = backward(&self.sizes, &host::<T>(params)?, tape, &host::<T>(grad)?);
-        Tensor::from_vec(d, params.shape(), params.device())
-    }
 }
 
-impl CustomOp2 for NtmSequence {
+impl<T: Real> CustomOp2 for NtmSequence<T> {
     fn name(&self) -> &'static str {
         "fused-ntm-sequence"
     }
@@ -111,10 +83,17 @@ impl CustomOp2 for NtmSequence {
     ) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
-        let storage = by_dtype!(s1.dtype(), self.name(), T => {
-            self.fwd_typed::<T>(slice(s1, l1)?, slice(s2, l2)?, (time, batch))?
-        });
-        Ok((storage, shape))
+        let tape = forward(
+            &self.sizes,
+            &self.packing,
+            slice(s1, l1)?,
+            slice(s2, l2)?,
+            time,
+            batch,
+        );
+        let features = tape.features.clone();
+        self.tape.keep(tape)?;
+        Ok((T::to_cpu_storage_owned(features), shape))
     }
 
     fn bwd(
@@ -124,9 +103,15 @@ impl CustomOp2 for NtmSequence {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let d = by_dtype!(params.dtype(), self.name(), T => self.bwd_typed::<T>(params, grad)?);
+        let (p, dfeat) = (host::<T>(params)?, host::<T>(grad)?);
+        let d = self
+            .tape
+            .read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
         // The inputs are data: no gradient.
-        Ok((Some(d), None))
+        Ok((
+            Some(Tensor::from_vec(d, params.shape(), params.device())?),
+            None,
+        ))
     }
 }
 
@@ -135,7 +120,25 @@ pub struct NtmRun {
     /// `[T, B, C + R M]`: per step the controller's output and the read vectors.
     pub features: Tensor,
     sizes: NtmSizes,
-    tape: SharedTape,
+    tape: RunTape,
+}
+
+/// The tape of a run in f32 or f64.
+enum RunTape {
+    F32(SharedTape<Tape<f32>>),
+    F64(SharedTape<Tape<f64>>),
+}
+
+impl From<SharedTape<Tape<f32>>> for RunTape {
+    fn from(tape: SharedTape<Tape<f32>>) -> Self {
+        RunTape::F32(tape)
+    }
+}
+
+impl From<SharedTape<Tape<f64>>> for RunTape {
+    fn from(tape: SharedTape<Tape<f64>>) -> Self {
+        RunTape::F64(tape)
+    }
 }
 
 /// Runs the NTM of `sizes` over `inputs` `[T, B, X]`, with `parameters` in the order and
@@ -165,12 +168,16 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
         .map(|t| t.flatten_all())
         .collect::<Result<Vec<_>>>()?;
     let packed = Tensor::cat(&flat, 0)?;
-    let tape: SharedTape = Arc::new(Mutex::new(None));
-    let op = NtmSequence {
-        sizes: sizes.clone(),
-        tape: tape.clone(),
-    };
-    let features = packed.apply_op2(&inputs.contiguous()?, op)?;
+    let inputs = inputs.contiguous()?;
+    let (features, tape) = by_dtype!(packed.dtype(), "fused ntm", T => {
+        let tape = SharedTape::<Tape<T>>::default();
+        let op = NtmSequence {
+            sizes: sizes.clone(),
+            packing: sizes.packing(),
+            tape: tape.clone(),
+        };
+        (packed.apply_op2(&inputs, op)?, RunTape::from(tape))
+    });
     Ok(NtmRun {
         features,
         sizes: sizes.clone(),
@@ -182,14 +189,9 @@ impl NtmRun {
     /// What every head did in batch row 0 (read heads first, then write heads), as the
     /// reference engine's traces record it.
     pub fn head_traces(&self) -> Result<Vec<HeadTrace>> {
-        let guard = lock(&self.tape)?;
-        let tape = guard.as_ref();
-        if let Some(t) = tape.and_then(|t| t.downcast_ref::<Tape<f32>>()) {
-            return Ok(traces(t, &self.sizes));
-        }
-        match tape.and_then(|t| t.downcast_ref::<Tape<f64>>()) {
-            Some(t) => Ok(traces(t, &self.sizes)),
-            None => candle_core::bail!("fused ntm: no tape to trace"),
+        match &self.tape {
+            RunTape::F32(tape) => tape.read(|t| traces(t, &self.sizes)),
+            RunTape::F64(tape) => tape.read(|t| traces(t, &self.sizes)),
         }
     }
 }
@@ -268,12 +270,13 @@ mod tests {
                 .map(|_| rng.random_range(-0.8f32..0.8))
                 .collect::<Vec<f32>>()
         };
-        let p = random(Pack::new(&sizes).total);
+        let packing = sizes.packing();
+        let p = random(packing.total);
         let x = random(time * batch * sizes.inputs);
         let dfeat = random(time * batch * sizes.features());
         let run = || {
-            let tape = forward(&sizes, &p, &x, time, batch);
-            let grad = backward(&sizes, &p, &tape, &dfeat);
+            let tape = forward(&sizes, &packing, &p, &x, time, batch);
+            let grad = backward(&sizes, &packing, &p, &tape, &dfeat);
             (tape.features, tape.memory, grad)
         };
         let with_avx2 = run();

@@ -1,4 +1,5 @@
-//! The sizes of a fused NTM and where each parameter sits in the packed parameter vector.
+//! The sizes of a fused NTM and where each parameter sits in the packed parameter vector
+//! ([`Packing`], with a named [`Span`] per parameter).
 
 use crate::fused::addressing::Parts;
 use crate::kinds::{ControllerKind, HeadKind};
@@ -83,83 +84,131 @@ impl NtmSizes {
         self.hidden + self.read_heads * self.width
     }
 
-    /// The shapes of the packed parameters, in order: per controller layer its weight
-    /// `[rows, cols]` and bias `[cols]` (and, LSTM, its initial h and c `[C]`); per head (read
-    /// heads first) its projection's weight `[C, P]` and bias `[P]`; each read head's initial
-    /// read `[M]`; each read, then write head's initial weighting logits `[N]`; the initial
-    /// memory `[N, M]`.
+    /// The shapes of the packed parameters, in order (see [`NtmSizes::packing`]).
     pub fn parameter_shapes(&self) -> Vec<Vec<usize>> {
+        self.packing().shapes
+    }
+
+    /// Where each parameter sits in the packed vector, in this order: per controller layer
+    /// its weight `[rows, cols]` and bias `[cols]` (and, LSTM, its initial h and c `[C]`); per
+    /// head (read heads first) its projection's weight `[C, P]` and bias `[P]`; each read
+    /// head's initial read `[M]`; each read, then write head's initial weighting logits `[N]`;
+    /// the initial memory `[N, M]`. The one place that order is written.
+    pub(super) fn packing(&self) -> Packing {
         let (c, n, m) = (self.hidden, self.slots, self.width);
-        let mut shapes = Vec::new();
-        for l in 0..self.layers {
-            shapes.push(vec![self.layer_rows(l), self.layer_cols()]);
-            shapes.push(vec![self.layer_cols()]);
-            if self.lstm() {
-                shapes.extend([vec![c], vec![c]]);
-            }
+        let mut packer = Packer::default();
+        let layers = (0..self.layers)
+            .map(|l| ControllerLayer {
+                weight: packer.next(&[self.layer_rows(l), self.layer_cols()]),
+                bias: packer.next(&[self.layer_cols()]),
+                initial: self.lstm().then(|| LstmInitial {
+                    hidden: packer.next(&[c]),
+                    cell: packer.next(&[c]),
+                }),
+            })
+            .collect();
+        let heads = (0..self.heads())
+            .map(|k| HeadProjection {
+                weight: packer.next(&[c, self.head_width(k)]),
+                bias: packer.next(&[self.head_width(k)]),
+            })
+            .collect();
+        let initial_reads = (0..self.read_heads).map(|_| packer.next(&[m])).collect();
+        let initial_logits = (0..self.heads()).map(|_| packer.next(&[n])).collect();
+        let initial_memory = packer.next(&[n, m]);
+        Packing {
+            layers,
+            heads,
+            initial_reads,
+            initial_logits,
+            initial_memory,
+            total: packer.total,
+            shapes: packer.shapes,
         }
-        for k in 0..self.heads() {
-            shapes.extend([vec![c, self.head_width(k)], vec![self.head_width(k)]]);
-        }
-        shapes.extend((0..self.read_heads).map(|_| vec![m]));
-        shapes.extend((0..self.heads()).map(|_| vec![n]));
-        shapes.push(vec![n, m]);
-        shapes
     }
 }
 
-/// Where each parameter starts in the packed vector.
-pub(super) struct Pack {
-    starts: Vec<usize>,
-    per_layer: usize,
-    heads_at: usize,
+/// A part of the packed parameters (or of their gradient): `len` values from `start`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Span {
+    start: usize,
+    len: usize,
+}
+
+impl Span {
+    /// This part of `packed`.
+    pub(super) fn of<T>(self, packed: &[T]) -> &[T] {
+        &packed[self.start..self.start + self.len]
+    }
+
+    /// This part of `packed`, writable.
+    pub(super) fn of_mut<T>(self, packed: &mut [T]) -> &mut [T] {
+        &mut packed[self.start..self.start + self.len]
+    }
+}
+
+/// Controller layer l's parameters.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ControllerLayer {
+    /// `[rows, cols]`: the rows of the layer's input (layer 0: x_t, then r_{t-1}^1 .. R;
+    /// above: h^{l-1}_t), then (LSTM) the rows of its own h^l_{t-1}; cols 4C (gates i, f, g,
+    /// o) or C. One matrix, so each step's pre-activations are one matmul.
+    pub(super) weight: Span,
+    /// `[cols]`.
+    pub(super) bias: Span,
+    /// An LSTM layer's h_0 and c_0; none for a feed-forward layer.
+    pub(super) initial: Option<LstmInitial>,
+}
+
+/// An LSTM layer's initial state, each `[C]`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LstmInitial {
+    pub(super) hidden: Span,
+    pub(super) cell: Span,
+}
+
+/// Head k's projection raw_k = h_t W_k + b_k.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct HeadProjection {
+    /// `[C, P]`.
+    pub(super) weight: Span,
+    /// `[P]`.
+    pub(super) bias: Span,
+}
+
+/// Every parameter's place in the packed vector (built by [`NtmSizes::packing`]).
+#[derive(Debug, Clone)]
+pub(super) struct Packing {
+    pub(super) layers: Vec<ControllerLayer>,
+    /// Read heads, then write heads.
+    pub(super) heads: Vec<HeadProjection>,
+    /// Per read head: r_0 `[M]`.
+    pub(super) initial_reads: Vec<Span>,
+    /// Per head (read heads, then write heads): the logits of w_0 `[N]`.
+    pub(super) initial_logits: Vec<Span>,
+    /// M_0 `[N, M]` (by rows, as the parameter is).
+    pub(super) initial_memory: Span,
+    /// Values in all.
     pub(super) total: usize,
+    shapes: Vec<Vec<usize>>,
 }
 
-impl Pack {
-    pub(super) fn new(sizes: &NtmSizes) -> Self {
-        let mut starts = Vec::new();
-        let mut total = 0;
-        for shape in sizes.parameter_shapes() {
-            starts.push(total);
-            total += shape.iter().product::<usize>();
-        }
-        let per_layer = if sizes.lstm() { 4 } else { 2 };
-        Self {
-            starts,
-            per_layer,
-            heads_at: sizes.layers * per_layer,
-            total,
-        }
-    }
+/// Lays parameters out one after the other.
+#[derive(Default)]
+struct Packer {
+    total: usize,
+    shapes: Vec<Vec<usize>>,
+}
 
-    pub(super) fn range(&self, index: usize) -> std::ops::Range<usize> {
-        self.starts[index]..self.starts.get(index + 1).copied().unwrap_or(self.total)
-    }
-
-    /// Layer l's weight, bias, h0, c0 (`part` 0..4).
-    pub(super) fn layer(&self, l: usize, part: usize) -> std::ops::Range<usize> {
-        debug_assert!(
-            part < self.per_layer,
-            "a feed-forward layer has no initial state"
-        );
-        self.range(l * self.per_layer + part)
-    }
-
-    /// Head k's weight (`part` 0) or bias (1).
-    pub(super) fn head(&self, k: usize, part: usize) -> std::ops::Range<usize> {
-        self.range(self.heads_at + 2 * k + part)
-    }
-
-    pub(super) fn initial_read(&self, sizes: &NtmSizes, i: usize) -> std::ops::Range<usize> {
-        self.range(self.heads_at + 2 * sizes.heads() + i)
-    }
-
-    pub(super) fn initial_logits(&self, sizes: &NtmSizes, k: usize) -> std::ops::Range<usize> {
-        self.range(self.heads_at + 2 * sizes.heads() + sizes.read_heads + k)
-    }
-
-    pub(super) fn initial_memory(&self, sizes: &NtmSizes) -> std::ops::Range<usize> {
-        self.range(self.heads_at + 3 * sizes.heads() + sizes.read_heads)
+impl Packer {
+    /// The place of the next parameter, of `shape`.
+    fn next(&mut self, shape: &[usize]) -> Span {
+        let span = Span {
+            start: self.total,
+            len: shape.iter().product(),
+        };
+        self.total += span.len;
+        self.shapes.push(shape.to_vec());
+        span
     }
 }

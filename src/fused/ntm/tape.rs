@@ -6,7 +6,7 @@ use crate::fused::kernel::{matmul, softmax, Real};
 use crate::fused::lstm::cell_forward;
 use crate::fused::memory::{self as mem, WriteHead};
 
-use super::sizes::{NtmSizes, Pack};
+use super::sizes::{NtmSizes, Packing};
 
 /// Everything the forward computed, `[T, B, ·]` per quantity unless noted.
 pub(super) struct Tape<T> {
@@ -68,15 +68,15 @@ fn previous_and_now<'a, T: Real>(
     (previous, &mut now[..SLOTS * n])
 }
 
-/// The forward pass over all steps: `p` packed parameters, `x` `[T, B, X]`.
+/// The forward pass over all steps: `p` packed parameters as `packing` says, `x` `[T, B, X]`.
 pub(super) fn forward<T: Real>(
     sizes: &NtmSizes,
+    packing: &Packing,
     p: &[T],
     x: &[T],
     time: usize,
     batch: usize,
 ) -> Tape<T> {
-    let pack = Pack::new(sizes);
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
     let (cols, feat, nm) = (sizes.layer_cols(), sizes.features(), n * m);
@@ -101,7 +101,7 @@ pub(super) fn forward<T: Real>(
         addressing: (0..heads).map(|_| per_step(SLOTS * n)).collect(),
         initial_weightings: (0..heads)
             .map(|k| {
-                let mut w = p[pack.initial_logits(sizes, k)].to_vec();
+                let mut w = packing.initial_logits[k].of(p).to_vec();
                 softmax(&mut w);
                 w
             })
@@ -110,7 +110,7 @@ pub(super) fn forward<T: Real>(
         memory: Vec::with_capacity((time + 1) * batch * nm),
         features: per_step(feat),
     };
-    let initial = &p[pack.initial_memory(sizes)]; // [N, M]
+    let initial = packing.initial_memory.of(p); // [N, M]
     tape.memory.resize(batch * nm, zero);
     for b in 0..batch {
         let by_columns = &mut tape.memory[b * nm..(b + 1) * nm]; // [M, N]
@@ -124,7 +124,7 @@ pub(super) fn forward<T: Real>(
     for t in 0..time {
         let tb = t * batch;
         // Controller, layer by layer.
-        for l in 0..layers {
+        for (l, layer) in packing.layers.iter().enumerate() {
             let r = rows[l];
             let inputs = sizes.layer_inputs(l);
             for b in 0..batch {
@@ -135,7 +135,7 @@ pub(super) fn forward<T: Real>(
                     for i in 0..reads {
                         let read = &mut row[sizes.inputs + i * m..][..m];
                         if t == 0 {
-                            read.copy_from_slice(&p[pack.initial_read(sizes, i)]);
+                            read.copy_from_slice(packing.initial_reads[i].of(p));
                         } else {
                             read.copy_from_slice(
                                 &tape.features[((tb - batch) + b) * feat + c + i * m..][..m],
@@ -145,16 +145,16 @@ pub(super) fn forward<T: Real>(
                 } else {
                     row[..c].copy_from_slice(&tape.hidden[l - 1][(tb + b) * c..][..c]);
                 }
-                if lstm {
+                if let Some(initial) = layer.initial {
                     let h_prev = if t == 0 {
-                        &p[pack.layer(l, 2)]
+                        initial.hidden.of(p)
                     } else {
                         &tape.hidden[l][(tb - batch + b) * c..][..c]
                     };
                     row[inputs..].copy_from_slice(h_prev);
                 }
             }
-            let bias = &p[pack.layer(l, 1)];
+            let bias = layer.bias.of(p);
             for b in 0..batch {
                 pre[b * cols..(b + 1) * cols].copy_from_slice(bias);
             }
@@ -164,18 +164,18 @@ pub(super) fn forward<T: Real>(
                 true,
                 xh_t,
                 (r, 1),
-                &p[pack.layer(l, 0)],
+                layer.weight.of(p),
                 (cols, 1),
                 (batch, cols, r),
             );
             for b in 0..batch {
                 let hv = &mut tape.hidden[l][(tb + b) * c..][..c];
-                if lstm {
+                if let Some(initial) = layer.initial {
                     let gates = &mut tape.gates[l][(tb + b) * cols..][..cols];
                     gates.copy_from_slice(&pre[b * cols..(b + 1) * cols]);
                     let (done, now) = tape.cells[l].split_at_mut(tb * c);
                     let c_prev = if t == 0 {
-                        &p[pack.layer(l, 3)]
+                        initial.cell.of(p)
                     } else {
                         &done[(tb - batch + b) * c..][..c]
                     };
@@ -189,18 +189,18 @@ pub(super) fn forward<T: Real>(
         }
         let top = &tape.hidden[layers - 1][tb * c..(tb + batch) * c];
         // Head projections and activations.
-        for k in 0..heads {
+        for (k, projection) in packing.heads.iter().enumerate() {
             let w = widths[k];
             let raw = &mut tape.raw[k][tb * w..(tb + batch) * w];
             for b in 0..batch {
-                raw[b * w..(b + 1) * w].copy_from_slice(&p[pack.head(k, 1)]);
+                raw[b * w..(b + 1) * w].copy_from_slice(projection.bias.of(p));
             }
             matmul(
                 raw,
                 true,
                 top,
                 (c, 1),
-                &p[pack.head(k, 0)],
+                projection.weight.of(p),
                 (w, 1),
                 (batch, w, c),
             );
