@@ -26,6 +26,7 @@ pub mod optim;
 pub mod params;
 pub mod progress;
 pub mod report;
+pub mod sweep;
 pub mod trace;
 pub mod train;
 pub mod plot;
