@@ -89,6 +89,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let selection = Selection { seeds: &plan.seeds, models: &plan.models };
     summarize_dir(&plan.out, Some(selection), args.threshold, plan.jobs)?;
     if !failed.is_empty() {
+        let mut failed = failed;
+        failed.sort_by(|a, b| (a.seed, &a.model).cmp(&(b.seed, &b.model)));
         let labels: Vec<String> = failed.iter().map(Job::label).collect();
         bail!(
             "{} of {} jobs failed ({}); their logs are {}/seed-<k>/<model>.log; the summary lists them",

@@ -310,8 +310,8 @@ pub fn table(summary: &Summary) -> String {
     for (name, model) in &summary.models {
         let c = &model.counts;
         s += &format!(
-            "{name}: {} seeds converged (training bit errors < {} per sequence); {} finished, {} diverged, {} unfinished\n",
-            model.converged, summary.threshold, c.finished, c.diverged, c.unfinished
+            "{name}: {} seeds converged (training bit errors < {} per sequence); {} finished ({} of them below it at the end), {} diverged, {} unfinished\n",
+            model.converged, summary.threshold, c.finished, c.final_below_threshold, c.diverged, c.unfinished
         );
         let lengths: Vec<usize> = model.across_seeds.eval.iter().map(|e| e.length).collect();
         s += &format!("{:>6} {:<10} {:>12} {:>8} {:>10} {:>10}", "seed", "status", "converged", "relapses", "final err", "final loss");
