@@ -28,6 +28,61 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print one episode of an experiment's task as text (inputs, targets, mask).
     Episode(EpisodeArgs),
+    /// Train an experiment once per seed (one process per seed and model), evaluate every run,
+    /// summarise across seeds (summary.json, a table) and draw the sweep's figures.
+    Sweep(SweepArgs),
+    /// Summarise the seed runs in a sweep folder (summary.json, table, figures), wherever they
+    /// were trained; evaluates finished runs that have no eval.json yet.
+    Summarize(SummarizeArgs),
+}
+
+/// Arguments of `sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The experiment file, e.g. experiments/copy.toml.
+    pub experiment: PathBuf,
+    /// Seeds, one run each: ranges and single seeds, comma separated, e.g. 1-10 or 1-5,9.
+    #[arg(long)]
+    pub seeds: String,
+    /// Models to train, comma separated [default: every model of the experiment].
+    #[arg(long, value_delimiter = ',')]
+    pub models: Option<Vec<String>>,
+    /// Training processes at once (each single-threaded) [default: the number of cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Output folder [default: runs/<experiment name>-sweep].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override a field of the experiment by its dotted path, e.g. train.sequences=2000 (not
+    /// seed: --seeds sets it).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// Replace the runs already in the seed folders.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Skip finished runs, continue unfinished ones from their checkpoints, start absent ones.
+    #[arg(long)]
+    pub resume: bool,
+    /// Convergence threshold: training bit errors per sequence (mean over a report interval).
+    #[arg(long, default_value_t = crate::sweep::summary::DEFAULT_THRESHOLD)]
+    pub threshold: f64,
+    /// Print one `ntm train` command per job (for xargs -P, GNU parallel, a SLURM array) and
+    /// exit without writing anything; `ntm summarize DIR` then gathers the results.
+    #[arg(long)]
+    pub print_commands: bool,
+}
+
+/// Arguments of `summarize`.
+#[derive(Debug, clap::Args)]
+pub struct SummarizeArgs {
+    /// A sweep folder (holding seed-<k>/<model>/ run folders).
+    pub dir: PathBuf,
+    /// Convergence threshold: training bit errors per sequence (mean over a report interval).
+    #[arg(long, default_value_t = crate::sweep::summary::DEFAULT_THRESHOLD)]
+    pub threshold: f64,
+    /// Evaluations at once, for runs without eval.json [default: the number of cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -29,6 +29,7 @@ pub mod pool;
 pub mod progress;
 pub mod report;
 pub mod run_dir;
+pub mod sweep;
 pub mod plot;
 pub mod train;
 

@@ -6,6 +6,8 @@ mod episode;
 mod eval;
 mod plot;
 mod run;
+mod summarize;
+mod sweep;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +28,8 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Plot(command) => plot::plot(&command),
         Command::Bench(args) => bench::bench(&args),
         Command::Episode(args) => episode::episode(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Summarize(args) => summarize::summarize(&args),
     }
 }
 

@@ -97,7 +97,7 @@ pub fn plot_generalisation(
 }
 
 /// Shades the lengths `lo..=hi` across the whole chart height and names the band.
-fn shade_training<DB: DrawingBackend>(
+pub(crate) fn shade_training<DB: DrawingBackend>(
     chart: &mut LogChart<'_, DB>,
     axis: &LogAxis,
     (lo, hi): (f64, f64),

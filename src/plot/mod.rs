@@ -9,27 +9,34 @@
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model | fig. 3 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
+//! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
+//! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
+//! | [`plot_sweep_convergence`] | per seed: sequences to converge, relapses, divergence | - |
 //!
 //! Text uses a font compiled into the binary (see `style.rs`), so figures render on machines
 //! without system fonts. Bad data (NaN, infinities, ragged matrices) never panics: it is
 //! drawn grey, clamped or skipped; data with nothing to draw is a [`PlotError::Empty`].
 
 mod axes;
+mod convergence;
 mod curves;
 mod generalisation;
 mod grid;
 mod heads;
 mod outputs;
 mod style;
+mod sweep;
 
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::plot_generalisation;
 pub use heads::plot_heads;
 pub use outputs::plot_outputs;
+pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};
 
 /// The longest side a figure may have, in pixels.
 pub const MAX_SIDE: u32 = 16_384;

@@ -1,0 +1,503 @@
+//! `ntm sweep`: one run of an experiment per seed, each (seed, model) job an `ntm train` child
+//! process of this executable (exactly the command `--print-commands` prints), at most `--jobs`
+//! at once, each finished job evaluated in the pool, then the summary of `ntm summarize`.
+//!
+//! Ctrl-C: the children run in their own process group, so the terminal's SIGINT reaches only
+//! this process, which forwards each Ctrl-C to every running child exactly once (the first makes
+//! them save a checkpoint and stop, a second makes them quit at once, as for `ntm train`). On
+//! Linux a child also gets SIGINT if this process dies, so no training is left orphaned.
+
+use std::collections::VecDeque;
+use std::fs::OpenOptions;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::summarize::{check_threshold, summarize_dir, Selection, EXPERIMENT_FILE};
+use super::Interrupted;
+use crate::cli::SweepArgs;
+use crate::config::Experiment;
+use crate::report::{EvalReport, MetricsRecord};
+use crate::sweep::seed_run::{self, folder_state, FolderState, SeedRunError};
+use crate::sweep::summary::DEFAULT_THRESHOLD;
+use crate::sweep::{format_seeds, jobs, parse_seeds, seed_dir, shell_line, Job, Mode};
+
+/// How often the scheduler looks at its children and their metrics.
+const POLL: Duration = Duration::from_millis(250);
+
+/// `--jobs`, or the number of cores; 0 is refused.
+pub(super) fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
+    match jobs {
+        Some(0) => bail!("--jobs 0: must be at least 1 (processes at once)"),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// What a job does, decided from its folder before anything starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Train(Mode),
+    /// Trained to the end, not yet evaluated.
+    Evaluate,
+    /// Trained and evaluated (`--resume`).
+    Skip,
+}
+
+/// Everything a sweep does, checked.
+struct Plan {
+    experiment: Experiment,
+    out: PathBuf,
+    seeds: Vec<u64>,
+    models: Vec<String>,
+    jobs: usize,
+    work: Vec<(Job, Action)>,
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<()> {
+    let plan = plan(args)?;
+    if args.print_commands {
+        for (job, _) in &plan.work {
+            println!("ntm {}", shell_line(&job.train_args(&args.experiment, &plan.out, &args.overrides, mode(args))));
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(&plan.out).with_context(|| format!("{}: cannot create", plan.out.display()))?;
+    let write = |path: PathBuf, experiment: &Experiment| {
+        std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write(plan.out.join(EXPERIMENT_FILE), &plan.experiment)?;
+    for &seed in &plan.seeds {
+        let dir = seed_dir(&plan.out, seed);
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        write(dir.join(EXPERIMENT_FILE), &Experiment { seed, ..plan.experiment.clone() })?;
+    }
+
+    let started = Instant::now();
+    let failed = run_jobs(args, &plan)?;
+    if presses() > 0 {
+        return Err(Interrupted { resume: resume_command(args, &plan.out) }.into());
+    }
+    eprintln!("every job done in {:.0} s", started.elapsed().as_secs_f64());
+    let selection = Selection { seeds: &plan.seeds, models: &plan.models };
+    summarize_dir(&plan.out, Some(selection), args.threshold, plan.jobs)?;
+    if !failed.is_empty() {
+        let mut failed = failed;
+        failed.sort_by(|a, b| (a.seed, &a.model).cmp(&(b.seed, &b.model)));
+        let labels: Vec<String> = failed.iter().map(Job::label).collect();
+        bail!(
+            "{} of {} jobs failed ({}); their logs are {}/seed-<k>/<model>.log; the summary lists them",
+            failed.len(),
+            plan.work.len(),
+            labels.join(", "),
+            plan.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// The `train` flag every job gets from `--resume` / `--overwrite`.
+fn mode(args: &SweepArgs) -> Mode {
+    match (args.resume, args.overwrite) {
+        (true, _) => Mode::Resume,
+        (_, true) => Mode::Overwrite,
+        _ => Mode::Fresh,
+    }
+}
+
+/// Checks every input and (unless only printing commands) every job's folder, writing nothing.
+fn plan(args: &SweepArgs) -> Result<Plan> {
+    if let Some(a) = args.overrides.iter().find(|a| a.split('=').next().is_some_and(|k| k.trim() == "seed")) {
+        bail!("--set {a}: a sweep sets each run's seed from --seeds");
+    }
+    let seeds = parse_seeds(&args.seeds)?;
+    let jobs_at_once = jobs_or_cores(args.jobs)?;
+    check_threshold(args.threshold)?;
+    let experiment = Experiment::load(&args.experiment, &args.overrides)?;
+    let models = match &args.models {
+        None => experiment.models.keys().cloned().collect(),
+        Some(names) => {
+            let mut models: Vec<String> = Vec::new();
+            for name in names {
+                if !experiment.models.contains_key(name) {
+                    let known: Vec<&String> = experiment.models.keys().collect();
+                    bail!("--models: {}: no model named {name:?} (the experiment has {known:?})", args.experiment.display());
+                }
+                if !models.contains(name) {
+                    models.push(name.clone());
+                }
+            }
+            models
+        }
+    };
+    let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
+    let all = jobs(&seeds, &models);
+    let work = match args.print_commands {
+        true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
+        false => decide(args, &experiment, &out, all)?,
+    };
+    Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
+}
+
+/// What each job does given what its folder holds; refuses folders that hold a run unless
+/// `--resume` or `--overwrite` says what to do with it, and checkpoints that cannot resume.
+fn decide(args: &SweepArgs, experiment: &Experiment, out: &Path, all: Vec<Job>) -> Result<Vec<(Job, Action)>> {
+    let mut work = Vec::new();
+    let mut holding: Vec<PathBuf> = Vec::new();
+    for job in all {
+        let dir = job.dir(out);
+        let state = folder_state(&dir)?;
+        let target = experiment.train.for_model(&job.model).sequences;
+        let action = match state {
+            FolderState::Empty => Action::Train(Mode::Fresh),
+            _ if args.overwrite => Action::Train(Mode::Overwrite),
+            _ if !args.resume => {
+                holding.push(dir);
+                continue;
+            }
+            // Killed before its first checkpoint: nothing to keep.
+            FolderState::NoCheckpoint => Action::Train(Mode::Overwrite),
+            FolderState::Checkpoint { sequences, evaluated, failed } if sequences >= target && !failed => {
+                if evaluated {
+                    Action::Skip
+                } else {
+                    Action::Evaluate
+                }
+            }
+            FolderState::Checkpoint { .. } => {
+                let seeded = Experiment { seed: job.seed, ..experiment.clone() };
+                seed_run::check_resume(&seeded, &job.model, &dir)?;
+                Action::Train(Mode::Resume)
+            }
+        };
+        work.push((job, action));
+    }
+    if let Some(first) = holding.first() {
+        let others = match holding.len() {
+            1 => String::new(),
+            n => format!(" (and {} other job folder{})", n - 1, if n == 2 { "" } else { "s" }),
+        };
+        bail!(
+            "{}: already holds a run{others}; pass --resume to continue it or --overwrite to replace it",
+            first.display()
+        );
+    }
+    Ok(work)
+}
+
+/// The command that continues an interrupted sweep.
+fn resume_command(args: &SweepArgs, out: &Path) -> String {
+    let mut words: Vec<String> = vec!["ntm".into(), "sweep".into(), args.experiment.display().to_string()];
+    words.extend(["--seeds".into(), format_seeds(&parse_seeds(&args.seeds).unwrap_or_default())]);
+    if let Some(models) = &args.models {
+        words.extend(["--models".into(), models.join(",")]);
+    }
+    if let Some(jobs) = args.jobs {
+        words.extend(["--jobs".into(), jobs.to_string()]);
+    }
+    words.extend(["--out".into(), out.display().to_string()]);
+    for assignment in &args.overrides {
+        words.extend(["--set".into(), assignment.clone()]);
+    }
+    if args.threshold != DEFAULT_THRESHOLD {
+        words.extend(["--threshold".into(), args.threshold.to_string()]);
+    }
+    words.push("--resume".into());
+    shell_line(&words)
+}
+
+// ---------------------------------------------------------------------------------------
+// Ctrl-C
+
+/// Ctrl-C presses so far.
+static PRESSES: AtomicUsize = AtomicUsize::new(0);
+/// Process ids of the running children, to forward Ctrl-C to.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn presses() -> usize {
+    PRESSES.load(Ordering::SeqCst)
+}
+
+/// Sends SIGINT to process `pid`.
+fn interrupt(pid: u32) {
+    // SAFETY: kill(2) takes any pid and signal number; a pid that has exited gives ESRCH.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGINT);
+    }
+}
+
+/// Installs the Ctrl-C handler: every press is forwarded to every running child; the first
+/// stops launching jobs, the second also ends this process at once.
+fn install_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+        for &pid in CHILDREN.lock().expect("children").iter() {
+            interrupt(pid);
+        }
+        if n == 1 {
+            eprintln!("Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)");
+        } else {
+            eprintln!("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
+            std::process::exit(super::INTERRUPTED_EXIT.into());
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the jobs
+
+/// Progress on a terminal (a bar per running job under a bar of all jobs), plain lines
+/// otherwise.
+struct Display {
+    multi: MultiProgress,
+    total: Option<ProgressBar>,
+}
+
+impl Display {
+    fn new(jobs: usize) -> Self {
+        let multi = MultiProgress::new();
+        let total = std::io::stderr().is_terminal().then(|| {
+            let bar = multi.add(ProgressBar::new(jobs as u64));
+            bar.set_style(
+                ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} jobs done  {msg}  {elapsed}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix("sweep");
+            bar
+        });
+        Self { multi, total }
+    }
+
+    fn note(&self, text: &str) {
+        match &self.total {
+            Some(_) => {
+                let _ = self.multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn job_bar(&self, job: &Job, done: u64, total: u64) -> Option<ProgressBar> {
+        self.total.as_ref()?;
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} seq  {msg}  eta {eta}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(job.label());
+        bar.set_position(done);
+        bar.reset_eta();
+        Some(bar)
+    }
+
+    fn status(&self, done: usize, running: usize, evaluating: usize, waiting: usize, failed: usize) {
+        if let Some(bar) = &self.total {
+            bar.set_position(done as u64);
+            let failed = if failed > 0 { format!(", {failed} failed") } else { String::new() };
+            bar.set_message(format!("{running} training, {evaluating} evaluating, {waiting} waiting{failed}"));
+        }
+    }
+}
+
+/// A training child process and what is shown of it.
+struct Running {
+    job: Job,
+    child: Child,
+    bar: Option<ProgressBar>,
+    target: u64,
+    /// Tenths of `target` reported so far (plain-line progress).
+    tenths: u64,
+}
+
+/// The last complete line of `dir/metrics.jsonl`.
+fn last_record(dir: &Path) -> Option<MetricsRecord> {
+    let text = std::fs::read_to_string(dir.join(crate::run_dir::METRICS_FILE)).ok()?;
+    let complete = &text[..text.rfind('\n')?];
+    serde_json::from_str(complete.lines().last()?).ok()
+}
+
+/// The last `error: ...` line of a job's log.
+fn error_line(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines().rev().find(|l| l.starts_with("error: ")).map(|l| l.trim_start_matches("error: ").to_owned())
+}
+
+/// Starts the training process of `job`, its output appended to its log.
+fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Result<Child> {
+    let words = job.train_args(&args.experiment, out, &args.overrides, mode);
+    let path = job.log(out);
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(mode == Mode::Resume)
+        .write(true)
+        .truncate(mode != Mode::Resume)
+        .open(&path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    writeln!(log, "$ ntm {}", shell_line(&words)).with_context(|| format!("{}: cannot write", path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the ntm executable to run the jobs")?;
+    let mut command = Command::new(exe);
+    command
+        .args(&words)
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().with_context(|| format!("{}", path.display()))?)
+        .stderr(log);
+    use std::os::unix::process::CommandExt;
+    // Its own process group: the terminal's Ctrl-C reaches the sweep only, which forwards it.
+    command.process_group(0);
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT);
+            Ok(())
+        });
+    }
+    command.spawn().with_context(|| format!("{}: cannot start its training", job.label()))
+}
+
+/// Runs every job of `plan`, at most `plan.jobs` at once (training processes and evaluations
+/// together), until all are done or Ctrl-C. Returns the jobs that failed.
+fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
+    install_handler();
+    let out = &plan.out;
+    let display = Display::new(plan.work.len());
+    let mut pending: VecDeque<(Job, Action)> = plan.work.iter().cloned().collect();
+    let mut running: Vec<Running> = Vec::new();
+    let mut evaluating: Vec<(Job, JoinHandle<Result<EvalReport, SeedRunError>>)> = Vec::new();
+    let mut failed: Vec<Job> = Vec::new();
+    let mut done = 0;
+    let evaluate = |job: &Job| {
+        let dir = job.dir(out);
+        std::thread::spawn(move || seed_run::evaluate(&dir))
+    };
+    loop {
+        let stop = presses() > 0;
+        while !stop && running.len() + evaluating.len() < plan.jobs {
+            let Some((job, action)) = pending.pop_front() else { break };
+            match action {
+                Action::Skip => {
+                    display.note(&format!("{}: trained and evaluated already, skipped", job.label()));
+                    done += 1;
+                }
+                Action::Evaluate => {
+                    display.note(&format!("{}: trained already, evaluating", job.label()));
+                    evaluating.push((job.clone(), evaluate(&job)));
+                }
+                Action::Train(mode) => {
+                    let target = plan.experiment.train.for_model(&job.model).sequences;
+                    let child = spawn(args, out, &job, mode)?;
+                    CHILDREN.lock().expect("children").push(child.id());
+                    // A Ctrl-C between the check above and the registration: forward it now.
+                    if presses() > 0 {
+                        interrupt(child.id());
+                    }
+                    let at = last_record(&job.dir(out)).map_or(0, |r| r.sequences);
+                    display.note(&format!("{}: training (log {})", job.label(), job.log(out).display()));
+                    let bar = display.job_bar(&job, at, target);
+                    running.push(Running { job, child, bar, target, tenths: at * 10 / target.max(1) });
+                }
+            }
+        }
+
+        let mut i = 0;
+        while i < running.len() {
+            let r = &mut running[i];
+            if let Some(record) = last_record(&r.job.dir(out)) {
+                match &r.bar {
+                    Some(bar) => {
+                        bar.set_position(record.sequences);
+                        bar.set_message(format!("errors {:.3} bits/seq", record.bit_errors));
+                    }
+                    None => {
+                        let tenths = record.sequences * 10 / r.target.max(1);
+                        if tenths > r.tenths && !stop {
+                            r.tenths = tenths;
+                            display.note(&format!(
+                                "{}: {} sequences  loss {:.2} bits  errors {:.3} bits/seq  {:.0} s",
+                                r.job.label(),
+                                record.sequences,
+                                record.loss_bits,
+                                record.bit_errors,
+                                record.seconds
+                            ));
+                        }
+                    }
+                }
+            }
+            let Some(status) = r.child.try_wait().with_context(|| r.job.label())? else {
+                i += 1;
+                continue;
+            };
+            let r = running.swap_remove(i);
+            CHILDREN.lock().expect("children").retain(|&pid| pid != r.child.id());
+            if let Some(bar) = &r.bar {
+                bar.finish_and_clear();
+                display.multi.remove(bar);
+            }
+            let label = r.job.label();
+            match status.code() {
+                Some(0) if presses() == 0 => {
+                    let last = last_record(&r.job.dir(out));
+                    let tail = last.map_or(String::new(), |m| format!(", last {:.3} bit errors per sequence", m.bit_errors));
+                    display.note(&format!("{label}: trained{tail}; evaluating"));
+                    evaluating.push((r.job.clone(), evaluate(&r.job)));
+                }
+                Some(0) | Some(130) if presses() > 0 => {
+                    display.note(&format!("{label}: stopped, checkpoint saved"));
+                }
+                code => {
+                    let why = error_line(&r.job.log(out))
+                        .unwrap_or_else(|| code.map_or("killed by a signal".into(), |c| format!("exit status {c}")));
+                    display.note(&format!("{label}: FAILED: {why}"));
+                    failed.push(r.job);
+                    done += 1;
+                }
+            }
+        }
+
+        let mut i = 0;
+        while i < evaluating.len() {
+            if !evaluating[i].1.is_finished() {
+                i += 1;
+                continue;
+            }
+            let (job, handle) = evaluating.swap_remove(i);
+            match handle.join() {
+                Ok(Ok(report)) => {
+                    let errors: Vec<String> =
+                        report.results.iter().map(|r| format!("L={} {:.3}", r.length, r.bit_errors)).collect();
+                    display.note(&format!("{}: evaluated, bit errors {}", job.label(), errors.join(", ")));
+                }
+                Ok(Err(e)) => {
+                    display.note(&format!("{}: FAILED to evaluate: {e}", job.label()));
+                    failed.push(job);
+                }
+                Err(_) => {
+                    display.note(&format!("{}: FAILED: its evaluation panicked", job.label()));
+                    failed.push(job);
+                }
+            }
+            done += 1;
+        }
+
+        display.status(done, running.len(), evaluating.len(), pending.len(), failed.len());
+        if running.is_empty() && evaluating.is_empty() && (pending.is_empty() || presses() > 0) {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    if let Some(bar) = &display.total {
+        bar.finish_and_clear();
+    }
+    Ok(failed)
+}
