@@ -664,14 +664,15 @@ fn episode_prints_one_episode_of_the_task() {
 
 #[test]
 fn training_prints_the_parameter_count_of_the_paper_sized_models() {
-    // Hand counts in tests/params.rs: NTM-LSTM 62,736; LSTM 3 x 256 1,326,600.
+    // Hand counts in tests/params.rs: NTM-LSTM 62,736; NTM-FF 13,536; LSTM 3 x 256 1,326,600.
     let s = Sandbox::new();
     let copy = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/copy.toml");
-    for (model, count) in [("ntm", "62736"), ("lstm", "1326600")] {
+    for (model, count) in [("ntm", "62736"), ("ntm-ff", "13536"), ("lstm", "1326600")] {
         let out = s.ntm(&["train", copy, "--model", model, "--out", "paper", "--set", "train.sequences=2"]);
         let stderr = text(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        assert!(stderr.contains(&format!("{model}: {model} with {count} parameters")), "{stderr}");
+        let kind = model.trim_end_matches("-ff");
+        assert!(stderr.contains(&format!("{model}: {kind} with {count} parameters")), "{stderr}");
     }
 }
 

@@ -103,8 +103,14 @@ fn copy_experiment_parses() {
     let e = parse(&copy_toml(), &[]).unwrap_or_else(|e| panic!("experiments/copy.toml: {e}"));
     assert_eq!(e.name, "copy");
     assert!(matches!(&e.task, TaskSpec::Copy(_)), "task is {:?}", e.task);
-    assert_eq!(e.models.keys().collect::<Vec<_>>(), ["lstm", "ntm"]);
+    assert_eq!(e.models.keys().collect::<Vec<_>>(), ["lstm", "ntm", "ntm-ff"]);
     assert_eq!(e.models["ntm"].kind(), "ntm");
+    // The paper's figure 3 trains a feed-forward NTM beside the LSTM-controlled one.
+    assert!(
+        matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.controller == ntm::kinds::ControllerKind::FeedForward && c.controller_size == 100),
+        "{:?}",
+        e.models["ntm-ff"]
+    );
     assert_eq!(e.models["lstm"].kind(), "lstm");
     // The paper's sizes (REFERENCE.md, table 1): memory 128 x 20, controller 100, LSTM 3 x 256.
     let n = ntm(&e);
