@@ -20,6 +20,7 @@ mod generalisation;
 mod grid;
 mod heads;
 mod outputs;
+mod repeat_grid;
 mod style;
 
 use std::fmt::Display;
@@ -30,6 +31,7 @@ pub use curves::plot_curves;
 pub use generalisation::plot_generalisation;
 pub use heads::plot_heads;
 pub use outputs::plot_outputs;
+pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 
 /// The longest side a figure may have, in pixels.
 pub const MAX_SIDE: u32 = 16_384;
