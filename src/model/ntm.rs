@@ -73,6 +73,20 @@ pub struct NtmConfig {
     /// same function.
     #[serde(default)]
     pub engine: Engine,
+    /// Every head's initial weighting: `focused` (softmax of learned logits that start at
+    /// [`INITIAL_FOCUS_LOGIT`] on slot 0) or `uniform` (learned logits that start at 0).
+    pub initial_weighting: InitialWeighting,
+    /// The LSTM controller's weights start uniform in +-this/sqrt(units).
+    pub controller_init_scale: f64,
+}
+
+/// How every head's weighting starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialWeighting {
+    #[default]
+    Focused,
+    Uniform,
 }
 
 impl Default for NtmConfig {
@@ -86,6 +100,8 @@ impl Default for NtmConfig {
             shifts: vec![-1, 0, 1],
             memory: MemoryConfig::default(),
             engine: Engine::default(),
+            initial_weighting: InitialWeighting::default(),
+            controller_init_scale: 1.0,
         }
     }
 }
@@ -176,6 +192,7 @@ impl Ntm {
             inputs + config.read_heads * m,
             c,
             config.controller_layers,
+            config.controller_init_scale,
         )?;
         let heads = params.pp("heads");
         let read_heads = (0..config.read_heads)
@@ -187,7 +204,9 @@ impl Ntm {
         let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
         let init = params.pp("initial");
         let mut focus = vec![0.0; n];
-        focus[0] = INITIAL_FOCUS_LOGIT;
+        if config.initial_weighting == InitialWeighting::Focused {
+            focus[0] = INITIAL_FOCUS_LOGIT;
+        }
         let bound = 1.0 / ((n + m) as f64).sqrt();
         let initial_reads = (0..config.read_heads)
             .map(|i| init.get(&[m], &format!("read{i}"), Init::Uniform(bound)))
