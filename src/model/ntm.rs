@@ -78,6 +78,8 @@ pub struct NtmConfig {
     pub initial_weighting: InitialWeighting,
     /// The LSTM controller's weights start uniform in +-this/sqrt(units).
     pub controller_init_scale: f64,
+    /// The heads' projection weights start uniform in +-this/sqrt(controller units).
+    pub heads_init_scale: f64,
 }
 
 /// How every head's weighting starts.
@@ -102,6 +104,7 @@ impl Default for NtmConfig {
             engine: Engine::default(),
             initial_weighting: InitialWeighting::default(),
             controller_init_scale: 1.0,
+            heads_init_scale: 1.0,
         }
     }
 }
@@ -196,10 +199,10 @@ impl Ntm {
         )?;
         let heads = params.pp("heads");
         let read_heads = (0..config.read_heads)
-            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s))
+            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s, config.heads_init_scale))
             .collect::<Result<Vec<_>>>()?;
         let write_heads = (0..config.write_heads)
-            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s))
+            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s, config.heads_init_scale))
             .collect::<Result<Vec<_>>>()?;
         let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
         let init = params.pp("initial");
