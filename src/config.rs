@@ -54,12 +54,17 @@ pub struct TrainConfig {
     pub clip_value: f64,
     /// Global gradient-norm clip (Collier & Beel: 50); 0 disables.
     pub clip_norm: f64,
+    /// A batch whose loss is finite but whose gradient is not (an overflow through the
+    /// recurrence) has its update skipped, up to this many batches in a row; each skip is
+    /// counted in `metrics.jsonl` (`skipped`). One more ends training as diverged. 0: never skip.
+    pub skip_nonfinite: u64,
     /// Sequences between two lines of `metrics.jsonl`.
     pub report_every: u64,
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
-    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`.
+    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`,
+    /// `skip_nonfinite`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -89,6 +94,9 @@ pub struct TrainOverrides {
     /// Global gradient-norm clip for this model; 0 disables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_norm: Option<f64>,
+    /// Batches with a non-finite gradient skipped in a row for this model; 0: never skip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_nonfinite: Option<u64>,
 }
 
 impl TrainConfig {
@@ -114,6 +122,7 @@ impl TrainConfig {
             train.optimizer = o.optimizer.unwrap_or(train.optimizer);
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
+            train.skip_nonfinite = o.skip_nonfinite.unwrap_or(train.skip_nonfinite);
         }
         train.models.clear();
         train
@@ -130,6 +139,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerKind::Adam,
             clip_value: 10.0,
             clip_norm: 50.0,
+            skip_nonfinite: 0,
             report_every: 1_000,
             checkpoint_every: 10_000,
             models: BTreeMap::new(),

@@ -16,6 +16,10 @@ pub struct MetricsRecord {
     pub bit_errors: f64,
     /// Wall-clock seconds since training started (resumed runs keep counting).
     pub seconds: f64,
+    /// Batches of the interval whose update was skipped because their gradient was not
+    /// finite (`train.skip_nonfinite`); their loss and bit errors are in the means above.
+    #[serde(default)]
+    pub skipped: u64,
 }
 
 /// One row of `eval.json`: the model's quality on sequences of one length.
