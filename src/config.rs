@@ -153,13 +153,19 @@ impl Default for TrainConfig {
 pub struct EvalConfig {
     /// Test lengths (may exceed the training range: that is the generalisation test).
     pub lengths: Vec<usize>,
-    /// Test sequences per length.
+    /// Test repeat counts, for a task with one (repeat copy): every length is evaluated at
+    /// every count, a grid (paper figures 8 and 9). Empty (the default): repeat counts are
+    /// drawn from the training range, one per sequence. Left out of the written experiment
+    /// when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<usize>,
+    /// Test sequences per length (per length and repeat count with `repeats`).
     pub sequences: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { lengths: vec![10, 20, 30, 50, 120], sequences: 64 }
+        Self { lengths: vec![10, 20, 30, 50, 120], repeats: Vec::new(), sequences: 64 }
     }
 }
 
@@ -228,6 +234,18 @@ impl Experiment {
         }
         if self.eval.lengths.contains(&0) {
             return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
+        }
+        if !self.eval.repeats.is_empty() {
+            if self.task.build().repeat_range().is_none() {
+                return Err(format!(
+                    "eval.repeats = {:?}: the {} task has no repeat count (only repeat-copy has)",
+                    self.eval.repeats,
+                    self.task.name()
+                ));
+            }
+            if self.eval.repeats.contains(&0) {
+                return Err(format!("eval.repeats = {:?}: repeat counts must be at least 1", self.eval.repeats));
+            }
         }
         if self.eval.sequences == 0 {
             return Err("eval.sequences = 0: must be at least 1".into());
@@ -301,6 +319,15 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     let parsed = parse_value(text.trim());
+    // `eval.repeats` is left out of the serialised experiment when empty: create it.
+    if parts.as_slice() == ["eval", "repeats"] {
+        if let Some(eval) = root.get_mut("eval").and_then(toml::Value::as_table_mut) {
+            if !eval.contains_key("repeats") {
+                eval.insert("repeats".to_owned(), parsed);
+                return Ok(());
+            }
+        }
+    }
     // `[train.models.<name>]` fields are optional, so absent from the serialised experiment:
     // create them (deserialising afterwards rejects unknown fields and wrong types).
     if let ["train", "models", model, field] = parts.as_slice() {

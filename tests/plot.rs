@@ -109,6 +109,7 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
     Trace {
         task: "copy".into(),
         length,
+        repeats: None,
         trained_sequences: 30_000,
         shifts: vec![-1, 0, 1],
         inputs,
@@ -166,6 +167,7 @@ fn reports() -> Vec<EvalReport> {
             .iter()
             .map(|&l| EvalResult {
                 length: l,
+                repeats: None,
                 loss_bits: errors(l as f64) * 2.5 + 0.01,
                 bit_errors: errors(l as f64),
                 sequences: 100,
@@ -193,6 +195,7 @@ fn samples(lengths: &[usize]) -> Vec<OutputSample> {
             out.push(OutputSample {
                 model: model.into(),
                 length,
+                repeats: None,
                 target: trace.targets[length + 1..].to_vec(),
                 output,
             });
@@ -399,6 +402,7 @@ fn degenerate_shapes_still_draw() {
     let trace = Trace {
         task: "copy".into(),
         length: 0,
+        repeats: None,
         trained_sequences: 0,
         shifts: vec![],
         inputs: vec![vec![1.0]],
@@ -434,6 +438,7 @@ fn degenerate_shapes_still_draw() {
         task: "copy".into(),
         results: vec![EvalResult {
             length: 5,
+            repeats: None,
             loss_bits: 0.0,
             bit_errors: 0.0,
             sequences: 1,
@@ -468,6 +473,7 @@ fn absurd_sizes_are_refused_not_allocated() {
     let wide = vec![OutputSample {
         model: "ntm".into(),
         length: 100_000,
+        repeats: None,
         target: vec![vec![0.0; 8]; 100_000],
         output: vec![vec![0.0; 8]; 100_000],
     }];
