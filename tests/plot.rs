@@ -147,6 +147,7 @@ fn runs() -> Vec<(String, Vec<MetricsRecord>)> {
                     loss_bits: loss,
                     bit_errors: errors,
                     seconds: i as f64,
+                    skipped: 0,
                 }
             })
             .collect()
@@ -365,6 +366,7 @@ fn nan_and_infinite_values_do_not_panic() {
         loss_bits: f64::NAN,
         bit_errors: f64::NAN,
         seconds: 0.0,
+        skipped: 0,
     }];
     assert!(plot_curves(&[("x".into(), all_nan)], "t", &figure(&dir, "x.png")).is_err());
 
@@ -426,6 +428,7 @@ fn degenerate_shapes_still_draw() {
         loss_bits: 0.0,
         bit_errors: 0.0,
         seconds: 0.0,
+        skipped: 0,
     }];
     plot_curves(
         &[("ntm".into(), one)],
