@@ -5,17 +5,13 @@ use anyhow::{bail, Result};
 use crate::cli::EvalArgs;
 use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
-use crate::run_dir::{load_model, load_path, write_eval, LoadedModel};
+use crate::run_dir::{load_path, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad
     // option writes nothing.
-    let loaded: Vec<crate::error::Result<LoadedModel>> = match args.path.is_file() {
-        true => load_path(&args.path)?,
-        false => super::dirs_with_weights(&args.path)?.iter().map(|dir| load_model(dir)).collect(),
-    };
     let mut jobs = Vec::new();
-    for loaded in loaded {
+    for loaded in load_path(&args.path)? {
         let loaded = loaded?;
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));

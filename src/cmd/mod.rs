@@ -16,7 +16,6 @@ use anyhow::{bail, Result};
 use crate::checkpoint::{self, META_FILE};
 use crate::cli::{Cli, Command, ExperimentArgs};
 use crate::config::Experiment;
-use crate::run_dir;
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> Result<()> {
@@ -57,26 +56,6 @@ fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
         std::fs::remove_dir_all(dir)?;
     }
     Ok(false)
-}
-
-/// The model folders `path` names (see [`run_dir::model_dirs`]) that can be loaded: from a
-/// run folder of several models, a folder without weights (a model whose checkpoint was not
-/// kept, e.g. too large to commit) is left out with a note on stderr; if none has weights, or
-/// `path` names one model, loading it says what is missing.
-fn dirs_with_weights(path: &Path) -> Result<Vec<PathBuf>> {
-    let dirs = run_dir::model_dirs(path)?;
-    if dirs.len() < 2 {
-        return Ok(dirs);
-    }
-    let has_weights = |dir: &PathBuf| checkpoint::path(dir, checkpoint::WEIGHTS_FILE).is_file();
-    let (kept, left): (Vec<PathBuf>, Vec<PathBuf>) = dirs.into_iter().partition(has_weights);
-    if kept.is_empty() {
-        return Ok(left);
-    }
-    for dir in &left {
-        eprintln!("note: {}: no {} (weights not kept); left out", dir.display(), checkpoint::WEIGHTS_FILE);
-    }
-    Ok(kept)
 }
 
 /// Exit code of `run` and `train` stopped by Ctrl-C after saving their checkpoints

@@ -176,7 +176,7 @@ pub fn outputs(
     if lengths.is_some() && cells.is_some() {
         bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
     }
-    let dirs = super::dirs_with_weights(run)?;
+    let dirs = model_dirs(run)?;
     // Checked for every model before any is run.
     let mut plans = Vec::new();
     for dir in &dirs {
