@@ -174,7 +174,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
     // A fault (a loss or gradient that is not finite) would time a step without an update.
     let mut step = || match trainer.step_on(&batch)? {
         Step::Trained { .. } => Ok(()),
-        Step::Fault { .. } => Err(crate::Error::Invalid(format!("bench {}: training diverged", case.model))),
+        Step::Fault { .. } | Step::Skipped { .. } => Err(crate::Error::Invalid(format!("bench {}: training diverged", case.model))),
     };
     for _ in 0..settings.warmup {
         step()?;

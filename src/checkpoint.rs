@@ -52,6 +52,10 @@ pub struct CheckpointMeta {
     pub rng: ChaCha8Rng,
     /// Sums over the report interval in progress: loss in bits, bit errors, sequences.
     pub interval: (f64, f64, u64),
+    /// Batches skipped in the report interval in progress, and in a row up to now
+    /// (`train.skip_nonfinite`; absent in checkpoints older than the guard).
+    #[serde(default)]
+    pub skipped: (u64, u64),
     /// Parameter names in optimiser order.
     pub parameters: Vec<String>,
 }

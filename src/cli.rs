@@ -141,7 +141,13 @@ pub struct EvalArgs {
     /// Test lengths, comma separated [default: the experiment's eval.lengths].
     #[arg(long, value_delimiter = ',')]
     pub lengths: Option<Vec<usize>>,
-    /// Test sequences per length [default: the experiment's eval.sequences].
+    /// Repeat counts, comma separated, for repeat copy: every length is evaluated at every
+    /// count (a grid; eval.json rows gain `repeats`) [default: the experiment's eval.repeats;
+    /// none: counts drawn from the training range].
+    #[arg(long, value_name = "R,...", value_parser = parse_counts, allow_hyphen_values = true)]
+    pub repeats: Option<Counts>,
+    /// Test sequences per length (per length and repeat count) [default: the experiment's
+    /// eval.sequences].
     #[arg(long)]
     pub sequences: Option<usize>,
     /// Print the results as JSON (the eval.json object; an array for several models).
@@ -163,10 +169,14 @@ pub enum PlotCommand {
         /// Sequence length of the episode [default: the longest training length, task.max_length].
         #[arg(long)]
         length: Option<usize>,
+        /// Repeat count of the episode, for repeat copy [default: drawn from the training range].
+        #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
+        repeats: Option<usize>,
         /// Seed of the episode.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Output file [default: <run folder>/plots/heads-<model>-<length>.png].
+        /// Output file [default: <run folder>/plots/heads-<model>-<length>.png, or
+        /// heads-<model>-<length>x<repeats>.png with --repeats].
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
@@ -178,7 +188,8 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
-    /// Bit errors and loss against test length (from each model's eval.json).
+    /// Bit errors and loss against test length (from each model's eval.json); for reports
+    /// with repeat counts (repeat copy), a heatmap of bit errors over length x repeats per model.
     Generalisation {
         /// A run folder.
         run: PathBuf,
@@ -186,13 +197,19 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
-    /// Target and output side by side at several lengths (the paper's figures 4 and 5).
+    /// Target and output side by side at several lengths (the paper's figures 4, 5 and, for
+    /// repeat copy, 8 and 9).
     Outputs {
         /// A run folder.
         run: PathBuf,
-        /// Sequence lengths, comma separated [default: the experiment's eval.lengths].
+        /// Sequence lengths, comma separated [default: the experiment's eval.lengths; for
+        /// repeat copy, see --cells].
         #[arg(long, value_delimiter = ',')]
         lengths: Option<Vec<usize>>,
+        /// Repeat copy: episodes of LENGTHxREPEATS, comma separated, e.g. 10x20,20x10
+        /// [default for repeat copy without --lengths: 10x20,20x10, as the paper shows].
+        #[arg(long, value_name = "LxR,...", value_parser = parse_cells, allow_hyphen_values = true)]
+        cells: Option<Cells>,
         /// Seed of the episodes.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -236,4 +253,42 @@ pub struct BenchArgs {
     /// Internal: measure only case number N (what each child process of the bench runs).
     #[arg(long, hide = true)]
     pub case: Option<usize>,
+}
+
+/// A list of counts of at least 1, given as `5,10,15,20`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub Vec<usize>);
+
+/// A list of (length, repeat count) pairs, given as `10x20,20x10`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cells(pub Vec<(usize, usize)>);
+
+/// One count of at least 1 (a whole number: no sign, no fraction).
+pub fn parse_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{:?} is not a whole number of at least 1", text.trim())),
+    }
+}
+
+/// Counts of at least 1, comma separated; an empty list is refused.
+pub fn parse_counts(text: &str) -> Result<Counts, String> {
+    if text.trim().is_empty() {
+        return Err("give one or more counts of at least 1, comma separated, e.g. 5,10,15,20".into());
+    }
+    text.split(',').map(parse_count).collect::<Result<_, _>>().map(Counts)
+}
+
+/// `LENGTHxREPEATS` pairs of counts of at least 1, comma separated; an empty list is refused.
+pub fn parse_cells(text: &str) -> Result<Cells, String> {
+    if text.trim().is_empty() {
+        return Err("give one or more LENGTHxREPEATS pairs, comma separated, e.g. 10x20,20x10".into());
+    }
+    let cell = |pair: &str| -> Result<(usize, usize), String> {
+        let (length, repeats) = pair
+            .split_once(['x', 'X'])
+            .ok_or_else(|| format!("{:?} is not LENGTHxREPEATS, e.g. 10x20", pair.trim()))?;
+        Ok((parse_count(length)?, parse_count(repeats)?))
+    };
+    text.split(',').map(cell).collect::<Result<_, _>>().map(Cells)
 }

@@ -54,12 +54,17 @@ pub struct TrainConfig {
     pub clip_value: f64,
     /// Global gradient-norm clip (Collier & Beel: 50); 0 disables.
     pub clip_norm: f64,
+    /// A batch whose loss is finite but whose gradient is not (an overflow through the
+    /// recurrence) has its update skipped, up to this many batches in a row; each skip is
+    /// counted in `metrics.jsonl` (`skipped`). One more ends training as diverged. 0: never skip.
+    pub skip_nonfinite: u64,
     /// Sequences between two lines of `metrics.jsonl`.
     pub report_every: u64,
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
-    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`.
+    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`,
+    /// `skip_nonfinite`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -89,6 +94,9 @@ pub struct TrainOverrides {
     /// Global gradient-norm clip for this model; 0 disables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_norm: Option<f64>,
+    /// Batches with a non-finite gradient skipped in a row for this model; 0: never skip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_nonfinite: Option<u64>,
 }
 
 impl TrainConfig {
@@ -114,6 +122,7 @@ impl TrainConfig {
             train.optimizer = o.optimizer.unwrap_or(train.optimizer);
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
+            train.skip_nonfinite = o.skip_nonfinite.unwrap_or(train.skip_nonfinite);
         }
         train.models.clear();
         train
@@ -130,6 +139,7 @@ impl Default for TrainConfig {
             optimizer: OptimizerKind::Adam,
             clip_value: 10.0,
             clip_norm: 50.0,
+            skip_nonfinite: 0,
             report_every: 1_000,
             checkpoint_every: 10_000,
             models: BTreeMap::new(),
@@ -143,13 +153,19 @@ impl Default for TrainConfig {
 pub struct EvalConfig {
     /// Test lengths (may exceed the training range: that is the generalisation test).
     pub lengths: Vec<usize>,
-    /// Test sequences per length.
+    /// Test repeat counts, for a task with one (repeat copy): every length is evaluated at
+    /// every count, a grid (paper figures 8 and 9). Empty (the default): repeat counts are
+    /// drawn from the training range, one per sequence. Left out of the written experiment
+    /// when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<usize>,
+    /// Test sequences per length (per length and repeat count with `repeats`).
     pub sequences: usize,
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
-        Self { lengths: vec![10, 20, 30, 50, 120], sequences: 64 }
+        Self { lengths: vec![10, 20, 30, 50, 120], repeats: Vec::new(), sequences: 64 }
     }
 }
 
@@ -218,6 +234,18 @@ impl Experiment {
         }
         if self.eval.lengths.contains(&0) {
             return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
+        }
+        if !self.eval.repeats.is_empty() {
+            if self.task.build().repeat_range().is_none() {
+                return Err(format!(
+                    "eval.repeats = {:?}: the {} task has no repeat count (only repeat-copy has)",
+                    self.eval.repeats,
+                    self.task.name()
+                ));
+            }
+            if self.eval.repeats.contains(&0) {
+                return Err(format!("eval.repeats = {:?}: repeat counts must be at least 1", self.eval.repeats));
+            }
         }
         if self.eval.sequences == 0 {
             return Err("eval.sequences = 0: must be at least 1".into());
@@ -291,6 +319,15 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     let parsed = parse_value(text.trim());
+    // `eval.repeats` is left out of the serialised experiment when empty: create it.
+    if parts.as_slice() == ["eval", "repeats"] {
+        if let Some(eval) = root.get_mut("eval").and_then(toml::Value::as_table_mut) {
+            if !eval.contains_key("repeats") {
+                eval.insert("repeats".to_owned(), parsed);
+                return Ok(());
+            }
+        }
+    }
     // `[train.models.<name>]` fields are optional, so absent from the serialised experiment:
     // create them (deserialising afterwards rejects unknown fields and wrong types).
     if let ["train", "models", model, field] = parts.as_slice() {

@@ -1,14 +1,15 @@
 //! Evaluation: bits and bit errors per sequence at each test length (the generalisation test
-//! of paper section 4.1).
+//! of paper section 4.1), or at each test length and repeat count (repeat copy, section 4.2,
+//! figures 8 and 9).
 
 use candle_core::Device;
 use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::Experiment;
+use crate::config::{EvalConfig, Experiment};
 use crate::data::TensorBatch;
-use crate::error::{tensor, Result};
+use crate::error::{tensor, Error, Result};
 use crate::loss;
 use crate::model::SequenceModel;
 use crate::report::{EvalReport, EvalResult};
@@ -21,27 +22,57 @@ const EVAL_BATCH: usize = 32;
 /// training data of the same seed.
 const EVAL_SEED_SALT: u64 = 0x5eed_e7a1;
 
+/// A repeat count enters the seed of its evaluation cell multiplied by this odd constant
+/// (2^64 / golden ratio), so that cells of neighbouring lengths and counts get unrelated seeds.
+const REPEAT_SEED_MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// The generator of evaluation data for an experiment seed.
 pub fn eval_rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ EVAL_SEED_SALT)
 }
 
-/// Mean loss in bits and bit errors per sequence of `model` on `sequences` episodes of each
-/// length, drawn from `seed`'s evaluation generator (the same episodes for every model).
+/// The generator of the evaluation cell (`length`, `repeats`) of experiment seed `seed`:
+/// `seed + length` without a fixed repeat count (as evaluation always drew), with the count
+/// mixed in when it is fixed. The same cell gets the same episodes for every model and run.
+pub fn cell_rng(seed: u64, length: usize, repeats: Option<usize>) -> ChaCha8Rng {
+    let base = seed.wrapping_add(length as u64);
+    match repeats {
+        None => eval_rng(base),
+        Some(r) => eval_rng(base ^ (r as u64).wrapping_mul(REPEAT_SEED_MIX)),
+    }
+}
+
+/// The evaluation cells of `plan`: every length, and with repeat counts every (length,
+/// count) pair, lengths outer.
+fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
+    match plan.repeats.as_slice() {
+        [] => plan.lengths.iter().map(|&l| (l, None)).collect(),
+        repeats => plan.lengths.iter().flat_map(|&l| repeats.iter().map(move |&r| (l, Some(r)))).collect(),
+    }
+}
+
+/// Mean loss in bits and bit errors per sequence of `model` on `plan.sequences` episodes of
+/// each length (and repeat count, if `plan.repeats` has any), drawn from `seed`'s evaluation
+/// generators (the same episodes for every model).
+///
+/// # Panics
+/// If `plan.repeats` is not empty and `task` has no repeat count (see
+/// [`Task::repeat_range`]; [`evaluate_model`] checks it).
 pub fn evaluate(
     model: &dyn SequenceModel,
     task: &dyn Task,
-    lengths: &[usize],
-    sequences: usize,
+    plan: &EvalConfig,
     seed: u64,
 ) -> candle_core::Result<Vec<EvalResult>> {
-    let mut results = Vec::with_capacity(lengths.len());
-    for &length in lengths {
-        let mut rng = eval_rng(seed.wrapping_add(length as u64));
+    let sequences = plan.sequences;
+    let mut results = Vec::new();
+    for (length, repeats) in cells(plan) {
+        let mut rng = cell_rng(seed, length, repeats);
         let (mut bits, mut errors, mut done) = (0.0, 0.0, 0);
         while done < sequences {
             let n = (sequences - done).min(EVAL_BATCH);
-            let batch = TensorBatch::new(&task.sample(&mut rng, n, Some(length)), &Device::Cpu)?;
+            let batch = task.sample_sized(&mut rng, n, Some(length), repeats);
+            let batch = TensorBatch::new(&batch, &Device::Cpu)?;
             let logits = model.forward(&batch.inputs)?;
             let nats = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?.to_scalar::<f32>()?;
             bits += loss::nats_to_bits(nats as f64) * n as f64;
@@ -50,6 +81,7 @@ pub fn evaluate(
         }
         results.push(EvalResult {
             length,
+            repeats,
             loss_bits: bits / sequences as f64,
             bit_errors: errors / sequences as f64,
             sequences,
@@ -58,21 +90,28 @@ pub fn evaluate(
     Ok(results)
 }
 
-/// The report of model `name` of `experiment` (its task and seed) on `lengths`; writes
-/// nothing (see [`crate::run_dir::write_eval`]).
+/// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
+/// writes nothing (see [`crate::run_dir::write_eval`]). Repeat counts for a task without
+/// them are an error naming the task.
 pub fn evaluate_model(
     name: &str,
     model: &dyn SequenceModel,
     experiment: &Experiment,
-    lengths: &[usize],
-    sequences: usize,
+    plan: &EvalConfig,
 ) -> Result<EvalReport> {
     let task = experiment.task.build();
-    let results = evaluate(model, task.as_ref(), lengths, sequences, experiment.seed).map_err(tensor(name))?;
+    if !plan.repeats.is_empty() && task.repeat_range().is_none() {
+        return Err(Error::Invalid(format!(
+            "repeat counts {:?}: the {} task has no repeat count (only repeat-copy has)",
+            plan.repeats,
+            task.name()
+        )));
+    }
+    let results = evaluate(model, task.as_ref(), plan, experiment.seed).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
 }
 
 /// [`evaluate_model`] of a model loaded from its folder.
-pub fn evaluate_loaded(loaded: &LoadedModel, lengths: &[usize], sequences: usize) -> Result<EvalReport> {
-    evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, lengths, sequences)
+pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalReport> {
+    evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, plan)
 }

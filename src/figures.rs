@@ -18,17 +18,26 @@ use crate::run_dir::LoadedModel;
 /// Seed salt of figure episodes, so they differ from training and evaluation data.
 const FIGURE_SEED_SALT: u64 = 0xf16;
 
-/// One episode of `length` drawn from `seed`, and the model's outputs on it (after the
-/// sigmoid), `[time][output width]`, with what its heads did if it has memory.
+/// One episode of `length` (and `repeats`, if given: the task must have a repeat count)
+/// drawn from `seed`, and the model's outputs on it (after the sigmoid),
+/// `[time][output width]`, with what its heads did if it has memory.
 fn run_episode(
     loaded: &LoadedModel,
     length: usize,
+    repeats: Option<usize>,
     seed: u64,
 ) -> Result<(Episode, Vec<Vec<f32>>, Option<MemoryRecord>)> {
     let tensor_err = tensor(&loaded.built.name);
     let task = loaded.experiment.task.build();
+    if let (Some(r), None) = (repeats, task.repeat_range()) {
+        return Err(Error::Invalid(format!(
+            "{r} repeats: model {} was trained on the {} task, which has no repeat count",
+            loaded.built.name,
+            task.name()
+        )));
+    }
     let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
-    let batch = task.sample(&mut rng, 1, Some(length));
+    let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
     let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(&tensor_err)?;
     let (logits, record) = loaded.built.model.forward_traced(&tensors.inputs).map_err(&tensor_err)?;
     let outputs = (|| -> candle_core::Result<Vec<Vec<f32>>> {
@@ -39,9 +48,10 @@ fn run_episode(
     Ok((batch.episode(0), outputs, record))
 }
 
-/// Traces one episode of `length` (drawn from `seed`) through a trained NTM.
-pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<Trace> {
-    let (episode, outputs, record) = run_episode(loaded, length, seed)?;
+/// Traces one episode of `length` (and `repeats`, if given) drawn from `seed` through a
+/// trained NTM.
+pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>, seed: u64) -> Result<Trace> {
+    let (episode, outputs, record) = run_episode(loaded, length, repeats, seed)?;
     let record = record.ok_or_else(|| {
         Error::Invalid(format!(
             "model {} ({}) has no memory heads to trace; pick an NTM",
@@ -52,6 +62,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<T
     Ok(Trace {
         task: loaded.experiment.task.name().to_owned(),
         length,
+        repeats,
         trained_sequences: loaded.trained_sequences,
         shifts: record.shifts,
         inputs: episode.inputs,
@@ -63,13 +74,20 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, seed: u64) -> Result<T
     })
 }
 
-/// The model's answer at `length`: target and output on the scored time steps.
-pub fn output_sample(loaded: &LoadedModel, length: usize, seed: u64) -> Result<OutputSample> {
-    let (episode, outputs, _) = run_episode(loaded, length, seed)?;
+/// The model's answer at `length` (and `repeats`, if given): target and output on the
+/// scored time steps.
+pub fn output_sample(
+    loaded: &LoadedModel,
+    length: usize,
+    repeats: Option<usize>,
+    seed: u64,
+) -> Result<OutputSample> {
+    let (episode, outputs, _) = run_episode(loaded, length, repeats, seed)?;
     let scored: Vec<usize> = (0..episode.mask.len()).filter(|&t| episode.mask[t] > 0.0).collect();
     Ok(OutputSample {
         model: loaded.built.name.clone(),
         length,
+        repeats,
         target: scored.iter().map(|&t| episode.targets[t].clone()).collect(),
         output: scored.iter().map(|&t| outputs[t].clone()).collect(),
     })

@@ -13,7 +13,17 @@ fn main() -> ExitCode {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
-    let cli = ntm::cli::Cli::parse();
+    let cli = match ntm::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // A value our parsers refuse (`--repeats 0,-1`): clap's first line says which option,
+        // which value and why; one line and exit status 1, as every other bad input.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            let rendered = e.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid value"));
+            return ExitCode::FAILURE;
+        }
+        Err(e) => e.exit(),
+    };
     match ntm::cmd::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // Ctrl-C: the checkpoints are saved and the line says how to continue.

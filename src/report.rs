@@ -16,13 +16,22 @@ pub struct MetricsRecord {
     pub bit_errors: f64,
     /// Wall-clock seconds since training started (resumed runs keep counting).
     pub seconds: f64,
+    /// Batches of the interval whose update was skipped because their gradient was not
+    /// finite (`train.skip_nonfinite`); their loss and bit errors are in the means above.
+    #[serde(default)]
+    pub skipped: u64,
 }
 
-/// One row of `eval.json`: the model's quality on sequences of one length.
+/// One row of `eval.json`: the model's quality on sequences of one length (and, when
+/// evaluated on a grid, of one repeat count).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalResult {
     /// Sequence length (the task's length parameter, e.g. the number of vectors to copy).
     pub length: usize,
+    /// The repeat count every sequence had (repeat copy evaluated at `eval.repeats` or
+    /// `--repeats`); absent when the counts were drawn from the training range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
     /// Mean cross-entropy in bits per sequence.
     pub loss_bits: f64,
     /// Mean wrong bits per sequence after thresholding at 0.5.
@@ -38,7 +47,8 @@ pub struct EvalReport {
     pub model: String,
     /// The task's name (`copy`, `repeat-copy`, ...).
     pub task: String,
-    /// One entry per test length, in increasing length.
+    /// One entry per test length, in increasing length (per length and repeat count, the
+    /// counts increasing within each length, with repeats).
     pub results: Vec<EvalResult>,
 }
 
@@ -52,6 +62,9 @@ pub struct OutputSample {
     pub model: String,
     /// The sequence length of the episode.
     pub length: usize,
+    /// The episode's repeat count, when it was fixed (repeat copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
     /// Target bits, `[time][output width]`.
     pub target: Vec<Vec<f32>>,
     /// Model outputs after the sigmoid, in `[0, 1]`, `[time][output width]`.

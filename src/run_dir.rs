@@ -12,7 +12,8 @@
 //!     eval.json                   EVAL_FILE: the EvalReport
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
 //!   plots/                        PLOTS_DIR: the figures
-//!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode)
+//!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
+//!                                   fixed repeat count heads-<model>-<length>x<repeats>.png)
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -49,10 +50,13 @@ pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 /// Target and output at each test length, in the plots folder.
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
 
-/// The heads figure of model `name` at `length`, in the plots folder (its trace beside it,
-/// as `.json`).
-pub fn heads_figure(name: &str, length: usize) -> String {
-    format!("heads-{name}-{length}.png")
+/// The heads figure of model `name` at `length` (and `repeats`, when fixed), in the plots
+/// folder (its trace beside it, as `.json`): `heads-ntm-10.png`, `heads-ntm-10x20.png`.
+pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>) -> String {
+    match repeats {
+        Some(r) => format!("heads-{name}-{length}x{r}.png"),
+        None => format!("heads-{name}-{length}.png"),
+    }
 }
 
 /// Writes `experiment` as `experiment.toml` into run folder `out`.

@@ -316,6 +316,7 @@ const INVALID: &[(&str, &str, &str)] = &[
     ("[train.models.lstm]", "[train.models.gru]", "train.models.gru: no model named \"gru\""),
     ("lengths = [10, 20, 30, 50, 120]", "lengths = [10, 0]", "eval.lengths = [10, 0]"),
     ("sequences = 64", "sequences = 0", "eval.sequences = 0"),
+    ("sequences = 64", "sequences = 64\nrepeats = [5]", "eval.repeats = [5]: the copy task has no repeat count"),
 ];
 
 /// Fields of `[train]` that every model shares: an invalid one is `train.<field>` in the
@@ -381,3 +382,22 @@ fn a_missing_file_is_named() {
     assert!(e.to_string().starts_with("/nonexistent/exp.toml: cannot read"), "{e}");
 }
 
+
+/// The base experiment on the repeat copy task.
+fn repeat_copy_base() -> String {
+    base_with("kind = \"copy\"", "kind = \"repeat-copy\"").replacen("max_length = 20", "max_length = 10", 1)
+}
+
+#[test]
+fn eval_repeats_are_for_repeat_copy_and_at_least_one() {
+    let text = repeat_copy_base();
+    let e = parse(&text, &["eval.repeats=[5, 10, 15, 20]"]).unwrap();
+    assert_eq!(e.eval.repeats, [5, 10, 15, 20]);
+    // Left out of the written experiment when empty (copy's files stay as they were), written
+    // and read back when set.
+    assert!(!base(&[]).to_toml().contains("repeats"));
+    assert_eq!(parse(&e.to_toml(), &[]).unwrap(), e);
+    assert_invalid(&text.replacen("sequences = 64", "sequences = 64\nrepeats = [5, 0]", 1), "[5, 0]", "eval.repeats = [5, 0]: repeat counts must be at least 1");
+    let message = base_error(&["eval.repeats=[3]"]);
+    assert!(message.contains("eval.repeats = [3]") && message.contains("copy task"), "{message}");
+}

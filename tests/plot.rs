@@ -109,6 +109,7 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
     Trace {
         task: "copy".into(),
         length,
+        repeats: None,
         trained_sequences: 30_000,
         shifts: vec![-1, 0, 1],
         inputs,
@@ -146,6 +147,7 @@ fn runs() -> Vec<(String, Vec<MetricsRecord>)> {
                     loss_bits: loss,
                     bit_errors: errors,
                     seconds: i as f64,
+                    skipped: 0,
                 }
             })
             .collect()
@@ -166,6 +168,7 @@ fn reports() -> Vec<EvalReport> {
             .iter()
             .map(|&l| EvalResult {
                 length: l,
+                repeats: None,
                 loss_bits: errors(l as f64) * 2.5 + 0.01,
                 bit_errors: errors(l as f64),
                 sequences: 100,
@@ -193,6 +196,7 @@ fn samples(lengths: &[usize]) -> Vec<OutputSample> {
             out.push(OutputSample {
                 model: model.into(),
                 length,
+                repeats: None,
                 target: trace.targets[length + 1..].to_vec(),
                 output,
             });
@@ -362,6 +366,7 @@ fn nan_and_infinite_values_do_not_panic() {
         loss_bits: f64::NAN,
         bit_errors: f64::NAN,
         seconds: 0.0,
+        skipped: 0,
     }];
     assert!(plot_curves(&[("x".into(), all_nan)], "t", &figure(&dir, "x.png")).is_err());
 
@@ -399,6 +404,7 @@ fn degenerate_shapes_still_draw() {
     let trace = Trace {
         task: "copy".into(),
         length: 0,
+        repeats: None,
         trained_sequences: 0,
         shifts: vec![],
         inputs: vec![vec![1.0]],
@@ -422,6 +428,7 @@ fn degenerate_shapes_still_draw() {
         loss_bits: 0.0,
         bit_errors: 0.0,
         seconds: 0.0,
+        skipped: 0,
     }];
     plot_curves(
         &[("ntm".into(), one)],
@@ -434,6 +441,7 @@ fn degenerate_shapes_still_draw() {
         task: "copy".into(),
         results: vec![EvalResult {
             length: 5,
+            repeats: None,
             loss_bits: 0.0,
             bit_errors: 0.0,
             sequences: 1,
@@ -468,6 +476,7 @@ fn absurd_sizes_are_refused_not_allocated() {
     let wide = vec![OutputSample {
         model: "ntm".into(),
         length: 100_000,
+        repeats: None,
         target: vec![vec![0.0; 8]; 100_000],
         output: vec![vec![0.0; 8]; 100_000],
     }];

@@ -1,27 +1,26 @@
-//! `ntm eval`: evaluate trained models on test lengths.
+//! `ntm eval`: evaluate trained models on test lengths (and, for repeat copy, repeat counts).
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::cli::EvalArgs;
+use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
-use crate::run_dir::{load_path, write_eval};
+use crate::run_dir::{load_path, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
-    let mut reports = Vec::new();
+    // Every model loaded and every option checked before the first evaluation, so a bad
+    // option writes nothing.
+    let mut jobs = Vec::new();
     for loaded in load_path(&args.path)? {
         let loaded = loaded?;
-        let dir = loaded.dir.clone();
-        let lengths = args.lengths.clone().unwrap_or_else(|| loaded.experiment.eval.lengths.clone());
-        if lengths.is_empty() || lengths.contains(&0) {
-            anyhow::bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
-        }
-        let sequences = args.sequences.unwrap_or(loaded.experiment.eval.sequences);
-        if sequences == 0 {
-            anyhow::bail!("--sequences 0: must be at least 1");
-        }
-        let report = evaluate_loaded(&loaded, &lengths, sequences)?;
+        let plan = plan(args, &loaded)?;
+        jobs.push((loaded, plan));
+    }
+    let mut reports = Vec::new();
+    for (loaded, plan) in &jobs {
+        let report = evaluate_loaded(loaded, plan)?;
         if args.save {
-            write_eval(&dir, &report)?;
+            write_eval(&loaded.dir, &report)?;
         }
         reports.push(report);
     }
@@ -35,4 +34,39 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("{}", super::run::table(&reports));
     }
     Ok(())
+}
+
+/// The experiment's `[eval]` with the command line's options applied, checked.
+fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
+    let mut plan = loaded.experiment.eval.clone();
+    if let Some(lengths) = &args.lengths {
+        plan.lengths = lengths.clone();
+    }
+    if plan.lengths.is_empty() || plan.lengths.contains(&0) {
+        bail!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths);
+    }
+    if let Some(sequences) = args.sequences {
+        plan.sequences = sequences;
+    }
+    if plan.sequences == 0 {
+        bail!("--sequences 0: must be at least 1");
+    }
+    if let Some(repeats) = &args.repeats {
+        let task = &loaded.experiment.task;
+        if task.build().repeat_range().is_none() {
+            bail!(
+                "--repeats {}: model {} was trained on the {} task, which has no repeat count (only repeat-copy has)",
+                join(&repeats.0),
+                loaded.built.name,
+                task.name()
+            );
+        }
+        plan.repeats = repeats.0.clone();
+    }
+    Ok(plan)
+}
+
+/// `5,10,15` from `[5, 10, 15]`.
+pub(crate) fn join(values: &[usize]) -> String {
+    values.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }

@@ -7,13 +7,19 @@ use anyhow::{bail, Result};
 use crate::cli::PlotCommand;
 use crate::factory::ModelConfig;
 use crate::figures::{output_sample, trace_episode, write_json};
-use crate::plot;
+use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
+use crate::report::EvalReport;
 use crate::run_dir::{self, load_model, model_dirs, plots_dir, read_config, read_eval, read_metrics};
+
+/// The repeat-copy episodes the outputs figure shows by default, (length, repeats): past
+/// training in one direction each, as the paper's figures 8 and 9 do (20 vectors x 10
+/// repeats, 10 vectors x 20 repeats).
+pub const PAPER_CELLS: [(usize, usize); 2] = [(10, 20), (20, 10)];
 
 pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
-        PlotCommand::Heads { path, length, seed, output } => {
-            for file in heads(path, *length, *seed, output.as_deref())? {
+        PlotCommand::Heads { path, length, repeats, seed, output } => {
+            for file in heads(path, *length, *repeats, *seed, output.as_deref())? {
                 println!("{}", file.display());
             }
         }
@@ -21,8 +27,9 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
         PlotCommand::Generalisation { run, output } => {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }
-        PlotCommand::Outputs { run, lengths, seed, output } => {
-            println!("{}", outputs(run, lengths.as_deref(), *seed, output.as_deref())?.display())
+        PlotCommand::Outputs { run, lengths, cells, seed, output } => {
+            let cells = cells.as_ref().map(|c| c.0.as_slice());
+            println!("{}", outputs(run, lengths.as_deref(), cells, *seed, output.as_deref())?.display())
         }
     }
     Ok(())
@@ -36,8 +43,15 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
 }
 
 /// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
-/// `length` (default: the task's longest training length) is the episode's length.
-pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+/// `length` (default: the task's longest training length) is the episode's length, `repeats`
+/// its repeat count (repeat copy; default: drawn from the training range).
+pub fn heads(
+    path: &Path,
+    length: Option<usize>,
+    repeats: Option<usize>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
     if length == Some(0) {
         bail!("--length 0: must be at least 1");
     }
@@ -46,7 +60,8 @@ pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path
     for dir in &dirs {
         // Decided from the config alone, so models without memory need no weights here.
         let (experiment, name) = read_config(dir)?;
-        let length = length.unwrap_or_else(|| experiment.task.build().length_range().1);
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
         let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
         if kind != "ntm" {
             if dirs.len() == 1 {
@@ -54,14 +69,21 @@ pub fn heads(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path
             }
             continue;
         }
+        if let (Some(r), None) = (repeats, task.repeat_range()) {
+            bail!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
+        }
         let loaded = load_model(dir)?;
-        let trace = trace_episode(&loaded, length, seed)?;
+        let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
-            _ => plots_dir(path).join(run_dir::heads_figure(&loaded.built.name, length)),
+            _ => plots_dir(path).join(run_dir::heads_figure(&loaded.built.name, length, repeats)),
+        };
+        let episode = match repeats {
+            Some(r) => format!("length {length} x {r} repeats"),
+            None => format!("length {length}"),
         };
         let title = format!(
-            "{}, length {length}: {} after {} sequences",
+            "{}, {episode}: {} after {} sequences",
             trace.task,
             model_title(&loaded.built.name, &loaded.built.config),
             trace.trained_sequences
@@ -90,38 +112,105 @@ pub fn curves(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     Ok(file)
 }
 
-/// Generalisation to test lengths of every model in run folder `run`, from their eval.json.
+/// Generalisation to test lengths of every model in run folder `run`, from their eval.json:
+/// the line figure, or, when the reports carry repeat counts (repeat copy evaluated with
+/// `--repeats` or `eval.repeats`), one heatmap per model over length x repeats.
 pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     let mut reports = Vec::new();
-    let mut range = (0, 0);
+    let mut task = None;
     for dir in model_dirs(run)? {
-        range = read_config(&dir)?.0.task.build().length_range();
-        reports.push(read_eval(&dir)?);
+        let (experiment, name) = read_config(&dir)?;
+        let kind = experiment.models.get(&name).map_or("", ModelConfig::kind);
+        task = Some(experiment.task.build());
+        reports.push((kind == "ntm", read_eval(&dir)?));
     }
-    let task = reports.first().map_or(String::new(), |r| r.task.clone());
+    let task = task.expect("model_dirs returns at least one folder");
+    let range = task.length_range();
     let file = output.map_or_else(|| plots_dir(run).join(run_dir::GENERALISATION_FIGURE), Path::to_owned);
-    let title = format!("{task}: generalisation (trained on lengths {}-{})", range.0, range.1);
+    let has_repeats = |r: &EvalReport| r.results.iter().any(|x| x.repeats.is_some());
+    if let (true, Some(repeats)) = (reports.iter().any(|(_, r)| has_repeats(r)), task.repeat_range()) {
+        // NTMs first, as the paper sets its figures 8 and 9 side by side.
+        reports.sort_by_key(|(is_ntm, _)| !is_ntm);
+        let mut panels = Vec::new();
+        for (_, report) in &reports {
+            if !has_repeats(report) {
+                eprintln!(
+                    "note: model {}: its eval.json has no repeat counts, so it is left out of the grid \
+                     (write them with `ntm eval <model folder> --repeats ... --save`)",
+                    report.model
+                );
+                continue;
+            }
+            let cells = report
+                .results
+                .iter()
+                .filter_map(|r| Some(RepeatCell { length: r.length, repeats: r.repeats?, bit_errors: r.bit_errors }))
+                .collect();
+            panels.push(RepeatPanel { model: report.model.to_uppercase(), cells });
+        }
+        let region = TrainingRegion { lengths: range, repeats };
+        // Short enough for one panel; the outline shows the training ranges.
+        let title = format!("{}: wrong bits per sequence (training outlined)", task.name());
+        plot::plot_repeat_grid(&panels, region, &title, &file)?;
+        return Ok(file);
+    }
+    let reports: Vec<EvalReport> = reports.into_iter().map(|(_, r)| r).collect();
+    let title = format!("{}: generalisation (trained on lengths {}-{})", task.name(), range.0, range.1);
     plot::plot_generalisation(&reports, range, &title, &file)?;
     Ok(file)
 }
 
-/// Target and output of every model in `run` at each of `lengths`.
-/// `lengths` default to the experiment's `eval.lengths`.
-pub fn outputs(run: &Path, lengths: Option<&[usize]>, seed: u64, output: Option<&Path>) -> Result<PathBuf> {
+/// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
+/// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
+/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`].
+pub fn outputs(
+    run: &Path,
+    lengths: Option<&[usize]>,
+    cells: Option<&[(usize, usize)]>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<PathBuf> {
     if let Some(lengths) = lengths.filter(|l| l.is_empty() || l.contains(&0)) {
         bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
     }
+    if lengths.is_some() && cells.is_some() {
+        bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
+    }
+    let dirs = model_dirs(run)?;
+    // Checked for every model before any is run.
+    let mut plans = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let task = experiment.task.build();
+        let plan: Vec<(usize, Option<usize>)> = match (cells, task.repeat_range()) {
+            (Some(cells), None) => {
+                let cells: Vec<String> = cells.iter().map(|(l, r)| format!("{l}x{r}")).collect();
+                bail!(
+                    "--cells {}: model {name} was trained on the {} task, which has no repeat count; use --lengths",
+                    cells.join(","),
+                    task.name()
+                );
+            }
+            (Some(cells), Some(_)) => cells.iter().map(|&(l, r)| (l, Some(r))).collect(),
+            (None, Some(_)) if lengths.is_none() => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
+            (None, _) => lengths.unwrap_or(&experiment.eval.lengths).iter().map(|&l| (l, None)).collect(),
+        };
+        plans.push(plan);
+    }
     let mut samples = Vec::new();
     let mut task = String::new();
-    for dir in model_dirs(run)? {
-        let loaded = load_model(&dir)?;
+    for (dir, plan) in dirs.iter().zip(plans) {
+        let loaded = load_model(dir)?;
         task = loaded.experiment.task.name().to_owned();
-        let lengths = lengths.unwrap_or(&loaded.experiment.eval.lengths).to_vec();
-        for length in lengths {
-            samples.push(output_sample(&loaded, length, seed)?);
+        for (length, repeats) in plan {
+            samples.push(output_sample(&loaded, length, repeats, seed)?);
         }
     }
     let file = output.map_or_else(|| plots_dir(run).join(run_dir::OUTPUTS_FIGURE), Path::to_owned);
-    plot::plot_outputs(&samples, &format!("{task}: target and output at each length"), &file)?;
+    let what = match samples.iter().any(|s| s.repeats.is_some()) {
+        true => "each length and repeat count",
+        false => "each length",
+    };
+    plot::plot_outputs(&samples, &format!("{task}: target and output at {what}"), &file)?;
     Ok(file)
 }

@@ -55,8 +55,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         if outcome.interrupted || stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
-        let eval = &experiment.eval;
-        let report = evaluate_model(&name, trainer.model(), &experiment, &eval.lengths, eval.sequences)?;
+        let report = evaluate_model(&name, trainer.model(), &experiment, &experiment.eval)?;
         run_dir::write_eval(&dir, &report)?;
         Ok(Some(report))
     });
@@ -79,11 +78,11 @@ fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()
     use super::plot;
     let has_ntm = experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_)));
     if has_ntm {
-        plot::heads(out, None, 0, None)?;
+        plot::heads(out, None, None, 0, None)?;
     }
     plot::curves(out, None)?;
     plot::generalisation(out, None)?;
-    plot::outputs(out, None, 0, None)?;
+    plot::outputs(out, None, None, 0, None)?;
     Ok(())
 }
 
@@ -101,17 +100,45 @@ pub(crate) fn print_outcome(name: &str, outcome: &TrainOutcome, dir: &Path) {
     );
 }
 
-/// Model x length table of bit errors per sequence.
+/// Model x length table of bit errors per sequence; with repeat counts, one row per model
+/// and count (a `-` where a report lacks that cell).
 pub(crate) fn table(reports: &[EvalReport]) -> String {
-    let Some(first) = reports.first() else { return String::new() };
+    let all = || reports.iter().flat_map(|r| &r.results);
+    let mut lengths: Vec<usize> = Vec::new();
+    for r in all() {
+        if !lengths.contains(&r.length) {
+            lengths.push(r.length);
+        }
+    }
+    if lengths.is_empty() {
+        return String::new();
+    }
+    let with_repeats = all().any(|r| r.repeats.is_some());
     let mut s = String::from("bit errors per sequence\nmodel   ");
-    for r in &first.results {
-        s += &format!("{:>9}", format!("L={}", r.length));
+    if with_repeats {
+        s += &format!("{:>8}", "repeats");
+    }
+    for length in &lengths {
+        s += &format!("{:>9}", format!("L={length}"));
     }
     for report in reports {
-        s += &format!("\n{:<8}", report.model);
+        let mut counts: Vec<Option<usize>> = Vec::new();
         for r in &report.results {
-            s += &format!("{:>9.3}", r.bit_errors);
+            if !counts.contains(&r.repeats) {
+                counts.push(r.repeats);
+            }
+        }
+        for count in counts {
+            s += &format!("\n{:<8}", report.model);
+            if with_repeats {
+                s += &format!("{:>8}", count.map_or("-".into(), |c| c.to_string()));
+            }
+            for &length in &lengths {
+                match report.results.iter().find(|r| r.length == length && r.repeats == count) {
+                    Some(r) => s += &format!("{:>9.3}", r.bit_errors),
+                    None => s += &format!("{:>9}", "-"),
+                }
+            }
         }
     }
     s

@@ -9,7 +9,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::SummarizeArgs;
 use crate::config::Experiment;
-use crate::plot::{plot_sweep_convergence, plot_sweep_curves, plot_sweep_generalisation};
+use crate::plot::{
+    plot_repeat_grid, plot_sweep_convergence, plot_sweep_curves, plot_sweep_generalisation, RepeatCell, RepeatPanel,
+    TrainingRegion,
+};
 use crate::report::EvalResult;
 use crate::sweep::compare::{difference, restrict, shared};
 use crate::sweep::seed_run::{self, read_seed_run, SeedRun};
@@ -78,7 +81,28 @@ pub(super) fn summarize_dir(dir: &Path, selection: Option<Selection>, threshold:
     let n = runs.iter().map(|r| r.data.seed).collect::<std::collections::BTreeSet<_>>().len();
     let what = format!("{task}, {n} seed{}", if n == 1 { "" } else { "s" });
     plot_sweep_curves(&curves, threshold, &format!("{what}: learning curves"), &plots.join("sweep-curves.png"))?;
-    if summary.models.values().any(|m| m.counts.evaluated > 0) {
+    let repeats = summary.models.values().flat_map(|m| &m.across_seeds.eval).any(|e| e.repeats.is_some());
+    let repeat_range = base.task.build().repeat_range();
+    if let (true, Some(repeat_range)) = (repeats, repeat_range) {
+        // Repeat copy's grid: each cell the median over seeds.
+        let panels: Vec<RepeatPanel> = summary
+            .models
+            .iter()
+            .filter(|(_, m)| m.counts.evaluated > 0)
+            .map(|(name, m)| RepeatPanel {
+                model: format!("{name} (median of {} seeds)", m.counts.evaluated),
+                cells: m
+                    .across_seeds
+                    .eval
+                    .iter()
+                    .filter_map(|e| Some(RepeatCell { length: e.length, repeats: e.repeats?, bit_errors: e.bit_errors.median }))
+                    .collect(),
+            })
+            .collect();
+        let region = TrainingRegion { lengths: range, repeats: repeat_range };
+        let title = format!("{what}: wrong bits per sequence");
+        plot_repeat_grid(&panels, region, &title, &plots.join("sweep-generalisation.png"))?;
+    } else if summary.models.values().any(|m| m.counts.evaluated > 0) {
         let title = format!("{what}: generalisation (trained on lengths {}-{})", range.0, range.1);
         plot_sweep_generalisation(&summary, range, &title, &plots.join("sweep-generalisation.png"))?;
     }

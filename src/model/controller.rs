@@ -29,9 +29,10 @@ impl Controller {
         inputs: usize,
         size: usize,
         layers: usize,
+        scale: f64,
     ) -> Result<Self> {
         Ok(match kind {
-            ControllerKind::Lstm => Controller::Lstm(LstmStack::new(params, inputs, size, layers)?),
+            ControllerKind::Lstm => Controller::Lstm(LstmStack::with_scale(params, inputs, size, layers, scale)?),
             ControllerKind::FeedForward => Controller::FeedForward(
                 (0..layers)
                     .map(|l| {

@@ -66,8 +66,10 @@ impl Head {
         controller: usize,
         width: usize,
         shifts: usize,
+        scale: f64,
     ) -> Result<Self> {
-        let projection = Dense::new(params, name, controller, Self::output_width(kind, width, shifts))?;
+        let out = Self::output_width(kind, width, shifts);
+        let projection = Dense::with_scale(params, name, controller, out, scale)?;
         Ok(Self { kind, projection, width, shifts })
     }
 

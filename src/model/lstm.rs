@@ -38,8 +38,13 @@ pub struct LstmCell {
 impl LstmCell {
     /// A cell named `name` with `inputs` inputs and `hidden` units.
     pub fn new(params: &ParamBuilder, name: &str, inputs: usize, hidden: usize) -> Result<Self> {
+        Self::with_scale(params, name, inputs, hidden, 1.0)
+    }
+
+    /// As [`new`](Self::new), the weights uniform in +-`scale`/sqrt(hidden).
+    pub fn with_scale(params: &ParamBuilder, name: &str, inputs: usize, hidden: usize, scale: f64) -> Result<Self> {
         let params = params.pp(name);
-        let bound = 1.0 / (hidden as f64).sqrt();
+        let bound = scale / (hidden as f64).sqrt();
         let weight = params.get(&[inputs + hidden, 4 * hidden], "weight", Init::Uniform(bound))?;
         let mut bias = vec![0.0f64; 4 * hidden];
         bias[hidden..2 * hidden].fill(FORGET_BIAS_INIT);
@@ -127,12 +132,23 @@ impl LstmStack {
         hidden: usize,
         layers: usize,
     ) -> Result<Self> {
+        Self::with_scale(params, inputs, hidden, layers, 1.0)
+    }
+
+    /// As [`new`](Self::new), the weights uniform in +-`scale`/sqrt(hidden).
+    pub fn with_scale(
+        params: &ParamBuilder,
+        inputs: usize,
+        hidden: usize,
+        layers: usize,
+        scale: f64,
+    ) -> Result<Self> {
         let mut cells = Vec::with_capacity(layers);
         let mut initial = Vec::with_capacity(layers);
         for layer in 0..layers {
             let name = format!("layer{layer}");
             let width = if layer == 0 { inputs } else { hidden };
-            cells.push(LstmCell::new(params, &name, width, hidden)?);
+            cells.push(LstmCell::with_scale(params, &name, width, hidden, scale)?);
             let p = params.pp(&name);
             initial.push((
                 p.get(&[hidden], "h0", Init::Constant(0.0))?,

@@ -73,6 +73,22 @@ pub struct NtmConfig {
     /// same function.
     #[serde(default)]
     pub engine: Engine,
+    /// Every head's initial weighting: `focused` (softmax of learned logits that start at
+    /// [`INITIAL_FOCUS_LOGIT`] on slot 0) or `uniform` (learned logits that start at 0).
+    pub initial_weighting: InitialWeighting,
+    /// The LSTM controller's weights start uniform in +-this/sqrt(units).
+    pub controller_init_scale: f64,
+    /// The heads' projection weights start uniform in +-this/sqrt(controller units).
+    pub heads_init_scale: f64,
+}
+
+/// How every head's weighting starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialWeighting {
+    #[default]
+    Focused,
+    Uniform,
 }
 
 impl Default for NtmConfig {
@@ -86,6 +102,9 @@ impl Default for NtmConfig {
             shifts: vec![-1, 0, 1],
             memory: MemoryConfig::default(),
             engine: Engine::default(),
+            initial_weighting: InitialWeighting::default(),
+            controller_init_scale: 1.0,
+            heads_init_scale: 1.0,
         }
     }
 }
@@ -176,18 +195,21 @@ impl Ntm {
             inputs + config.read_heads * m,
             c,
             config.controller_layers,
+            config.controller_init_scale,
         )?;
         let heads = params.pp("heads");
         let read_heads = (0..config.read_heads)
-            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s))
+            .map(|i| Head::new(&heads, &format!("read{i}"), HeadKind::Read, c, m, s, config.heads_init_scale))
             .collect::<Result<Vec<_>>>()?;
         let write_heads = (0..config.write_heads)
-            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s))
+            .map(|i| Head::new(&heads, &format!("write{i}"), HeadKind::Write, c, m, s, config.heads_init_scale))
             .collect::<Result<Vec<_>>>()?;
         let output = Dense::new(params, "output", c + config.read_heads * m, outputs)?;
         let init = params.pp("initial");
         let mut focus = vec![0.0; n];
-        focus[0] = INITIAL_FOCUS_LOGIT;
+        if config.initial_weighting == InitialWeighting::Focused {
+            focus[0] = INITIAL_FOCUS_LOGIT;
+        }
         let bound = 1.0 / ((n + m) as f64).sqrt();
         let initial_reads = (0..config.read_heads)
             .map(|i| init.get(&[m], &format!("read{i}"), Init::Uniform(bound)))

@@ -132,8 +132,13 @@ pub struct Dense {
 impl Dense {
     /// A new layer `name` with uniform(+-1/sqrt(in)) weights and zero bias.
     pub fn new(params: &ParamBuilder, name: &str, inputs: usize, outputs: usize) -> Result<Self> {
+        Self::with_scale(params, name, inputs, outputs, 1.0)
+    }
+
+    /// As [`new`](Self::new), the weights uniform in +-`scale`/sqrt(in).
+    pub fn with_scale(params: &ParamBuilder, name: &str, inputs: usize, outputs: usize, scale: f64) -> Result<Self> {
         let params = params.pp(name);
-        let bound = 1.0 / (inputs as f64).sqrt();
+        let bound = scale / (inputs as f64).sqrt();
         Ok(Self {
             weight: params.get(&[inputs, outputs], "weight", Init::Uniform(bound))?,
             bias: params.get(&[outputs], "bias", Init::Constant(0.0))?,

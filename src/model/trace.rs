@@ -50,6 +50,9 @@ pub struct Trace {
     pub task: String,
     /// The task's sequence length for this episode.
     pub length: usize,
+    /// The episode's repeat count when it was fixed (repeat copy, `--repeats`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
     /// Training sequences the model had seen when traced.
     pub trained_sequences: u64,
     /// Shifts the heads may make, e.g. `[-1, 0, 1]`.

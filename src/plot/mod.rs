@@ -24,6 +24,7 @@ mod generalisation;
 mod grid;
 mod heads;
 mod outputs;
+mod repeat_grid;
 mod style;
 mod sweep;
 
@@ -36,6 +37,7 @@ pub use curves::plot_curves;
 pub use generalisation::plot_generalisation;
 pub use heads::plot_heads;
 pub use outputs::plot_outputs;
+pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};
 
 /// The longest side a figure may have, in pixels.

@@ -1,8 +1,9 @@
 //! The outputs figure (paper figures 4 and 5): what each model writes for sequences of each
 //! test length, target above output, so local and global (shifted) copy errors show.
 //!
-//! A grid with one row per length (shortest on top) and one column per model. Every cell
-//! uses the same pixels per time step, so longer sequences are drawn wider.
+//! A grid with one row per length (shortest on top; for repeat copy, per length and repeat
+//! count) and one column per model. Every cell uses the same pixels per time step, so longer
+//! answers are drawn wider.
 
 use std::path::Path;
 
@@ -31,8 +32,8 @@ const BAR_W: u32 = 70;
 /// Width the longest sequence's cells aim for.
 const TARGET_CELLS_W: u32 = 720;
 
-/// Draws target and output of every sample, one column per model and one row per length,
-/// to the PNG at `path`. Wrong bits (output on the other side of 0.5) are outlined red.
+/// Draws target and output of every sample, one column per model and one row per length
+/// (and repeat count), to the PNG at `path`. Wrong bits (output on the other side of 0.5) are outlined red.
 pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Result<(), PlotError> {
     let steps = |s: &OutputSample| s.target.len().max(s.output.len());
     let max_t = samples.iter().map(steps).max().unwrap_or(0);
@@ -40,15 +41,15 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
         return Err(PlotError::empty(path, "no output samples with time steps"));
     }
     let mut models: Vec<&str> = Vec::new();
-    let mut lengths: Vec<usize> = Vec::new();
+    let mut rows: Vec<(usize, Option<usize>)> = Vec::new(); // (length, repeats)
     for s in samples {
         if !models.contains(&s.model.as_str()) {
             models.push(&s.model);
         }
-        lengths.push(s.length);
+        rows.push((s.length, s.repeats));
     }
-    lengths.sort_unstable();
-    lengths.dedup();
+    rows.sort_unstable();
+    rows.dedup();
     let widest = |m: &[Vec<f32>]| m.iter().map(|v| v.len()).max().unwrap_or(0);
     let channels = samples
         .iter()
@@ -65,7 +66,7 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
     let block_h = CAPTION_H + map_h + 4 + map_h + AXIS_H + GAP;
     let side = |n: usize, each: u32| (n.min(MAX_SIDE as usize) as u32).saturating_mul(each);
     let width = (MARGIN + side(models.len(), cell_w) + BAR_W + MARGIN).max(640);
-    let height = HEADER + side(lengths.len(), block_h) + MARGIN;
+    let height = HEADER + side(rows.len(), block_h) + MARGIN;
     check_size(path, width, height)?;
 
     render(path, || {
@@ -73,7 +74,7 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
         let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
-        for (i, &length) in lengths.iter().enumerate() {
+        for (i, &(length, repeats)) in rows.iter().enumerate() {
             for (j, &model) in models.iter().enumerate() {
                 let origin = (
                     (MARGIN + j as u32 * cell_w) as i32,
@@ -82,11 +83,11 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
                 let cell = root.clone().shrink(origin, (cell_w - GAP, block_h - GAP));
                 let sample = samples
                     .iter()
-                    .find(|s| s.model == model && s.length == length);
+                    .find(|s| s.model == model && s.length == length && s.repeats == repeats);
                 match sample {
                     Some(s) => draw_cell(&cell, s, px, map_h).map_err(err)?,
                     None => {
-                        let caption = format!("{model}, length {length}: no sample");
+                        let caption = format!("{model}, {}: no sample", episode_name(length, repeats));
                         draw_caption(&cell, &caption, (0, 0), CAPTION_SIZE).map_err(err)?
                     }
                 }
@@ -99,6 +100,14 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
         draw_colour_bar(&bar, &Scale::unit(), 0).map_err(err)?;
         root.present().map_err(err)
     })
+}
+
+/// `length 10`, or `length 10 x 20 repeats`.
+fn episode_name(length: usize, repeats: Option<usize>) -> String {
+    match repeats {
+        Some(r) => format!("length {length} x {r} repeats"),
+        None => format!("length {length}"),
+    }
 }
 
 /// Draws one sample: a caption, the target heatmap and below it the output heatmap.
@@ -120,9 +129,9 @@ fn draw_cell<DB: DrawingBackend>(
         .collect();
     let plural = if wrong.len() == 1 { "" } else { "s" };
     let caption = format!(
-        "{}, length {}: {} wrong bit{plural}",
+        "{}, {}: {} wrong bit{plural}",
         sample.model,
-        sample.length,
+        episode_name(sample.length, sample.repeats),
         wrong.len()
     );
     draw_caption(cell, &caption, (0, 0), CAPTION_SIZE)?;

@@ -130,7 +130,7 @@ pub fn read_seed_run(seed: u64, dir: &Path) -> Result<SeedRun, SeedRunError> {
 pub fn evaluate(dir: &Path) -> Result<EvalReport, SeedRunError> {
     let loaded = load_model(dir).map_err(|e| fail(dir, e))?;
     let eval = &loaded.experiment.eval;
-    let report = evaluate_loaded(&loaded, &eval.lengths, eval.sequences).map_err(|e| fail(dir, e))?;
+    let report = evaluate_loaded(&loaded, eval).map_err(|e| fail(dir, e))?;
     write_eval(dir, &report).map_err(|e| fail(dir, e))?;
     Ok(report)
 }

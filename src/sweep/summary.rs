@@ -131,10 +131,12 @@ pub struct Final {
     pub loss_bits: f64,
 }
 
-/// Evaluation at one test length.
+/// Evaluation at one test length (and repeat count, for repeat copy's grid).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalPoint {
     pub length: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
     pub bit_errors: f64,
     pub loss_bits: f64,
 }
@@ -161,10 +163,12 @@ pub struct AcrossSeeds {
     pub eval: Vec<EvalStats>,
 }
 
-/// Evaluation at one test length across seeds.
+/// Evaluation at one test length (and repeat count) across seeds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalStats {
     pub length: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<usize>,
     pub bit_errors: Stats,
     pub loss_bits: Stats,
 }
@@ -225,7 +229,12 @@ pub fn summarize_seed(data: &SeedData, threshold: f64) -> SeedSummary {
         eval: data.eval.as_ref().map(|results| {
             results
                 .iter()
-                .map(|r| EvalPoint { length: r.length, bit_errors: r.bit_errors, loss_bits: r.loss_bits })
+                .map(|r| EvalPoint {
+                    length: r.length,
+                    repeats: r.repeats,
+                    bit_errors: r.bit_errors,
+                    loss_bits: r.loss_bits,
+                })
                 .collect()
         }),
     }
@@ -246,19 +255,22 @@ pub fn summarize_model(seeds: &[SeedData], threshold: f64) -> ModelSummary {
         final_below_threshold: finished.iter().filter(|s| s.last.is_some_and(|f| f.bit_errors < threshold)).count(),
         evaluated: per_seed.iter().filter(|s| s.eval.is_some()).count(),
     };
-    // Lengths of every evaluated seed, in increasing order.
-    let mut lengths: Vec<usize> = per_seed.iter().flat_map(|s| s.eval.iter().flatten().map(|p| p.length)).collect();
-    lengths.sort_unstable();
-    lengths.dedup();
-    let at_length =
-        |length: usize| per_seed.iter().flat_map(move |s| s.eval.iter().flatten().filter(move |p| p.length == length));
-    let eval = lengths
+    // The (length, repeats) cells of every evaluated seed, in increasing order.
+    let mut cells: Vec<(usize, Option<usize>)> =
+        per_seed.iter().flat_map(|s| s.eval.iter().flatten().map(|p| (p.length, p.repeats))).collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let at = |cell: (usize, Option<usize>)| {
+        per_seed.iter().flat_map(move |s| s.eval.iter().flatten().filter(move |p| (p.length, p.repeats) == cell))
+    };
+    let eval = cells
         .into_iter()
-        .filter_map(|length| {
+        .filter_map(|cell| {
             Some(EvalStats {
-                length,
-                bit_errors: Stats::of(at_length(length).map(|p| p.bit_errors))?,
-                loss_bits: Stats::of(at_length(length).map(|p| p.loss_bits))?,
+                length: cell.0,
+                repeats: cell.1,
+                bit_errors: Stats::of(at(cell).map(|p| p.bit_errors))?,
+                loss_bits: Stats::of(at(cell).map(|p| p.loss_bits))?,
             })
         })
         .collect();
@@ -303,6 +315,14 @@ fn cell(x: f64) -> String {
     }
 }
 
+/// A column label: `L=20`, or `10x5` for length 10 repeated 5 times.
+fn cell_label((length, repeats): (usize, Option<usize>)) -> String {
+    match repeats {
+        Some(r) => format!("{length}x{r}"),
+        None => format!("L={length}"),
+    }
+}
+
 /// The printed form of a summary: per model, one line per seed, then each number across
 /// seeds (median, quartiles, min-max, how many seeds).
 pub fn table(summary: &Summary) -> String {
@@ -313,10 +333,10 @@ pub fn table(summary: &Summary) -> String {
             "{name}: {} seeds converged (training bit errors < {} per sequence); {} finished ({} of them below it at the end), {} diverged, {} unfinished\n",
             model.converged, summary.threshold, c.finished, c.final_below_threshold, c.diverged, c.unfinished
         );
-        let lengths: Vec<usize> = model.across_seeds.eval.iter().map(|e| e.length).collect();
+        let cells: Vec<(usize, Option<usize>)> = model.across_seeds.eval.iter().map(|e| (e.length, e.repeats)).collect();
         s += &format!("{:>6} {:<10} {:>12} {:>8} {:>10} {:>10}", "seed", "status", "converged", "relapses", "final err", "final loss");
-        for length in &lengths {
-            s += &format!(" {:>8}", format!("L={length}"));
+        for &cell in &cells {
+            s += &format!(" {:>8}", cell_label(cell));
         }
         s += "\n";
         for seed in &model.seeds {
@@ -325,8 +345,8 @@ pub fn table(summary: &Summary) -> String {
             let relapses = seed.relapse.as_ref().map_or("-".to_owned(), |r| r.above.len().to_string());
             let (err, loss) = seed.last.map_or(("-".to_owned(), "-".to_owned()), |f| (cell(f.bit_errors), cell(f.loss_bits)));
             s += &format!("{:>6} {status:<10} {converged:>12} {relapses:>8} {err:>10} {loss:>10}", seed.seed);
-            for length in &lengths {
-                let value = seed.eval.iter().flatten().find(|p| p.length == *length).map_or("-".to_owned(), |p| cell(p.bit_errors));
+            for &at in &cells {
+                let value = seed.eval.iter().flatten().find(|p| (p.length, p.repeats) == at).map_or("-".to_owned(), |p| cell(p.bit_errors));
                 s += &format!(" {value:>8}");
             }
             s += "\n";
@@ -352,7 +372,7 @@ pub fn table(summary: &Summary) -> String {
         if a.converged_at.is_none() {
             rows.insert(0, ("converged at (sequences)".into(), None));
         }
-        rows.extend(a.eval.iter().map(|e| (format!("eval L={} bit errors", e.length), Some(e.bit_errors))));
+        rows.extend(a.eval.iter().map(|e| (format!("eval {} bit errors", cell_label((e.length, e.repeats))), Some(e.bit_errors))));
         for (label, stats) in rows {
             match stats {
                 Some(t) => {
@@ -391,7 +411,7 @@ mod tests {
     }
 
     fn eval(errors: &[(usize, f64)]) -> Option<Vec<EvalResult>> {
-        Some(errors.iter().map(|&(length, e)| EvalResult { length, loss_bits: 1.0 + e, bit_errors: e, sequences: 4 }).collect())
+        Some(errors.iter().map(|&(length, e)| EvalResult { length, repeats: None, loss_bits: 1.0 + e, bit_errors: e, sequences: 4 }).collect())
     }
 
     fn seed(seed: u64, status: Status, errors: &[f64], ev: Option<Vec<EvalResult>>) -> SeedData {

@@ -54,7 +54,7 @@ impl Trainer {
                 break;
             }
             let before = self.sequences;
-            if let Step::Fault { batch, loss_bits, norm, tensor } = self.step()? {
+            if let Step::Fault { batch, loss_bits, norm, tensor, .. } = self.step()? {
                 return Err(self.diverged(dir, self.batch_failure(batch, loss_bits, norm, tensor)));
             }
             if crossed(before, self.sequences, self.settings.report_every) || self.sequences == total {
@@ -84,6 +84,10 @@ impl Trainer {
         let name = self.name();
         let (first, end) = (self.sequences + 1, self.sequences + batch as u64);
         let gradient = tensor.as_ref().map_or(String::new(), |t| format!(" (first non-finite gradient: {t})"));
+        let skips = match self.skips_in_a_row() {
+            0 => String::new(),
+            n => format!(" after {n} batches skipped in a row (train.skip_nonfinite = {})", self.settings.skip_nonfinite),
+        };
         Failure {
             model: name.to_owned(),
             fault: if loss_bits.is_finite() { Fault::Gradient } else { Fault::Loss },
@@ -93,7 +97,7 @@ impl Trainer {
             lr: self.lr,
             message: format!(
                 "model {name}: training diverged at sequences {first}-{end}: the loss is {} bits, \
-                 the gradient norm {}{gradient}",
+                 the gradient norm {}{gradient}{skips}",
                 show(loss_bits),
                 show(norm)
             ),

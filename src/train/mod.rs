@@ -57,6 +57,8 @@ pub struct Trainer {
     saved: Option<u64>,
     /// True once [`resume`](Self::resume) has loaded a checkpoint.
     resumed: bool,
+    /// Batches skipped in a row up to now (`train.skip_nonfinite`).
+    skips_in_a_row: u64,
 }
 
 /// What one training step did.
@@ -66,8 +68,12 @@ pub enum Step {
     /// and these mean bit errors per sequence.
     Trained { batch: usize, loss_bits: f64, bit_errors: f64 },
     /// The loss or the global gradient norm of a batch of `batch` sequences was not finite;
-    /// nothing was updated. `tensor` is the first parameter whose gradient is not finite.
-    Fault { batch: usize, loss_bits: f64, norm: f64, tensor: Option<String> },
+    /// nothing was updated. `tensor` is the first parameter whose gradient is not finite;
+    /// `bit_errors` is known when the loss is finite.
+    Fault { batch: usize, loss_bits: f64, bit_errors: Option<f64>, norm: f64, tensor: Option<String> },
+    /// As `Fault` with a finite loss, but within `train.skip_nonfinite`: the batch counts as
+    /// seen (sequences, loss, bit errors) and its update is dropped.
+    Skipped { batch: usize, loss_bits: f64, bit_errors: f64, norm: f64 },
 }
 
 /// Sums over one report interval: loss in bits and bit errors, each times the batch size,
@@ -77,6 +83,8 @@ pub struct Interval {
     pub loss_bits: f64,
     pub bit_errors: f64,
     pub sequences: u64,
+    /// Batches whose update was skipped.
+    pub skipped: u64,
 }
 
 impl Interval {
@@ -90,7 +98,13 @@ impl Interval {
     /// The interval's metrics line at `sequences`, `seconds`.
     fn record(&self, sequences: u64, seconds: f64) -> MetricsRecord {
         let count = self.sequences as f64;
-        MetricsRecord { sequences, loss_bits: self.loss_bits / count, bit_errors: self.bit_errors / count, seconds }
+        MetricsRecord {
+            sequences,
+            loss_bits: self.loss_bits / count,
+            bit_errors: self.bit_errors / count,
+            seconds,
+            skipped: self.skipped,
+        }
     }
 }
 
@@ -120,6 +134,7 @@ impl Trainer {
             interval: Interval::default(),
             saved: None,
             resumed: false,
+            skips_in_a_row: 0,
         })
     }
 
@@ -133,7 +148,9 @@ impl Trainer {
         let state = checkpoint::load_optimizer_state(dir, &meta, &shapes)?;
         self.optimizer.set_state(state, meta.optimizer_steps).map_err(tensor(&self.built.name))?;
         let (loss_bits, bit_errors, sequences) = meta.interval;
-        self.interval = Interval { loss_bits, bit_errors, sequences };
+        let (skipped, in_a_row) = meta.skipped;
+        self.interval = Interval { loss_bits, bit_errors, sequences, skipped };
+        self.skips_in_a_row = in_a_row;
         self.rng = meta.rng;
         self.sequences = meta.sequences;
         self.seconds_before = meta.seconds;
@@ -144,16 +161,37 @@ impl Trainer {
     }
 
     /// Trains on the next batch of the data stream (at most the sequences left) at the
-    /// scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter.
+    /// scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter; a
+    /// [`Step::Skipped`] (see `train.skip_nonfinite`) changes no parameter.
     pub fn step(&mut self) -> Result<Step> {
         let size = (self.settings.sequences - self.sequences).min(self.settings.batch as u64) as usize;
         let batch = self.task.sample(&mut self.rng, size, None);
         let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&self.built.name))?;
         self.lr = self.settings.lr_at(self.sequences);
-        let step = self.step_on(&batch)?;
-        if let Step::Trained { batch, loss_bits, bit_errors } = step {
-            self.sequences += batch as u64;
-            self.interval.add(batch, loss_bits, bit_errors);
+        let step = match self.step_on(&batch)? {
+            // The guard against a gradient that overflows (e.g. through many steps of a flat
+            // weighting, where each step of the recurrence multiplies it by gamma (1 - g) > 1):
+            // drop that update, up to `skip_nonfinite` batches in a row.
+            Step::Fault { batch, loss_bits, bit_errors: Some(bit_errors), norm, .. }
+                if self.skips_in_a_row < self.settings.skip_nonfinite =>
+            {
+                Step::Skipped { batch, loss_bits, bit_errors, norm }
+            }
+            step => step,
+        };
+        match step {
+            Step::Trained { batch, loss_bits, bit_errors } => {
+                self.sequences += batch as u64;
+                self.interval.add(batch, loss_bits, bit_errors);
+                self.skips_in_a_row = 0;
+            }
+            Step::Skipped { batch, loss_bits, bit_errors, .. } => {
+                self.sequences += batch as u64;
+                self.interval.add(batch, loss_bits, bit_errors);
+                self.interval.skipped += 1;
+                self.skips_in_a_row += 1;
+            }
+            Step::Fault { .. } => {}
         }
         Ok(step)
     }
@@ -177,7 +215,12 @@ impl Trainer {
                     .iter()
                     .filter_map(|(n, v)| grads.get(v.as_tensor()).map(|g| (n.clone(), g)));
                 // The gradients as computed, before clipping: the first that is not finite.
-                return Ok(Step::Fault { batch: size, loss_bits, norm, tensor: first_non_finite(raw)? });
+                let tensor = first_non_finite(raw)?;
+                let bit_errors = match loss_bits.is_finite() {
+                    true => Some(loss::bit_errors(&logits.detach(), &batch.targets, &batch.mask)?),
+                    false => None,
+                };
+                return Ok(Step::Fault { batch: size, loss_bits, bit_errors, norm, tensor });
             }
             optimizer.set_lr(lr);
             optimizer.step(&clipped)?;
@@ -222,6 +265,7 @@ impl Trainer {
             seconds: self.seconds(),
             rng: self.rng.clone(),
             interval: (self.interval.loss_bits, self.interval.bit_errors, self.interval.sequences),
+            skipped: (self.interval.skipped, self.skips_in_a_row),
             parameters: self.built.parameters.iter().map(|(n, _)| n.clone()).collect(),
         };
         checkpoint::save(dir, &self.built.varmap, state, &meta)?;
@@ -281,6 +325,11 @@ impl Trainer {
     /// Sequences trained so far.
     pub fn sequences(&self) -> u64 {
         self.sequences
+    }
+
+    /// Batches skipped in a row up to now (`train.skip_nonfinite`).
+    pub fn skips_in_a_row(&self) -> u64 {
+        self.skips_in_a_row
     }
 
     /// True when the model has trained `train.sequences`.

@@ -25,7 +25,7 @@
 //! right-padded with zeros and mask 0.
 
 use crate::batch::Batch;
-use crate::task::{at_least_one, check_batch, check_range, draw_length, random_bits, Task};
+use crate::task::{at_least_one, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +107,16 @@ impl Task for CopyTask {
         (self.spec.min_length, self.spec.max_length)
     }
 
-    fn sample(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>) -> Batch {
+    /// # Panics
+    /// Also if `repeats` is `Some`: the copy task has no repeat count.
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
+        check_no_repeats(self.name(), repeats);
         check_batch(batch);
         let bits = self.spec.bits;
         // Draw everything first: the batch's time depends on the longest element.

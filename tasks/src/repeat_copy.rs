@@ -99,11 +99,6 @@ impl RepeatCopy {
         &self.spec
     }
 
-    /// The training range of the repeat count, `(min, max)` inclusive.
-    pub fn repeat_range(&self) -> (usize, usize) {
-        (self.spec.min_repeats, self.spec.max_repeats)
-    }
-
     /// The value the repeat channel carries for `repeats`: `(R - mean) / std` over the
     /// training repeat range (see the module docs).
     pub fn normalise_repeats(&self, repeats: usize) -> f32 {
@@ -122,14 +117,36 @@ impl RepeatCopy {
     pub fn episode_time(length: usize, repeats: usize) -> usize {
         length + 2 + length * repeats + 1
     }
+}
 
-    /// Like [`Task::sample`], and `repeats = Some(R)` gives every element `R` repeats (to
-    /// evaluate counts beyond training; `R = 0` is allowed and asks for just the end marker);
-    /// `None` draws each element's count uniformly from the training repeat range.
-    ///
-    /// # Panics
-    /// If `batch == 0` or `length == Some(0)`.
-    pub fn sample_with(
+impl Task for RepeatCopy {
+    fn name(&self) -> &'static str {
+        "repeat-copy"
+    }
+
+    /// `bits + 2`: the bits, the delimiter flag (channel `bits`) and the repeat count
+    /// (channel `bits + 1`).
+    fn input_width(&self) -> usize {
+        self.spec.bits + 2
+    }
+
+    /// `bits + 1`: the bits and the end marker (channel `bits`).
+    fn output_width(&self) -> usize {
+        self.spec.bits + 1
+    }
+
+    fn length_range(&self) -> (usize, usize) {
+        (self.spec.min_length, self.spec.max_length)
+    }
+
+    fn repeat_range(&self) -> Option<(usize, usize)> {
+        Some((self.spec.min_repeats, self.spec.max_repeats))
+    }
+
+    /// `repeats = Some(R)` gives every element `R` repeats (to evaluate counts beyond
+    /// training; `R = 0` is allowed and asks for just the end marker); `None` draws each element's count uniformly from the training repeat range, after its
+    /// length and before its bits.
+    fn sample_sized(
         &self,
         rng: &mut dyn RngCore,
         batch: usize,
@@ -142,7 +159,7 @@ impl RepeatCopy {
         let elements: Vec<(usize, Vec<Vec<f32>>)> = (0..batch)
             .map(|_| {
                 let len = draw_length(rng, self.length_range(), length);
-                let (a, b) = self.repeat_range();
+                let (a, b) = (self.spec.min_repeats, self.spec.max_repeats);
                 let reps = repeats.unwrap_or_else(|| rng.random_range(a..=b));
                 (reps, random_bits(rng, len, bits)) // [len][bits]
             })
@@ -172,32 +189,6 @@ impl RepeatCopy {
             out.set_mask(end, b, 1.0);
         }
         out
-    }
-}
-
-impl Task for RepeatCopy {
-    fn name(&self) -> &'static str {
-        "repeat-copy"
-    }
-
-    /// `bits + 2`: the bits, the delimiter flag (channel `bits`) and the repeat count
-    /// (channel `bits + 1`).
-    fn input_width(&self) -> usize {
-        self.spec.bits + 2
-    }
-
-    /// `bits + 1`: the bits and the end marker (channel `bits`).
-    fn output_width(&self) -> usize {
-        self.spec.bits + 1
-    }
-
-    fn length_range(&self) -> (usize, usize) {
-        (self.spec.min_length, self.spec.max_length)
-    }
-
-    /// [`RepeatCopy::sample_with`] with repeat counts drawn from the training range.
-    fn sample(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>) -> Batch {
-        self.sample_with(rng, batch, length, None)
     }
 }
 

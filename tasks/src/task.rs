@@ -20,6 +20,12 @@ pub trait Task: Send + Sync {
     /// The training range of the length parameter, `(min, max)` inclusive.
     fn length_range(&self) -> (usize, usize);
 
+    /// The training range of the repeat count, `(min, max)` inclusive, for a task that has
+    /// one (repeat copy); `None` (the default) for a task without.
+    fn repeat_range(&self) -> Option<(usize, usize)> {
+        None
+    }
+
     /// Samples `batch` episodes.
     ///
     /// `length = None`: each element draws its own length uniformly from
@@ -28,9 +34,29 @@ pub trait Task: Send + Sync {
     /// longest are right-padded with zero inputs, zero targets and mask 0 (models are causal,
     /// so padding at the end changes nothing earlier).
     ///
+    /// The same as [`sample_sized`](Task::sample_sized) with `repeats = None`.
+    ///
     /// # Panics
     /// If `batch == 0` or `length == Some(0)`.
-    fn sample(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>) -> Batch;
+    fn sample(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>) -> Batch {
+        self.sample_sized(rng, batch, length, None)
+    }
+
+    /// Like [`sample`](Task::sample), and `repeats = Some(R)` gives every element `R` repeats
+    /// (evaluation beyond the training range); `None` draws each element's count from
+    /// [`repeat_range`](Task::repeat_range), as `sample` does. With `repeats = None` the
+    /// random draws are exactly those of `sample`.
+    ///
+    /// # Panics
+    /// If `batch == 0`, `length == Some(0)`, or `repeats` is `Some` for a task without a
+    /// repeat count (check [`repeat_range`](Task::repeat_range) first).
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch;
 }
 
 /// The length of one element: `fixed` if given, else uniform over `range` (inclusive).
@@ -57,6 +83,13 @@ pub(crate) fn random_bits(rng: &mut dyn RngCore, length: usize, bits: usize) -> 
                 .collect()
         })
         .collect()
+}
+
+/// Panics with a clear message if a task without a repeat count is asked for one.
+pub(crate) fn check_no_repeats(task: &str, repeats: Option<usize>) {
+    if let Some(r) = repeats {
+        panic!("the {task} task has no repeat count, but {r} repeats were asked for");
+    }
 }
 
 /// Panics with a clear message on an empty batch request.

@@ -205,3 +205,17 @@ fn new_rejects_invalid_spec() {
         max_length: 3,
     });
 }
+
+#[test]
+fn copy_has_no_repeat_count() {
+    let task = paper_task();
+    assert_eq!(task.repeat_range(), None);
+    let a = sample(&task, 5, 3, Some(4));
+    assert_eq!(a, task.sample_sized(&mut ChaCha8Rng::seed_from_u64(5), 3, Some(4), None));
+}
+
+#[test]
+#[should_panic(expected = "the copy task has no repeat count, but 5 repeats were asked for")]
+fn copy_refuses_a_repeat_count() {
+    paper_task().sample_sized(&mut ChaCha8Rng::seed_from_u64(0), 1, Some(2), Some(5));
+}

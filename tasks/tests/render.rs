@@ -98,7 +98,7 @@ fn wide_episodes_align_two_digit_channels() {
 #[test]
 fn repeat_copy_shows_the_repeat_count_and_end_marker() {
     let task = RepeatCopy::new(RepeatCopySpec::default());
-    let batch = task.sample_with(&mut ChaCha8Rng::seed_from_u64(1), 1, Some(2), Some(10));
+    let batch = task.sample_sized(&mut ChaCha8Rng::seed_from_u64(1), 1, Some(2), Some(10));
     let text = render_episode(&batch.episode(0));
     // (10 - 5.5) / sqrt(8.25) ~ 1.57 > 1: drawn as '+', at step L + 1 = 3.
     assert!(text.contains("\nin  9 ...+"), "{text}");

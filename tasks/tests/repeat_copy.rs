@@ -84,7 +84,7 @@ fn shapes_and_widths() {
     assert_eq!(task.input_width(), 10);
     assert_eq!(task.output_width(), 9);
     assert_eq!(task.length_range(), (1, 10));
-    assert_eq!(task.repeat_range(), (1, 10));
+    assert_eq!(task.repeat_range(), Some((1, 10)));
 
     let batch = task.sample(&mut rng(1), 16, None);
     let longest = (0..16)
@@ -121,7 +121,7 @@ fn hand_checked_small_episode() {
         min_repeats: 1,
         max_repeats: 3,
     });
-    let batch = task.sample_with(&mut rng(9), 1, None, Some(2));
+    let batch = task.sample_sized(&mut rng(9), 1, None, Some(2));
     assert_eq!(batch.time, 9);
     let ep = batch.episode(0);
     // Range 1..=3: mean 2, so R = 2 normalises to 0 (the channel stays 0).
@@ -191,13 +191,35 @@ fn drawn_lengths_and_repeats_cover_their_ranges() {
 #[test]
 fn fixed_length_and_repeats_beyond_training() {
     let task = paper_task();
-    let batch = task.sample_with(&mut rng(7), 4, Some(12), Some(15));
+    let batch = task.sample_sized(&mut rng(7), 4, Some(12), Some(15));
     assert_eq!(batch.lengths, vec![12; 4]);
     assert_eq!(batch.time, 12 + 2 + 12 * 15 + 1);
     let expected = (15.0 - 5.5) / 8.25f32.sqrt();
     for b in 0..4 {
         assert_eq!(check_element(&task, &batch, b), 15);
         assert!((batch.input(13, b)[9] - expected).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn fixed_repeats_with_drawn_lengths() {
+    let task = paper_task();
+    let batch = task.sample_sized(&mut rng(11), 64, None, Some(20));
+    let lengths: BTreeSet<usize> = batch.lengths.iter().copied().collect();
+    assert_eq!(lengths, (1..=10).collect::<BTreeSet<_>>(), "lengths still drawn from training");
+    let longest = *lengths.last().unwrap();
+    assert_eq!(batch.time, RepeatCopy::episode_time(longest, 20));
+    for b in 0..64 {
+        assert_eq!(check_element(&task, &batch, b), 20);
+    }
+}
+
+#[test]
+fn sample_is_sample_sized_without_repeats() {
+    let task = paper_task();
+    for length in [None, Some(4)] {
+        let a = task.sample(&mut rng(12), 8, length);
+        assert_eq!(a, task.sample_sized(&mut rng(12), 8, length, None));
     }
 }
 
@@ -213,7 +235,7 @@ fn fixed_length_draws_repeats() {
 #[test]
 fn zero_repeats_is_just_the_end_marker() {
     let task = paper_task();
-    let batch = task.sample_with(&mut rng(10), 2, Some(4), Some(0));
+    let batch = task.sample_sized(&mut rng(10), 2, Some(4), Some(0));
     assert_eq!(batch.time, 4 + 2 + 1);
     for b in 0..2 {
         assert_eq!(batch.target(6, b)[8], 1.0);
@@ -227,7 +249,7 @@ fn same_seed_same_batch_different_seed_differs() {
     let a = task.sample(&mut rng(42), 8, None);
     assert_eq!(a, task.sample(&mut rng(42), 8, None));
     assert_ne!(a.inputs, task.sample(&mut rng(43), 8, None).inputs);
-    let fixed = |seed| task.sample_with(&mut rng(seed), 4, Some(5), Some(3));
+    let fixed = |seed| task.sample_sized(&mut rng(seed), 4, Some(5), Some(3));
     assert_eq!(fixed(1), fixed(1));
     assert_ne!(fixed(1), fixed(2));
 }

@@ -107,7 +107,7 @@ pub fn bytes(path: &Path) -> Vec<u8> {
 pub type Metric = (u64, u64, u64);
 
 /// Reads `dir/metrics.jsonl`, checking that every line is exactly
-/// `{sequences, loss_bits, bit_errors, seconds}` with finite, non-negative numbers.
+/// `{sequences, loss_bits, bit_errors, seconds, skipped}` with finite, non-negative numbers.
 pub fn metrics(dir: &Path) -> Vec<Metric> {
     let path = dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -118,7 +118,8 @@ pub fn metrics(dir: &Path) -> Vec<Metric> {
             let keys: Vec<&str> = object.keys().map(String::as_str).collect();
             let mut sorted = keys.clone();
             sorted.sort_unstable();
-            assert_eq!(sorted, ["bit_errors", "loss_bits", "seconds", "sequences"], "{line:?}");
+            assert_eq!(sorted, ["bit_errors", "loss_bits", "seconds", "sequences", "skipped"], "{line:?}");
+            object["skipped"].as_u64().unwrap_or_else(|| panic!("{line:?}: skipped is not a count"));
             let number = |key: &str| {
                 let x = object[key].as_f64().unwrap_or_else(|| panic!("{line:?}: {key} is not a number"));
                 assert!(x.is_finite() && x >= 0.0, "{line:?}: {key} = {x}");
