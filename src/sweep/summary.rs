@@ -406,6 +406,7 @@ mod tests {
                 loss_bits: 2.0 * e + 0.01,
                 bit_errors: e,
                 seconds: i as f64,
+                skipped: 0,
             })
             .collect()
     }
