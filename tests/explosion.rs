@@ -117,7 +117,7 @@ fn the_guard_skips_such_batches_up_to_its_limit_then_stops() {
 }
 
 #[test]
-fn skips_are_counted_in_metrics_and_the_run_goes_on() {
+fn the_error_says_how_many_were_skipped_and_an_ordinary_run_writes_zero_skips() {
     use std::sync::atomic::AtomicBool;
     let dir = tempfile::tempdir().unwrap();
     let mut experiment = experiment(2);
@@ -140,4 +140,36 @@ fn skips_are_counted_in_metrics_and_the_run_goes_on() {
     assert!(metrics.iter().all(|m| m.skipped == 0));
     let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();
     assert!(text.lines().all(|l| l.contains("\"skipped\":0")), "{text}");
+}
+
+/// Restores the read head's biases (undoes [`flatten_read_head`]).
+fn restore(trainer: &Trainer, bias: &[f32]) {
+    let (_, var) = trainer.built().parameters.iter().find(|(name, _)| name == "heads.read0.bias").unwrap();
+    var.set(&candle_core::Tensor::new(bias.to_vec(), var.as_tensor().device()).unwrap()).unwrap();
+}
+
+#[test]
+fn after_a_skip_training_goes_on_and_a_checkpoint_keeps_the_count() {
+    let mut trainer = Trainer::new(&experiment(3), "ntm").unwrap();
+    let bias = |t: &Trainer| {
+        let (_, v) = t.built().parameters.iter().find(|(n, _)| n == "heads.read0.bias").unwrap();
+        v.as_tensor().to_vec1::<f32>().unwrap()
+    };
+    let original = bias(&trainer);
+    flatten_read_head(&trainer, 6, 3);
+    assert!(matches!(trainer.step().unwrap(), Step::Skipped { .. }));
+    assert_eq!(trainer.skips_in_a_row(), 1);
+    // Saved and resumed mid-run, the count in a row comes back.
+    let dir = tempfile::tempdir().unwrap();
+    trainer.save(dir.path()).unwrap();
+    let mut resumed = Trainer::new(&experiment(3), "ntm").unwrap();
+    resumed.resume(dir.path()).unwrap();
+    assert_eq!((resumed.sequences(), resumed.skips_in_a_row()), (2, 1));
+    let meta = std::fs::read_to_string(dir.path().join("checkpoint.json")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    assert_eq!(meta["skipped"], serde_json::json!([1, 1]), "{meta}");
+    // An ordinary read head again: the next batch trains and the run in a row ends.
+    restore(&trainer, &original);
+    assert!(matches!(trainer.step().unwrap(), Step::Trained { .. }));
+    assert_eq!((trainer.sequences(), trainer.skips_in_a_row()), (4, 0));
 }
