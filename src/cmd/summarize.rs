@@ -90,7 +90,7 @@ pub(super) fn summarize_dir(dir: &Path, selection: Option<Selection>, threshold:
             .iter()
             .filter(|(_, m)| m.counts.evaluated > 0)
             .map(|(name, m)| RepeatPanel {
-                model: format!("{name} (median of {} seeds)", m.counts.evaluated),
+                model: format!("{name} (median over seeds)"),
                 cells: m
                     .across_seeds
                     .eval
