@@ -50,6 +50,8 @@ pub struct TrainConfig {
     pub lr_final: f64,
     /// Update rule: `adam` or `rmsprop` (with momentum 0.9).
     pub optimizer: OptimizerKind,
+    /// The eps of the update's denominator g / (sqrt(v) + eps), either rule (1e-8, as PyTorch).
+    pub epsilon: f64,
     /// Elementwise gradient clip to +-this (the paper: 10); 0 disables.
     pub clip_value: f64,
     /// Global gradient-norm clip (Collier & Beel: 50); 0 disables.
@@ -64,7 +66,7 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
     /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`,
-    /// `skip_nonfinite`.
+    /// `skip_nonfinite`, `epsilon`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -88,6 +90,9 @@ pub struct TrainOverrides {
     /// Update rule for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<OptimizerKind>,
+    /// The update's eps for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
     /// Elementwise gradient clip for this model; 0 disables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clip_value: Option<f64>,
@@ -120,6 +125,7 @@ impl TrainConfig {
             train.lr = o.lr.unwrap_or(train.lr);
             train.lr_final = o.lr_final.unwrap_or(train.lr_final);
             train.optimizer = o.optimizer.unwrap_or(train.optimizer);
+            train.epsilon = o.epsilon.unwrap_or(train.epsilon);
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
             train.skip_nonfinite = o.skip_nonfinite.unwrap_or(train.skip_nonfinite);
@@ -137,6 +143,7 @@ impl Default for TrainConfig {
             lr: 1e-3,
             lr_final: 0.0,
             optimizer: OptimizerKind::Adam,
+            epsilon: crate::optim::DEFAULT_EPSILON,
             clip_value: 10.0,
             clip_norm: 50.0,
             skip_nonfinite: 0,
@@ -278,6 +285,9 @@ fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
     }
     if !(t.lr.is_finite() && t.lr > 0.0) {
         return Err(("lr", format!("= {}: must be a finite number greater than 0", t.lr)));
+    }
+    if !(t.epsilon.is_finite() && t.epsilon > 0.0) {
+        return Err(("epsilon", format!("= {}: must be a finite number greater than 0", t.epsilon)));
     }
     if !(t.lr_final.is_finite() && t.lr_final >= 0.0) {
         return Err(("lr_final", format!("= {}: must be a finite number >= 0 (0: constant lr)", t.lr_final)));

@@ -24,9 +24,10 @@ use crate::cpu::{by_dtype, read, slice, slice_mut, Float};
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// v = a v + (1 - a) g^2; u = mu u + g / (sqrt(v) + eps); w -= lr u
-    /// (a = 0.95, mu = 0.9, eps = 1e-8: PyTorch's RMSprop as the reference NTM uses it).
+    /// (a = 0.95, mu = 0.9, eps = 1e-8 by default: PyTorch's RMSprop as the reference NTM uses
+    /// it).
     Rmsprop,
-    /// Adam (Kingma & Ba) with b1 = 0.9, b2 = 0.999, eps = 1e-8.
+    /// Adam (Kingma & Ba) with b1 = 0.9, b2 = 0.999, eps = 1e-8 by default.
     Adam,
 }
 
@@ -34,7 +35,8 @@ const RMSPROP_DECAY: f64 = 0.95;
 const RMSPROP_MOMENTUM: f64 = 0.9;
 const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
-const EPSILON: f64 = 1e-8;
+/// The default eps of both rules' denominators (`train.epsilon`).
+pub const DEFAULT_EPSILON: f64 = 1e-8;
 
 /// An optimiser over a fixed, ordered list of parameters (f32 or f64, on the CPU).
 pub struct Optimizer {
@@ -46,6 +48,8 @@ pub struct Optimizer {
     /// `slots` as tensors, made when `state` asks and dropped by the next update.
     snapshot: OnceCell<Vec<[Tensor; 2]>>,
     lr: f64,
+    /// The eps of the update's denominator sqrt(v) + eps.
+    epsilon: f64,
     /// Updates applied so far (Adam's bias correction needs it).
     steps: u64,
 }
@@ -57,7 +61,14 @@ impl Optimizer {
             .iter()
             .map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?]))
             .collect::<Result<_>>()?;
-        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, steps: 0 })
+        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon: DEFAULT_EPSILON, steps: 0 })
+    }
+
+    /// The same with `epsilon` in the update's denominator sqrt(v) + eps. A larger one bounds
+    /// the step g / (sqrt(v) + eps) once the gradients, and so v, have become tiny.
+    pub fn with_epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
     }
 
     /// Sets the learning rate for the next updates.
@@ -112,13 +123,13 @@ impl Optimizer {
         self.snapshot.take();
         self.steps += 1;
         let rule = match self.kind {
-            OptimizerKind::Rmsprop => Rule::Rmsprop { lr: self.lr },
+            OptimizerKind::Rmsprop => Rule::Rmsprop { lr: self.lr, eps: self.epsilon },
             OptimizerKind::Adam => {
                 let t = self.steps as i32;
                 // m_hat = m / (1 - b1^t) as a multiplication, the way candle divides by a scalar.
                 let m_scale = 1.0 / (1.0 - ADAM_BETA1.powi(t));
                 let v_scale = 1.0 / (1.0 - ADAM_BETA2.powi(t));
-                Rule::Adam { lr: self.lr, m_scale, v_scale }
+                Rule::Adam { lr: self.lr, eps: self.epsilon, m_scale, v_scale }
             }
         };
         for ((var, slots), grad) in self.vars.iter().zip(&mut self.slots).zip(grads) {
@@ -135,17 +146,17 @@ impl Optimizer {
 /// An update rule with the constants of this step.
 #[derive(Debug, Clone, Copy)]
 enum Rule {
-    Rmsprop { lr: f64 },
+    Rmsprop { lr: f64, eps: f64 },
     /// `m_scale`, `v_scale`: Adam's bias corrections 1 / (1 - b^t) for step t.
-    Adam { lr: f64, m_scale: f64, v_scale: f64 },
+    Adam { lr: f64, eps: f64, m_scale: f64, v_scale: f64 },
 }
 
 /// RMSProp with momentum on one parameter, elementwise, as PyTorch's
 /// `RMSprop(alpha=0.95, momentum=0.9, eps=1e-8)` computes it:
 ///   v = a v + (1 - a) g^2;   u = mu u + g / (sqrt(v) + eps);   w = w - lr u
-fn rmsprop<T: Float>(lr: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: &mut [T]) {
+fn rmsprop<T: Float>(lr: f64, eps: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: &mut [T]) {
     let (a, one_minus_a) = (T::from_f64(RMSPROP_DECAY), T::from_f64(1.0 - RMSPROP_DECAY));
-    let (mu, eps, lr) = (T::from_f64(RMSPROP_MOMENTUM), T::from_f64(EPSILON), T::from_f64(lr));
+    let (mu, eps, lr) = (T::from_f64(RMSPROP_MOMENTUM), T::from_f64(eps), T::from_f64(lr));
     for (((w, &g), v), u) in w.iter_mut().zip(g).zip(square).zip(momentum) {
         *v = *v * a + g * g * one_minus_a;
         *u = *u * mu + g / (v.sqrt() + eps);
@@ -157,11 +168,12 @@ fn rmsprop<T: Float>(lr: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: 
 ///   m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2;
 ///   w = w - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m m_scale,   v_hat = v v_scale,
 /// with `m_scale` = 1 / (1 - b1^t) and `v_scale` = 1 / (1 - b2^t) at step t.
-fn adam<T: Float>(lr: f64, m_scale: f64, v_scale: f64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+#[allow(clippy::too_many_arguments)]
+fn adam<T: Float>(lr: f64, eps: f64, m_scale: f64, v_scale: f64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
     let (lr, m_scale, v_scale) = (T::from_f64(lr), T::from_f64(m_scale), T::from_f64(v_scale));
     let (b1, one_minus_b1) = (T::from_f64(ADAM_BETA1), T::from_f64(1.0 - ADAM_BETA1));
     let (b2, one_minus_b2) = (T::from_f64(ADAM_BETA2), T::from_f64(1.0 - ADAM_BETA2));
-    let eps = T::from_f64(EPSILON);
+    let eps = T::from_f64(eps);
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
         *m = *m * b1 + g * one_minus_b1;
         *v = *v * b2 + g * g * one_minus_b2;
@@ -189,8 +201,8 @@ impl Update<'_> {
             bail!("optimiser: {} weights, {} gradients, state {} and {}", w.len(), g.len(), a.len(), b.len());
         }
         match self.rule {
-            Rule::Rmsprop { lr } => rmsprop(lr, w, g, a, b),
-            Rule::Adam { lr, m_scale, v_scale } => adam(lr, m_scale, v_scale, w, g, a, b),
+            Rule::Rmsprop { lr, eps } => rmsprop(lr, eps, w, g, a, b),
+            Rule::Adam { lr, eps, m_scale, v_scale } => adam(lr, eps, m_scale, v_scale, w, g, a, b),
         }
         Ok(())
     }
@@ -490,6 +502,27 @@ mod tests {
             let wrong = vec![[zeros(DType::F32)?, zeros(DType::F64)?]];
             assert!(second.set_state(wrong, 1).is_err(), "an f32 state for an f64 parameter");
         }
+        Ok(())
+    }
+
+    /// One RMSProp step on w = 1 with gradient 2 (lr 0.01): v = 0.05 * 4 = 0.2, and
+    /// u = 2 / (sqrt(0.2) + eps), so w = 1 - 0.01 u: 0.9552786... at eps = 1e-8 and
+    /// 0.9861803... at eps = 1 (the step bounded by the larger eps).
+    #[test]
+    fn epsilon_enters_the_denominator() -> Result<()> {
+        let one_step = |eps: Option<f64>| -> Result<f64> {
+            let w = Var::from_tensor(&Tensor::new(&[1.0f64], &Device::Cpu)?)?;
+            let mut optimizer = Optimizer::new(OptimizerKind::Rmsprop, vec![w.clone()], LR)?;
+            if let Some(eps) = eps {
+                optimizer = optimizer.with_epsilon(eps);
+            }
+            optimizer.step(&[Some(Tensor::new(&[2.0f64], &Device::Cpu)?)])?;
+            Ok(w.to_vec1::<f64>()?[0])
+        };
+        let sqrt_v = 0.2f64.sqrt();
+        assert!((one_step(None)? - (1.0 - LR * 2.0 / (sqrt_v + 1e-8))).abs() < 1e-15);
+        assert!((one_step(Some(1e-8))? - one_step(None)?).abs() == 0.0);
+        assert!((one_step(Some(1.0))? - (1.0 - LR * 2.0 / (sqrt_v + 1.0))).abs() < 1e-15);
         Ok(())
     }
 }

@@ -330,6 +330,7 @@ const INVALID_SHARED: &[(&str, &str, &str)] = &[
     ("lr = 1e-3", "lr = -1", "train.lr = -1"),
     ("lr = 1e-3", "lr = nan", "train.lr = NaN"),
     ("lr = 1e-3", "lr = inf", "train.lr = inf"),
+    ("lr = 1e-3", "lr = 1e-3\nepsilon = 0.0", "train.epsilon = 0"),
     ("lr_final = 1e-4", "lr_final = -1e-4", "train.lr_final = -0.0001"),
     ("clip_value = 10.0", "clip_value = -1.0", "train.clip_value = -1"),
     ("clip_norm = 50.0", "clip_norm = inf", "train.clip_norm = inf"),

@@ -118,7 +118,9 @@ impl Trainer {
         })?;
         let built = BuiltModel::new(name, config, experiment.seed, &experiment.task).map_err(tensor(name))?;
         let settings = experiment.train.for_model(name);
-        let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr).map_err(tensor(name))?;
+        let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
+            .map_err(tensor(name))?
+            .with_epsilon(settings.epsilon);
         Ok(Self {
             task: experiment.task.build(),
             rng: ChaCha8Rng::seed_from_u64(experiment.seed),
