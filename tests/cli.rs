@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ntm::config::Experiment;
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, metrics, read_json, snapshot, text, Sandbox, TINY};
+use sandbox::{assert_png, bytes, metrics, read_json, snapshot, text, Sandbox, TINY};
 
 const BITS: usize = 4;
 const SLOTS: usize = 8;
@@ -59,19 +59,7 @@ fn check_report(report: &Value, lengths: &[u64], sequences: u64) -> String {
     model
 }
 
-/// Width and height of the PNG at `path`, after decoding all of it.
-fn png_size(path: &Path) -> (u32, u32) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(file).read_info().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (info.width, info.height)
-}
 
-fn assert_png(path: &Path) {
-    let (width, height) = png_size(path);
-    assert!(width > 0 && height > 0, "{}: {width} x {height}", path.display());
-}
 
 #[test]
 fn run_writes_every_file_and_prints_the_table() {

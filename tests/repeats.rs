@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 mod sandbox;
-use sandbox::{read_json, snapshot, Sandbox, TINY};
+use sandbox::{png_size, read_json, snapshot, Sandbox, TINY};
 
 /// The tiny experiment on repeat copy: lengths 1..3, repeats 1..3, 16 training sequences,
 /// evaluated on lengths 2, 4 x repeats 1, 4 (two sequences each).
@@ -36,14 +36,6 @@ fn rows(report: &Value) -> Vec<(u64, Option<u64>, f64)> {
         .collect()
 }
 
-/// Width and height of the PNG at `path`, after decoding all of it.
-fn png_size(path: &Path) -> (u32, u32) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(file).read_info().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (info.width, info.height)
-}
 
 #[test]
 fn run_evaluates_the_grid_and_draws_it() {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device};
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, check_error_line, metrics, read_json, snapshot, text, Metric, Sandbox};
+use sandbox::{bytes, check_error_line, metrics, read_json, snapshot, text, wait_for_exit, Metric, Sandbox};
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 const CHECKPOINT_FILES: [&str; 3] = ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"];
@@ -112,22 +112,6 @@ fn assert_same_training(a: &Path, b: &Path) {
     }
 }
 
-/// Waits up to 60 s for `child` to exit; returns its exit status and stderr.
-fn wait(mut child: Child) -> (std::process::ExitStatus, String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-            return (status, stderr);
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("ntm did not stop within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 /// Waits until `dir/metrics.jsonl` has a complete line, the child still training.
 fn wait_for_metrics(child: &mut Child, dir: &Path) {
@@ -489,7 +473,7 @@ fn ctrl_c_saves_a_checkpoint_and_resume_continues_exactly() {
     let dir = s.path("out/lstm");
     wait_for_metrics(&mut child, &dir);
     interrupt(&child);
-    let (status, stderr) = wait(child);
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(60), "ntm");
     assert_eq!(status.code(), Some(130), "exit status {status} after Ctrl-C; stderr:\n{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("error:"), "{stderr}");
     let at = read_json(&dir.join("checkpoint.json"))["sequences"].as_u64().unwrap();
@@ -514,7 +498,7 @@ fn ctrl_c_stops_every_model_of_a_run() {
     let mut child = s.spawn(&args);
     wait_for_metrics(&mut child, &s.path("out/ntm"));
     interrupt(&child);
-    let (status, stderr) = wait(child);
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(60), "ntm");
     assert_eq!(status.code(), Some(130), "exit status {status} after Ctrl-C; stderr:\n{stderr}");
     assert_eq!(resume_command(&stderr), [&args[..], &["--resume"]].concat(), "{stderr}");
     for (model, total) in [("lstm", 4000), ("ntm", 400)] {
@@ -635,7 +619,7 @@ fn kills_during_a_save_leave_a_run_that_resumes_exactly() {
             wait_for_metrics(&mut child, &dir);
             while !dir.join(folder).exists() && child.try_wait().unwrap().is_none() {}
             let _ = child.kill();
-            let (status, _) = wait(child);
+            let (status, _) = wait_for_exit(child, Duration::from_secs(60), "ntm");
             caught = dir.join(folder).exists();
             if caught || attempt == 30 {
                 println!("{case}: attempt {attempt}, killed {} a save ({status})", if caught { "inside" } else { "outside" });

@@ -4,24 +4,16 @@
 //! model, Ctrl-C, and one clear error line (and no file changed) for every bad input.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ntm::config::Experiment;
 use serde_json::Value;
 mod sandbox;
-use sandbox::{bytes, metrics, read_json, snapshot, text, Sandbox};
+use sandbox::{assert_png, bytes, metrics, read_json, snapshot, text, wait_for_exit, Sandbox};
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 
-/// Width and height of the PNG at `path`, after decoding all of it.
-fn assert_png(path: &Path) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = png::Decoder::new(file).read_info().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(info.width > 0 && info.height > 0, "{}", path.display());
-}
 
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =
@@ -188,22 +180,6 @@ fn a_diverging_model_is_reported_and_the_others_go_on() {
     assert_png(&s.path("sw/plots/sweep-convergence.png"));
 }
 
-/// Waits at most 30 s for `child`; returns its exit status and stderr.
-fn wait(mut child: Child) -> (std::process::ExitStatus, String) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-            return (status, stderr);
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("the sweep did not stop within 30 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn ctrl_c_stops_every_job_and_resume_finishes_the_sweep() {
@@ -228,7 +204,7 @@ fn ctrl_c_stops_every_job_and_resume_finishes_the_sweep() {
     // Only the sweep gets the signal (as a terminal's Ctrl-C: the jobs have their own group).
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
-    let (status, stderr) = wait(child);
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(30), "the sweep (after SIGINT)");
     assert_eq!(status.code(), Some(130), "{stderr}");
     let expected = "interrupted: checkpoints saved; to continue, run: ntm sweep tiny.toml --seeds 1-3 --models lstm \
                     --jobs 2 --out sw --set train.sequences=20000 --set train.report_every=200 --resume";

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -100,6 +101,39 @@ pub fn read_json(path: &Path) -> Value {
 /// The bytes of the file at `path`; panics naming the file if it cannot be read.
 pub fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Width and height of the PNG at `path`, after decoding all of it.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(file).read_info().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (info.width, info.height)
+}
+
+/// Panics unless `path` is a whole PNG of at least one pixel.
+pub fn assert_png(path: &Path) {
+    let (width, height) = png_size(path);
+    assert!(width > 0 && height > 0, "{}: {width} x {height}", path.display());
+}
+
+/// Waits at most `limit` for `child` (its stderr piped) to exit; returns its exit status and
+/// stderr. Past the limit it kills the child and panics with `what` ("... did not stop").
+pub fn wait_for_exit(mut child: Child, limit: Duration, what: &str) -> (ExitStatus, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            return (status, stderr);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{what} did not stop within {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// One line of metrics.jsonl without its wall-clock `seconds`: (sequences, loss_bits,
