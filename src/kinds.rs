@@ -1,5 +1,5 @@
 //! The small enums that experiment files and model pieces name: which controller, which
-//! engine, how the memory starts, which kind of head. They sit at the bottom of the crate and
+//! engine, how the memory and the heads' weightings start, which kind of head. They sit at the bottom of the crate and
 //! import nothing of it, so the fused kernels, the model pieces and the configurations can all
 //! use them without pulling each other in.
 
@@ -72,4 +72,15 @@ pub enum MemoryInit {
 pub enum HeadKind {
     Read,
     Write,
+}
+
+/// How every head's weighting starts (an NTM's `initial_weighting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialWeighting {
+    /// Softmax of learned logits that start at 10 on slot 0 and 0 elsewhere.
+    #[default]
+    Focused,
+    /// Softmax of learned logits that start at 0 (a uniform weighting).
+    Uniform,
 }

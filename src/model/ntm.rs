@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::fused::ntm::{NtmRun, NtmSizes};
-use crate::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
+use crate::kinds::{ControllerKind, Engine, HeadKind, InitialWeighting, MemoryInit};
 use crate::model::addressing::softmax;
 use crate::model::controller::{Controller, ControllerState};
 use crate::model::heads::{Head, HeadParams};
@@ -80,15 +80,6 @@ pub struct NtmConfig {
     pub controller_init_scale: f64,
     /// The heads' projection weights start uniform in +-this/sqrt(controller units).
     pub heads_init_scale: f64,
-}
-
-/// How every head's weighting starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum InitialWeighting {
-    #[default]
-    Focused,
-    Uniform,
 }
 
 impl Default for NtmConfig {
