@@ -123,6 +123,18 @@ fn copy_experiment_parses() {
 }
 
 #[test]
+fn repeat_copy_experiment_keeps_its_recipe() {
+    let text = shipped("repeat-copy.toml");
+    let e = parse(&text, &[]).unwrap_or_else(|e| panic!("experiments/repeat-copy.toml: {e}"));
+    assert!(matches!(&e.task, TaskSpec::RepeatCopy(_)), "task is {:?}", e.task);
+    // README, "Results: repeat copy": batch 1, RMSProp with eps 1e-2 for the NTM; Adam with
+    // its usual 1e-8 for the LSTM.
+    let (ntm, lstm) = (e.train.for_model("ntm"), e.train.for_model("lstm"));
+    assert_eq!((ntm.batch, ntm.epsilon), (1, 0.01));
+    assert_eq!(lstm.epsilon, 1e-8);
+}
+
+#[test]
 fn every_shipped_experiment_parses_and_round_trips() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
