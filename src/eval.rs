@@ -73,7 +73,7 @@ pub fn evaluate(
             let n = (sequences - done).min(EVAL_BATCH);
             let batch = task.sample_sized(&mut rng, n, Some(length), repeats);
             let batch = TensorBatch::new(&batch, &Device::Cpu)?;
-            let logits = model.forward(&batch.inputs)?;
+            let logits = model.forward_eval(&batch.inputs)?;
             let nats = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?.to_scalar::<f32>()?;
             bits += loss::nats_to_bits(nats as f64) * n as f64;
             errors += loss::bit_errors(&logits, &batch.targets, &batch.mask)? * n as f64;

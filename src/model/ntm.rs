@@ -282,6 +282,14 @@ impl Ntm {
     /// the kernel's run (for traces).
     fn forward_fused(&self, inputs: &Tensor) -> Result<(Tensor, NtmRun)> {
         let (time, batch, x) = inputs.dims3()?;
+        let run = crate::fused::ntm::run(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
+        let logits = self.output.forward(&features)?;
+        Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
+    }
+
+    /// The parameters in the fused kernel's order ([`NtmSizes::parameter_shapes`]).
+    fn fused_parameters(&self) -> Result<Vec<Tensor>> {
         let (n, m) = (self.config.memory.slots, self.config.memory.width);
         let mut parameters = self.controller.tensors();
         for head in self.read_heads.iter().chain(&self.write_heads) {
@@ -294,10 +302,7 @@ impl Ntm {
             Some(memory) => memory.clone(),
             None => memory::constant_memory(1, n, m, self.dtype, &self.device)?.squeeze(0)?,
         });
-        let run = crate::fused::ntm::run(&self.fused_sizes(x), &parameters, inputs)?;
-        let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
-        let logits = self.output.forward(&features)?;
-        Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
+        Ok(parameters)
     }
 
     /// M_t = M_{t-1} prod_i (1 - w_i e_i) + sum_i w_i a_i over the write heads' `(w, e, a)`
@@ -393,6 +398,19 @@ impl SequenceModel for Ntm {
             let (y, next, _) = self.step(x, state, false)?;
             Ok((y, next))
         })
+    }
+
+    /// The fused engine's [`crate::fused::ntm::forward_only`], then the output layer: the
+    /// bits of [`Self::forward`] without the tape. The reference engine steps as `forward`.
+    fn forward_eval(&self, inputs: &Tensor) -> Result<Tensor> {
+        if self.config.engine != Engine::Fused {
+            return self.forward(inputs);
+        }
+        let (time, batch, x) = inputs.dims3()?;
+        let features = crate::fused::ntm::forward_only(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let features = features.reshape((time * batch, features.dim(2)?))?; // [T B, C + R M]
+        let logits = self.output.forward(&features)?.detach(); // [T B, Y]
+        logits.reshape((time, batch, logits.dim(1)?))
     }
 
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
