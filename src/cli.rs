@@ -150,6 +150,11 @@ pub struct EvalArgs {
     /// eval.sequences].
     #[arg(long)]
     pub sequences: Option<usize>,
+    /// Memory slots of the NTM at test time [default: as trained]; its initial weightings
+    /// (and a random initial memory) extend as the README's "Test-time memory size" says; at
+    /// least the longest test length.
+    #[arg(long, value_name = "N")]
+    pub slots: Option<usize>,
     /// Print the results as JSON (the eval.json object; an array for several models).
     #[arg(long)]
     pub json: bool,
@@ -172,6 +177,11 @@ pub enum PlotCommand {
         /// Repeat count of the episode, for repeat copy [default: drawn from the training range].
         #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
         repeats: Option<usize>,
+        /// Memory slots of the NTM at test time [default: as trained]; its initial
+        /// weightings (and a random initial memory) extend as the README's "Test-time memory
+        /// size" says; at least the sequence length.
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
         /// Seed of the episode.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -210,6 +220,11 @@ pub enum PlotCommand {
         /// [default for repeat copy without --lengths: 10x20,20x10, as the paper shows].
         #[arg(long, value_name = "LxR,...", value_parser = parse_cells, allow_hyphen_values = true)]
         cells: Option<Cells>,
+        /// Memory slots of the NTM at test time [default: as trained]; its initial
+        /// weightings (and a random initial memory) extend as the README's "Test-time memory
+        /// size" says; at least the sequence length.
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
         /// Seed of the episodes.
         #[arg(long, default_value_t = 0)]
         seed: u64,

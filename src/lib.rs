@@ -28,6 +28,7 @@ pub mod optim;
 pub mod pool;
 pub mod progress;
 pub mod report;
+pub mod resize;
 pub mod run_dir;
 pub mod sweep;
 pub mod plot;

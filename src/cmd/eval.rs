@@ -5,13 +5,14 @@ use anyhow::{bail, Result};
 use crate::cli::EvalArgs;
 use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
+use crate::resize::check_room;
 use crate::run_dir::{load_path, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad
     // option writes nothing.
     let mut jobs = Vec::new();
-    for loaded in load_path(&args.path)? {
+    for loaded in load_path(&args.path, args.slots)? {
         let loaded = loaded?;
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));
@@ -62,6 +63,9 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
             );
         }
         plan.repeats = repeats.0.clone();
+    }
+    if let (Some(slots), Some(&longest)) = (args.slots, plan.lengths.iter().max()) {
+        check_room(&loaded.experiment.task, slots, longest)?;
     }
     Ok(plan)
 }

@@ -9,7 +9,8 @@ use crate::factory::ModelConfig;
 use crate::figures::{output_sample, trace_episode, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::report::EvalReport;
-use crate::run_dir::{self, load_model, model_dirs, plots_dir, read_config, read_eval, read_metrics};
+use crate::resize::check_room;
+use crate::run_dir::{self, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
 
 /// The repeat-copy episodes the outputs figure shows by default, (length, repeats): past
 /// training in one direction each, as the paper's figures 8 and 9 do (20 vectors x 10
@@ -18,8 +19,8 @@ pub const PAPER_CELLS: [(usize, usize); 2] = [(10, 20), (20, 10)];
 
 pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
-        PlotCommand::Heads { path, length, repeats, seed, output } => {
-            for file in heads(path, *length, *repeats, *seed, output.as_deref())? {
+        PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
+            for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
                 println!("{}", file.display());
             }
         }
@@ -27,9 +28,10 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
         PlotCommand::Generalisation { run, output } => {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }
-        PlotCommand::Outputs { run, lengths, cells, seed, output } => {
+        PlotCommand::Outputs { run, lengths, cells, slots, seed, output } => {
             let cells = cells.as_ref().map(|c| c.0.as_slice());
-            println!("{}", outputs(run, lengths.as_deref(), cells, *seed, output.as_deref())?.display())
+            let file = outputs(run, (lengths.as_deref(), cells), *slots, *seed, output.as_deref())?;
+            println!("{}", file.display())
         }
     }
     Ok(())
@@ -44,11 +46,12 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
 
 /// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
 /// `length` (default: the task's longest training length) is the episode's length, `repeats`
-/// its repeat count (repeat copy; default: drawn from the training range).
+/// its repeat count (repeat copy; default: drawn from the training range); `slots` the
+/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
 pub fn heads(
     path: &Path,
-    length: Option<usize>,
-    repeats: Option<usize>,
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
     seed: u64,
     output: Option<&Path>,
 ) -> Result<Vec<PathBuf>> {
@@ -72,7 +75,10 @@ pub fn heads(
         if let (Some(r), None) = (repeats, task.repeat_range()) {
             bail!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
         }
-        let loaded = load_model(dir)?;
+        if let Some(slots) = slots {
+            check_room(&experiment.task, slots, length)?;
+        }
+        let loaded = load_model_sized(dir, slots)?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
@@ -82,8 +88,12 @@ pub fn heads(
             Some(r) => format!("length {length} x {r} repeats"),
             None => format!("length {length}"),
         };
+        let memory = match slots {
+            Some(n) => format!(" with {n} slots"),
+            None => String::new(),
+        };
         let title = format!(
-            "{}, {episode}: {} after {} sequences",
+            "{}, {episode}: {}{memory} after {} sequences",
             trace.task,
             model_title(&loaded.built.name, &loaded.built.config),
             trace.trained_sequences
@@ -162,11 +172,12 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
 
 /// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
 /// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
-/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`].
+/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`]. `slots`: the
+/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
 pub fn outputs(
     run: &Path,
-    lengths: Option<&[usize]>,
-    cells: Option<&[(usize, usize)]>,
+    (lengths, cells): (Option<&[usize]>, Option<&[(usize, usize)]>),
+    slots: Option<usize>,
     seed: u64,
     output: Option<&Path>,
 ) -> Result<PathBuf> {
@@ -195,12 +206,15 @@ pub fn outputs(
             (None, Some(_)) if lengths.is_none() => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
             (None, _) => lengths.unwrap_or(&experiment.eval.lengths).iter().map(|&l| (l, None)).collect(),
         };
+        if let (Some(slots), Some(longest)) = (slots, plan.iter().map(|&(l, _)| l).max()) {
+            check_room(&experiment.task, slots, longest)?;
+        }
         plans.push(plan);
     }
     let mut samples = Vec::new();
     let mut task = String::new();
     for (dir, plan) in dirs.iter().zip(plans) {
-        let loaded = load_model(dir)?;
+        let loaded = load_model_sized(dir, slots)?;
         task = loaded.experiment.task.name().to_owned();
         for (length, repeats) in plan {
             samples.push(output_sample(&loaded, length, repeats, seed)?);

@@ -78,11 +78,11 @@ fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()
     use super::plot;
     let has_ntm = experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_)));
     if has_ntm {
-        plot::heads(out, None, None, 0, None)?;
+        plot::heads(out, (None, None), None, 0, None)?;
     }
     plot::curves(out, None)?;
     plot::generalisation(out, None)?;
-    plot::outputs(out, None, None, 0, None)?;
+    plot::outputs(out, (None, None), None, 0, None)?;
     Ok(())
 }
 

@@ -80,6 +80,11 @@ pub struct NtmConfig {
     pub controller_init_scale: f64,
     /// The heads' projection weights start uniform in +-this/sqrt(controller units).
     pub heads_init_scale: f64,
+    /// Set when a trained model runs with another number of slots than it was trained with
+    /// ([`crate::resize`]): the slots it was trained with. A `random` initial memory then keeps
+    /// its trained rows and scale (the same generator, continued or cut). Never in a file.
+    #[serde(skip)]
+    pub trained_slots: Option<usize>,
 }
 
 impl Default for NtmConfig {
@@ -96,6 +101,7 @@ impl Default for NtmConfig {
             initial_weighting: InitialWeighting::default(),
             controller_init_scale: 1.0,
             heads_init_scale: 1.0,
+            trained_slots: None,
         }
     }
 }
@@ -202,6 +208,8 @@ impl Ntm {
             focus[0] = INITIAL_FOCUS_LOGIT;
         }
         let bound = 1.0 / ((n + m) as f64).sqrt();
+        // The random memory's scale is the one it was trained with.
+        let memory_bound = 1.0 / ((config.trained_slots.unwrap_or(n) + m) as f64).sqrt();
         let initial_reads = (0..config.read_heads)
             .map(|i| init.get(&[m], &format!("read{i}"), Init::Uniform(bound)))
             .collect::<Result<Vec<_>>>()?;
@@ -217,7 +225,8 @@ impl Ntm {
             MemoryInit::Random => {
                 // A fixed generator: the same matrix for every seed and whatever else is built.
                 let mut rng = ChaCha8Rng::seed_from_u64(0x4e544d); // "NTM"
-                let values: Vec<f64> = (0..n * m).map(|_| rng.random_range(-bound..=bound)).collect();
+                let values: Vec<f64> =
+                    (0..n * m).map(|_| rng.random_range(-memory_bound..=memory_bound)).collect();
                 Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)
             }
         };
