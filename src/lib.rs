@@ -10,6 +10,7 @@
 //! [`plot`], [`mod@bench`]; [`pool`] (jobs over cores); [`cli`] and [`cmd`] (the command line).
 
 pub mod bench;
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! `ntm eval`: evaluate trained models on test lengths (and, for repeat copy, repeat counts).
 
 use anyhow::{bail, Result};
+use ntm_tasks::{MAX_LENGTH, MAX_REPEATS};
 
 use crate::cli::EvalArgs;
 use crate::config::EvalConfig;
@@ -46,6 +47,9 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     if plan.lengths.is_empty() || plan.lengths.contains(&0) {
         bail!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths);
     }
+    if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
+        bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
     if let Some(sequences) = args.sequences {
         plan.sequences = sequences;
     }
@@ -61,6 +65,9 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
                 loaded.built.name,
                 task.name()
             );
+        }
+        if let Some(r) = repeats.0.iter().find(|&&r| r > MAX_REPEATS) {
+            bail!("--repeats: {r} is more than {MAX_REPEATS}, the most repeats any machine could hold");
         }
         plan.repeats = repeats.0.clone();
     }

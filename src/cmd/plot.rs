@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use ntm_tasks::MAX_LENGTH;
 
 use crate::cli::PlotCommand;
 use crate::factory::ModelConfig;
@@ -57,6 +58,9 @@ pub fn heads(
 ) -> Result<Vec<PathBuf>> {
     if length == Some(0) {
         bail!("--length 0: must be at least 1");
+    }
+    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
+        bail!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
     }
     let dirs = model_dirs(path)?;
     let mut written = Vec::new();
@@ -183,6 +187,9 @@ pub fn outputs(
 ) -> Result<PathBuf> {
     if let Some(lengths) = lengths.filter(|l| l.is_empty() || l.contains(&0)) {
         bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
+    }
+    if let Some(l) = lengths.unwrap_or(&[]).iter().find(|&&l| l > MAX_LENGTH) {
+        bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
     }
     if lengths.is_some() && cells.is_some() {
         bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");

@@ -23,6 +23,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let names: Vec<String> = experiment.models.keys().cloned().collect();
     // Every check before anything is written. On --resume, a model with no checkpoint file at
     // all (the run was killed before its first one) starts afresh if another model has one.
+    for name in &names {
+        crate::budget::check_training(&experiment, name)?;
+    }
     let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
     let mut resume = Vec::new();
     for name in &names {

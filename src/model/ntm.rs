@@ -109,18 +109,17 @@ impl Default for NtmConfig {
 impl NtmConfig {
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let positive = [
-            ("controller_size", self.controller_size),
-            ("controller_layers", self.controller_layers),
-            ("read_heads", self.read_heads),
-            ("write_heads", self.write_heads),
-            ("memory.slots", self.memory.slots),
-            ("memory.width", self.memory.width),
+        use crate::budget::{check_size, MAX_LAYERS, MAX_SLOTS, MAX_UNITS};
+        let sizes = [
+            ("controller_size", self.controller_size, MAX_UNITS),
+            ("controller_layers", self.controller_layers, MAX_LAYERS),
+            ("read_heads", self.read_heads, MAX_LAYERS),
+            ("write_heads", self.write_heads, MAX_LAYERS),
+            ("memory.slots", self.memory.slots, MAX_SLOTS),
+            ("memory.width", self.memory.width, MAX_UNITS),
         ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(format!("{field} = 0: must be at least 1"));
-            }
+        for (field, value, max) in sizes {
+            check_size(field, value, max)?;
         }
         if self.shifts.is_empty() {
             return Err("shifts = []: give at least one shift, e.g. [-1, 0, 1]".into());
