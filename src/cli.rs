@@ -249,9 +249,16 @@ pub struct BenchArgs {
     /// Engines: reference, fused (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["reference".to_string(), "fused".to_string()])]
     pub engines: Vec<String>,
-    /// Copy sequence length (an episode has 2 * length + 1 time steps).
-    #[arg(long, default_value_t = 20)]
-    pub length: usize,
+    /// Copy sequence lengths, comma separated (an episode has 2 * length + 1 time steps).
+    #[arg(long, alias = "length", value_delimiter = ',', default_values_t = vec![20])]
+    pub lengths: Vec<usize>,
+    /// NTM memory slots, comma separated (every NTM case at each) [default: 128, the paper's].
+    #[arg(long, value_delimiter = ',')]
+    pub slots: Option<Vec<usize>>,
+    /// What to time, comma separated: train (whole optimiser steps), eval (evaluation passes,
+    /// which keep no tape).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["train".to_string(), "eval".to_string()])]
+    pub modes: Vec<String>,
     /// Untimed optimiser steps before measuring each case.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,

@@ -1,7 +1,7 @@
 //! The bench library (`ntm bench`) on tiny settings: every row it measures is finite and
 //! positive, for both engines and both kinds of model.
 
-use ntm::bench::{run_case, BenchCase, BenchSettings};
+use ntm::bench::{run_case, BenchCase, BenchMode, BenchSettings};
 use ntm::factory::ModelConfig;
 use ntm::kinds::Engine;
 use ntm::model::lstm::LstmBaselineConfig;
@@ -32,18 +32,31 @@ fn bench_rows_are_positive_and_finite() {
     let cases = [
         BenchCase {
             model: "ntm".into(),
+            config: ModelConfig::Ntm(tiny_ntm.clone()),
+            batch: 2,
+            length: None,
+            mode: Default::default(),
+        },
+        BenchCase {
+            model: "ntm".into(),
             config: ModelConfig::Ntm(tiny_ntm),
             batch: 2,
+            length: None,
+            mode: BenchMode::Eval,
         },
         BenchCase {
             model: "lstm".into(),
             config: lstm(4, 2, Engine::Reference),
             batch: 1,
+            length: None,
+            mode: Default::default(),
         },
         BenchCase {
             model: "lstm".into(),
             config: lstm(4, 2, Engine::Fused),
             batch: 3,
+            length: None,
+            mode: Default::default(),
         },
     ];
     for case in &cases {
@@ -61,6 +74,7 @@ fn bench_rows_are_positive_and_finite() {
             ("ms_per_sequence_min", row.ms_per_sequence_min),
             ("ms_per_sequence_max", row.ms_per_sequence_max),
             ("peak_rss_mb", row.peak_rss_mb),
+            ("estimate_mb", row.estimate_mb),
         ] {
             assert!(v.is_finite() && v > 0.0, "{}: {field} = {v}", case.model);
         }
