@@ -207,6 +207,16 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Time per sequence-step and peak memory of `ntm bench --json` rows against the NTM's
+    /// memory slots, log-log, one line per mode and length with its fitted slope.
+    Bench {
+        /// One or more files of `ntm bench --json` output (their rows are joined).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output file [default: bench-scaling.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Target and output side by side at several lengths (the paper's figures 4, 5 and, for
     /// repeat copy, 8 and 9).
     Outputs {

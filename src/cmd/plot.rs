@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use ntm_tasks::MAX_LENGTH;
 
+use crate::bench::BenchRow;
 use crate::cli::PlotCommand;
 use crate::factory::ModelConfig;
 use crate::figures::{output_sample, trace_episode, write_json};
@@ -29,6 +30,7 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
         PlotCommand::Generalisation { run, output } => {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }
+        PlotCommand::Bench { files, output } => println!("{}", bench(files, output.as_deref())?.display()),
         PlotCommand::Outputs { run, lengths, cells, slots, seed, output } => {
             let cells = cells.as_ref().map(|c| c.0.as_slice());
             let file = outputs(run, (lengths.as_deref(), cells), *slots, *seed, output.as_deref())?;
@@ -110,6 +112,30 @@ pub fn heads(
         bail!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
     }
     Ok(written)
+}
+
+/// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
+pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let more: Vec<BenchRow> = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not the output of `ntm bench --json`: {e}", file.display()))?;
+        rows.extend(more);
+    }
+    let file = output.map_or_else(|| PathBuf::from("bench-scaling.png"), Path::to_owned);
+    let batches: Vec<String> = {
+        let mut b: Vec<usize> = rows.iter().map(|r| r.batch).collect();
+        b.sort_unstable();
+        b.dedup();
+        b.iter().map(usize::to_string).collect()
+    };
+    let title = format!(
+        "NTM, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        batches.join(",")
+    );
+    plot::plot_scaling(&rows, &title, &file)?;
+    Ok(file)
 }
 
 /// Learning curves of every model in run folder `run`.
