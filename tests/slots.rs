@@ -73,7 +73,7 @@ fn slots_that_make_no_sense_give_one_error_line() {
     let cases: &[(&[&str], &[&str])] = &[
         (&["eval", "r/ntm", "--slots", "0"], &["--slots 0", "at least 1"]),
         (&["eval", "r/ntm", "--slots", "3", "--lengths", "2,4"], &["--slots 3", "length 4", "at least 4"]),
-        (&["eval", "r", "--slots", "16"], &["--slots 16", "lstm"]),
+        (&["eval", "r/lstm", "--slots", "16"], &["--slots 16", "lstm"]),
         (&["eval", "l/ntm", "--slots", "16"], &["--slots 16", "learned"]),
         (&["eval", "r/ntm", "--slots", "1", "--lengths", "1"], &["--slots 1", "shifts"]),
         (&["plot", "heads", "r/ntm", "--length", "10", "--slots", "9"], &["--slots 9", "length 10"]),
@@ -84,4 +84,10 @@ fn slots_that_make_no_sense_give_one_error_line() {
         s.fails(args, words);
     }
     assert!(snapshot(s.dir.path()) == before, "a failed command wrote files");
+    // A run folder: the NTM is evaluated, the LSTM left out with a note.
+    let out = s.ntm(&["eval", "r", "--slots", "16", "--lengths", "2"]);
+    assert!(out.status.success());
+    let (stdout, stderr) = (sandbox::text(&out.stdout), sandbox::text(&out.stderr));
+    assert!(stdout.contains("ntm") && !stdout.contains("lstm"), "{stdout}");
+    assert!(stderr.contains("model lstm has no memory slots"), "{stderr}");
 }

@@ -7,13 +7,22 @@ use crate::cli::EvalArgs;
 use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
 use crate::resize::check_room;
-use crate::run_dir::{load_path, write_eval, LoadedModel};
+use crate::run_dir::{load_path, model_dirs, read_config, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad
     // option writes nothing.
     let mut jobs = Vec::new();
-    for loaded in load_path(&args.path, args.slots)? {
+    let dirs = model_dirs(&args.path)?;
+    for (dir, loaded) in dirs.iter().zip(load_path(&args.path, args.slots)?) {
+        // --slots on a run folder: its models without memory (the LSTM) are left out.
+        if let (Some(slots), true) = (args.slots, dirs.len() > 1) {
+            let (experiment, name) = read_config(dir)?;
+            if experiment.models.get(&name).map(|m| m.kind()) != Some("ntm") {
+                eprintln!("note: --slots {slots}: model {name} has no memory slots; left out");
+                continue;
+            }
+        }
         let loaded = loaded?;
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));
