@@ -150,11 +150,12 @@ pub struct EvalArgs {
     /// eval.sequences].
     #[arg(long)]
     pub sequences: Option<usize>,
-    /// Memory slots of the NTM at test time [default: as trained]; its initial weightings
-    /// (and a random initial memory) extend as the README's "Test-time memory size" says; at
-    /// least the longest test length.
-    #[arg(long, value_name = "N")]
-    pub slots: Option<usize>,
+    /// Memory slots of the NTM at test time [default: as trained]: N for every length, or Kx
+    /// for K times each test length (e.g. 2x); its initial weightings (and a random initial
+    /// memory) extend as the README's "Test-time memory size" says; at least the longest test
+    /// length. A run folder's models without memory are left out.
+    #[arg(long, value_name = "N|Kx", value_parser = parse_slots)]
+    pub slots: Option<Slots>,
     /// Print the results as JSON (the eval.json object; an array for several models).
     #[arg(long)]
     pub json: bool,
@@ -285,6 +286,43 @@ pub struct BenchArgs {
     /// Internal: measure only case number N (what each child process of the bench runs).
     #[arg(long, hide = true)]
     pub case: Option<usize>,
+}
+
+/// `--slots` of `ntm eval`: a number of slots, or a multiple of each test length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slots {
+    /// `N`: this many slots at every length.
+    Fixed(usize),
+    /// `Kx`: K times the test length.
+    PerLength(usize),
+}
+
+impl Slots {
+    /// The slots at test length `length`.
+    pub fn at(self, length: usize) -> usize {
+        match self {
+            Slots::Fixed(n) => n,
+            Slots::PerLength(k) => k.saturating_mul(length),
+        }
+    }
+}
+
+impl std::fmt::Display for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Slots::Fixed(n) => write!(f, "{n}"),
+            Slots::PerLength(k) => write!(f, "{k}x"),
+        }
+    }
+}
+
+/// `N` (a whole number; 0 is refused later, naming the model) or `Kx` (K at least 1).
+pub fn parse_slots(text: &str) -> Result<Slots, String> {
+    let text = text.trim();
+    if let Some(k) = text.strip_suffix(['x', 'X']) {
+        return parse_count(k).map(Slots::PerLength).map_err(|e| format!("{e} (Kx: K times each test length, e.g. 2x)"));
+    }
+    text.parse::<usize>().map(Slots::Fixed).map_err(|_| format!("{text:?} is not a number of slots N or a multiple Kx of the test length, e.g. 2x"))
 }
 
 /// A list of counts of at least 1, given as `5,10,15,20`.

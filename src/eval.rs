@@ -90,6 +90,7 @@ pub fn evaluate(
             loss_bits: bits / sequences as f64,
             bit_errors: errors / sequences as f64,
             sequences,
+            slots: None,
         });
     }
     Ok(results)

@@ -224,6 +224,8 @@ pub struct LoadedModel {
     pub built: BuiltModel,
     pub trained_sequences: u64,
     pub dir: PathBuf,
+    /// The weights file it was loaded from.
+    pub weights: PathBuf,
 }
 
 /// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint).
@@ -253,7 +255,7 @@ pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> R
     };
     checkpoint::set_weights(weights, tensors, &built.varmap)?;
     let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
-    Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned() })
+    Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned(), weights: weights.to_owned() })
 }
 
 /// Loads the model(s) that `path` names (see [`model_dirs`]); a checkpoint file is loaded

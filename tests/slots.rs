@@ -58,6 +58,18 @@ fn eval_and_plots_run_a_trained_ntm_with_other_memory_sizes() {
     let table = s.ok(&["eval", "t/ntm", "--lengths", "2,12", "--slots", "24"]);
     assert!(table.contains("L=12"), "{table}");
     s.ok(&["eval", "t/ntm", "--lengths", "3", "--slots", "3"]);
+    // Kx: K times each length, each result naming its slots; at 1x the same numbers as N = L.
+    let json = s.ok(&["eval", "t/ntm", "--lengths", "12,2", "--slots", "2x", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows: Vec<(u64, u64)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["length"].as_u64().unwrap(), r["slots"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows, [(12, 24), (2, 4)]);
+    let fixed = s.ok(&["eval", "t/ntm", "--lengths", "12", "--slots", "12", "--json"]);
+    assert_eq!(s.ok(&["eval", "t/ntm", "--lengths", "12", "--slots", "1x", "--json"]), fixed);
     s.ok(&["plot", "heads", "t/ntm", "--length", "12", "--slots", "24", "-o", "h.png"]);
     assert_png(&s.path("h.png"));
     s.ok(&["plot", "outputs", "t", "--lengths", "2,12", "--slots", "16", "-o", "o.png"]);
