@@ -53,7 +53,8 @@ fn eval_and_plots_run_a_trained_ntm_with_other_memory_sizes() {
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "t"]);
     // At the trained size (8), --slots changes nothing.
     let trained = s.ok(&["eval", "t/ntm", "--lengths", "2,4", "--json"]);
-    assert_eq!(s.ok(&["eval", "t/ntm", "--lengths", "2,4", "--json", "--slots", "8"]), trained);
+    let same = s.ok(&["eval", "t/ntm", "--lengths", "2,4", "--json", "--slots", "8"]);
+    assert_eq!(same.replace(",\n      \"slots\": 8", ""), trained, "rows besides their slots differ");
     // More slots than trained, and a test length past the trained size.
     let table = s.ok(&["eval", "t/ntm", "--lengths", "2,12", "--slots", "24"]);
     assert!(table.contains("L=12"), "{table}");
