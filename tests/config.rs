@@ -116,6 +116,10 @@ fn copy_experiment_parses() {
     let n = ntm(&e);
     assert_eq!((n.controller_size, n.memory.slots, n.memory.width), (100, 128, 20));
     assert!(matches!(&e.models["lstm"], ModelConfig::Lstm(c) if (c.size, c.layers) == (256, 3)));
+    // The NTMs' RMSProp eps is 1e-2 (README, "Over seeds"); the LSTM's Adam keeps 1e-8.
+    assert_eq!(e.train.for_model("ntm").epsilon, 0.01);
+    assert_eq!(e.train.for_model("ntm-ff").epsilon, 0.01);
+    assert_eq!(e.train.for_model("lstm").epsilon, 1e-8);
 }
 
 #[test]
