@@ -277,6 +277,25 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     )))
 }
 
+/// An error unless tracing one episode of `steps` steps through NTM `name` (`ntm plot heads`:
+/// the taped forward, and the trace of every head's weightings kept and written as JSON, about
+/// 16 bytes a value) fits in the memory available.
+pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64) -> Result<()> {
+    let (Some(available), ModelConfig::Ntm(c)) = (available(), model) else { return Ok(()) };
+    let heads = (c.read_heads + c.write_heads) as f64;
+    let trace = steps * heads * 2.0 * c.memory.slots as f64 * 16.0;
+    let needed = training_bytes(model, io, 1, steps) + trace;
+    if needed <= HEADROOM * available.bytes {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every          head's weightings), more than the {} available ({}); lower --length or --slots",
+        mib(needed),
+        mib(available.bytes),
+        available.source,
+    )))
+}
+
 /// Sequences to evaluate at once, at most `wanted`, so that a chunk of episodes of `steps`
 /// steps fits in the memory available; an error if not even one does.
 pub fn eval_chunk(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64, wanted: usize) -> Result<usize> {

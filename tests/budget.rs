@@ -132,3 +132,17 @@ fn evaluation_runs_in_smaller_chunks_or_refuses_when_even_one_does_not_fit() {
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     check_error_line(&args, stderr.trim(), &["even one sequence at a time", "lower the test lengths"]);
 }
+
+/// `plot heads` keeps the whole tape and every head's weightings: an episode too long for the
+/// memory is refused before anything is drawn.
+#[test]
+fn a_trace_that_does_not_fit_is_refused() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "t"]);
+    let args = ["plot", "heads", "t/ntm", "--length", "20000", "--slots", "40000", "-o", "h.png"];
+    let out = s.command(&args).env(LIMIT_VARIABLE, "1G").output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    check_error_line(&args, stderr.trim(), &["tracing an episode", "lower --length or --slots"]);
+    assert!(!s.path("h.png").exists());
+}

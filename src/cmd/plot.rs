@@ -85,6 +85,9 @@ pub fn heads(
             check_room(&experiment.task, slots, length)?;
         }
         let loaded = load_model_sized(dir, slots)?;
+        let (experiment, config) = (&loaded.experiment, &loaded.built.config);
+        let io = (task.input_width(), task.output_width());
+        crate::budget::check_trace(&name, config, io, crate::budget::episode_steps(&experiment.task, length, repeats))?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
