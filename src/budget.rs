@@ -289,7 +289,7 @@ pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f
         return Ok(());
     }
     Err(Error::Invalid(format!(
-        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every          head's weightings), more than the {} available ({}); lower --length or --slots",
+        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every head's weightings), more than the {} available ({}); lower --length or --slots",
         mib(needed),
         mib(available.bytes),
         available.source,

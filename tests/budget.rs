@@ -144,5 +144,6 @@ fn a_trace_that_does_not_fit_is_refused() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     check_error_line(&args, stderr.trim(), &["tracing an episode", "lower --length or --slots"]);
+    assert!(!stderr.contains("  "), "a run of spaces in {stderr:?}");
     assert!(!s.path("h.png").exists());
 }
