@@ -24,7 +24,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::budget;
 use crate::config::{EvalConfig, Experiment, TrainConfig};
+use crate::loss;
 use crate::data::TensorBatch;
 use crate::error::{tensor, Result};
 use crate::factory::ModelConfig;
@@ -74,6 +76,37 @@ impl Default for BenchSettings {
     }
 }
 
+/// What a case times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BenchMode {
+    /// Whole optimiser steps, as training takes them.
+    #[default]
+    Train,
+    /// The forward pass and loss evaluation runs ([`crate::model::SequenceModel::forward_eval`]: the fused
+    /// NTM keeps no tape), on the same batch.
+    Eval,
+}
+
+impl BenchMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchMode::Train => "train",
+            BenchMode::Eval => "eval",
+        }
+    }
+}
+
+impl std::str::FromStr for BenchMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "train" => Ok(BenchMode::Train),
+            "eval" => Ok(BenchMode::Eval),
+            other => Err(format!("unknown mode {other:?}; use train, eval")),
+        }
+    }
+}
+
 /// One model to measure.
 #[derive(Debug, Clone)]
 pub struct BenchCase {
@@ -83,6 +116,10 @@ pub struct BenchCase {
     pub config: ModelConfig,
     /// Sequences per optimiser step.
     pub batch: usize,
+    /// Copy sequence length of the case (None: the settings' length).
+    pub length: Option<usize>,
+    /// Training steps or evaluation passes.
+    pub mode: BenchMode,
 }
 
 impl BenchCase {
@@ -91,6 +128,14 @@ impl BenchCase {
         match &self.config {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
+        }
+    }
+
+    /// The NTM's memory slots; `None` for a model without memory.
+    pub fn slots(&self) -> Option<usize> {
+        match &self.config {
+            ModelConfig::Ntm(c) => Some(c.memory.slots),
+            ModelConfig::Lstm(_) => None,
         }
     }
 }
@@ -110,6 +155,8 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> V
                     model: "ntm".into(),
                     config,
                     batch,
+                    length: None,
+                    mode: BenchMode::Train,
                 });
             }
         }
@@ -124,7 +171,42 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> V
                     model,
                     config: ModelConfig::Lstm(lstm),
                     batch,
+                    length: None,
+                    mode: BenchMode::Train,
                 });
+            }
+        }
+    }
+    cases
+}
+
+/// The scaling grid: every case of [`copy_cases`] at every copy length of `lengths`, the
+/// NTMs at every memory size of `slots`, each in every mode of `modes`; smallest first
+/// (lengths outer, then slots).
+pub fn grid_cases(
+    base: &[BenchCase],
+    lengths: &[usize],
+    slots: &[usize],
+    modes: &[BenchMode],
+) -> Vec<BenchCase> {
+    let mut cases = Vec::new();
+    for &length in lengths {
+        for case in base {
+            let sized: Vec<ModelConfig> = match &case.config {
+                ModelConfig::Ntm(c) => slots
+                    .iter()
+                    .map(|&n| {
+                        let mut c = c.clone();
+                        c.memory.slots = n;
+                        ModelConfig::Ntm(c)
+                    })
+                    .collect(),
+                other => vec![other.clone()],
+            };
+            for config in sized {
+                for &mode in modes {
+                    cases.push(BenchCase { config: config.clone(), length: Some(length), mode, ..case.clone() });
+                }
             }
         }
     }
@@ -137,6 +219,15 @@ pub struct BenchRow {
     pub engine: String,
     pub model: String,
     pub batch: usize,
+    /// `train` (optimiser steps) or `eval` (evaluation passes).
+    #[serde(default = "train_mode")]
+    pub mode: String,
+    /// The NTM's memory slots (null for the LSTM).
+    #[serde(default)]
+    pub slots: Option<usize>,
+    /// Copy sequence length.
+    #[serde(default)]
+    pub length: usize,
     /// Time steps per sequence.
     pub time_steps: usize,
     /// Median wall time per time step and sequence (a step's time / (T * B)).
@@ -151,6 +242,14 @@ pub struct BenchRow {
     pub peak_rss_mb: f64,
     /// `case`: the peak during this case; `process`: the process's peak so far.
     pub peak_rss_scope: String,
+    /// What [`crate::budget`] estimates the case needs, in MiB (its check against the
+    /// measured peak).
+    #[serde(default)]
+    pub estimate_mb: f64,
+}
+
+fn train_mode() -> String {
+    "train".into()
 }
 
 /// Measures `case`.
@@ -165,16 +264,32 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         train: settings.train.clone(),
         eval: EvalConfig::default(),
     };
+    let length = case.length.unwrap_or(settings.length);
     let mut trainer = Trainer::new(&experiment, &case.model)?;
     let mut rng = ChaCha8Rng::seed_from_u64(settings.seed);
-    let batch = task.build().sample(&mut rng, case.batch, Some(settings.length));
+    let built = task.build();
+    let batch = built.sample(&mut rng, case.batch, Some(length));
     let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&case.model))?;
     let time_steps = batch.inputs.dim(0).map_err(tensor(&case.model))?;
+    let io = (built.input_width(), built.output_width());
+    let estimate = match case.mode {
+        BenchMode::Train => budget::training_bytes(&case.config, io, case.batch, time_steps as f64),
+        BenchMode::Eval => budget::eval_bytes(&case.config, io, case.batch, time_steps as f64),
+    };
 
     // A fault (a loss or gradient that is not finite) would time a step without an update.
-    let mut step = || match trainer.step_on(&batch)? {
-        Step::Trained { .. } => Ok(()),
-        Step::Fault { .. } | Step::Skipped { .. } => Err(crate::Error::Invalid(format!("bench {}: training diverged", case.model))),
+    let mut step = || match case.mode {
+        BenchMode::Eval => {
+            let logits = trainer.model().forward_eval(&batch.inputs).map_err(tensor(&case.model))?;
+            loss::sequence_loss(&logits, &batch.targets, &batch.mask).map_err(tensor(&case.model))?;
+            Ok(())
+        }
+        BenchMode::Train => match trainer.step_on(&batch)? {
+            Step::Trained { .. } => Ok(()),
+            Step::Fault { .. } | Step::Skipped { .. } => {
+                Err(crate::Error::Invalid(format!("bench {}: training diverged", case.model)))
+            }
+        },
     };
     for _ in 0..settings.warmup {
         step()?;
@@ -199,6 +314,9 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         engine: case.engine().name().into(),
         model: case.model.clone(),
         batch: case.batch,
+        mode: case.mode.name().into(),
+        slots: case.slots(),
+        length,
         time_steps,
         ms_per_step: step_med,
         ms_per_step_min: step_min,
@@ -208,6 +326,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         ms_per_sequence_max: seq_max,
         peak_rss_mb: peak_rss_mb().unwrap_or(f64::NAN),
         peak_rss_scope: if reset { "case" } else { "process" }.into(),
+        estimate_mb: estimate / (1024.0 * 1024.0),
     })
 }
 
@@ -256,8 +375,9 @@ fn reset_peak_rss() -> bool {
 /// The rows as an aligned, human-readable table.
 pub fn table(rows: &[BenchRow]) -> String {
     let mut out = format!(
-        "{:<10} {:<12} {:>5} {:>24} {:>24} {:>10}\n",
-        "engine", "model", "batch", "ms/step (min-max)", "ms/sequence (min-max)", "peak MiB"
+        "{:<10} {:<12} {:<5} {:>5} {:>6} {:>6} {:>24} {:>24} {:>10} {:>9}\n",
+        "engine", "model", "mode", "batch", "slots", "length", "ms/step (min-max)", "ms/sequence (min-max)", "peak MiB",
+        "estimate"
     );
     for r in rows {
         let step = format!(
@@ -269,9 +389,10 @@ pub fn table(rows: &[BenchRow]) -> String {
             r.ms_per_sequence, r.ms_per_sequence_min, r.ms_per_sequence_max
         );
         let scope = if r.peak_rss_scope == "case" { "" } else { "*" };
+        let slots = r.slots.map_or("-".to_string(), |n| n.to_string());
         out += &format!(
-            "{:<10} {:<12} {:>5} {:>24} {:>24} {:>9.0}{scope}\n",
-            r.engine, r.model, r.batch, step, seq, r.peak_rss_mb
+            "{:<10} {:<12} {:<5} {:>5} {:>6} {:>6} {:>24} {:>24} {:>9.0}{scope} {:>9.0}\n",
+            r.engine, r.model, r.mode, r.batch, slots, r.length, step, seq, r.peak_rss_mb, r.estimate_mb
         );
     }
     if rows.iter().any(|r| r.peak_rss_scope != "case") {

@@ -180,7 +180,16 @@ fn first_line(s: &str) -> &str {
 /// Loads the weights at `path` into the model's existing parameters, checking every name and
 /// shape: the file must hold exactly the model's parameters.
 pub fn load_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError> {
-    let tensors = read_tensors(path)?;
+    set_weights(path, read_tensors(path)?, varmap)
+}
+
+/// Sets every variable of `varmap` from `tensors` (read from `path`, named in errors): each
+/// must be there, of the variable's shape, and nothing else may be.
+pub fn set_weights(
+    path: &Path,
+    tensors: HashMap<String, Tensor>,
+    varmap: &VarMap,
+) -> Result<(), CheckpointError> {
     let data = varmap.data().lock().expect("parameter map poisoned");
     let mut extra: Vec<&String> = tensors.keys().filter(|name| !data.contains_key(*name)).collect();
     extra.sort();

@@ -150,6 +150,12 @@ pub struct EvalArgs {
     /// eval.sequences].
     #[arg(long)]
     pub sequences: Option<usize>,
+    /// Memory slots of the NTM at test time [default: as trained]: N for every length, or Kx
+    /// for K times each test length (e.g. 2x); its initial weightings (and a random initial
+    /// memory) extend as the README's "Test-time memory size" says; at least the longest test
+    /// length. A run folder's models without memory are left out.
+    #[arg(long, value_name = "N|Kx", value_parser = parse_slots)]
+    pub slots: Option<Slots>,
     /// Print the results as JSON (the eval.json object; an array for several models).
     #[arg(long)]
     pub json: bool,
@@ -172,6 +178,11 @@ pub enum PlotCommand {
         /// Repeat count of the episode, for repeat copy [default: drawn from the training range].
         #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
         repeats: Option<usize>,
+        /// Memory slots of the NTM at test time [default: as trained]; its initial
+        /// weightings (and a random initial memory) extend as the README's "Test-time memory
+        /// size" says; at least the sequence length.
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
         /// Seed of the episode.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -197,6 +208,16 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Time per sequence-step and peak memory of `ntm bench --json` rows against the NTM's
+    /// memory slots, log-log, one line per mode and length with its fitted slope.
+    Bench {
+        /// One or more files of `ntm bench --json` output (their rows are joined).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Output file [default: bench-scaling.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Target and output side by side at several lengths (the paper's figures 4, 5 and, for
     /// repeat copy, 8 and 9).
     Outputs {
@@ -210,6 +231,11 @@ pub enum PlotCommand {
         /// [default for repeat copy without --lengths: 10x20,20x10, as the paper shows].
         #[arg(long, value_name = "LxR,...", value_parser = parse_cells, allow_hyphen_values = true)]
         cells: Option<Cells>,
+        /// Memory slots of the NTM at test time [default: as trained]; its initial
+        /// weightings (and a random initial memory) extend as the README's "Test-time memory
+        /// size" says; at least the sequence length.
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
         /// Seed of the episodes.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -234,9 +260,16 @@ pub struct BenchArgs {
     /// Engines: reference, fused (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["reference".to_string(), "fused".to_string()])]
     pub engines: Vec<String>,
-    /// Copy sequence length (an episode has 2 * length + 1 time steps).
-    #[arg(long, default_value_t = 20)]
-    pub length: usize,
+    /// Copy sequence lengths, comma separated (an episode has 2 * length + 1 time steps).
+    #[arg(long, alias = "length", value_delimiter = ',', default_values_t = vec![20])]
+    pub lengths: Vec<usize>,
+    /// NTM memory slots, comma separated (every NTM case at each) [default: 128, the paper's].
+    #[arg(long, value_delimiter = ',')]
+    pub slots: Option<Vec<usize>>,
+    /// What to time, comma separated: train (whole optimiser steps), eval (evaluation passes,
+    /// which keep no tape).
+    #[arg(long, value_delimiter = ',', default_values_t = vec!["train".to_string(), "eval".to_string()])]
+    pub modes: Vec<String>,
     /// Untimed optimiser steps before measuring each case.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
@@ -253,6 +286,43 @@ pub struct BenchArgs {
     /// Internal: measure only case number N (what each child process of the bench runs).
     #[arg(long, hide = true)]
     pub case: Option<usize>,
+}
+
+/// `--slots` of `ntm eval`: a number of slots, or a multiple of each test length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slots {
+    /// `N`: this many slots at every length.
+    Fixed(usize),
+    /// `Kx`: K times the test length.
+    PerLength(usize),
+}
+
+impl Slots {
+    /// The slots at test length `length`.
+    pub fn at(self, length: usize) -> usize {
+        match self {
+            Slots::Fixed(n) => n,
+            Slots::PerLength(k) => k.saturating_mul(length),
+        }
+    }
+}
+
+impl std::fmt::Display for Slots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Slots::Fixed(n) => write!(f, "{n}"),
+            Slots::PerLength(k) => write!(f, "{k}x"),
+        }
+    }
+}
+
+/// `N` (a whole number; 0 is refused later, naming the model) or `Kx` (K at least 1).
+pub fn parse_slots(text: &str) -> Result<Slots, String> {
+    let text = text.trim();
+    if let Some(k) = text.strip_suffix(['x', 'X']) {
+        return parse_count(k).map(Slots::PerLength).map_err(|e| format!("{e} (Kx: K times each test length, e.g. 2x)"));
+    }
+    text.parse::<usize>().map(Slots::Fixed).map_err(|_| format!("{text:?} is not a number of slots N or a multiple Kx of the test length, e.g. 2x"))
 }
 
 /// A list of counts of at least 1, given as `5,10,15,20`.

@@ -242,6 +242,12 @@ impl Experiment {
         if self.eval.lengths.contains(&0) {
             return Err(format!("eval.lengths = {:?}: lengths must be at least 1", self.eval.lengths));
         }
+        if let Some(l) = self.eval.lengths.iter().find(|&&l| l > ntm_tasks::MAX_LENGTH) {
+            return Err(format!(
+                "eval.lengths contains {l}: lengths must be at most {} (no machine could hold more)",
+                ntm_tasks::MAX_LENGTH
+            ));
+        }
         if !self.eval.repeats.is_empty() {
             if self.task.build().repeat_range().is_none() {
                 return Err(format!(
@@ -282,6 +288,10 @@ fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
     }
     if t.batch == 0 {
         return Err(("batch", "= 0: must be at least 1".into()));
+    }
+    if t.batch > crate::budget::MAX_BATCH {
+        let max = crate::budget::MAX_BATCH;
+        return Err(("batch", format!("= {}: must be at most {max} (no machine could hold more)", t.batch)));
     }
     if !(t.lr.is_finite() && t.lr > 0.0) {
         return Err(("lr", format!("= {}: must be a finite number greater than 0", t.lr)));

@@ -7,6 +7,7 @@ use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::budget;
 use crate::config::{EvalConfig, Experiment};
 use crate::data::TensorBatch;
 use crate::error::{tensor, Error, Result};
@@ -15,8 +16,9 @@ use crate::model::SequenceModel;
 use crate::report::{EvalReport, EvalResult};
 use crate::run_dir::LoadedModel;
 
-/// Sequences evaluated in one forward pass at most.
-const EVAL_BATCH: usize = 32;
+/// Sequences evaluated in one forward pass at most (fewer where memory is short, see
+/// [`crate::budget::eval_chunk`]).
+pub const EVAL_BATCH: usize = 32;
 
 /// Evaluation data come from the experiment seed mixed with this, so they differ from the
 /// training data of the same seed.
@@ -53,7 +55,8 @@ fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
 
 /// Mean loss in bits and bit errors per sequence of `model` on `plan.sequences` episodes of
 /// each length (and repeat count, if `plan.repeats` has any), drawn from `seed`'s evaluation
-/// generators (the same episodes for every model).
+/// generators (the same episodes for every model), at most `chunk(length, repeats)`
+/// sequences per forward pass.
 ///
 /// # Panics
 /// If `plan.repeats` is not empty and `task` has no repeat count (see
@@ -63,17 +66,19 @@ pub fn evaluate(
     task: &dyn Task,
     plan: &EvalConfig,
     seed: u64,
+    chunk: impl Fn(usize, Option<usize>) -> usize,
 ) -> candle_core::Result<Vec<EvalResult>> {
     let sequences = plan.sequences;
     let mut results = Vec::new();
     for (length, repeats) in cells(plan) {
         let mut rng = cell_rng(seed, length, repeats);
         let (mut bits, mut errors, mut done) = (0.0, 0.0, 0);
+        let chunk = chunk(length, repeats).max(1);
         while done < sequences {
-            let n = (sequences - done).min(EVAL_BATCH);
+            let n = (sequences - done).min(chunk);
             let batch = task.sample_sized(&mut rng, n, Some(length), repeats);
             let batch = TensorBatch::new(&batch, &Device::Cpu)?;
-            let logits = model.forward(&batch.inputs)?;
+            let logits = model.forward_eval(&batch.inputs)?;
             let nats = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?.to_scalar::<f32>()?;
             bits += loss::nats_to_bits(nats as f64) * n as f64;
             errors += loss::bit_errors(&logits, &batch.targets, &batch.mask)? * n as f64;
@@ -85,6 +90,7 @@ pub fn evaluate(
             loss_bits: bits / sequences as f64,
             bit_errors: errors / sequences as f64,
             sequences,
+            slots: None,
         });
     }
     Ok(results)
@@ -107,7 +113,19 @@ pub fn evaluate_model(
             task.name()
         )));
     }
-    let results = evaluate(model, task.as_ref(), plan, experiment.seed).map_err(tensor(name))?;
+    // Every cell's chunk is decided before the first is evaluated, so a cell that cannot
+    // fit refuses before any work.
+    let config = &experiment.models[name];
+    let io = (task.input_width(), task.output_width());
+    let mut chunks = Vec::new();
+    for (length, repeats) in cells(plan) {
+        let steps = budget::episode_steps(&experiment.task, length, repeats);
+        chunks.push(((length, repeats), budget::eval_chunk(name, config, io, steps, EVAL_BATCH)?));
+    }
+    let chunk = |length, repeats| {
+        chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c)
+    };
+    let results = evaluate(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
 }
 

@@ -20,12 +20,13 @@ const FIGURE_SEED_SALT: u64 = 0xf16;
 
 /// One episode of `length` (and `repeats`, if given: the task must have a repeat count)
 /// drawn from `seed`, and the model's outputs on it (after the sigmoid),
-/// `[time][output width]`, with what its heads did if it has memory.
+/// `[time][output width]`, with what its heads did if it has memory and `traced` (without,
+/// the model runs as evaluation does, keeping no tape).
 fn run_episode(
     loaded: &LoadedModel,
-    length: usize,
-    repeats: Option<usize>,
+    (length, repeats): (usize, Option<usize>),
     seed: u64,
+    traced: bool,
 ) -> Result<(Episode, Vec<Vec<f32>>, Option<MemoryRecord>)> {
     let tensor_err = tensor(&loaded.built.name);
     let task = loaded.experiment.task.build();
@@ -39,7 +40,12 @@ fn run_episode(
     let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
     let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
     let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(&tensor_err)?;
-    let (logits, record) = loaded.built.model.forward_traced(&tensors.inputs).map_err(&tensor_err)?;
+    let model = &loaded.built.model;
+    let (logits, record) = match traced {
+        true => model.forward_traced(&tensors.inputs),
+        false => model.forward_eval(&tensors.inputs).map(|logits| (logits, None)),
+    }
+    .map_err(&tensor_err)?;
     let outputs = (|| -> candle_core::Result<Vec<Vec<f32>>> {
         let probs: Tensor = sigmoid(&logits)?.get_on_dim(1, 0)?; // [T, Y]
         probs.to_dtype(DType::F32)?.to_vec2()
@@ -51,7 +57,7 @@ fn run_episode(
 /// Traces one episode of `length` (and `repeats`, if given) drawn from `seed` through a
 /// trained NTM.
 pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>, seed: u64) -> Result<Trace> {
-    let (episode, outputs, record) = run_episode(loaded, length, repeats, seed)?;
+    let (episode, outputs, record) = run_episode(loaded, (length, repeats), seed, true)?;
     let record = record.ok_or_else(|| {
         Error::Invalid(format!(
             "model {} ({}) has no memory heads to trace; pick an NTM",
@@ -82,7 +88,7 @@ pub fn output_sample(
     repeats: Option<usize>,
     seed: u64,
 ) -> Result<OutputSample> {
-    let (episode, outputs, _) = run_episode(loaded, length, repeats, seed)?;
+    let (episode, outputs, _) = run_episode(loaded, (length, repeats), seed, false)?;
     let scored: Vec<usize> = (0..episode.mask.len()).filter(|&t| episode.mask[t] > 0.0).collect();
     Ok(OutputSample {
         model: loaded.built.name.clone(),

@@ -10,6 +10,7 @@
 //! [`plot`], [`mod@bench`]; [`pool`] (jobs over cores); [`cli`] and [`cmd`] (the command line).
 
 pub mod bench;
+pub mod budget;
 pub mod checkpoint;
 pub mod config;
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod optim;
 pub mod pool;
 pub mod progress;
 pub mod report;
+pub mod resize;
 pub mod run_dir;
 pub mod sweep;
 pub mod plot;

@@ -38,6 +38,10 @@ pub struct EvalResult {
     pub bit_errors: f64,
     /// How many sequences the means are over.
     pub sequences: usize,
+    /// The NTM's memory slots at test time, when not those it was trained with (`ntm eval
+    /// --slots`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<usize>,
 }
 
 /// The whole `eval.json` of one model: generalisation to each test length.

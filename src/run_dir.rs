@@ -224,32 +224,50 @@ pub struct LoadedModel {
     pub built: BuiltModel,
     pub trained_sequences: u64,
     pub dir: PathBuf,
+    /// The weights file it was loaded from.
+    pub weights: PathBuf,
 }
 
 /// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint).
 pub fn load_model(dir: &Path) -> Result<LoadedModel> {
-    load_model_weights(dir, &checkpoint::path(dir, checkpoint::WEIGHTS_FILE))
+    load_model_sized(dir, None)
 }
 
-/// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`.
-pub fn load_model_weights(dir: &Path, weights: &Path) -> Result<LoadedModel> {
-    let (experiment, name) = read_config(dir)?;
+/// Loads the model in folder `dir`; an NTM with `slots` memory slots if given (see
+/// [`crate::resize`]; the experiment it carries then says `slots`).
+pub fn load_model_sized(dir: &Path, slots: Option<usize>) -> Result<LoadedModel> {
+    load_model_weights(dir, &checkpoint::path(dir, checkpoint::WEIGHTS_FILE), slots)
+}
+
+/// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`,
+/// with `slots` memory slots if given (see [`crate::resize`]).
+pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> Result<LoadedModel> {
+    let (mut experiment, name) = read_config(dir)?;
+    if let Some(slots) = slots {
+        experiment = crate::resize::resize_experiment(&experiment, &name, slots)?;
+    }
     let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, &experiment.task)
         .map_err(crate::error::tensor(&name))?;
-    checkpoint::load_weights(weights, &built.varmap)?;
+    let tensors = checkpoint::read_tensors(weights)?;
+    let tensors = match slots {
+        Some(slots) => crate::resize::resize_tensors(tensors, slots).map_err(crate::error::tensor(&name))?,
+        None => tensors,
+    };
+    checkpoint::set_weights(weights, tensors, &built.varmap)?;
     let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
-    Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned() })
+    Ok(LoadedModel { experiment, built, trained_sequences, dir: dir.to_owned(), weights: weights.to_owned() })
 }
 
 /// Loads the model(s) that `path` names (see [`model_dirs`]); a checkpoint file is loaded
-/// itself, not the folder's usual one.
-pub fn load_path(path: &Path) -> Result<Vec<Result<LoadedModel>>> {
+/// itself, not the folder's usual one. With `slots`, every model is an NTM run with that many
+/// memory slots ([`crate::resize`]).
+pub fn load_path(path: &Path, slots: Option<usize>) -> Result<Vec<Result<LoadedModel>>> {
     let dirs = model_dirs(path)?;
     Ok(dirs
         .iter()
         .map(|dir| match path.is_file() {
-            true => load_model_weights(dir, path),
-            false => load_model(dir),
+            true => load_model_weights(dir, path, slots),
+            false => load_model_sized(dir, slots),
         })
         .collect())
 }

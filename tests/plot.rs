@@ -172,6 +172,7 @@ fn reports() -> Vec<EvalReport> {
                 loss_bits: errors(l as f64) * 2.5 + 0.01,
                 bit_errors: errors(l as f64),
                 sequences: 100,
+                slots: None,
             })
             .collect(),
     };
@@ -445,6 +446,7 @@ fn degenerate_shapes_still_draw() {
             loss_bits: 0.0,
             bit_errors: 0.0,
             sequences: 1,
+            slots: None,
         }],
     };
     plot_generalisation(

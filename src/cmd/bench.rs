@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::{self, BenchCase, BenchRow, BenchSettings};
+use crate::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
 use crate::cli::BenchArgs;
 use crate::kinds::Engine;
 
@@ -20,9 +20,20 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     {
         bail!("--models: unknown model {m:?}; use ntm, lstm");
     }
-    if args.batches.contains(&0) || args.length == 0 {
-        bail!("--batches and --length must be at least 1");
+    if args.batches.contains(&0) || args.lengths.contains(&0) || args.lengths.is_empty() {
+        bail!("--batches and --lengths must be at least 1");
     }
+    if let Some(slots) = &args.slots {
+        if slots.is_empty() || slots.contains(&0) || slots.iter().any(|&n| n > crate::budget::MAX_SLOTS) {
+            bail!("--slots {slots:?}: give one or more sizes from 1 to {}", crate::budget::MAX_SLOTS);
+        }
+    }
+    let modes = args
+        .modes
+        .iter()
+        .map(|m| m.parse::<BenchMode>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--modes: {e}"))?;
     let engines = args
         .engines
         .iter()
@@ -30,13 +41,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("--engines: {e}"))?;
     let settings = BenchSettings {
-        length: args.length,
+        length: args.lengths[0],
         warmup: args.warmup,
         reps: args.reps,
         steps: args.steps,
         ..BenchSettings::default()
     };
-    let cases = bench::copy_cases(&args.batches, &engines, &args.models);
+    let base = bench::copy_cases(&args.batches, &engines, &args.models);
+    let slots = args.slots.clone().unwrap_or_else(|| vec![crate::model::ntm::MemoryConfig::default().slots]);
+    let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
     if let Some(index) = args.case {
         let case = cases
             .get(index)
@@ -53,7 +66,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             run_child(index, case)?
         };
         if !args.json {
-            eprintln!("measured {} {} batch {}", row.engine, row.model, row.batch);
+            let slots = row.slots.map_or(String::new(), |n| format!(" {n} slots"));
+            eprintln!("measured {} {} {} batch {}{slots} length {}", row.engine, row.model, row.mode, row.batch, row.length);
         }
         rows.push(row);
     }
@@ -77,9 +91,11 @@ fn run_child(index: usize, case: &BenchCase) -> Result<BenchRow> {
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(
-            "bench case {} batch {}: {}",
+            "bench case {} {} batch {} length {}: {}",
             case.model,
+            case.mode.name(),
             case.batch,
+            case.length.unwrap_or(0),
             stderr.trim()
         );
     }

@@ -1,24 +1,41 @@
 //! `ntm eval`: evaluate trained models on test lengths (and, for repeat copy, repeat counts).
 
 use anyhow::{bail, Result};
+use ntm_tasks::{MAX_LENGTH, MAX_REPEATS};
 
-use crate::cli::EvalArgs;
+use crate::cli::{EvalArgs, Slots};
+use crate::report::{EvalReport, EvalResult};
 use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
-use crate::run_dir::{load_path, write_eval, LoadedModel};
+use crate::resize::check_room;
+use crate::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad
     // option writes nothing.
     let mut jobs = Vec::new();
-    for loaded in load_path(&args.path)? {
+    let dirs = model_dirs(&args.path)?;
+    // Models are loaded at their trained size first (checked), then at each length's size.
+    let first = args.slots.map(|s| s.at(args.lengths.as_ref().and_then(|l| l.first().copied()).unwrap_or(1)));
+    for (dir, loaded) in dirs.iter().zip(load_path(&args.path, first)?) {
+        // --slots on a run folder: its models without memory (the LSTM) are left out.
+        if let (Some(slots), true) = (args.slots, dirs.len() > 1) {
+            let (experiment, name) = read_config(dir)?;
+            if experiment.models.get(&name).map(|m| m.kind()) != Some("ntm") {
+                eprintln!("note: --slots {slots}: model {name} has no memory slots; left out");
+                continue;
+            }
+        }
         let loaded = loaded?;
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));
     }
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {
-        let report = evaluate_loaded(loaded, plan)?;
+        let report = match args.slots {
+            None => evaluate_loaded(loaded, plan)?,
+            Some(slots) => evaluate_sized(loaded, plan, slots)?,
+        };
         if args.save {
             write_eval(&loaded.dir, &report)?;
         }
@@ -45,6 +62,9 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     if plan.lengths.is_empty() || plan.lengths.contains(&0) {
         bail!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths);
     }
+    if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
+        bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
     if let Some(sequences) = args.sequences {
         plan.sequences = sequences;
     }
@@ -61,9 +81,35 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
                 task.name()
             );
         }
+        if let Some(r) = repeats.0.iter().find(|&&r| r > MAX_REPEATS) {
+            bail!("--repeats: {r} is more than {MAX_REPEATS}, the most repeats any machine could hold");
+        }
         plan.repeats = repeats.0.clone();
     }
+    if let Some(slots) = args.slots {
+        for &length in &plan.lengths {
+            check_room(&loaded.experiment.task, slots.at(length), length)?;
+        }
+    }
     Ok(plan)
+}
+
+/// The report of `loaded` on `plan` with the memory sizes of `slots`: one model per size, each
+/// evaluated on the lengths that have it; every result names its slots.
+fn evaluate_sized(loaded: &LoadedModel, plan: &EvalConfig, slots: Slots) -> Result<EvalReport> {
+    let mut report = EvalReport { model: loaded.built.name.clone(), task: loaded.experiment.task.name().into(), results: vec![] };
+    let mut sizes: Vec<usize> = plan.lengths.iter().map(|&l| slots.at(l)).collect();
+    sizes.dedup();
+    for n in sizes {
+        let lengths: Vec<usize> = plan.lengths.iter().copied().filter(|&l| slots.at(l) == n).collect();
+        let sized = load_model_weights(&loaded.dir, &loaded.weights, Some(n))?;
+        let part = evaluate_loaded(&sized, &EvalConfig { lengths, ..plan.clone() })?;
+        report.results.extend(part.results.into_iter().map(|r| EvalResult { slots: Some(n), ..r }));
+    }
+    // Lengths in the order asked, as without --slots.
+    let order = |r: &EvalResult| plan.lengths.iter().position(|&l| l == r.length);
+    report.results.sort_by_key(order);
+    Ok(report)
 }
 
 /// `5,10,15` from `[5, 10, 15]`.

@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use ntm_tasks::MAX_LENGTH;
 
+use crate::bench::BenchRow;
 use crate::cli::PlotCommand;
 use crate::factory::ModelConfig;
 use crate::figures::{output_sample, trace_episode, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::report::EvalReport;
-use crate::run_dir::{self, load_model, model_dirs, plots_dir, read_config, read_eval, read_metrics};
+use crate::resize::check_room;
+use crate::run_dir::{self, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
 
 /// The repeat-copy episodes the outputs figure shows by default, (length, repeats): past
 /// training in one direction each, as the paper's figures 8 and 9 do (20 vectors x 10
@@ -18,8 +21,8 @@ pub const PAPER_CELLS: [(usize, usize); 2] = [(10, 20), (20, 10)];
 
 pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
-        PlotCommand::Heads { path, length, repeats, seed, output } => {
-            for file in heads(path, *length, *repeats, *seed, output.as_deref())? {
+        PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
+            for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
                 println!("{}", file.display());
             }
         }
@@ -27,9 +30,11 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
         PlotCommand::Generalisation { run, output } => {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }
-        PlotCommand::Outputs { run, lengths, cells, seed, output } => {
+        PlotCommand::Bench { files, output } => println!("{}", bench(files, output.as_deref())?.display()),
+        PlotCommand::Outputs { run, lengths, cells, slots, seed, output } => {
             let cells = cells.as_ref().map(|c| c.0.as_slice());
-            println!("{}", outputs(run, lengths.as_deref(), cells, *seed, output.as_deref())?.display())
+            let file = outputs(run, (lengths.as_deref(), cells), *slots, *seed, output.as_deref())?;
+            println!("{}", file.display())
         }
     }
     Ok(())
@@ -44,16 +49,20 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
 
 /// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
 /// `length` (default: the task's longest training length) is the episode's length, `repeats`
-/// its repeat count (repeat copy; default: drawn from the training range).
+/// its repeat count (repeat copy; default: drawn from the training range); `slots` the
+/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
 pub fn heads(
     path: &Path,
-    length: Option<usize>,
-    repeats: Option<usize>,
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
     seed: u64,
     output: Option<&Path>,
 ) -> Result<Vec<PathBuf>> {
     if length == Some(0) {
         bail!("--length 0: must be at least 1");
+    }
+    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
+        bail!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
     }
     let dirs = model_dirs(path)?;
     let mut written = Vec::new();
@@ -72,7 +81,13 @@ pub fn heads(
         if let (Some(r), None) = (repeats, task.repeat_range()) {
             bail!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
         }
-        let loaded = load_model(dir)?;
+        if let Some(slots) = slots {
+            check_room(&experiment.task, slots, length)?;
+        }
+        let loaded = load_model_sized(dir, slots)?;
+        let (experiment, config) = (&loaded.experiment, &loaded.built.config);
+        let io = (task.input_width(), task.output_width());
+        crate::budget::check_trace(&name, config, io, crate::budget::episode_steps(&experiment.task, length, repeats))?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
             Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
@@ -82,8 +97,12 @@ pub fn heads(
             Some(r) => format!("length {length} x {r} repeats"),
             None => format!("length {length}"),
         };
+        let memory = match slots {
+            Some(n) => format!(" with {n} slots"),
+            None => String::new(),
+        };
         let title = format!(
-            "{}, {episode}: {} after {} sequences",
+            "{}, {episode}: {}{memory} after {} sequences",
             trace.task,
             model_title(&loaded.built.name, &loaded.built.config),
             trace.trained_sequences
@@ -96,6 +115,30 @@ pub fn heads(
         bail!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
     }
     Ok(written)
+}
+
+/// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
+pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let more: Vec<BenchRow> = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not the output of `ntm bench --json`: {e}", file.display()))?;
+        rows.extend(more);
+    }
+    let file = output.map_or_else(|| PathBuf::from("bench-scaling.png"), Path::to_owned);
+    let batches: Vec<String> = {
+        let mut b: Vec<usize> = rows.iter().map(|r| r.batch).collect();
+        b.sort_unstable();
+        b.dedup();
+        b.iter().map(usize::to_string).collect()
+    };
+    let title = format!(
+        "NTM, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        batches.join(",")
+    );
+    plot::plot_scaling(&rows, &title, &file)?;
+    Ok(file)
 }
 
 /// Learning curves of every model in run folder `run`.
@@ -162,16 +205,20 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
 
 /// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
 /// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
-/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`].
+/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`]. `slots`: the
+/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
 pub fn outputs(
     run: &Path,
-    lengths: Option<&[usize]>,
-    cells: Option<&[(usize, usize)]>,
+    (lengths, cells): (Option<&[usize]>, Option<&[(usize, usize)]>),
+    slots: Option<usize>,
     seed: u64,
     output: Option<&Path>,
 ) -> Result<PathBuf> {
     if let Some(lengths) = lengths.filter(|l| l.is_empty() || l.contains(&0)) {
         bail!("--lengths {lengths:?}: give one or more lengths of at least 1");
+    }
+    if let Some(l) = lengths.unwrap_or(&[]).iter().find(|&&l| l > MAX_LENGTH) {
+        bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
     }
     if lengths.is_some() && cells.is_some() {
         bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
@@ -195,12 +242,15 @@ pub fn outputs(
             (None, Some(_)) if lengths.is_none() => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
             (None, _) => lengths.unwrap_or(&experiment.eval.lengths).iter().map(|&l| (l, None)).collect(),
         };
+        if let (Some(slots), Some(longest)) = (slots, plan.iter().map(|&(l, _)| l).max()) {
+            check_room(&experiment.task, slots, longest)?;
+        }
         plans.push(plan);
     }
     let mut samples = Vec::new();
     let mut task = String::new();
     for (dir, plan) in dirs.iter().zip(plans) {
-        let loaded = load_model(dir)?;
+        let loaded = load_model_sized(dir, slots)?;
         task = loaded.experiment.task.name().to_owned();
         for (length, repeats) in plan {
             samples.push(output_sample(&loaded, length, repeats, seed)?);

@@ -23,6 +23,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let names: Vec<String> = experiment.models.keys().cloned().collect();
     // Every check before anything is written. On --resume, a model with no checkpoint file at
     // all (the run was killed before its first one) starts afresh if another model has one.
+    for name in &names {
+        crate::budget::check_training(&experiment, name)?;
+    }
     let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
     let mut resume = Vec::new();
     for name in &names {
@@ -78,11 +81,11 @@ fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()
     use super::plot;
     let has_ntm = experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_)));
     if has_ntm {
-        plot::heads(out, None, None, 0, None)?;
+        plot::heads(out, (None, None), None, 0, None)?;
     }
     plot::curves(out, None)?;
     plot::generalisation(out, None)?;
-    plot::outputs(out, None, None, 0, None)?;
+    plot::outputs(out, (None, None), None, 0, None)?;
     Ok(())
 }
 

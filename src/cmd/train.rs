@@ -18,6 +18,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             args.model
         );
     }
+    crate::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;

@@ -107,13 +107,9 @@ impl Default for LstmBaselineConfig {
 impl LstmBaselineConfig {
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.size == 0 {
-            return Err("size = 0: must be at least 1".into());
-        }
-        if self.layers == 0 {
-            return Err("layers = 0: must be at least 1".into());
-        }
-        Ok(())
+        use crate::budget::{check_size, MAX_LAYERS, MAX_UNITS};
+        check_size("size", self.size, MAX_UNITS)?;
+        check_size("layers", self.layers, MAX_LAYERS)
     }
 }
 

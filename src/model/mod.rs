@@ -35,6 +35,13 @@ pub trait SequenceModel: Send + Sync {
     /// `inputs`: `[T, B, input width]` -> logits `[T, B, output width]` (before the sigmoid).
     fn forward(&self, inputs: &Tensor) -> Result<Tensor>;
 
+    /// The logits of [`forward`](Self::forward), the same bits, for evaluation: no gradient
+    /// flows back through them, so a model may compute them without keeping what a backward
+    /// pass would need (the fused NTM keeps O(B N M) state instead of every step's memory).
+    fn forward_eval(&self, inputs: &Tensor) -> Result<Tensor> {
+        self.forward(inputs)
+    }
+
     /// Like [`forward`](Self::forward), also recording what the memory heads did for batch
     /// element 0; `None` for models without memory.
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {

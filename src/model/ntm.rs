@@ -80,6 +80,11 @@ pub struct NtmConfig {
     pub controller_init_scale: f64,
     /// The heads' projection weights start uniform in +-this/sqrt(controller units).
     pub heads_init_scale: f64,
+    /// Set when a trained model runs with another number of slots than it was trained with
+    /// ([`crate::resize`]): the slots it was trained with. A `random` initial memory then keeps
+    /// its trained rows and scale (the same generator, continued or cut). Never in a file.
+    #[serde(skip)]
+    pub trained_slots: Option<usize>,
 }
 
 impl Default for NtmConfig {
@@ -96,6 +101,7 @@ impl Default for NtmConfig {
             initial_weighting: InitialWeighting::default(),
             controller_init_scale: 1.0,
             heads_init_scale: 1.0,
+            trained_slots: None,
         }
     }
 }
@@ -103,18 +109,17 @@ impl Default for NtmConfig {
 impl NtmConfig {
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        let positive = [
-            ("controller_size", self.controller_size),
-            ("controller_layers", self.controller_layers),
-            ("read_heads", self.read_heads),
-            ("write_heads", self.write_heads),
-            ("memory.slots", self.memory.slots),
-            ("memory.width", self.memory.width),
+        use crate::budget::{check_size, MAX_LAYERS, MAX_SLOTS, MAX_UNITS};
+        let sizes = [
+            ("controller_size", self.controller_size, MAX_UNITS),
+            ("controller_layers", self.controller_layers, MAX_LAYERS),
+            ("read_heads", self.read_heads, MAX_LAYERS),
+            ("write_heads", self.write_heads, MAX_LAYERS),
+            ("memory.slots", self.memory.slots, MAX_SLOTS),
+            ("memory.width", self.memory.width, MAX_UNITS),
         ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(format!("{field} = 0: must be at least 1"));
-            }
+        for (field, value, max) in sizes {
+            check_size(field, value, max)?;
         }
         if self.shifts.is_empty() {
             return Err("shifts = []: give at least one shift, e.g. [-1, 0, 1]".into());
@@ -202,6 +207,8 @@ impl Ntm {
             focus[0] = INITIAL_FOCUS_LOGIT;
         }
         let bound = 1.0 / ((n + m) as f64).sqrt();
+        // The random memory's scale is the one it was trained with.
+        let memory_bound = 1.0 / ((config.trained_slots.unwrap_or(n) + m) as f64).sqrt();
         let initial_reads = (0..config.read_heads)
             .map(|i| init.get(&[m], &format!("read{i}"), Init::Uniform(bound)))
             .collect::<Result<Vec<_>>>()?;
@@ -217,7 +224,8 @@ impl Ntm {
             MemoryInit::Random => {
                 // A fixed generator: the same matrix for every seed and whatever else is built.
                 let mut rng = ChaCha8Rng::seed_from_u64(0x4e544d); // "NTM"
-                let values: Vec<f64> = (0..n * m).map(|_| rng.random_range(-bound..=bound)).collect();
+                let values: Vec<f64> =
+                    (0..n * m).map(|_| rng.random_range(-memory_bound..=memory_bound)).collect();
                 Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)
             }
         };
@@ -282,6 +290,14 @@ impl Ntm {
     /// the kernel's run (for traces).
     fn forward_fused(&self, inputs: &Tensor) -> Result<(Tensor, NtmRun)> {
         let (time, batch, x) = inputs.dims3()?;
+        let run = crate::fused::ntm::run(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
+        let logits = self.output.forward(&features)?;
+        Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
+    }
+
+    /// The parameters in the fused kernel's order ([`NtmSizes::parameter_shapes`]).
+    fn fused_parameters(&self) -> Result<Vec<Tensor>> {
         let (n, m) = (self.config.memory.slots, self.config.memory.width);
         let mut parameters = self.controller.tensors();
         for head in self.read_heads.iter().chain(&self.write_heads) {
@@ -294,10 +310,7 @@ impl Ntm {
             Some(memory) => memory.clone(),
             None => memory::constant_memory(1, n, m, self.dtype, &self.device)?.squeeze(0)?,
         });
-        let run = crate::fused::ntm::run(&self.fused_sizes(x), &parameters, inputs)?;
-        let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
-        let logits = self.output.forward(&features)?;
-        Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
+        Ok(parameters)
     }
 
     /// M_t = M_{t-1} prod_i (1 - w_i e_i) + sum_i w_i a_i over the write heads' `(w, e, a)`
@@ -393,6 +406,19 @@ impl SequenceModel for Ntm {
             let (y, next, _) = self.step(x, state, false)?;
             Ok((y, next))
         })
+    }
+
+    /// The fused engine's [`crate::fused::ntm::forward_only`], then the output layer: the
+    /// bits of [`Self::forward`] without the tape. The reference engine steps as `forward`.
+    fn forward_eval(&self, inputs: &Tensor) -> Result<Tensor> {
+        if self.config.engine != Engine::Fused {
+            return self.forward(inputs);
+        }
+        let (time, batch, x) = inputs.dims3()?;
+        let features = crate::fused::ntm::forward_only(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let features = features.reshape((time * batch, features.dim(2)?))?; // [T B, C + R M]
+        let logits = self.output.forward(&features)?.detach(); // [T B, Y]
+        logits.reshape((time, batch, logits.dim(1)?))
     }
 
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {

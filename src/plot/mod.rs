@@ -12,6 +12,7 @@
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
 //! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
 //! | [`plot_sweep_convergence`] | per seed: sequences to converge, relapses, divergence | - |
+//! | [`plot_scaling`] | the bench's time and memory against memory slots, log-log, with slopes | - |
 //!
 //! Text uses a font compiled into the binary (see `style.rs`), so figures render on machines
 //! without system fonts. Bad data (NaN, infinities, ragged matrices) never panics: it is
@@ -25,6 +26,7 @@ mod grid;
 mod heads;
 mod outputs;
 mod repeat_grid;
+mod scaling;
 mod style;
 mod sweep;
 
@@ -38,6 +40,7 @@ pub use generalisation::plot_generalisation;
 pub use heads::plot_heads;
 pub use outputs::plot_outputs;
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
+pub use scaling::{log_log_slope, plot_scaling};
 pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};
 
 /// The longest side a figure may have, in pixels.

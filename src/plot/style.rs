@@ -60,7 +60,7 @@ fn register_font_bytes(family: &str, bytes: &'static [u8]) -> Result<(), String>
 }
 
 /// Tableau-10 colours, the order in which models without a fixed colour get one.
-const PALETTE: [RGBColor; 10] = [
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),  // blue
     RGBColor(255, 127, 14),  // orange
     RGBColor(44, 160, 44),   // green

@@ -412,7 +412,7 @@ mod tests {
     }
 
     fn eval(errors: &[(usize, f64)]) -> Option<Vec<EvalResult>> {
-        Some(errors.iter().map(|&(length, e)| EvalResult { length, repeats: None, loss_bits: 1.0 + e, bit_errors: e, sequences: 4 }).collect())
+        Some(errors.iter().map(|&(length, e)| EvalResult { length, repeats: None, loss_bits: 1.0 + e, bit_errors: e, sequences: 4, slots: None }).collect())
     }
 
     fn seed(seed: u64, status: Status, errors: &[f64], ev: Option<Vec<EvalResult>>) -> SeedData {

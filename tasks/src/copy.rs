@@ -25,7 +25,10 @@
 //! right-padded with zeros and mask 0.
 
 use crate::batch::Batch;
-use crate::task::{at_least_one, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task};
+use crate::task::{
+    at_least_one, at_most, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task, MAX_BITS,
+    MAX_LENGTH,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +58,9 @@ impl CopySpec {
     /// Checks the ranges; see [`crate::TaskSpec::validate`].
     pub fn validate(&self) -> Result<(), String> {
         at_least_one("bits", self.bits)?;
-        check_range("min_length", self.min_length, "max_length", self.max_length)
+        at_most("bits", self.bits, MAX_BITS)?;
+        check_range("min_length", self.min_length, "max_length", self.max_length)?;
+        at_most("max_length", self.max_length, MAX_LENGTH)
     }
 }
 

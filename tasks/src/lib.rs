@@ -28,4 +28,4 @@ pub use copy::{CopySpec, CopyTask};
 pub use render::{cell_char, render_episode};
 pub use repeat_copy::{RepeatCopy, RepeatCopySpec};
 pub use spec::TaskSpec;
-pub use task::Task;
+pub use task::{Task, MAX_BITS, MAX_LENGTH, MAX_REPEATS};

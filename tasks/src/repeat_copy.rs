@@ -29,7 +29,10 @@
 //! counts beyond the range give values beyond the trained ones.
 
 use crate::batch::Batch;
-use crate::task::{at_least_one, check_batch, check_range, draw_length, random_bits, Task};
+use crate::task::{
+    at_least_one, at_most, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS, MAX_LENGTH,
+    MAX_REPEATS,
+};
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 
@@ -66,13 +69,16 @@ impl RepeatCopySpec {
     /// Checks the ranges; see [`crate::TaskSpec::validate`].
     pub fn validate(&self) -> Result<(), String> {
         at_least_one("bits", self.bits)?;
+        at_most("bits", self.bits, MAX_BITS)?;
         check_range("min_length", self.min_length, "max_length", self.max_length)?;
+        at_most("max_length", self.max_length, MAX_LENGTH)?;
         check_range(
             "min_repeats",
             self.min_repeats,
             "max_repeats",
             self.max_repeats,
-        )
+        )?;
+        at_most("max_repeats", self.max_repeats, MAX_REPEATS)
     }
 }
 

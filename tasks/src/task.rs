@@ -97,6 +97,26 @@ pub(crate) fn check_batch(batch: usize) {
     assert!(batch >= 1, "batch size must be at least 1, got 0");
 }
 
+/// Widest random vectors a task accepts (`task.bits`): 2^20. A million channels already
+/// makes a model's input and output layers gigabytes; past that, no machine holds the model
+/// (and products of sizes come near overflow).
+pub const MAX_BITS: usize = 1 << 20;
+
+/// Longest sequence a task accepts (`task.max_length`, and the test lengths): 2^24 vectors.
+/// An episode of 2^25 steps of even 1 bit is gigabytes of inputs and targets per sequence.
+pub const MAX_LENGTH: usize = 1 << 24;
+
+/// Most repeats repeat copy accepts (`task.max_repeats` and the test counts): 2^16.
+pub const MAX_REPEATS: usize = 1 << 16;
+
+/// `Err` unless `value <= max`, naming `task.<field>` and the limit.
+pub fn at_most(field: &str, value: usize, max: usize) -> Result<(), String> {
+    if value > max {
+        return Err(format!("task.{field} = {value}: must be at most {max} (no machine could hold more)"));
+    }
+    Ok(())
+}
+
 /// `Err` unless `value >= 1`.
 pub(crate) fn at_least_one(field: &str, value: usize) -> Result<(), String> {
     if value == 0 {

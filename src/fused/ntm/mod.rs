@@ -41,7 +41,7 @@ use crate::model::trace::{HeadStep, HeadTrace};
 use backward::backward;
 pub use sizes::NtmSizes;
 use sizes::Packing;
-use tape::{forward, Tape};
+use tape::{forward, Keep, Tape};
 
 /// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
 /// tape, in the parameters' float type `T`.
@@ -88,8 +88,8 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
             &self.packing,
             slice(s1, l1)?,
             slice(s2, l2)?,
-            time,
-            batch,
+            (time, batch),
+            Keep::All,
         );
         let features = tape.features.clone();
         self.tape.keep(tape)?;
@@ -141,9 +141,8 @@ impl From<SharedTape<Tape<f64>>> for RunTape {
     }
 }
 
-/// Runs the NTM of `sizes` over `inputs` `[T, B, X]`, with `parameters` in the order and
-/// shapes of [`NtmSizes::parameter_shapes`]; differentiable with respect to every parameter.
-pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<NtmRun> {
+/// `parameters` checked against `sizes` and packed into one flat vector.
+fn pack(sizes: &NtmSizes, parameters: &[Tensor]) -> Result<Tensor> {
     if sizes.layers == 0 || sizes.write_heads == 0 || sizes.shifts.is_empty() || sizes.slots == 0 {
         candle_core::bail!("fused ntm: needs at least one controller layer, one write head, one shift and one slot ({sizes:?})");
     }
@@ -167,7 +166,14 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
         .iter()
         .map(|t| t.flatten_all())
         .collect::<Result<Vec<_>>>()?;
-    let packed = Tensor::cat(&flat, 0)?;
+    Tensor::cat(&flat, 0)
+}
+
+/// Runs the NTM of `sizes` over `inputs` `[T, B, X]`, with `parameters` in the order and
+/// shapes of [`NtmSizes::parameter_shapes`]; differentiable with respect to every parameter.
+/// Keeps the whole tape (see [`forward_only`] for a forward that does not).
+pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<NtmRun> {
+    let packed = pack(sizes, parameters)?;
     let inputs = inputs.contiguous()?;
     let (features, tape) = by_dtype!(packed.dtype(), "fused ntm", T => {
         let tape = SharedTape::<Tape<T>>::default();
@@ -182,6 +188,30 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
         features,
         sizes: sizes.clone(),
         tape,
+    })
+}
+
+/// The features `[T, B, C + R M]` of [`run`], bit for bit, computed without a tape: the
+/// forward keeps only the current and previous step's state (memories `[2, B, M, N]`, each
+/// head's addressing `[2, B, SLOTS, N]`, the controller's rows), so its memory is O(B N M)
+/// plus the features, whatever the length. Not differentiable (the result is a plain tensor
+/// with no graph): for evaluation.
+pub fn forward_only(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<Tensor> {
+    let packed = pack(sizes, parameters)?.detach();
+    let inputs = inputs.contiguous()?;
+    let (time, batch, x) = inputs.dims3()?;
+    if x != sizes.inputs || time == 0 || batch == 0 {
+        candle_core::bail!(
+            "fused ntm: inputs {:?} do not fit (need [T >= 1, B >= 1, {}])",
+            inputs.shape(),
+            sizes.inputs
+        );
+    }
+    let shape = (time, batch, sizes.features());
+    by_dtype!(packed.dtype(), "fused ntm", T => {
+        let (p, x) = (host::<T>(&packed)?, host::<T>(&inputs)?);
+        let tape = forward(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
+        Tensor::from_vec(tape.features, shape, packed.device())
     })
 }
 
@@ -275,7 +305,7 @@ mod tests {
         let x = random(time * batch * sizes.inputs);
         let dfeat = random(time * batch * sizes.features());
         let run = || {
-            let tape = forward(&sizes, &packing, &p, &x, time, batch);
+            let tape = forward(&sizes, &packing, &p, &x, (time, batch), Keep::All);
             let grad = backward(&sizes, &packing, &p, &tape, &dfeat);
             (tape.features, tape.memory, grad)
         };

@@ -50,32 +50,77 @@ impl<T: Real> Tape<T> {
     }
 }
 
+/// How much of the tape the forward keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// Every step's intermediates, `[T, B, ·]` (and T + 1 memories): what the backward and
+    /// the traces read.
+    All,
+    /// Only the current and the previous step's, in two places used in turn (step t in place
+    /// t mod 2): O(B N M) besides the features, for a forward that has no backward.
+    Last,
+}
+
+impl Keep {
+    /// Steps kept of a sequence of `time` steps.
+    fn steps(self, time: usize) -> usize {
+        match self {
+            Keep::All => time,
+            Keep::Last => time.min(2),
+        }
+    }
+
+    /// Where step t's intermediates sit, in steps.
+    fn place(self, t: usize) -> usize {
+        match self {
+            Keep::All => t,
+            Keep::Last => t % 2,
+        }
+    }
+}
+
+/// `buf[from..][..len]` to read and `buf[to..][..len]` to write, two parts that do not
+/// overlap, in either order.
+fn read_and_write<T>(buf: &mut [T], from: usize, to: usize, len: usize) -> (&[T], &mut [T]) {
+    if from < to {
+        let (a, b) = buf.split_at_mut(to);
+        (&a[from..][..len], &mut b[..len])
+    } else {
+        let (a, b) = buf.split_at_mut(from);
+        (&b[..len], &mut a[to..][..len])
+    }
+}
+
 /// A head's previous weighting (as [`Tape::previous`]) and its saved slots for row b at step
-/// t, to be written, from its `addressing` tape and `initial` weighting.
+/// t, to be written, from its `addressing` tape (kept as `keep` says) and `initial` weighting.
 fn previous_and_now<'a, T: Real>(
     addressing: &'a mut [T],
     initial: &'a [T],
+    keep: Keep,
     (t, b, batch): (usize, usize, usize),
     n: usize,
 ) -> (&'a [T], &'a mut [T]) {
-    let row = (t * batch + b) * SLOTS * n;
-    let (done, now) = addressing.split_at_mut(row);
-    let previous = if t == 0 {
-        initial
+    let row = (keep.place(t) * batch + b) * SLOTS * n;
+    if t == 0 {
+        (initial, &mut addressing[row..][..SLOTS * n])
     } else {
-        &done[row - batch * SLOTS * n..][..n]
-    };
-    (previous, &mut now[..SLOTS * n])
+        let before = (keep.place(t - 1) * batch + b) * SLOTS * n;
+        let (previous, now) = read_and_write(addressing, before, row, SLOTS * n);
+        (&previous[..n], now)
+    }
 }
 
 /// The forward pass over all steps: `p` packed parameters as `packing` says, `x` `[T, B, X]`.
+/// With [`Keep::Last`] the tape keeps only the last two steps (and memories) and serves
+/// nothing but its features; every value computed is the same, bit for bit, as with
+/// [`Keep::All`] (the same operations in the same order, only stored elsewhere).
 pub(super) fn forward<T: Real>(
     sizes: &NtmSizes,
     packing: &Packing,
     p: &[T],
     x: &[T],
-    time: usize,
-    batch: usize,
+    (time, batch): (usize, usize),
+    keep: Keep,
 ) -> Tape<T> {
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let (reads, heads, layers) = (sizes.read_heads, sizes.heads(), sizes.layers);
@@ -84,7 +129,8 @@ pub(super) fn forward<T: Real>(
     let rows: Vec<usize> = (0..layers).map(|l| sizes.layer_rows(l)).collect();
     let widths: Vec<usize> = (0..heads).map(|k| sizes.head_width(k)).collect();
     let lstm = sizes.lstm();
-    let per_step = |width: usize| vec![zero; time * batch * width];
+    let kept = keep.steps(time);
+    let per_step = |width: usize| vec![zero; kept * batch * width];
     let mut tape = Tape {
         time,
         batch,
@@ -106,9 +152,10 @@ pub(super) fn forward<T: Real>(
                 w
             })
             .collect(),
-        // Filled step by step below: each new memory starts as a copy of the last.
-        memory: Vec::with_capacity((time + 1) * batch * nm),
-        features: per_step(feat),
+        // Keep::All: filled step by step below, each new memory a copy of the last.
+        memory: Vec::with_capacity((kept + 1) * batch * nm),
+        // The features are the output: every step's, whatever is kept.
+        features: vec![zero; time * batch * feat],
     };
     let initial = packing.initial_memory.of(p); // [N, M]
     tape.memory.resize(batch * nm, zero);
@@ -120,15 +167,23 @@ pub(super) fn forward<T: Real>(
             }
         }
     }
+    if keep == Keep::Last {
+        // M_{t-1} in place t mod 2, M_t in the other: [2, B, M, N].
+        tape.memory.resize(2 * batch * nm, zero);
+    }
     let mut pre = vec![zero; batch * cols];
     for t in 0..time {
+        // tb: step t's rows in the inputs and features; sb: in the rest of the tape, whose
+        // previous step's rows start at pb.
         let tb = t * batch;
+        let sb = keep.place(t) * batch;
+        let pb = if t == 0 { 0 } else { keep.place(t - 1) * batch };
         // Controller, layer by layer.
         for (l, layer) in packing.layers.iter().enumerate() {
             let r = rows[l];
             let inputs = sizes.layer_inputs(l);
             for b in 0..batch {
-                let row = &mut tape.xh[l][(tb + b) * r..][..r];
+                let row = &mut tape.xh[l][(sb + b) * r..][..r];
                 if l == 0 {
                     row[..sizes.inputs]
                         .copy_from_slice(&x[(tb + b) * sizes.inputs..][..sizes.inputs]);
@@ -143,13 +198,13 @@ pub(super) fn forward<T: Real>(
                         }
                     }
                 } else {
-                    row[..c].copy_from_slice(&tape.hidden[l - 1][(tb + b) * c..][..c]);
+                    row[..c].copy_from_slice(&tape.hidden[l - 1][(sb + b) * c..][..c]);
                 }
                 if let Some(initial) = layer.initial {
                     let h_prev = if t == 0 {
                         initial.hidden.of(p)
                     } else {
-                        &tape.hidden[l][(tb - batch + b) * c..][..c]
+                        &tape.hidden[l][(pb + b) * c..][..c]
                     };
                     row[inputs..].copy_from_slice(h_prev);
                 }
@@ -158,7 +213,7 @@ pub(super) fn forward<T: Real>(
             for b in 0..batch {
                 pre[b * cols..(b + 1) * cols].copy_from_slice(bias);
             }
-            let xh_t = &tape.xh[l][tb * r..(tb + batch) * r];
+            let xh_t = &tape.xh[l][sb * r..(sb + batch) * r];
             matmul(
                 &mut pre,
                 true,
@@ -169,17 +224,16 @@ pub(super) fn forward<T: Real>(
                 (batch, cols, r),
             );
             for b in 0..batch {
-                let hv = &mut tape.hidden[l][(tb + b) * c..][..c];
+                let hv = &mut tape.hidden[l][(sb + b) * c..][..c];
                 if let Some(initial) = layer.initial {
-                    let gates = &mut tape.gates[l][(tb + b) * cols..][..cols];
+                    let gates = &mut tape.gates[l][(sb + b) * cols..][..cols];
                     gates.copy_from_slice(&pre[b * cols..(b + 1) * cols]);
-                    let (done, now) = tape.cells[l].split_at_mut(tb * c);
-                    let c_prev = if t == 0 {
-                        initial.cell.of(p)
+                    let (c_prev, c_now) = if t == 0 {
+                        (initial.cell.of(p), &mut tape.cells[l][(sb + b) * c..][..c])
                     } else {
-                        &done[(tb - batch + b) * c..][..c]
+                        read_and_write(&mut tape.cells[l], (pb + b) * c, (sb + b) * c, c)
                     };
-                    cell_forward(gates, c_prev, &mut now[b * c..(b + 1) * c], hv);
+                    cell_forward(gates, c_prev, c_now, hv);
                 } else {
                     for (h, &z) in hv.iter_mut().zip(&pre[b * cols..(b + 1) * cols]) {
                         *h = z.tanh();
@@ -187,11 +241,11 @@ pub(super) fn forward<T: Real>(
                 }
             }
         }
-        let top = &tape.hidden[layers - 1][tb * c..(tb + batch) * c];
+        let top = &tape.hidden[layers - 1][sb * c..(sb + batch) * c];
         // Head projections and activations.
         for (k, projection) in packing.heads.iter().enumerate() {
             let w = widths[k];
-            let raw = &mut tape.raw[k][tb * w..(tb + batch) * w];
+            let raw = &mut tape.raw[k][sb * w..(sb + batch) * w];
             for b in 0..batch {
                 raw[b * w..(b + 1) * w].copy_from_slice(projection.bias.of(p));
             }
@@ -206,42 +260,56 @@ pub(super) fn forward<T: Real>(
             );
             for b in 0..batch {
                 let (raw, act) = (
-                    &tape.raw[k][(tb + b) * w..][..w],
-                    &mut tape.act[k][(tb + b) * w..][..w],
+                    &tape.raw[k][(sb + b) * w..][..w],
+                    &mut tape.act[k][(sb + b) * w..][..w],
                 );
                 addr::activate(raw, act, sizes.parts());
             }
         }
         // Addressing, write, read; row by row.
         for b in 0..batch {
-            let at = (tb + b) * nm; // M_{t-1} of row b; M_t goes batch rows further
-            tape.memory.extend_from_within(at..at + nm);
-            let (past, m_next) = tape.memory.split_at_mut(at + batch * nm);
-            let m_prev = &past[at..at + nm];
+            // M_{t-1} of row b, and where M_t goes: batch rows further (Keep::All), or in
+            // the other place (Keep::Last).
+            let (at, next) = match keep {
+                Keep::All => {
+                    let at = (tb + b) * nm;
+                    tape.memory.extend_from_within(at..at + nm);
+                    (at, at + batch * nm)
+                }
+                Keep::Last => {
+                    let (at, next) = ((sb + b) * nm, ((1 - keep.place(t)) * batch + b) * nm);
+                    let (m_prev, m_next) = read_and_write(&mut tape.memory, at, next, nm);
+                    m_next.copy_from_slice(m_prev);
+                    (at, next)
+                }
+            };
+            let (m_prev, m_next) = read_and_write(&mut tape.memory, at, next, nm);
             for k in reads..heads {
                 let (prev, saved) = previous_and_now(
                     &mut tape.addressing[k],
                     &tape.initial_weightings[k],
+                    keep,
                     (t, b, batch),
                     n,
                 );
-                let act = &tape.act[k][(tb + b) * widths[k]..][..widths[k]];
+                let act = &tape.act[k][(sb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_prev, prev, &sizes.shifts, saved);
             }
             let writes: Vec<WriteHead<T>> = (reads..heads)
-                .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, tb + b))
+                .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, sb + b))
                 .collect();
             mem::write(&writes, m_next);
             let features = &mut tape.features[(tb + b) * feat..][..feat];
-            features[..c].copy_from_slice(&tape.hidden[layers - 1][(tb + b) * c..][..c]);
+            features[..c].copy_from_slice(&tape.hidden[layers - 1][(sb + b) * c..][..c]);
             for k in 0..reads {
                 let (prev, saved) = previous_and_now(
                     &mut tape.addressing[k],
                     &tape.initial_weightings[k],
+                    keep,
                     (t, b, batch),
                     n,
                 );
-                let act = &tape.act[k][(tb + b) * widths[k]..][..widths[k]];
+                let act = &tape.act[k][(sb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_next, prev, &sizes.shifts, saved);
                 mem::read(&saved[..n], m_next, &mut features[c + k * m..][..m]);
             }

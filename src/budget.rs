@@ -1,0 +1,324 @@
+//! Memory as a resource, not a crash: the largest sizes a model may have (range errors for
+//! sizes no machine could hold), what training and evaluation will need (estimated from the
+//! sizes alone, before anything is allocated), and what the process may have.
+//!
+//! A command that would need more than it has refuses before it starts, with one line giving
+//! its estimate and what to lower; evaluation instead runs in chunks of fewer sequences (the
+//! fused NTM's evaluation keeps no tape, so a chunk needs O(B N M) plus its inputs and
+//! outputs), and refuses only if one sequence at a time does not fit.
+//!
+//! The estimates count 4-byte floats (the models train in f32):
+//! ```text
+//! training    P (weights, gradient, 2 optimiser moments, clipped gradient, packed copy, the
+//!             kernel's gradient)                                                 7 P
+//!           + B T per row and step: the tape (fused NTM: memory N M, each head's addressing
+//!             SLOTS N and projections, the controller's rows) and a quarter more for the
+//!             backward; inputs, targets, logits and their gradients         1.25 tape + 8 (X + Y)
+//! evaluation  2 P + B (3 N M + 2 H SLOTS N + ...) + B T (features + X + 6 Y)     (fused NTM)
+//!             2.5 times the tape of training, without the backward               (others)
+//! ```
+//! plus [`BASE_BYTES`] for the program itself. The reference engine (composed candle
+//! operations, a graph node per operation and step) is counted [`REFERENCE_FACTOR`] times
+//! the fused tape. `tests/budget.rs` checks the estimates against measured peaks.
+
+use ntm_tasks::TaskSpec;
+
+use crate::config::Experiment;
+use crate::error::{Error, Result};
+use crate::factory::ModelConfig;
+use crate::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
+use crate::model::heads::Head;
+
+/// Most memory slots N: 2^24. One sequence's memory is then N M floats, over a gigabyte at
+/// M = 20, and a tape holds one per step.
+pub const MAX_SLOTS: usize = 1 << 24;
+/// Widest memory slot M, and most units per controller or LSTM layer: 2^16 (a layer of
+/// 2^16 LSTM units has 2^37 weights, half a terabyte).
+pub const MAX_UNITS: usize = 1 << 16;
+/// Most layers, and most read or write heads: 1,024.
+pub const MAX_LAYERS: usize = 1 << 10;
+/// Most sequences per training batch: 2^16.
+pub const MAX_BATCH: usize = 1 << 16;
+
+/// Floats a head's addressing keeps per slot (`fused::addressing::SLOTS`): weighting,
+/// content weighting, cosine, row norm, gated, shifted, log shifted.
+const ADDRESSING_SLOTS: f64 = 7.0;
+/// Bytes per float.
+const FLOAT: f64 = 4.0;
+/// The program itself: code, libraries, allocator and thread stacks (the bench's smallest
+/// case peaks at 25 MiB).
+pub const BASE_BYTES: f64 = 48.0 * MIB;
+/// The reference engine's tape against the fused one's: its graph keeps every operation's
+/// result, ~200 per NTM step (measured: 4x the fused peak at batch 16, 3x at batch 1, at the
+/// paper's sizes; counted generously).
+pub const REFERENCE_FACTOR: f64 = 16.0;
+/// The training tape with what the backward adds to it: the backward's own buffers are per
+/// row (a memory's gradient) or per step but small (the gates' and projections' gradients),
+/// so the tape dominates (measured: peak within 1.0-1.15x the tape at 2,048 and 8,192 slots
+/// and length 500, batch 1); a quarter more for margin.
+const BACKWARD_FACTOR: f64 = 1.25;
+/// A model without a tape-free evaluation (the LSTM baseline) against its tape count when it
+/// evaluates: its layers' outputs, the op's tape and the graph's copies (measured: 280 MiB per
+/// sequence of length 3,000 for the 3 x 256 LSTM, 2x the count; counted 2.5x).
+const TAPED_EVAL_FACTOR: f64 = 2.5;
+/// Share of the available memory an estimate may use: the estimates are of the large
+/// buffers only.
+const HEADROOM: f64 = 0.85;
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// A range error for `field` unless `1 <= value <= max`.
+pub fn check_size(field: &str, value: usize, max: usize) -> std::result::Result<(), String> {
+    if value == 0 {
+        return Err(format!("{field} = 0: must be at least 1"));
+    }
+    if value > max {
+        return Err(format!("{field} = {value}: must be at most {max} (no machine could hold more)"));
+    }
+    Ok(())
+}
+
+/// Time steps of an episode of `length` (and `repeats`; repeat copy's default: its longest
+/// training count) of `task`.
+pub fn episode_steps(task: &TaskSpec, length: usize, repeats: Option<usize>) -> f64 {
+    let l = length as f64;
+    match task {
+        TaskSpec::Copy(_) => 2.0 * l + 1.0,
+        TaskSpec::RepeatCopy(s) => l + 3.0 + l * repeats.unwrap_or(s.max_repeats) as f64,
+    }
+}
+
+/// The sizes of a model that the estimates need, for `inputs` and `outputs` channels.
+struct Shape {
+    parameters: f64,
+    /// Floats per batch row and time step the (fused) training tape keeps.
+    tape: f64,
+    /// Floats per batch row the tape-free evaluation keeps whatever the length (0: the model
+    /// has no tape-free evaluation and keeps its tape).
+    state: f64,
+    /// Floats per batch row and step of a forward pass's output (NTM: features).
+    features: f64,
+    reference: bool,
+}
+
+fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
+    let (x, y) = (inputs as f64, outputs as f64);
+    match model {
+        ModelConfig::Ntm(c) => {
+            let (n, m, h) = (c.memory.slots as f64, c.memory.width as f64, c.controller_size as f64);
+            let (reads, writes, layers) = (c.read_heads as f64, c.write_heads as f64, c.controller_layers as f64);
+            let lstm = c.controller == ControllerKind::Lstm;
+            let cols = if lstm { 4.0 * h } else { h };
+            let recurrent = if lstm { h } else { 0.0 };
+            let rows0 = x + reads * m + recurrent;
+            let rows = rows0 + (layers - 1.0) * (h + recurrent);
+            let s = c.shifts.len();
+            let head = |kind| Head::output_width(kind, c.memory.width, s) as f64;
+            let widths = reads * head(HeadKind::Read) + writes * head(HeadKind::Write);
+            let heads = reads + writes;
+            let parameters = rows * cols
+                + layers * (cols + 2.0 * recurrent)
+                + h * widths
+                + widths
+                + (h + reads * m) * y
+                + y
+                + reads * m
+                + heads * n
+                + if c.memory.init == MemoryInit::Learned { n * m } else { 0.0 };
+            let features = h + reads * m;
+            // Per step: memory, addressing, controller rows, gates, cells, outputs, head
+            // projections raw and activated, features.
+            let tape = n * m + heads * ADDRESSING_SLOTS * n + rows + layers * (cols + 2.0 * h) + 2.0 * widths + features;
+            Shape {
+                parameters,
+                tape,
+                state: 3.0 * n * m + 2.0 * (tape - n * m),
+                features,
+                reference: c.engine == Engine::Reference,
+            }
+        }
+        ModelConfig::Lstm(c) => {
+            let (h, layers) = (c.size as f64, c.layers as f64);
+            let rows = x + h + (layers - 1.0) * 2.0 * h;
+            let parameters = rows * 4.0 * h + layers * 6.0 * h + h * y + y;
+            // Per layer and step: [input, h], gates, cell, output.
+            let tape = rows + layers * 6.0 * h;
+            Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
+        }
+    }
+}
+
+/// Trainable scalars of `model` for `inputs` and `outputs` channels, from its sizes alone (the
+/// built model's [`crate::model::SequenceModel::parameter_count`], without building it).
+pub fn parameter_count(model: &ModelConfig, inputs: usize, outputs: usize) -> f64 {
+    shape(model, inputs, outputs).parameters
+}
+
+/// Bytes training `model` needs on batches of `batch` episodes of up to `steps` time steps.
+pub fn training_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), batch: usize, steps: f64) -> f64 {
+    let s = shape(model, inputs, outputs);
+    let tape = if s.reference { REFERENCE_FACTOR } else { 1.0 } * s.tape;
+    let per_step = BACKWARD_FACTOR * tape + 8.0 * (inputs + outputs) as f64;
+    BASE_BYTES + FLOAT * (7.0 * s.parameters + batch as f64 * steps * per_step)
+}
+
+/// Bytes evaluating `model` needs on a chunk of `batch` episodes of `steps` time steps.
+pub fn eval_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), batch: usize, steps: f64) -> f64 {
+    let s = shape(model, inputs, outputs);
+    let io = (inputs + 6 * outputs) as f64;
+    let floats = match (s.reference, s.state > 0.0) {
+        (false, true) => s.state + steps * (s.features + io),
+        (true, _) => steps * (REFERENCE_FACTOR * s.tape + io),
+        (false, false) => steps * (TAPED_EVAL_FACTOR * s.tape + s.features + io),
+    };
+    BASE_BYTES + FLOAT * (2.0 * s.parameters + batch as f64 * floats)
+}
+
+/// Memory this process may still allocate, and what limits it.
+#[derive(Debug, Clone)]
+pub struct Available {
+    pub bytes: f64,
+    /// `address-space limit (ulimit -v)`, `MemAvailable` or `NTM_MEMORY_LIMIT`.
+    pub source: &'static str,
+}
+
+/// The environment variable that caps the memory the estimates may plan for, in bytes or
+/// with a suffix K, M or G (powers of 1024): e.g. `NTM_MEMORY_LIMIT=2G`.
+pub const LIMIT_VARIABLE: &str = "NTM_MEMORY_LIMIT";
+
+/// The least of: the address-space limit less what the process has mapped, the system's
+/// `MemAvailable`, and [`LIMIT_VARIABLE`]; `None` if none is known.
+pub fn available() -> Option<Available> {
+    let mut found: Vec<Available> = Vec::new();
+    if let Some(limit) = address_space_limit() {
+        let mapped = status_kib("VmSize:").unwrap_or(0.0) * 1024.0;
+        found.push(Available { bytes: (limit - mapped).max(0.0), source: "address-space limit (ulimit -v)" });
+    }
+    if let Some(kib) = meminfo_kib("MemAvailable:") {
+        found.push(Available { bytes: kib * 1024.0, source: "MemAvailable" });
+    }
+    if let Some(bytes) = std::env::var(LIMIT_VARIABLE).ok().and_then(|v| parse_bytes(&v)) {
+        found.push(Available { bytes, source: LIMIT_VARIABLE });
+    }
+    found.into_iter().min_by(|a, b| a.bytes.total_cmp(&b.bytes))
+}
+
+/// `1234`, `512K`, `300M`, `4G` (powers of 1024) as bytes.
+pub fn parse_bytes(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, scale) = match text.char_indices().last()? {
+        (i, 'k' | 'K') => (&text[..i], 1024.0),
+        (i, 'm' | 'M') => (&text[..i], MIB),
+        (i, 'g' | 'G') => (&text[..i], 1024.0 * MIB),
+        _ => (text, 1.0),
+    };
+    number.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).map(|v| v * scale)
+}
+
+#[cfg(unix)]
+fn address_space_limit() -> Option<f64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we own.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } == 0;
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as f64)
+}
+
+#[cfg(not(unix))]
+fn address_space_limit() -> Option<f64> {
+    None
+}
+
+/// A `Key: value kB` line of `/proc/self/status`, in KiB.
+fn status_kib(key: &str) -> Option<f64> {
+    proc_kib("/proc/self/status", key)
+}
+
+/// A `Key: value kB` line of `/proc/meminfo`, in KiB.
+fn meminfo_kib(key: &str) -> Option<f64> {
+    proc_kib("/proc/meminfo", key)
+}
+
+fn proc_kib(path: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// `bytes` in MiB, rounded up.
+pub fn mib(bytes: f64) -> String {
+    format!("{:.0} MiB", (bytes / MIB).ceil())
+}
+
+/// An error unless training model `name` of `experiment` fits in the memory available,
+/// naming the estimate and what to lower.
+pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
+    let Some(model) = experiment.models.get(name) else { return Ok(()) };
+    let Some(available) = available() else { return Ok(()) };
+    let task = experiment.task.build();
+    let batch = experiment.train.for_model(name).batch;
+    let (_, longest) = task.length_range();
+    let steps = episode_steps(&experiment.task, longest, None);
+    let io = (task.input_width(), task.output_width());
+    let needed = training_bytes(model, io, batch, steps);
+    if needed <= HEADROOM * available.bytes {
+        return Ok(());
+    }
+    let parameters = FLOAT * 7.0 * parameter_count(model, io.0, io.1);
+    let lower = match model {
+        ModelConfig::Ntm(_) => "task.bits, task.max_length, train.batch, memory.slots or controller_size",
+        ModelConfig::Lstm(_) => "task.bits, task.max_length, train.batch or the LSTM's size",
+    };
+    Err(Error::Invalid(format!(
+        "model {name}: training needs about {} ({} for the parameters and their optimiser state, the rest for \
+         batches of {batch} episodes of up to {steps} steps), more than the {} available ({}); lower {lower}",
+        mib(needed),
+        mib(parameters),
+        mib(available.bytes),
+        available.source,
+    )))
+}
+
+/// An error unless tracing one episode of `steps` steps through NTM `name` (`ntm plot heads`:
+/// the taped forward, and the trace of every head's weightings kept and written as JSON, about
+/// 16 bytes a value) fits in the memory available.
+pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64) -> Result<()> {
+    let (Some(available), ModelConfig::Ntm(c)) = (available(), model) else { return Ok(()) };
+    let heads = (c.read_heads + c.write_heads) as f64;
+    let trace = steps * heads * 2.0 * c.memory.slots as f64 * 16.0;
+    let needed = training_bytes(model, io, 1, steps) + trace;
+    if needed <= HEADROOM * available.bytes {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every head's weightings), more than the {} available ({}); lower --length or --slots",
+        mib(needed),
+        mib(available.bytes),
+        available.source,
+    )))
+}
+
+/// Sequences to evaluate at once, at most `wanted`, so that a chunk of episodes of `steps`
+/// steps fits in the memory available; an error if not even one does.
+pub fn eval_chunk(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64, wanted: usize) -> Result<usize> {
+    let Some(available) = available() else { return Ok(wanted) };
+    let budget = HEADROOM * available.bytes;
+    let fits = |b: usize| eval_bytes(model, io, b, steps) <= budget;
+    if fits(wanted) {
+        return Ok(wanted);
+    }
+    if !fits(1) {
+        return Err(Error::Invalid(format!(
+            "model {name}: evaluating episodes of {steps} steps needs about {} even one sequence at a time, \
+             more than the {} available ({}); lower the test lengths or --slots",
+            mib(eval_bytes(model, io, 1, steps)),
+            mib(available.bytes),
+            available.source,
+        )));
+    }
+    // The largest chunk that fits: the estimate grows linearly in the chunk.
+    let (mut lo, mut hi) = (1, wanted);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if fits(mid) { lo = mid } else { hi = mid }
+    }
+    Ok(lo)
+}

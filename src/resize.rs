@@ -1,0 +1,115 @@
+//! Test-time memory size: a trained NTM run with N' memory slots instead of the N it was
+//! trained with (`ntm eval --slots`, `ntm plot heads --slots`, `ntm plot outputs --slots`).
+//!
+//! Nearly nothing an NTM learns depends on N: the controller, the head projections (keys of
+//! width M, shift weights over the allowed shifts, scalars), the output layer and the initial
+//! read vectors `[M]` have the same shapes at any N, and addressing, writing and reading are
+//! defined for any number of rows. What does depend on N, and how it extends:
+//!
+//! | part | shape | at N' slots |
+//! | --- | --- | --- |
+//! | each head's initial weighting logits `initial.*_weighting` | `[N]` | the first min(N, N') trained logits kept; slots past N get the mean of the N trained logits (the softmax then gives each new slot the weight of an average trained slot) |
+//! | `memory.init = "constant"` | none | every slot 1e-6, as in training |
+//! | `memory.init = "random"` | none (a fixed generator's draws, row by row, uniform in +-1/sqrt(N + M)) | the same generator at the trained scale: the trained rows, then new rows drawn after them (or the first N' rows) |
+//! | `memory.init = "learned"` | `[N, M]` parameter | refused: a learned memory has no rows for slots it never had, and losing rows loses what it learned |
+//!
+//! The shifts must stay within +-(N' - 1), as in any experiment file. A copy or repeat-copy
+//! sequence of L vectors needs L slots to be held at once, so `--slots` below the longest
+//! length asked for is refused too ([`check_room`]).
+
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+use ntm_tasks::TaskSpec;
+
+use crate::config::Experiment;
+use crate::error::{Error, Result};
+use crate::factory::ModelConfig;
+use crate::kinds::MemoryInit;
+
+/// `experiment` with its NTM `name` given `slots` memory slots (see the module's table);
+/// one clear error where that makes no sense (a model without memory, a learned memory, a
+/// shift that no longer fits, 0 slots).
+pub fn resize_experiment(experiment: &Experiment, name: &str, slots: usize) -> Result<Experiment> {
+    let invalid = |why: String| Err(Error::Invalid(format!("--slots {slots}: {why}")));
+    if slots == 0 {
+        return invalid("must be at least 1".into());
+    }
+    let mut resized = experiment.clone();
+    let Some(ModelConfig::Ntm(config)) = resized.models.get_mut(name) else {
+        let kind = experiment.models.get(name).map_or("unknown", ModelConfig::kind);
+        return invalid(format!("model {name} is an {kind}, which has no memory slots; give an NTM"));
+    };
+    let trained = config.memory.slots;
+    if slots == trained {
+        return Ok(resized);
+    }
+    if config.memory.init == MemoryInit::Learned {
+        return invalid(format!(
+            "model {name} has a learned initial memory of {trained} slots, which has no values for other sizes; \
+             only a constant or random initial memory extends"
+        ));
+    }
+    config.memory.slots = slots;
+    config.trained_slots = Some(trained);
+    if let Err(why) = config.validate() {
+        return invalid(format!("model {name}: {why}"));
+    }
+    Ok(resized)
+}
+
+/// Head initial weighting logits `[N]` -> `[slots]`: the first min(N, slots) kept, the rest
+/// the mean of all N.
+pub fn resize_logits(logits: &Tensor, slots: usize) -> candle_core::Result<Tensor> {
+    let trained = logits.dim(0)?;
+    if slots <= trained {
+        return logits.narrow(0, 0, slots);
+    }
+    let mean = logits.mean_keepdim(0)?; // [1]
+    let pad = mean.broadcast_as(slots - trained)?;
+    Tensor::cat(&[logits, &pad], 0)
+}
+
+/// Whether checkpoint tensor `name` is a head's initial weighting logits.
+fn is_weighting_logits(name: &str) -> bool {
+    name.starts_with("initial.") && name.ends_with("_weighting")
+}
+
+/// A checkpoint's tensors made to fit a model with `slots` slots (see the module's table);
+/// every other tensor unchanged.
+pub fn resize_tensors(
+    tensors: HashMap<String, Tensor>,
+    slots: usize,
+) -> candle_core::Result<HashMap<String, Tensor>> {
+    tensors
+        .into_iter()
+        .map(|(name, t)| {
+            let t = match is_weighting_logits(&name) {
+                true => resize_logits(&t, slots)?,
+                false => t,
+            };
+            Ok((name, t))
+        })
+        .collect()
+}
+
+/// Slots a sequence of `length` vectors of `task` needs to be held in memory at once: one
+/// per vector (copy; repeat copy stores the sequence once and reads it repeatedly).
+pub fn slots_needed(task: &TaskSpec, length: usize) -> usize {
+    match task {
+        TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => length,
+    }
+}
+
+/// An error if `slots` (given with `--slots`) cannot hold a sequence of `length` of `task`.
+pub fn check_room(task: &TaskSpec, slots: usize, length: usize) -> Result<()> {
+    let needed = slots_needed(task, length);
+    if slots < needed {
+        return Err(Error::Invalid(format!(
+            "--slots {slots}: a {} sequence of length {length} needs at least {needed} slots (one per vector); \
+             give --slots {needed} or more",
+            task.name()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Memory as a resource (`src/budget.rs`): the estimates' parameter counts against built
+//! models, range errors for sizes no machine could hold, a refusal with the estimate instead
+//! of an allocation failure, and evaluation that runs in smaller chunks where memory is short.
+
+mod sandbox;
+
+use std::process::Command;
+
+use candle_core::{DType, Device};
+use candle_nn::VarMap;
+use ntm::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, LIMIT_VARIABLE};
+use ntm::factory::ModelConfig;
+use ntm::kinds::{ControllerKind, MemoryInit};
+use ntm::model::lstm::LstmBaselineConfig;
+use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use sandbox::{check_error_line, snapshot, text, Sandbox};
+
+#[test]
+fn parameter_counts_from_sizes_match_the_built_models() {
+    let models = [
+        ModelConfig::Ntm(NtmConfig::default()),
+        ModelConfig::Ntm(NtmConfig {
+            controller: ControllerKind::FeedForward,
+            controller_layers: 2,
+            read_heads: 2,
+            write_heads: 3,
+            shifts: vec![-2, -1, 0, 1, 2],
+            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Learned },
+            ..NtmConfig::default()
+        }),
+        ModelConfig::Ntm(NtmConfig {
+            controller_layers: 3,
+            memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Random },
+            ..NtmConfig::default()
+        }),
+        ModelConfig::Lstm(LstmBaselineConfig::default()),
+        ModelConfig::Lstm(LstmBaselineConfig { size: 7, layers: 1, ..Default::default() }),
+    ];
+    for (i, config) in models.iter().enumerate() {
+        let model = config.build(&VarMap::new(), 1, 9, 8, DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(parameter_count(config, 9, 8), model.parameter_count() as f64, "model {i}: {config:?}");
+    }
+}
+
+#[test]
+fn estimates_grow_as_the_sizes_do() {
+    let ntm = |slots| ModelConfig::Ntm(NtmConfig { memory: MemoryConfig { slots, ..MemoryConfig::default() }, ..NtmConfig::default() });
+    // Training: linear in steps x slots (the tape); evaluation: flat in steps but for the
+    // outputs, and far below training at length 1,000.
+    let train = |n, steps| training_bytes(&ntm(n), (9, 8), 64, steps);
+    let eval = |n, steps| eval_bytes(&ntm(n), (9, 8), 64, steps);
+    assert!(train(2048, 2001.0) > 10.0 * eval(2048, 2001.0));
+    assert!(train(2048, 2001.0) > 1.9 * train(1024, 2001.0) - train(1, 2001.0));
+    // The goal: length 1,000 with 2,048 slots and 64 sequences below 300 MB (measured:
+    // 107 MiB peak, in chunks of 32).
+    assert!(eval(2048, 2001.0) < 300e6, "{}", eval(2048, 2001.0));
+    assert_eq!(parse_bytes("300M"), Some(300.0 * 1024.0 * 1024.0));
+    assert_eq!(parse_bytes("2g"), Some(2.0 * 1024.0 * 1024.0 * 1024.0));
+    assert_eq!(parse_bytes("1234"), Some(1234.0));
+    assert_eq!(parse_bytes("lots"), None);
+}
+
+#[test]
+fn sizes_no_machine_could_hold_are_range_errors() {
+    let s = Sandbox::new();
+    let cases: &[(&str, &[&str])] = &[
+        ("task.bits=100000000", &["task.bits = 100000000", "at most"]),
+        ("task.max_length=100000000", &["task.max_length = 100000000", "at most"]),
+        ("models.ntm.memory.slots=100000000", &["memory.slots = 100000000", "at most"]),
+        ("models.ntm.memory.width=10000000", &["memory.width = 10000000", "at most"]),
+        ("models.ntm.controller_size=10000000", &["controller_size", "at most"]),
+        ("models.lstm.size=10000000", &["size = 10000000", "at most"]),
+        ("train.batch=10000000", &["train.batch", "at most"]),
+        ("eval.lengths=[100000000]", &["eval.lengths", "at most"]),
+    ];
+    let before = snapshot(s.dir.path());
+    for (set, words) in cases {
+        s.fails(&["train", "tiny.toml", "--model", "ntm", "--out", "o", "--set", set], words);
+    }
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "t"]);
+    let before_eval = snapshot(s.dir.path());
+    s.fails(&["eval", "t", "--lengths", "100000000"], &["--lengths", "100000000"]);
+    s.fails(&["plot", "heads", "t/ntm", "--length", "100000000"], &["--length 100000000"]);
+    s.fails(&["eval", "t", "--slots", "100000000", "--lengths", "3"], &["--slots 100000000", "at most"]);
+    assert!(snapshot(s.dir.path()) == before_eval, "a failed command wrote files");
+    drop(before);
+}
+
+#[test]
+fn training_that_does_not_fit_refuses_with_its_estimate() {
+    let s = Sandbox::new();
+    let args = ["train", "tiny.toml", "--model", "ntm", "--out", "o", "--set", "task.bits=100000"];
+    let out = s.command(&args).env(LIMIT_VARIABLE, "100M").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    check_error_line(&args, stderr.trim(), &["training needs about", "MiB", LIMIT_VARIABLE, "task.bits"]);
+    assert!(!s.path("o").exists(), "a refused training created its folder");
+}
+
+/// Under a real address-space limit (`ulimit -v`, 4 GB) a model of a million bits, which
+/// used to abort with "memory allocation of ... bytes failed", is refused in one line.
+#[cfg(target_os = "linux")]
+#[test]
+fn under_an_address_space_limit_a_huge_model_is_refused_not_aborted() {
+    let s = Sandbox::new();
+    let script = format!(
+        "ulimit -v 4000000 && exec {} train tiny.toml --model ntm --out o --set task.bits=1000000",
+        env!("CARGO_BIN_EXE_ntm")
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).current_dir(s.dir.path()).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    check_error_line(&[&script], stderr.trim(), &["training needs about", "ulimit -v", "task.bits"]);
+}
+
+#[test]
+fn evaluation_runs_in_smaller_chunks_or_refuses_when_even_one_does_not_fit() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "t"]);
+    // One episode of length 20,000 (40,001 steps) is ~6 MiB of features, inputs and outputs:
+    // 64 at once do not fit in 150 MiB with the program's own 48, a few do.
+    let args = ["eval", "t/ntm", "--lengths", "20000", "--sequences", "8", "--json"];
+    let chunked = s.command(&args).env(LIMIT_VARIABLE, "150M").output().unwrap();
+    assert!(chunked.status.success(), "{}", text(&chunked.stderr));
+    let all = s.ok(&args);
+    let errors = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap()["results"][0]["bit_errors"].as_f64().unwrap();
+    assert_eq!(errors(&text(&chunked.stdout)), errors(&all));
+    let refused = s.command(&args).env(LIMIT_VARIABLE, "60M").output().unwrap();
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    check_error_line(&args, stderr.trim(), &["even one sequence at a time", "lower the test lengths"]);
+}
+
+/// `plot heads` keeps the whole tape and every head's weightings: an episode too long for the
+/// memory is refused before anything is drawn.
+#[test]
+fn a_trace_that_does_not_fit_is_refused() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "t"]);
+    let args = ["plot", "heads", "t/ntm", "--length", "20000", "--slots", "40000", "-o", "h.png"];
+    let out = s.command(&args).env(LIMIT_VARIABLE, "1G").output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    check_error_line(&args, stderr.trim(), &["tracing an episode", "lower --length or --slots"]);
+    assert!(!stderr.contains("  "), "a run of spaces in {stderr:?}");
+    assert!(!s.path("h.png").exists());
+}
