@@ -57,7 +57,8 @@ fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
 ///
 /// # Panics
 /// If `plan.repeats` is not empty and `task` has no repeat count (see
-/// [`Task::repeat_range`]; [`evaluate_model`] checks it).
+/// [`Task::repeat_range`]), or a length fails [`Task::check_length`] ([`evaluate_model`]
+/// checks both).
 pub fn evaluate(
     model: &dyn SequenceModel,
     task: &dyn Task,
@@ -92,7 +93,8 @@ pub fn evaluate(
 
 /// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
 /// writes nothing (see [`crate::run_dir::write_eval`]). Repeat counts for a task without
-/// them are an error naming the task.
+/// them are an error naming the task, and so is a length the task cannot draw
+/// ([`Task::check_length`]).
 pub fn evaluate_model(
     name: &str,
     model: &dyn SequenceModel,
@@ -106,6 +108,10 @@ pub fn evaluate_model(
             plan.repeats,
             task.name()
         )));
+    }
+    for &length in &plan.lengths {
+        task.check_length(length)
+            .map_err(|e| Error::Invalid(format!("test lengths {:?}: {length}: {e}", plan.lengths)))?;
     }
     let results = evaluate(model, task.as_ref(), plan, experiment.seed).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })

@@ -45,6 +45,12 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     if plan.lengths.is_empty() || plan.lengths.contains(&0) {
         bail!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths);
     }
+    let task = loaded.experiment.task.build();
+    for &length in &plan.lengths {
+        if let Err(e) = task.check_length(length) {
+            bail!("--lengths {:?}: {length}: {e}", plan.lengths);
+        }
+    }
     if let Some(sequences) = args.sequences {
         plan.sequences = sequences;
     }

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use ntm_tasks::LengthWords;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -35,6 +36,11 @@ const TARGET_CELLS_W: u32 = 720;
 /// Draws target and output of every sample, one column per model and one row per length
 /// (and repeat count), to the PNG at `path`. Wrong bits (output on the other side of 0.5) are outlined red.
 pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Result<(), PlotError> {
+    plot_outputs_in(samples, LengthWords::default(), title, path)
+}
+
+/// [`plot_outputs`] with the task's words for its length in the captions (`6 items`).
+pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str, path: &Path) -> Result<(), PlotError> {
     let steps = |s: &OutputSample| s.target.len().max(s.output.len());
     let max_t = samples.iter().map(steps).max().unwrap_or(0);
     if max_t == 0 {
@@ -85,9 +91,9 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
                     .iter()
                     .find(|s| s.model == model && s.length == length && s.repeats == repeats);
                 match sample {
-                    Some(s) => draw_cell(&cell, s, px, map_h).map_err(err)?,
+                    Some(s) => draw_cell(&cell, s, words, px, map_h).map_err(err)?,
                     None => {
-                        let caption = format!("{model}, {}: no sample", episode_name(length, repeats));
+                        let caption = format!("{model}, {}: no sample", episode_name(words, length, repeats));
                         draw_caption(&cell, &caption, (0, 0), CAPTION_SIZE).map_err(err)?
                     }
                 }
@@ -102,11 +108,11 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
     })
 }
 
-/// `length 10`, or `length 10 x 20 repeats`.
-fn episode_name(length: usize, repeats: Option<usize>) -> String {
+/// `length 10`, or `length 10 x 20 repeats`, or in the task's words (`6 items`).
+fn episode_name(words: LengthWords, length: usize, repeats: Option<usize>) -> String {
     match repeats {
         Some(r) => format!("length {length} x {r} repeats"),
-        None => format!("length {length}"),
+        None => words.episode(length),
     }
 }
 
@@ -114,6 +120,7 @@ fn episode_name(length: usize, repeats: Option<usize>) -> String {
 fn draw_cell<DB: DrawingBackend>(
     cell: &DrawingArea<DB, plotters::coord::Shift>,
     sample: &OutputSample,
+    words: LengthWords,
     px: u32,
     map_h: u32,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
@@ -131,7 +138,7 @@ fn draw_cell<DB: DrawingBackend>(
     let caption = format!(
         "{}, {}: {} wrong bit{plural}",
         sample.model,
-        episode_name(sample.length, sample.repeats),
+        episode_name(words, sample.length, sample.repeats),
         wrong.len()
     );
     draw_caption(cell, &caption, (0, 0), CAPTION_SIZE)?;

@@ -100,6 +100,14 @@ impl LengthWords {
             Some(unit) => format!("{length} {unit}"),
         }
     }
+
+    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`.
+    pub fn span(&self, (lo, hi): (usize, usize)) -> String {
+        match self.unit {
+            None => format!("lengths {lo}-{hi}"),
+            Some(unit) => format!("{lo}-{hi} {unit}"),
+        }
+    }
 }
 
 /// The length of one element: `fixed` if given, else uniform over `range` (inclusive).
