@@ -234,7 +234,7 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
 /// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`.
 pub fn load_model_weights(dir: &Path, weights: &Path) -> Result<LoadedModel> {
     let (experiment, name) = read_config(dir)?;
-    let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, &experiment.task)
+    let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, experiment.task.build().as_ref())
         .map_err(crate::error::tensor(&name))?;
     checkpoint::load_weights(weights, &built.varmap)?;
     let trained_sequences = checkpoint::load_meta(dir).map(|m| m.sequences).unwrap_or(0);
