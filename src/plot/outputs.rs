@@ -22,6 +22,8 @@ const MARGIN: u32 = 16;
 const HEADER: u32 = 50;
 /// Room left of each heatmap for the words "target" / "output".
 const LABEL_W: u32 = 60;
+/// The narrowest a model's column may be, so that captions do not run into the next one.
+const MIN_CELL_W: u32 = 260;
 /// Height of a cell's caption line.
 const CAPTION_H: u32 = 22;
 /// Height of the time ticks under each output heatmap.
@@ -68,7 +70,8 @@ pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str
     let row_h = px.clamp(5, 12); // pixels per channel
     let map_h = channels.min(MAX_SIDE as usize) as u32 * row_h;
     let map_h = map_h.max(20);
-    let cell_w = LABEL_W + max_t * px + GAP;
+    // At least as wide as a caption ("ntm-ff, 20 items: 8 wrong bits"), for short answers.
+    let cell_w = (LABEL_W + max_t * px + GAP).max(MIN_CELL_W);
     let block_h = CAPTION_H + map_h + 4 + map_h + AXIS_H + GAP;
     let side = |n: usize, each: u32| (n.min(MAX_SIDE as usize) as u32).saturating_mul(each);
     let width = (MARGIN + side(models.len(), cell_w) + BAR_W + MARGIN).max(640);
