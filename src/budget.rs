@@ -84,6 +84,8 @@ pub fn episode_steps(task: &TaskSpec, length: usize, repeats: Option<usize>) -> 
     match task {
         TaskSpec::Copy(_) => 2.0 * l + 1.0,
         TaskSpec::RepeatCopy(s) => l + 3.0 + l * repeats.unwrap_or(s.max_repeats) as f64,
+        // The length of associative recall is its number of items.
+        TaskSpec::AssociativeRecall(s) => ntm_tasks::AssociativeRecall::episode_time(length, s.item_length) as f64,
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Experiment {
     /// Seed of everything random: initial weights, training data, evaluation data.
     #[serde(default)]
     pub seed: u64,
-    /// The task (`[task]`, with `kind = "copy"` or `"repeat-copy"`).
+    /// The task (`[task]`, with `kind = "copy"`, `"repeat-copy"` or `"associative-recall"`).
     #[serde(default)]
     pub task: TaskSpec,
     /// The models to train, by name (`[models.ntm]`, `[models.lstm]`, each with a `kind`).
@@ -248,8 +248,14 @@ impl Experiment {
                 ntm_tasks::MAX_LENGTH
             ));
         }
+        let task = self.task.build();
+        for &length in &self.eval.lengths {
+            if let Err(e) = task.check_length(length) {
+                return Err(format!("eval.lengths = {:?}: {length}: {e}", self.eval.lengths));
+            }
+        }
         if !self.eval.repeats.is_empty() {
-            if self.task.build().repeat_range().is_none() {
+            if task.repeat_range().is_none() {
                 return Err(format!(
                     "eval.repeats = {:?}: the {} task has no repeat count (only repeat-copy has)",
                     self.eval.repeats,

@@ -55,13 +55,27 @@ fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
 
 /// Mean loss in bits and bit errors per sequence of `model` on `plan.sequences` episodes of
 /// each length (and repeat count, if `plan.repeats` has any), drawn from `seed`'s evaluation
-/// generators (the same episodes for every model), at most `chunk(length, repeats)`
-/// sequences per forward pass.
+/// generators (the same episodes for every model), [`EVAL_BATCH`] sequences per forward pass.
 ///
 /// # Panics
 /// If `plan.repeats` is not empty and `task` has no repeat count (see
-/// [`Task::repeat_range`]; [`evaluate_model`] checks it).
+/// [`Task::repeat_range`]), or a length fails [`Task::check_length`] ([`evaluate_model`]
+/// checks both).
 pub fn evaluate(
+    model: &dyn SequenceModel,
+    task: &dyn Task,
+    plan: &EvalConfig,
+    seed: u64,
+) -> candle_core::Result<Vec<EvalResult>> {
+    evaluate_in_chunks(model, task, plan, seed, |_, _| EVAL_BATCH)
+}
+
+/// [`evaluate`] with at most `chunk(length, repeats)` sequences per forward pass
+/// ([`evaluate_model`] sizes the chunks to the memory there is).
+///
+/// # Panics
+/// As [`evaluate`].
+pub fn evaluate_in_chunks(
     model: &dyn SequenceModel,
     task: &dyn Task,
     plan: &EvalConfig,
@@ -98,7 +112,8 @@ pub fn evaluate(
 
 /// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
 /// writes nothing (see [`crate::run_dir::write_eval`]). Repeat counts for a task without
-/// them are an error naming the task.
+/// them are an error naming the task, and so is a length the task cannot draw
+/// ([`Task::check_length`]).
 pub fn evaluate_model(
     name: &str,
     model: &dyn SequenceModel,
@@ -113,6 +128,10 @@ pub fn evaluate_model(
             task.name()
         )));
     }
+    for &length in &plan.lengths {
+        task.check_length(length)
+            .map_err(|e| Error::Invalid(format!("test lengths {:?}: {length}: {e}", plan.lengths)))?;
+    }
     // Every cell's chunk is decided before the first is evaluated, so a cell that cannot
     // fit refuses before any work.
     let config = &experiment.models[name];
@@ -125,7 +144,7 @@ pub fn evaluate_model(
     let chunk = |length, repeats| {
         chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c)
     };
-    let results = evaluate(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
+    let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
 }
 

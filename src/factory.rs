@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Result, Var};
 use candle_nn::VarMap;
-use ntm_tasks::TaskSpec;
+use ntm_tasks::Task;
 use serde::{Deserialize, Serialize};
 
 use crate::model::lstm::{LstmBaseline, LstmBaselineConfig};
@@ -73,9 +73,9 @@ pub struct BuiltModel {
 }
 
 impl BuiltModel {
-    /// Builds model `name` (`config`) for `task` with fresh f32 parameters from `seed`.
-    pub fn new(name: &str, config: &ModelConfig, seed: u64, task: &TaskSpec) -> Result<Self> {
-        let task = task.build();
+    /// Builds model `name` (`config`) for `task` (its input and output widths) with fresh f32
+    /// parameters from `seed`.
+    pub fn new(name: &str, config: &ModelConfig, seed: u64, task: &dyn Task) -> Result<Self> {
         let varmap = VarMap::new();
         let model =
             config.build(&varmap, seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)?;

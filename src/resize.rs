@@ -93,20 +93,23 @@ pub fn resize_tensors(
         .collect()
 }
 
-/// Slots a sequence of `length` vectors of `task` needs to be held in memory at once: one
-/// per vector (copy; repeat copy stores the sequence once and reads it repeatedly).
-pub fn slots_needed(task: &TaskSpec, length: usize) -> usize {
+/// Slots a sequence of `length` of `task` needs to be held in memory at once, and what each
+/// slot holds: one per vector (copy; repeat copy stores the sequence once and reads it
+/// repeatedly), one per item for associative recall (whose length is its number of items;
+/// the paper's NTM stores a representation of each item, figure 12).
+pub fn slots_needed(task: &TaskSpec, length: usize) -> (usize, &'static str) {
     match task {
-        TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => length,
+        TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => (length, "one per vector"),
+        TaskSpec::AssociativeRecall(_) => (length, "one per item"),
     }
 }
 
 /// An error if `slots` (given with `--slots`) cannot hold a sequence of `length` of `task`.
 pub fn check_room(task: &TaskSpec, slots: usize, length: usize) -> Result<()> {
-    let needed = slots_needed(task, length);
+    let (needed, per) = slots_needed(task, length);
     if slots < needed {
         return Err(Error::Invalid(format!(
-            "--slots {slots}: a {} sequence of length {length} needs at least {needed} slots (one per vector); \
+            "--slots {slots}: a {} sequence of length {length} needs at least {needed} slots ({per}); \
              give --slots {needed} or more",
             task.name()
         )));

@@ -246,7 +246,7 @@ pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> R
     if let Some(slots) = slots {
         experiment = crate::resize::resize_experiment(&experiment, &name, slots)?;
     }
-    let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, &experiment.task)
+    let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, experiment.task.build().as_ref())
         .map_err(crate::error::tensor(&name))?;
     let tensors = checkpoint::read_tensors(weights)?;
     let tensors = match slots {

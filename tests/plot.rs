@@ -244,6 +244,32 @@ fn heads_figure_short_episode_small_memory() {
 }
 
 #[test]
+fn heads_figure_of_many_heads_has_two_columns() {
+    // 4 read and 4 write heads (the feed-forward NTM of associative recall): write heads in a
+    // column on the left, read heads on the right, each as tall as one column of 4 heads.
+    let mut trace = copy_trace(10, 20);
+    let (read, write) = (trace.heads[0].clone(), trace.heads[1].clone());
+    trace.heads = (0..4)
+        .flat_map(|i| {
+            [HeadTrace { index: i, ..read.clone() }, HeadTrace { index: i, ..write.clone() }]
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = figure(&dir, "heads-8.png");
+    plot_heads(&trace, "associative-recall, 6 items: NTM-FF", &path).unwrap();
+    let (w, h, _) = inspect(&path);
+    // Two columns of 64 + 640 + 62 px, 24 px apart, within the 16 px margins.
+    assert_eq!(w, 16 + 2 * (64 + 640 + 62) + 24 + 16);
+    let one_column = figure(&dir, "heads-2.png");
+    trace.heads.truncate(2);
+    plot_heads(&trace, "one read, one write head", &one_column).unwrap();
+    let (w1, h1, _) = inspect(&one_column);
+    assert_eq!(w1, 798);
+    // 4 heads a column against 2 in one: taller, but far less than 4x.
+    assert!(h > h1 && h < 3 * h1, "height {h} against {h1}");
+}
+
+#[test]
 fn heads_figure_long_episode_crops_large_memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "heads-copy-120.png");

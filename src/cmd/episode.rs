@@ -9,10 +9,10 @@ use crate::config::Experiment;
 
 pub fn episode(args: &EpisodeArgs) -> Result<()> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;
-    if args.length == Some(0) {
-        bail!("--length 0: must be at least 1");
-    }
     let task = experiment.task.build();
+    if let Some(Err(e)) = args.length.map(|l| task.check_length(l)) {
+        bail!("--length {}: {e}", args.length.unwrap_or(0));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let batch = task.sample(&mut rng, 1, args.length);
     print!("{}", ntm_tasks::render_episode(&batch.episode(0)));

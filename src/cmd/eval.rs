@@ -65,6 +65,12 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
         bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
     }
+    let task = loaded.experiment.task.build();
+    for &length in &plan.lengths {
+        if let Err(e) = task.check_length(length) {
+            bail!("--lengths {:?}: {length}: {e}", plan.lengths);
+        }
+    }
     if let Some(sequences) = args.sequences {
         plan.sequences = sequences;
     }

@@ -71,6 +71,9 @@ pub fn heads(
         let (experiment, name) = read_config(dir)?;
         let task = experiment.task.build();
         let length = length.unwrap_or_else(|| task.length_range().1);
+        if let Err(e) = task.check_length(length) {
+            bail!("--length {length}: {e}");
+        }
         let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
         if kind != "ntm" {
             if dirs.len() == 1 {
@@ -95,7 +98,7 @@ pub fn heads(
         };
         let episode = match repeats {
             Some(r) => format!("length {length} x {r} repeats"),
-            None => format!("length {length}"),
+            None => task.length_words().episode(length),
         };
         let memory = match slots {
             Some(n) => format!(" with {n} slots"),
@@ -198,8 +201,9 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
         return Ok(file);
     }
     let reports: Vec<EvalReport> = reports.into_iter().map(|(_, r)| r).collect();
-    let title = format!("{}: generalisation (trained on lengths {}-{})", task.name(), range.0, range.1);
-    plot::plot_generalisation(&reports, range, &title, &file)?;
+    let words = task.length_words();
+    let title = format!("{}: generalisation (trained on {})", task.name(), words.span(range));
+    plot::plot_generalisation(&reports, plot::LengthRange { range, words }, &title, &file)?;
     Ok(file)
 }
 
@@ -220,6 +224,14 @@ pub fn outputs(
     if let Some(l) = lengths.unwrap_or(&[]).iter().find(|&&l| l > MAX_LENGTH) {
         bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
     }
+    let lengths_fit = |task: &dyn ntm_tasks::Task, lengths: &[usize]| -> Result<()> {
+        for &length in lengths {
+            if let Err(e) = task.check_length(length) {
+                bail!("--lengths {lengths:?}: {length}: {e}");
+            }
+        }
+        Ok(())
+    };
     if lengths.is_some() && cells.is_some() {
         bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
     }
@@ -229,6 +241,9 @@ pub fn outputs(
     for dir in &dirs {
         let (experiment, name) = read_config(dir)?;
         let task = experiment.task.build();
+        if let Some(lengths) = lengths {
+            lengths_fit(task.as_ref(), lengths)?;
+        }
         let plan: Vec<(usize, Option<usize>)> = match (cells, task.repeat_range()) {
             (Some(cells), None) => {
                 let cells: Vec<String> = cells.iter().map(|(l, r)| format!("{l}x{r}")).collect();
@@ -248,10 +263,11 @@ pub fn outputs(
         plans.push(plan);
     }
     let mut samples = Vec::new();
-    let mut task = String::new();
+    let (mut task, mut words) = (String::new(), ntm_tasks::LengthWords::default());
     for (dir, plan) in dirs.iter().zip(plans) {
         let loaded = load_model_sized(dir, slots)?;
         task = loaded.experiment.task.name().to_owned();
+        words = loaded.experiment.task.build().length_words();
         for (length, repeats) in plan {
             samples.push(output_sample(&loaded, length, repeats, seed)?);
         }
@@ -261,6 +277,6 @@ pub fn outputs(
         true => "each length and repeat count",
         false => "each length",
     };
-    plot::plot_outputs(&samples, &format!("{task}: target and output at {what}"), &file)?;
+    plot::plot_outputs_in(&samples, words, &format!("{task}: target and output at {what}"), &file)?;
     Ok(file)
 }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::SummarizeArgs;
 use crate::config::Experiment;
 use crate::plot::{
-    plot_repeat_grid, plot_sweep_convergence, plot_sweep_curves, plot_sweep_generalisation, RepeatCell, RepeatPanel,
+    plot_repeat_grid, plot_sweep_convergence, LengthRange, plot_sweep_curves, plot_sweep_generalisation, RepeatCell, RepeatPanel,
     TrainingRegion,
 };
 use crate::report::EvalResult;
@@ -77,6 +77,7 @@ pub(super) fn summarize_dir(dir: &Path, selection: Option<Selection>, threshold:
     let plots = dir.join("plots");
     let curves: Vec<(String, Vec<Vec<crate::report::MetricsRecord>>)> =
         models.iter().map(|(name, seeds)| (name.clone(), seeds.iter().map(|s| s.metrics.clone()).collect())).collect();
+    let task_words = base.task.build().length_words();
     let range = base.task.build().length_range();
     let n = runs.iter().map(|r| r.data.seed).collect::<std::collections::BTreeSet<_>>().len();
     let what = format!("{task}, {n} seed{}", if n == 1 { "" } else { "s" });
@@ -103,8 +104,9 @@ pub(super) fn summarize_dir(dir: &Path, selection: Option<Selection>, threshold:
         let title = format!("{what}: wrong bits per sequence");
         plot_repeat_grid(&panels, region, &title, &plots.join("sweep-generalisation.png"))?;
     } else if summary.models.values().any(|m| m.counts.evaluated > 0) {
-        let title = format!("{what}: generalisation (trained on lengths {}-{})", range.0, range.1);
-        plot_sweep_generalisation(&summary, range, &title, &plots.join("sweep-generalisation.png"))?;
+        let title = format!("{what}: generalisation (trained on {})", task_words.span(range));
+        let training = LengthRange { range, words: task_words };
+        plot_sweep_generalisation(&summary, training, &title, &plots.join("sweep-generalisation.png"))?;
     }
     let title = format!("{what}: when training bit errors first fell below {threshold} per sequence");
     plot_sweep_convergence(&summary, &title, &plots.join("sweep-convergence.png"))?;

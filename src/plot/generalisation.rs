@@ -2,12 +2,15 @@
 //! on (the copy experiment of the paper's section 4.1), from each model's `eval.json`.
 //!
 //! Wrong bits per sequence on the left and loss in bits per sequence on the right, against
-//! the test length, with the range of training lengths shaded.
+//! the test length, with the range of training lengths shaded. The task's [`LengthWords`]
+//! name the axis and the band ("number of items" for associative recall).
 
 use std::path::Path;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use ntm_tasks::LengthWords;
 
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, LogChart};
 use super::style::{model_colours, text, AXIS_SIZE, INK};
@@ -20,14 +23,44 @@ const TRAIN_SHADE: RGBColor = RGBColor(234, 234, 242);
 /// Reads one number off an evaluation result.
 type Metric = fn(&EvalResult) -> f64;
 
+/// The training range of a task's length parameter, inclusive, and the words for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LengthRange {
+    /// `(shortest, longest)` trained on.
+    pub range: (usize, usize),
+    /// How the task names its length (axis title, band label).
+    pub words: LengthWords,
+}
+
+impl From<(usize, usize)> for LengthRange {
+    /// A range of sequence lengths (copy, repeat copy).
+    fn from(range: (usize, usize)) -> Self {
+        LengthRange { range, words: LengthWords::default() }
+    }
+}
+
+impl LengthRange {
+    /// `(lo, hi)` in order, whichever way round the range was given.
+    fn ordered(&self) -> (usize, usize) {
+        (self.range.0.min(self.range.1), self.range.0.max(self.range.1))
+    }
+
+    /// The x axis title: `"test sequence length"`.
+    pub(crate) fn axis(&self) -> String {
+        format!("test {}", self.words.axis)
+    }
+}
+
 /// Draws bit errors and loss against test length for every report to the PNG at `path`,
-/// shading `train_range` (`(shortest, longest)` training length, inclusive).
+/// shading `train_range` (`(shortest, longest)` training length, inclusive, or a
+/// [`LengthRange`] with the task's words for its length).
 pub fn plot_generalisation(
     reports: &[EvalReport],
-    train_range: (usize, usize),
+    train_range: impl Into<LengthRange>,
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
+    let train_range: LengthRange = train_range.into();
     let finite = |r: &EvalResult| r.bit_errors.is_finite() || r.loss_bits.is_finite();
     if !reports.iter().flat_map(|r| &r.results).any(finite) {
         return Err(PlotError::empty(
@@ -36,10 +69,7 @@ pub fn plot_generalisation(
         ));
     }
     let names: Vec<&str> = reports.iter().map(|r| r.model.as_str()).collect();
-    let (train_lo, train_hi) = (
-        train_range.0.min(train_range.1),
-        train_range.0.max(train_range.1),
-    );
+    let (_, train_hi) = train_range.ordered();
     let longest = reports
         .iter()
         .flat_map(|r| &r.results)
@@ -60,9 +90,9 @@ pub fn plot_generalisation(
         for (area, metric, y_desc) in metrics {
             let values = reports.iter().flat_map(|r| &r.results).map(metric);
             let axis = LogAxis::fit(values, legend_room(reports.len()));
-            let mut chart = log_chart(area, x_range.clone(), &axis, "test sequence length", y_desc)
+            let mut chart = log_chart(area, x_range.clone(), &axis, &train_range.axis(), y_desc)
                 .map_err(err)?;
-            shade_training(&mut chart, &axis, (train_lo as f64, train_hi as f64)).map_err(err)?;
+            shade_training(&mut chart, &axis, &train_range).map_err(err)?;
             for ((report, name), &colour) in reports.iter().zip(&names).zip(&colours) {
                 let mut pts: Vec<(f64, f64)> = report
                     .results
@@ -96,14 +126,15 @@ pub fn plot_generalisation(
     })
 }
 
-/// Shades the lengths `lo..=hi` across the whole chart height and names the band.
+/// Shades the training range across the whole chart height and names the band.
 pub(crate) fn shade_training<DB: DrawingBackend>(
     chart: &mut LogChart<'_, DB>,
     axis: &LogAxis,
-    (lo, hi): (f64, f64),
+    training: &LengthRange,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let (bottom, top) = (axis.range().start, axis.hi);
-    let (x0, x1) = (lo - 0.5, hi + 0.5);
+    let (lo, hi) = training.ordered();
+    let (x0, x1) = (lo as f64 - 0.5, hi as f64 + 0.5);
     chart.draw_series(std::iter::once(Rectangle::new(
         [(x0, bottom), (x1, top)],
         TRAIN_SHADE.filled(),
@@ -112,7 +143,7 @@ pub(crate) fn shade_training<DB: DrawingBackend>(
     let style = text(AXIS_SIZE - 1)
         .color(&ink)
         .pos(Pos::new(HPos::Left, VPos::Top));
-    let label = EmptyElement::at((x0, top)) + Text::new("training lengths", (6, 6), style);
+    let label = EmptyElement::at((x0, top)) + Text::new(training.words.range, (6, 6), style);
     chart.draw_series(std::iter::once(label))?;
     Ok(())
 }

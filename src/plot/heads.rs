@@ -1,6 +1,8 @@
 //! The heads figure (paper figure 6): one episode drawn as stacked heatmaps sharing a time
 //! axis — inputs, targets, model outputs, then each head's weighting over memory slots and
-//! its add (write heads) or read (read heads) vectors.
+//! its add (write heads) or read (read heads) vectors. A model with more than two heads of
+//! both kinds gets two columns under the episode, write heads left and read heads right, so
+//! that 4 + 4 heads stay one readable page.
 
 use std::ops::Range;
 use std::path::Path;
@@ -27,6 +29,10 @@ const CAPTION_H: u32 = 22;
 const AXIS_H: u32 = 46;
 /// Gap between panels.
 const GAP: u32 = 6;
+/// Gap between the write and the read heads' columns.
+const COLUMN_GAP: u32 = 24;
+/// More heads than this, of both kinds, are drawn in two columns.
+const ONE_COLUMN_HEADS: usize = 2;
 /// Memories with more slots than this are cropped to the slots the heads use.
 const CROP_ABOVE: usize = 32;
 /// A slot counts as used when some head puts more than this weight on it.
@@ -77,8 +83,9 @@ pub fn plot_heads(trace: &Trace, title: &str, path: &Path) -> Result<(), PlotErr
     if steps == 0 {
         return Err(PlotError::empty(path, "the trace has no time steps"));
     }
-    let panels = panels(trace, steps);
-    render(path, || draw(trace, &panels, steps, title, path))
+    let episode = episode_panels(trace, steps);
+    let columns = head_columns(trace, steps);
+    render(path, || draw(trace, &episode, &columns, steps, title, path))
 }
 
 /// The episode's length in time steps: the longest of its recorded sequences.
@@ -96,11 +103,21 @@ fn time_steps(trace: &Trace) -> usize {
     .unwrap_or(0)
 }
 
-/// Builds every panel, top to bottom: the episode's, then the heads'.
-fn panels(trace: &Trace, steps: usize) -> Vec<Panel> {
-    let mut out = episode_panels(trace, steps);
-    out.extend(head_panels(trace, steps));
-    out
+/// The heads' panels in columns: one column, or, for more than [`ONE_COLUMN_HEADS`] heads of
+/// both kinds, the write heads' and the read heads'. Empty without heads.
+fn head_columns(trace: &Trace, steps: usize) -> Vec<Vec<Panel>> {
+    let panels = head_panels(trace, steps);
+    if panels.is_empty() {
+        return Vec::new();
+    }
+    let writes = trace.heads.iter().filter(|h| h.kind == HeadKind::Write).count();
+    let reads = trace.heads.len() - writes;
+    if trace.heads.len() <= ONE_COLUMN_HEADS || writes == 0 || reads == 0 {
+        return vec![panels];
+    }
+    // Write heads come first (see head_panels); their panels are those captioned so.
+    let (write, read): (Vec<Panel>, Vec<Panel>) = panels.into_iter().partition(|p| p.caption.starts_with("write"));
+    vec![write, read]
 }
 
 /// Inputs, targets and outputs; wrong bits (where the mask is 1) are outlined.
@@ -211,21 +228,27 @@ fn slot_window(weightings: &[Grid]) -> (usize, Range<usize>) {
     }
 }
 
-/// Lays out and draws all panels.
+/// Height of a stack of panels, without the time axis.
+fn stack_height(panels: &[Panel]) -> u32 {
+    panels.iter().map(|p| CAPTION_H + p.body_height() + GAP).fold(0u32, u32::saturating_add)
+}
+
+/// Lays out and draws all panels: the episode's on top, the heads' below it in `columns` side
+/// by side (the episode above the first column, so its time steps line up with it).
 fn draw(
     trace: &Trace,
-    panels: &[Panel],
+    episode: &[Panel],
+    columns: &[Vec<Panel>],
     steps: usize,
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
     let cells_w = (steps.min(480) as u32 * 5).clamp(640, 2400);
-    let width = MARGIN + LEFT + cells_w + BAR + MARGIN;
-    let bodies = panels
-        .iter()
-        .map(|p| CAPTION_H + p.body_height() + GAP)
-        .fold(0u32, u32::saturating_add);
-    let height = bodies.saturating_add(HEADER + AXIS_H + MARGIN);
+    let n = columns.len().max(1) as u32;
+    let column_w = LEFT + cells_w + BAR;
+    let width = MARGIN + n * column_w + (n - 1) * COLUMN_GAP + MARGIN;
+    let heads_h = columns.iter().map(|c| stack_height(c)).max().unwrap_or(0);
+    let height = stack_height(episode).saturating_add(heads_h).saturating_add(HEADER + AXIS_H + MARGIN);
     check_size(path, width, height)?;
     let err = |e| PlotError::draw(path, e);
 
@@ -247,31 +270,63 @@ fn draw(
         .filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5))
         .collect();
 
-    let mut rest = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
-    for (i, panel) in panels.iter().enumerate() {
-        let last = i + 1 == panels.len();
-        let bottom = if last { AXIS_H } else { 0 };
-        let (area, below) = rest.split_vertically(CAPTION_H + panel.body_height() + bottom + GAP);
-        rest = below;
-        draw_caption(&area, &panel.caption, (LEFT as i32, 2), CAPTION_SIZE).map_err(err)?;
-        let body = area.margin(CAPTION_H, GAP, 0, 0);
-        let (cells, bar) = body.split_horizontally(LEFT + cells_w);
-        let map = Heatmap {
-            grid: &panel.grid,
-            rows: panel.rows.clone(),
-            scale: panel.scale,
-            left: LEFT,
-            y_desc: panel.y_desc,
-            bottom,
-            x_desc: "time step",
-            faded: if panel.masked { &faded } else { &[] },
-            marks: &panel.marks,
-            dividers: &dividers,
-        };
-        draw_heatmap(&cells, &map).map_err(err)?;
-        draw_colour_bar(&bar, &panel.scale, bottom).map_err(err)?;
+    let page = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
+    let style = Stack { faded: &faded, dividers: &dividers };
+    let axis_on_episode = columns.is_empty();
+    let (top, heads) = page.split_vertically(stack_height(episode) + if axis_on_episode { AXIS_H } else { 0 });
+    style.draw(&top, episode, cells_w, axis_on_episode).map_err(err)?;
+    let mut rest = heads;
+    for column in columns {
+        let (area, right) = rest.split_horizontally(column_w + COLUMN_GAP);
+        rest = right;
+        style.draw(&area, column, cells_w, true).map_err(err)?;
     }
     root.present().map_err(err)
+}
+
+/// What every stack of panels shares: the faded (unscored) steps and the dividers between
+/// reading and answering.
+struct Stack<'a> {
+    faded: &'a [bool],
+    dividers: &'a [usize],
+}
+
+impl Stack<'_> {
+    /// Draws `panels` top to bottom in `area`, each `cells_w` wide, the time axis under the
+    /// last if `axis`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+        panels: &[Panel],
+        cells_w: u32,
+        axis: bool,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let mut rest = area.clone();
+        for (i, panel) in panels.iter().enumerate() {
+            let bottom = if axis && i + 1 == panels.len() { AXIS_H } else { 0 };
+            let (area, below) = rest.split_vertically(CAPTION_H + panel.body_height() + bottom + GAP);
+            rest = below;
+            draw_caption(&area, &panel.caption, (LEFT as i32, 2), CAPTION_SIZE)?;
+            let body = area.margin(CAPTION_H, GAP, 0, 0);
+            let (cells, rest_of_row) = body.split_horizontally(LEFT + cells_w);
+            let (bar, _) = rest_of_row.split_horizontally(BAR);
+            let map = Heatmap {
+                grid: &panel.grid,
+                rows: panel.rows.clone(),
+                scale: panel.scale,
+                left: LEFT,
+                y_desc: panel.y_desc,
+                bottom,
+                x_desc: "time step",
+                faded: if panel.masked { self.faded } else { &[] },
+                marks: &panel.marks,
+                dividers: self.dividers,
+            };
+            draw_heatmap(&cells, &map)?;
+            draw_colour_bar(&bar, &panel.scale, bottom)?;
+        }
+        Ok(())
+    }
 }
 
 /// One line under the title describing the memory and heads.

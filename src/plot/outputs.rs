@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use ntm_tasks::LengthWords;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -21,6 +22,8 @@ const MARGIN: u32 = 16;
 const HEADER: u32 = 50;
 /// Room left of each heatmap for the words "target" / "output".
 const LABEL_W: u32 = 60;
+/// The narrowest a model's column may be, so that captions do not run into the next one.
+const MIN_CELL_W: u32 = 260;
 /// Height of a cell's caption line.
 const CAPTION_H: u32 = 22;
 /// Height of the time ticks under each output heatmap.
@@ -35,6 +38,11 @@ const TARGET_CELLS_W: u32 = 720;
 /// Draws target and output of every sample, one column per model and one row per length
 /// (and repeat count), to the PNG at `path`. Wrong bits (output on the other side of 0.5) are outlined red.
 pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Result<(), PlotError> {
+    plot_outputs_in(samples, LengthWords::default(), title, path)
+}
+
+/// [`plot_outputs`] with the task's words for its length in the captions (`6 items`).
+pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str, path: &Path) -> Result<(), PlotError> {
     let steps = |s: &OutputSample| s.target.len().max(s.output.len());
     let max_t = samples.iter().map(steps).max().unwrap_or(0);
     if max_t == 0 {
@@ -62,7 +70,8 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
     let row_h = px.clamp(5, 12); // pixels per channel
     let map_h = channels.min(MAX_SIDE as usize) as u32 * row_h;
     let map_h = map_h.max(20);
-    let cell_w = LABEL_W + max_t * px + GAP;
+    // At least as wide as a caption ("ntm-ff, 20 items: 8 wrong bits"), for short answers.
+    let cell_w = (LABEL_W + max_t * px + GAP).max(MIN_CELL_W);
     let block_h = CAPTION_H + map_h + 4 + map_h + AXIS_H + GAP;
     let side = |n: usize, each: u32| (n.min(MAX_SIDE as usize) as u32).saturating_mul(each);
     let width = (MARGIN + side(models.len(), cell_w) + BAR_W + MARGIN).max(640);
@@ -85,9 +94,9 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
                     .iter()
                     .find(|s| s.model == model && s.length == length && s.repeats == repeats);
                 match sample {
-                    Some(s) => draw_cell(&cell, s, px, map_h).map_err(err)?,
+                    Some(s) => draw_cell(&cell, s, words, px, map_h).map_err(err)?,
                     None => {
-                        let caption = format!("{model}, {}: no sample", episode_name(length, repeats));
+                        let caption = format!("{model}, {}: no sample", episode_name(words, length, repeats));
                         draw_caption(&cell, &caption, (0, 0), CAPTION_SIZE).map_err(err)?
                     }
                 }
@@ -102,11 +111,11 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
     })
 }
 
-/// `length 10`, or `length 10 x 20 repeats`.
-fn episode_name(length: usize, repeats: Option<usize>) -> String {
+/// `length 10`, or `length 10 x 20 repeats`, or in the task's words (`6 items`).
+fn episode_name(words: LengthWords, length: usize, repeats: Option<usize>) -> String {
     match repeats {
         Some(r) => format!("length {length} x {r} repeats"),
-        None => format!("length {length}"),
+        None => words.episode(length),
     }
 }
 
@@ -114,6 +123,7 @@ fn episode_name(length: usize, repeats: Option<usize>) -> String {
 fn draw_cell<DB: DrawingBackend>(
     cell: &DrawingArea<DB, plotters::coord::Shift>,
     sample: &OutputSample,
+    words: LengthWords,
     px: u32,
     map_h: u32,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
@@ -131,7 +141,7 @@ fn draw_cell<DB: DrawingBackend>(
     let caption = format!(
         "{}, {}: {} wrong bit{plural}",
         sample.model,
-        episode_name(sample.length, sample.repeats),
+        episode_name(words, sample.length, sample.repeats),
         wrong.len()
     );
     draw_caption(cell, &caption, (0, 0), CAPTION_SIZE)?;

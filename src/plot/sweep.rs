@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, LogChart};
-use super::generalisation::shade_training;
+use super::generalisation::{shade_training, LengthRange};
 use super::style::{model_colours, INK};
 use super::{render, PlotError};
 use crate::report::MetricsRecord;
@@ -137,13 +137,15 @@ pub fn plot_sweep_curves(
 
 /// Draws a sweep's generalisation to the PNG at `path`: wrong bits (left) and loss (right)
 /// against test length, per model the median, band and seeds of `summary`'s evaluations,
-/// with `train_range` (shortest, longest training length) shaded.
+/// with `train_range` (shortest, longest training length, or a [`LengthRange`] with the task's
+/// words) shaded.
 pub fn plot_sweep_generalisation(
     summary: &Summary,
-    train_range: (usize, usize),
+    train_range: impl Into<LengthRange>,
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
+    let train_range: LengthRange = train_range.into();
     let models: Vec<(&String, usize)> = summary.models.iter().map(|(n, m)| (n, m.counts.evaluated)).filter(|m| m.1 > 0).collect();
     let metric = |f: fn(&crate::sweep::summary::EvalPoint) -> f64| -> Vec<Series> {
         models
@@ -159,7 +161,7 @@ pub fn plot_sweep_generalisation(
         return Err(PlotError::empty(path, "no evaluation results with finite values"));
     }
     let names: Vec<&str> = models.iter().map(|(n, _)| n.as_str()).collect();
-    let (lo, hi) = (train_range.0.min(train_range.1), train_range.0.max(train_range.1));
+    let hi = train_range.range.0.max(train_range.range.1);
     let longest = errors.iter().flat_map(|s| s.seeds.iter().flatten()).map(|p| p.0).fold(hi as f64, f64::max);
     let x_range = 0.0..longest.max(1.0) * 1.05 + 1.0;
     render(path, || {
@@ -168,8 +170,8 @@ pub fn plot_sweep_generalisation(
         let colours = model_colours(&names);
         for (area, set, y_desc) in [(&left, &errors, "wrong bits per sequence"), (&right, &loss, "loss (bits per sequence)")] {
             let axis = LogAxis::fit(set.iter().flat_map(Series::values), legend_room(models.len()));
-            let mut chart = log_chart(area, x_range.clone(), &axis, "test sequence length", y_desc).map_err(err)?;
-            shade_training(&mut chart, &axis, (lo as f64, hi as f64)).map_err(err)?;
+            let mut chart = log_chart(area, x_range.clone(), &axis, &train_range.axis(), y_desc).map_err(err)?;
+            shade_training(&mut chart, &axis, &train_range).map_err(err)?;
             for ((series, (name, n)), colour) in set.iter().zip(&models).zip(&colours) {
                 draw_model(&mut chart, &axis, series, *colour, label(name, *n), true).map_err(err)?;
             }

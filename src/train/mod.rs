@@ -110,19 +110,31 @@ impl Interval {
 
 impl Trainer {
     /// Model `name` of `experiment` with fresh parameters, optimiser state and data generator,
-    /// all from the experiment's seed. Reads and writes nothing.
+    /// all from the experiment's seed, trained on the experiment's `[task]`. Reads and writes
+    /// nothing.
     pub fn new(experiment: &Experiment, name: &str) -> Result<Self> {
+        Self::with_task(experiment, name, experiment.task.build())
+    }
+
+    /// As [`new`](Self::new), trained on `task` instead of the experiment's `[task]`: a task
+    /// of your own, any implementation of [`Task`] (see `examples/custom_task.rs`). The model
+    /// is built for its input and output widths; the experiment gives everything else.
+    /// [`step`](Self::step), [`model`](Self::model) and [`crate::eval::evaluate`] then work
+    /// as for a built-in task. A folder written by [`fit`](Self::fit) records the experiment's
+    /// `[task]` in its `config.toml`, so the commands that reload a folder (`ntm eval`, `ntm
+    /// plot`) would rebuild that task, not yours.
+    pub fn with_task(experiment: &Experiment, name: &str, task: Box<dyn Task>) -> Result<Self> {
         let config = experiment.models.get(name).ok_or_else(|| {
             let known: Vec<&String> = experiment.models.keys().collect();
             Error::Invalid(format!("no model named {name:?} in the experiment (it has {known:?})"))
         })?;
-        let built = BuiltModel::new(name, config, experiment.seed, &experiment.task).map_err(tensor(name))?;
+        let built = BuiltModel::new(name, config, experiment.seed, task.as_ref()).map_err(tensor(name))?;
         let settings = experiment.train.for_model(name);
         let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
             .map_err(tensor(name))?
             .with_epsilon(settings.epsilon);
         Ok(Self {
-            task: experiment.task.build(),
+            task,
             rng: ChaCha8Rng::seed_from_u64(experiment.seed),
             lr: settings.lr_at(0),
             experiment: experiment.clone(),
@@ -298,6 +310,11 @@ impl Trainer {
             failure.message += &format!(" (could not write {}: {e})", file.display());
         }
         Error::Diverged(Box::new(failure))
+    }
+
+    /// The task it trains on.
+    pub fn task(&self) -> &dyn Task {
+        self.task.as_ref()
     }
 
     /// The model being trained.

@@ -1,7 +1,8 @@
 //! `ntm-tasks`: the algorithmic tasks of Graves, Wayne & Danihelka (2014), *Neural Turing
 //! Machines* (arXiv:1410.5401), as batch generators.
 //!
-//! - [`CopyTask`] (sec. 4.1) and [`RepeatCopy`] (sec. 4.2) implement [`Task`];
+//! - [`CopyTask`] (sec. 4.1), [`RepeatCopy`] (sec. 4.2) and [`AssociativeRecall`] (sec. 4.3)
+//!   implement [`Task`];
 //! - [`TaskSpec`] is the `[task]` table of an experiment file (serde), with
 //!   [`TaskSpec::validate`] and [`TaskSpec::build`];
 //! - [`Batch`] is what [`Task::sample`] returns: time-major flat buffers of inputs, targets
@@ -16,6 +17,7 @@
 //! println!("{}", render_episode(&batch.episode(0)));
 //! ```
 
+pub mod associative_recall;
 pub mod batch;
 pub mod copy;
 pub mod render;
@@ -23,9 +25,10 @@ pub mod repeat_copy;
 pub mod spec;
 pub mod task;
 
+pub use associative_recall::{AssociativeRecall, AssociativeRecallSpec};
 pub use batch::{Batch, Episode};
 pub use copy::{CopySpec, CopyTask};
 pub use render::{cell_char, render_episode};
 pub use repeat_copy::{RepeatCopy, RepeatCopySpec};
 pub use spec::TaskSpec;
-pub use task::{Task, MAX_BITS, MAX_LENGTH, MAX_REPEATS};
+pub use task::{LengthWords, Task, MAX_BITS, MAX_LENGTH, MAX_REPEATS};

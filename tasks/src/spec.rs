@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [task]
-//! kind = "copy"      # or "repeat-copy"
+//! kind = "copy"      # or "repeat-copy", "associative-recall"
 //! bits = 8
 //! min_length = 1
 //! max_length = 20
@@ -11,12 +11,14 @@
 //! Every field has a default (the paper's setting), so a partial table works; unknown keys
 //! and unknown kinds are rejected.
 
+use crate::associative_recall::{AssociativeRecall, AssociativeRecallSpec};
 use crate::copy::{CopySpec, CopyTask};
 use crate::repeat_copy::{RepeatCopy, RepeatCopySpec};
 use crate::task::Task;
 use serde::{Deserialize, Serialize};
 
-/// Which task to generate, tagged by `kind` (`"copy"` or `"repeat-copy"`).
+/// Which task to generate, tagged by `kind` (`"copy"`, `"repeat-copy"` or
+/// `"associative-recall"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskSpec {
@@ -24,6 +26,8 @@ pub enum TaskSpec {
     Copy(CopySpec),
     /// The repeat copy task (paper sec. 4.2).
     RepeatCopy(RepeatCopySpec),
+    /// The associative recall task (paper sec. 4.3); its length is the number of items.
+    AssociativeRecall(AssociativeRecallSpec),
 }
 
 impl Default for TaskSpec {
@@ -40,6 +44,7 @@ impl TaskSpec {
         match self {
             TaskSpec::Copy(s) => s.validate(),
             TaskSpec::RepeatCopy(s) => s.validate(),
+            TaskSpec::AssociativeRecall(s) => s.validate(),
         }
     }
 
@@ -51,14 +56,17 @@ impl TaskSpec {
         match self {
             TaskSpec::Copy(s) => Box::new(CopyTask::new(s.clone())),
             TaskSpec::RepeatCopy(s) => Box::new(RepeatCopy::new(s.clone())),
+            TaskSpec::AssociativeRecall(s) => Box::new(AssociativeRecall::new(s.clone())),
         }
     }
 
-    /// The task's name as written in `kind`: `"copy"` or `"repeat-copy"`.
+    /// The task's name as written in `kind`: `"copy"`, `"repeat-copy"` or
+    /// `"associative-recall"`.
     pub fn name(&self) -> &'static str {
         match self {
             TaskSpec::Copy(_) => "copy",
             TaskSpec::RepeatCopy(_) => "repeat-copy",
+            TaskSpec::AssociativeRecall(_) => "associative-recall",
         }
     }
 }

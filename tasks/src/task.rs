@@ -8,7 +8,7 @@ use rand::{Rng, RngCore};
 /// Implementations are plain data (their spec), so they are `Send + Sync` and can be shared
 /// by data-loading threads; all randomness comes from the `rng` passed to [`Task::sample`].
 pub trait Task: Send + Sync {
-    /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`.
+    /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`, `"associative-recall"`.
     fn name(&self) -> &'static str;
 
     /// Channels per input vector.
@@ -19,6 +19,21 @@ pub trait Task: Send + Sync {
 
     /// The training range of the length parameter, `(min, max)` inclusive.
     fn length_range(&self) -> (usize, usize);
+
+    /// `Err` (what is allowed, without the value: callers name where it came from) unless
+    /// episodes of this length can be drawn. The default allows every length from 1 on;
+    /// associative recall needs at least 2 items.
+    fn check_length(&self, length: usize) -> Result<(), String> {
+        match length {
+            0 => Err("must be at least 1".to_owned()),
+            _ => Ok(()),
+        }
+    }
+
+    /// How figures and tables name the length parameter (default: a sequence length).
+    fn length_words(&self) -> LengthWords {
+        LengthWords::default()
+    }
 
     /// The training range of the repeat count, `(min, max)` inclusive, for a task that has
     /// one (repeat copy); `None` (the default) for a task without.
@@ -57,6 +72,42 @@ pub trait Task: Send + Sync {
         length: Option<usize>,
         repeats: Option<usize>,
     ) -> Batch;
+}
+
+/// The words for a task's length parameter, so figures need not know the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LengthWords {
+    /// What the length counts, as an axis title after "test": `"sequence length"`.
+    pub axis: &'static str,
+    /// The label of the training range: `"training lengths"`.
+    pub range: &'static str,
+    /// `None`: an episode is "length 20"; `Some("items")`: "6 items".
+    pub unit: Option<&'static str>,
+}
+
+impl Default for LengthWords {
+    /// A sequence length, as for copy and repeat copy.
+    fn default() -> Self {
+        LengthWords { axis: "sequence length", range: "training lengths", unit: None }
+    }
+}
+
+impl LengthWords {
+    /// One episode's length in words: `"length 20"` or `"6 items"`.
+    pub fn episode(&self, length: usize) -> String {
+        match self.unit {
+            None => format!("length {length}"),
+            Some(unit) => format!("{length} {unit}"),
+        }
+    }
+
+    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`.
+    pub fn span(&self, (lo, hi): (usize, usize)) -> String {
+        match self.unit {
+            None => format!("lengths {lo}-{hi}"),
+            Some(unit) => format!("{lo}-{hi} {unit}"),
+        }
+    }
 }
 
 /// The length of one element: `fixed` if given, else uniform over `range` (inclusive).
