@@ -158,3 +158,18 @@ fn a_model_without_repeats_or_weights_is_left_out_or_named() {
     let printed = s.ok(&["plot", "outputs", "rc/ntm"]);
     assert_eq!(Path::new(printed.trim()), Path::new("rc/plots/outputs.png"));
 }
+
+#[test]
+fn a_sweep_names_each_grid_cell_in_its_progress() {
+    let s = Sandbox::new();
+    s.write("rc.toml", &tiny_repeat_copy());
+    let out = s.ntm(&["sweep", "rc.toml", "--seeds", "1", "--models", "ntm", "--out", "sw"]);
+    assert!(out.status.success(), "{}", sandbox::text(&out.stderr));
+    // The progress (on stderr): "seed 1 ntm: evaluated, bit errors 2x1 0.000, 2x4 ..., 4x1 ..., 4x4 ..."
+    let progress = sandbox::text(&out.stderr);
+    let line = progress.lines().find(|l| l.contains("evaluated, bit errors")).unwrap_or_else(|| panic!("{progress}"));
+    for cell in ["2x1 ", "2x4 ", "4x1 ", "4x4 "] {
+        assert!(line.contains(cell), "{cell:?} missing from {line:?}");
+    }
+    assert!(!line.contains("L="), "{line:?}");
+}

@@ -26,7 +26,7 @@ use crate::cli::SweepArgs;
 use crate::config::Experiment;
 use crate::report::{EvalReport, MetricsRecord};
 use crate::sweep::seed_run::{self, folder_state, FolderState, SeedRunError};
-use crate::sweep::summary::DEFAULT_THRESHOLD;
+use crate::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
 use crate::sweep::{format_seeds, jobs, parse_seeds, seed_dir, shell_line, Job, Mode};
 
 /// How often the scheduler looks at its children and their metrics.
@@ -475,7 +475,7 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
             match handle.join() {
                 Ok(Ok(report)) => {
                     let errors: Vec<String> =
-                        report.results.iter().map(|r| format!("L={} {:.3}", r.length, r.bit_errors)).collect();
+                        report.results.iter().map(|r| format!("{} {:.3}", cell_label((r.length, r.repeats)), r.bit_errors)).collect();
                     display.note(&format!("{}: evaluated, bit errors {}", job.label(), errors.join(", ")));
                 }
                 Ok(Err(e)) => {

@@ -316,7 +316,7 @@ fn cell(x: f64) -> String {
 }
 
 /// A column label: `L=20`, or `10x5` for length 10 repeated 5 times.
-fn cell_label((length, repeats): (usize, Option<usize>)) -> String {
+pub(crate) fn cell_label((length, repeats): (usize, Option<usize>)) -> String {
     match repeats {
         Some(r) => format!("{length}x{r}"),
         None => format!("L={length}"),
