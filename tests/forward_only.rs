@@ -8,39 +8,11 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use common::{rng, CPU};
+use common::{ntm_cases, rng, CPU};
 use ntm::factory::ModelConfig;
-use ntm::kinds::{ControllerKind, Engine, MemoryInit};
-use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use ntm::kinds::Engine;
+use ntm::model::ntm::NtmConfig;
 use rand::Rng;
-
-fn cases() -> Vec<NtmConfig> {
-    vec![
-        NtmConfig {
-            controller_size: 7,
-            memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Learned },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller: ControllerKind::FeedForward,
-            controller_size: 6,
-            read_heads: 2,
-            write_heads: 2,
-            shifts: vec![-2, -1, 0, 1, 2],
-            memory: MemoryConfig { slots: 8, width: 3, init: MemoryInit::Constant },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller_size: 5,
-            controller_layers: 2,
-            read_heads: 2,
-            write_heads: 3,
-            shifts: vec![0, 1],
-            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Random },
-            ..NtmConfig::default()
-        },
-    ]
-}
 
 /// The bits of every value of `t`.
 fn bits(t: &Tensor) -> Vec<u64> {
@@ -54,7 +26,7 @@ fn bits(t: &Tensor) -> Vec<u64> {
 #[test]
 fn tape_free_forward_gives_the_taped_logits_bit_for_bit() {
     for dtype in [DType::F32, DType::F64] {
-        for (case, config) in cases().into_iter().enumerate() {
+        for (case, config) in ntm_cases().into_iter().enumerate() {
             let varmap = VarMap::new();
             let model = ModelConfig::Ntm(NtmConfig { engine: Engine::Fused, ..config })
                 .build(&varmap, 3 + case as u64, 4, 3, dtype, &Device::Cpu)

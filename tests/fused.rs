@@ -7,14 +7,14 @@ mod common;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
-use common::{check_gradients, rng, uniform, values, CPU};
+use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::fused::lstm::lstm_layer;
 use ntm::kinds::Engine;
 use ntm::loss::sequence_loss;
 use ntm::model::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::factory::ModelConfig;
 use ntm::model::SequenceModel;
-use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use ntm::model::ntm::NtmConfig;
 use ntm::model::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
 
@@ -278,54 +278,6 @@ fn engine_is_a_documented_optional_config_field() {
     let config: LstmBaselineConfig = toml::from_str("engine = \"fused\"").unwrap();
     assert_eq!(config.engine, Engine::Fused);
     assert!(toml::from_str::<LstmBaselineConfig>("engine = \"fast\"").is_err());
-}
-
-/// NTM configurations that between them cover both controllers, several controller layers,
-/// several read and write heads, wider shifts (also wrapping onto each other), every memory
-/// initialisation, and slot counts from 2 to over 16.
-fn ntm_cases() -> Vec<NtmConfig> {
-    use ntm::kinds::{ControllerKind, MemoryInit};
-    vec![
-        NtmConfig {
-            controller_size: 7,
-            memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Learned },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller: ControllerKind::FeedForward,
-            controller_size: 6,
-            read_heads: 2,
-            write_heads: 2,
-            shifts: vec![-2, -1, 0, 1, 2],
-            memory: MemoryConfig { slots: 8, width: 3, init: MemoryInit::Constant },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller_size: 5,
-            controller_layers: 2,
-            read_heads: 2,
-            write_heads: 3,
-            shifts: vec![0, 1],
-            // Over 16 slots: the kernel's blocked loops run whole blocks and a remainder.
-            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Random },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller: ControllerKind::FeedForward,
-            controller_size: 4,
-            controller_layers: 2,
-            // Over 3 slots, shifts -2 and +1 (and +2 and -1) land on the same slot.
-            shifts: vec![-2, -1, 0, 1, 2],
-            memory: MemoryConfig { slots: 3, width: 2, init: MemoryInit::Learned },
-            ..NtmConfig::default()
-        },
-        NtmConfig {
-            controller_size: 3,
-            write_heads: 2,
-            memory: MemoryConfig { slots: 2, width: 3, init: MemoryInit::Constant },
-            ..NtmConfig::default()
-        },
-    ]
 }
 
 /// The NTM of `config` on each engine, sharing one set of parameters.

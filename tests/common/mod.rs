@@ -164,3 +164,52 @@ pub fn check_gradients(
     }
     worst
 }
+
+/// NTM configurations that between them cover both controllers, several controller layers,
+/// several read and write heads, wider shifts (also wrapping onto each other), every memory
+/// initialisation, and slot counts from 2 to over 16.
+pub fn ntm_cases() -> Vec<ntm::model::ntm::NtmConfig> {
+    use ntm::kinds::{ControllerKind, MemoryInit};
+    use ntm::model::ntm::{MemoryConfig, NtmConfig};
+    vec![
+        NtmConfig {
+            controller_size: 7,
+            memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Learned },
+            ..NtmConfig::default()
+        },
+        NtmConfig {
+            controller: ControllerKind::FeedForward,
+            controller_size: 6,
+            read_heads: 2,
+            write_heads: 2,
+            shifts: vec![-2, -1, 0, 1, 2],
+            memory: MemoryConfig { slots: 8, width: 3, init: MemoryInit::Constant },
+            ..NtmConfig::default()
+        },
+        NtmConfig {
+            controller_size: 5,
+            controller_layers: 2,
+            read_heads: 2,
+            write_heads: 3,
+            shifts: vec![0, 1],
+            // Over 16 slots: the kernel's blocked loops run whole blocks and a remainder.
+            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Random },
+            ..NtmConfig::default()
+        },
+        NtmConfig {
+            controller: ControllerKind::FeedForward,
+            controller_size: 4,
+            controller_layers: 2,
+            // Over 3 slots, shifts -2 and +1 (and +2 and -1) land on the same slot.
+            shifts: vec![-2, -1, 0, 1, 2],
+            memory: MemoryConfig { slots: 3, width: 2, init: MemoryInit::Learned },
+            ..NtmConfig::default()
+        },
+        NtmConfig {
+            controller_size: 3,
+            write_heads: 2,
+            memory: MemoryConfig { slots: 2, width: 3, init: MemoryInit::Constant },
+            ..NtmConfig::default()
+        },
+    ]
+}
