@@ -151,9 +151,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub sequences: Option<usize>,
     /// Memory slots of the NTM at test time [default: as trained]: N for every length, or Kx
-    /// for K times each test length (e.g. 2x); its initial weightings (and a random initial
-    /// memory) extend as the README's "Test-time memory size" says; at least the longest test
-    /// length. A run folder's models without memory are left out.
+    /// for K times what each test length needs (e.g. 2x; copy: the length; associative
+    /// recall: one slot per step before the answer); its initial weightings (and a random
+    /// initial memory) extend as the README's "Test-time memory size" says; at least what the
+    /// longest test length needs. A run folder's models without memory are left out.
     #[arg(long, value_name = "N|Kx", value_parser = parse_slots)]
     pub slots: Option<Slots>,
     /// Print the results as JSON (the eval.json object; an array for several models).
@@ -293,16 +294,17 @@ pub struct BenchArgs {
 pub enum Slots {
     /// `N`: this many slots at every length.
     Fixed(usize),
-    /// `Kx`: K times the test length.
+    /// `Kx`: K times the slots a test length needs.
     PerLength(usize),
 }
 
 impl Slots {
-    /// The slots at test length `length`.
-    pub fn at(self, length: usize) -> usize {
+    /// The slots for a test length that needs `needed` slots ([`crate::resize::slots_needed`]:
+    /// the length itself for copy and repeat copy).
+    pub fn at(self, needed: usize) -> usize {
         match self {
             Slots::Fixed(n) => n,
-            Slots::PerLength(k) => k.saturating_mul(length),
+            Slots::PerLength(k) => k.saturating_mul(needed),
         }
     }
 }

@@ -14,8 +14,9 @@
 //! | `memory.init = "learned"` | `[N, M]` parameter | refused: a learned memory has no rows for slots it never had, and losing rows loses what it learned |
 //!
 //! The shifts must stay within +-(N' - 1), as in any experiment file. A copy or repeat-copy
-//! sequence of L vectors needs L slots to be held at once, so `--slots` below the longest
-//! length asked for is refused too ([`check_room`]).
+//! sequence of L vectors needs L slots to be held at once (an associative recall episode one
+//! per step before the answer, [`slots_needed`]), so `--slots` below what the longest length
+//! asked for needs is refused too ([`check_room`]).
 
 use std::collections::HashMap;
 
@@ -95,12 +96,16 @@ pub fn resize_tensors(
 
 /// Slots a sequence of `length` of `task` needs to be held in memory at once, and what each
 /// slot holds: one per vector (copy; repeat copy stores the sequence once and reads it
-/// repeatedly), one per item for associative recall (whose length is its number of items;
-/// the paper's NTM stores a representation of each item, figure 12).
+/// repeatedly); for associative recall (whose length is its number of items) one per step
+/// before the answer, `items (item_length + 1) + item_length + 2`, since the trained NTM's
+/// write head moves one slot every step (measured: 6 items need 29 slots, 20 items 80).
 pub fn slots_needed(task: &TaskSpec, length: usize) -> (usize, &'static str) {
     match task {
         TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => (length, "one per vector"),
-        TaskSpec::AssociativeRecall(_) => (length, "one per item"),
+        TaskSpec::AssociativeRecall(s) => (
+            ntm_tasks::AssociativeRecall::episode_time(length, s.item_length).saturating_sub(s.item_length),
+            "one per step before the answer",
+        ),
     }
 }
 
@@ -109,9 +114,10 @@ pub fn check_room(task: &TaskSpec, slots: usize, length: usize) -> Result<()> {
     let (needed, per) = slots_needed(task, length);
     if slots < needed {
         return Err(Error::Invalid(format!(
-            "--slots {slots}: a {} sequence of length {length} needs at least {needed} slots ({per}); \
+            "--slots {slots}: {} at {} needs at least {needed} slots ({per}); \
              give --slots {needed} or more",
-            task.name()
+            task.name(),
+            task.build().length_words().episode(length)
         )));
     }
     Ok(())

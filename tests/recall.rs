@@ -89,3 +89,22 @@ fn bad_settings_give_one_error_line() {
     s.fails(&["episode", EXPERIMENT, "--length", "1"], &["--length 1", "at least 2 items"]);
     s.fails(&["episode", EXPERIMENT, "--length", "0"], &["--length 0", "at least 2 items"]);
 }
+
+#[test]
+fn slots_for_associative_recall_count_the_steps_before_the_answer() {
+    let s = Sandbox::new();
+    s.write("ar.toml", &tiny_recall());
+    s.ok(&["train", "ar.toml", "--model", "ntm", "--out", "ar"]);
+    // Items of 2 vectors: n items need n (2 + 1) + 2 + 2 slots, one per step before the answer.
+    s.fails(&["eval", "ar/ntm", "--slots", "12", "--lengths", "3"], &["--slots 12", "3 items", "at least 13"]);
+    let out = s.ok(&["eval", "ar/ntm", "--slots", "2x", "--lengths", "2,3,2", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let cells: Vec<(u64, u64)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["length"].as_u64().unwrap(), r["slots"].as_u64().unwrap()))
+        .collect();
+    // 2x: twice 10 and 13 slots; a repeated length is evaluated once.
+    assert_eq!(cells, [(2, 20), (3, 26)], "{out}");
+}

@@ -7,7 +7,7 @@ use crate::cli::{EvalArgs, Slots};
 use crate::report::{EvalReport, EvalResult};
 use crate::config::EvalConfig;
 use crate::eval::evaluate_loaded;
-use crate::resize::check_room;
+use crate::resize::{check_room, slots_needed};
 use crate::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
@@ -15,8 +15,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     // option writes nothing.
     let mut jobs = Vec::new();
     let dirs = model_dirs(&args.path)?;
-    // Models are loaded at their trained size first (checked), then at each length's size.
-    let first = args.slots.map(|s| s.at(args.lengths.as_ref().and_then(|l| l.first().copied()).unwrap_or(1)));
+    // Models are loaded at the first test length's size first (checked), then at each
+    // length's size (the models of a run folder share one experiment).
+    let first = match (args.slots, dirs.first()) {
+        (Some(slots), Some(dir)) => {
+            let (experiment, _) = read_config(dir)?;
+            let length = args.lengths.as_ref().unwrap_or(&experiment.eval.lengths).first().copied().unwrap_or(1);
+            Some(slots.at(slots_needed(&experiment.task, length).0))
+        }
+        _ => None,
+    };
     for (dir, loaded) in dirs.iter().zip(load_path(&args.path, first)?) {
         // --slots on a run folder: its models without memory (the LSTM) are left out.
         if let (Some(slots), true) = (args.slots, dirs.len() > 1) {
@@ -94,7 +102,7 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     }
     if let Some(slots) = args.slots {
         for &length in &plan.lengths {
-            check_room(&loaded.experiment.task, slots.at(length), length)?;
+            check_room(&loaded.experiment.task, slots.at(slots_needed(&loaded.experiment.task, length).0), length)?;
         }
     }
     Ok(plan)
@@ -104,10 +112,13 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
 /// evaluated on the lengths that have it; every result names its slots.
 fn evaluate_sized(loaded: &LoadedModel, plan: &EvalConfig, slots: Slots) -> Result<EvalReport> {
     let mut report = EvalReport { model: loaded.built.name.clone(), task: loaded.experiment.task.name().into(), results: vec![] };
-    let mut sizes: Vec<usize> = plan.lengths.iter().map(|&l| slots.at(l)).collect();
+    let size = |length| slots.at(slots_needed(&loaded.experiment.task, length).0);
+    let mut sizes: Vec<usize> = plan.lengths.iter().map(|&l| size(l)).collect();
+    sizes.sort_unstable();
     sizes.dedup();
     for n in sizes {
-        let lengths: Vec<usize> = plan.lengths.iter().copied().filter(|&l| slots.at(l) == n).collect();
+        let mut lengths: Vec<usize> = plan.lengths.iter().copied().filter(|&l| size(l) == n).collect();
+        lengths.dedup();
         let sized = load_model_weights(&loaded.dir, &loaded.weights, Some(n))?;
         let part = evaluate_loaded(&sized, &EvalConfig { lengths, ..plan.clone() })?;
         report.results.extend(part.results.into_iter().map(|r| EvalResult { slots: Some(n), ..r }));
