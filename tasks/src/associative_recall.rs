@@ -36,6 +36,7 @@ use crate::task::{
     at_least_one, at_most, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
+use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 /// The fewest items an episode can have: the query is an item with another after it.
@@ -139,12 +140,14 @@ impl AssociativeRecall {
         items * (item_length + 1) + 2 * item_length + 2
     }
 
-    /// `items` distinct items, each `[item_length][bits]`.
+    /// `items` distinct items, each `[item_length][bits]`: an item equal to one drawn before is
+    /// drawn again (the bits seen are kept in a set, so this takes time linear in `items`).
     fn draw_items(&self, rng: &mut dyn RngCore, items: usize) -> Vec<Vec<Vec<f32>>> {
         let mut list: Vec<Vec<Vec<f32>>> = Vec::with_capacity(items);
+        let mut seen: HashSet<Vec<bool>> = HashSet::with_capacity(items);
         while list.len() < items {
             let item = random_bits(rng, self.spec.item_length, self.spec.bits);
-            if !list.contains(&item) {
+            if seen.insert(item.iter().flatten().map(|&bit| bit > 0.5).collect()) {
                 list.push(item);
             }
         }
