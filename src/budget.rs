@@ -265,9 +265,15 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
         return Ok(());
     }
     let parameters = FLOAT * 7.0 * parameter_count(model, io.0, io.1);
+    // The task's fields that make episodes long.
+    let task_fields = match &experiment.task {
+        TaskSpec::Copy(_) => "task.bits, task.max_length",
+        TaskSpec::RepeatCopy(_) => "task.bits, task.max_length, task.max_repeats",
+        TaskSpec::AssociativeRecall(_) => "task.bits, task.max_items, task.item_length",
+    };
     let lower = match model {
-        ModelConfig::Ntm(_) => "task.bits, task.max_length, train.batch, memory.slots or controller_size",
-        ModelConfig::Lstm(_) => "task.bits, task.max_length, train.batch or the LSTM's size",
+        ModelConfig::Ntm(_) => format!("{task_fields}, train.batch, memory.slots or controller_size"),
+        ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
     };
     Err(Error::Invalid(format!(
         "model {name}: training needs about {} ({} for the parameters and their optimiser state, the rest for \
