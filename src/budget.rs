@@ -250,6 +250,21 @@ pub fn mib(bytes: f64) -> String {
     format!("{:.0} MiB", (bytes / MIB).ceil())
 }
 
+/// `Err` (one line: `what`, the estimate, what is available) if `bytes` do not fit the
+/// memory there is, with the same headroom as the training check; `Ok` if nothing is known.
+pub fn check_fits(what: &str, bytes: f64) -> Result<()> {
+    let Some(available) = available() else { return Ok(()) };
+    if bytes <= HEADROOM * available.bytes {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "{what} needs about {}, more than the {} available ({})",
+        mib(bytes),
+        mib(available.bytes),
+        available.source
+    )))
+}
+
 /// An error unless training model `name` of `experiment` fits in the memory available,
 /// naming the estimate and what to lower.
 pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {

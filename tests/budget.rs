@@ -147,3 +147,17 @@ fn a_trace_that_does_not_fit_is_refused() {
     assert!(!stderr.contains("  "), "a run of spaces in {stderr:?}");
     assert!(!s.path("h.png").exists());
 }
+
+#[test]
+fn a_bench_case_that_does_not_fit_or_no_machine_could_hold_is_refused_before_any_runs() {
+    let s = Sandbox::new();
+    let base = ["bench", "--models", "ntm", "--engines", "fused", "--batches", "1", "--in-process"];
+    let args = [&base[..], &["--slots", "16777216", "--lengths", "20"]].concat();
+    let out = s.command(&args).env(LIMIT_VARIABLE, "100M").output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    check_error_line(&args, stderr.trim(), &["needs about", "MiB", LIMIT_VARIABLE, "--slots"]);
+    assert!(text(&out.stdout).is_empty(), "a case ran: {}", text(&out.stdout));
+    s.fails(&[&base[..], &["--lengths", "100000000"]].concat(), &["--lengths", "100000000", "longest"]);
+}

@@ -23,6 +23,12 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.batches.contains(&0) || args.lengths.contains(&0) || args.lengths.is_empty() {
         bail!("--batches and --lengths must be at least 1");
     }
+    if let Some(l) = args.lengths.iter().find(|&&l| l > ntm_tasks::MAX_LENGTH) {
+        bail!("--lengths: {l} is more than {}, the longest sequence any machine could hold", ntm_tasks::MAX_LENGTH);
+    }
+    if let Some(b) = args.batches.iter().find(|&&b| b > crate::budget::MAX_BATCH) {
+        bail!("--batches: {b} is more than {}", crate::budget::MAX_BATCH);
+    }
     if let Some(slots) = &args.slots {
         if slots.is_empty() || slots.contains(&0) || slots.iter().any(|&n| n > crate::budget::MAX_SLOTS) {
             bail!("--slots {slots:?}: give one or more sizes from 1 to {}", crate::budget::MAX_SLOTS);
@@ -50,6 +56,18 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let base = bench::copy_cases(&args.batches, &engines, &args.models);
     let slots = args.slots.clone().unwrap_or_else(|| vec![crate::model::ntm::MemoryConfig::default().slots]);
     let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
+    // Every case's memory checked before the first runs (the copy task of 8 bits: 9 inputs,
+    // 8 outputs, 2L + 1 steps).
+    for case in &cases {
+        let length = case.length.unwrap_or(settings.length);
+        let steps = (2 * length + 1) as f64;
+        let bytes = match case.mode {
+            BenchMode::Train => crate::budget::training_bytes(&case.config, (9, 8), case.batch, steps),
+            BenchMode::Eval => crate::budget::eval_bytes(&case.config, (9, 8), case.batch, steps),
+        };
+        let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch).to_lowercase();
+        crate::budget::check_fits(&what, bytes).map_err(|e| anyhow::anyhow!("{e}; lower --lengths, --slots or --batches"))?;
+    }
     if let Some(index) = args.case {
         let case = cases
             .get(index)
