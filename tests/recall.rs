@@ -80,6 +80,10 @@ fn bad_settings_give_one_error_line() {
         ),
         (&["--set", "eval.lengths=[1, 6]"], &["eval.lengths = [1, 6]", "at least 2 items"]),
         (&["--set", "task.min_length=2"], &["task.min_length"]),
+        (
+            &["--set", "task.item_length=16777216", "--set", "task.max_items=16777216"],
+            &["task.max_items = 16777216", "task.item_length = 16777216", "steps"],
+        ),
     ];
     for (set, words) in cases {
         let args = [&["run", EXPERIMENT, "--out", "o"][..], set].concat();
@@ -88,6 +92,7 @@ fn bad_settings_give_one_error_line() {
     }
     s.fails(&["episode", EXPERIMENT, "--length", "1"], &["--length 1", "at least 2 items"]);
     s.fails(&["episode", EXPERIMENT, "--length", "0"], &["--length 0", "at least 2 items"]);
+    s.fails(&["episode", EXPERIMENT, "--length", "100000"], &["--length 100000", "steps", "at most 100000"]);
 }
 
 #[test]

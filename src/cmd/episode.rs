@@ -13,6 +13,14 @@ pub fn episode(args: &EpisodeArgs) -> Result<()> {
     if let Some(Err(e)) = args.length.map(|l| task.check_length(l)) {
         bail!("--length {}: {e}", args.length.unwrap_or(0));
     }
+    // One text row per channel and a character per step: past this many steps a drawing is
+    // no use to read (and the episode alone can exhaust memory).
+    const MOST_STEPS: f64 = 100_000.0;
+    let longest = args.length.unwrap_or_else(|| task.length_range().1);
+    let steps = crate::budget::episode_steps(&experiment.task, longest, None);
+    if steps > MOST_STEPS {
+        bail!("--length {longest}: an episode of {steps} steps; `ntm episode` draws at most {MOST_STEPS} (lower --length or the task's range)");
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let batch = task.sample(&mut rng, 1, args.length);
     print!("{}", ntm_tasks::render_episode(&batch.episode(0)));

@@ -71,6 +71,13 @@ impl AssociativeRecallSpec {
         at_least_one("item_length", self.item_length)?;
         at_most("item_length", self.item_length, MAX_LENGTH)?;
         at_most("max_items", self.max_items, MAX_LENGTH)?;
+        let steps = AssociativeRecall::episode_time_checked(self.max_items, self.item_length);
+        if steps.map_or(true, |steps| steps > MAX_LENGTH) {
+            return Err(format!(
+                "task.max_items = {} with task.item_length = {}: episodes of more than {MAX_LENGTH} steps (no machine could hold them)",
+                self.max_items, self.item_length
+            ));
+        }
         if self.min_items < MIN_ITEMS {
             return Err(format!(
                 "task.min_items = {}: must be at least {MIN_ITEMS} (the query is an item that has another after it)",
@@ -138,6 +145,11 @@ impl AssociativeRecall {
     /// delimiters, `item_length` to answer.
     pub fn episode_time(items: usize, item_length: usize) -> usize {
         items * (item_length + 1) + 2 * item_length + 2
+    }
+
+    /// [`episode_time`](Self::episode_time), `None` if it overflows `usize`.
+    fn episode_time_checked(items: usize, item_length: usize) -> Option<usize> {
+        items.checked_mul(item_length.checked_add(1)?)?.checked_add(item_length.checked_mul(2)?.checked_add(2)?)
     }
 
     /// `items` distinct items, each `[item_length][bits]`: an item equal to one drawn before is
