@@ -86,6 +86,8 @@ fn slots_that_make_no_sense_give_one_error_line() {
     let cases: &[(&[&str], &[&str])] = &[
         (&["eval", "r/ntm", "--slots", "0"], &["--slots 0", "at least 1"]),
         (&["eval", "r/ntm", "--slots", "3", "--lengths", "2,4"], &["--slots 3", "length 4", "at least 4"]),
+        // A run folder: the note that leaves its LSTM out is not said before an error.
+        (&["eval", "r", "--slots", "3", "--lengths", "2,4"], &["--slots 3", "length 4", "at least 4"]),
         (&["eval", "r/lstm", "--slots", "16"], &["--slots 16", "lstm"]),
         (&["eval", "l/ntm", "--slots", "16"], &["--slots 16", "learned"]),
         (&["eval", "r/ntm", "--slots", "1", "--lengths", "1"], &["--slots 1", "shifts"]),
@@ -103,4 +105,9 @@ fn slots_that_make_no_sense_give_one_error_line() {
     let (stdout, stderr) = (sandbox::text(&out.stdout), sandbox::text(&out.stderr));
     assert!(stdout.contains("ntm") && !stdout.contains("lstm"), "{stdout}");
     assert!(stderr.contains("model lstm has no memory slots"), "{stderr}");
+    // So is plot outputs on the run folder.
+    let out = s.ntm(&["plot", "outputs", "r", "--lengths", "2", "--slots", "16", "-o", "o.png"]);
+    assert!(out.status.success(), "{}", sandbox::text(&out.stderr));
+    assert!(sandbox::text(&out.stderr).contains("model lstm has no memory slots"));
+    sandbox::assert_png(&s.path("o.png"));
 }

@@ -14,6 +14,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad
     // option writes nothing.
     let mut jobs = Vec::new();
+    let mut left_out = Vec::new();
     let dirs = model_dirs(&args.path)?;
     // Models are loaded at the first test length's size first (checked), then at each
     // length's size (the models of a run folder share one experiment).
@@ -27,16 +28,20 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     };
     for (dir, loaded) in dirs.iter().zip(load_path(&args.path, first)?) {
         // --slots on a run folder: its models without memory (the LSTM) are left out.
-        if let (Some(slots), true) = (args.slots, dirs.len() > 1) {
+        if let (Some(_), true) = (args.slots, dirs.len() > 1) {
             let (experiment, name) = read_config(dir)?;
             if experiment.models.get(&name).map(|m| m.kind()) != Some("ntm") {
-                eprintln!("note: --slots {slots}: model {name} has no memory slots; left out");
+                left_out.push(name);
                 continue;
             }
         }
         let loaded = loaded?;
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));
+    }
+    // Said once every option has been checked, so a bad option is one line.
+    for name in left_out {
+        eprintln!("note: --slots {}: model {name} has no memory slots; left out", args.slots.map_or(String::new(), |s| s.to_string()));
     }
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {

@@ -235,7 +235,21 @@ pub fn outputs(
     if lengths.is_some() && cells.is_some() {
         bail!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
     }
-    let dirs = model_dirs(run)?;
+    let mut dirs = model_dirs(run)?;
+    // --slots on a run folder: its models without memory (the LSTM) are left out, as by eval
+    // (said once every option has been checked).
+    let mut left_out = Vec::new();
+    if let (Some(_), true) = (slots, dirs.len() > 1) {
+        let mut kept = Vec::new();
+        for dir in dirs {
+            let (experiment, name) = read_config(&dir)?;
+            match experiment.models.get(&name).map(|m| m.kind()) {
+                Some("ntm") => kept.push(dir),
+                _ => left_out.push(name),
+            }
+        }
+        dirs = kept;
+    }
     // Checked for every model before any is run.
     let mut plans = Vec::new();
     for dir in &dirs {
@@ -261,6 +275,9 @@ pub fn outputs(
             check_room(&experiment.task, slots, longest)?;
         }
         plans.push(plan);
+    }
+    for name in left_out {
+        eprintln!("note: --slots {}: model {name} has no memory slots; left out", slots.map_or(String::new(), |n| n.to_string()));
     }
     let mut samples = Vec::new();
     let (mut task, mut words) = (String::new(), ntm_tasks::LengthWords::default());
