@@ -28,7 +28,7 @@ fn episode_prints_one_episode_of_the_experiment() {
     let s = Sandbox::new();
     let text = s.ok(&["episode", EXPERIMENT, "--length", "3", "--seed", "7"]);
     // 6 bits + item and query delimiters in, 6 bits out; 3 items of 3 vectors: 3 x 4 + 8 steps.
-    assert!(text.starts_with("episode: length 3, 20 steps"), "{text}");
+    assert!(text.starts_with("episode: 3 items, 20 steps"), "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("in ")).count(), 8, "{text}");
     assert_eq!(text.lines().filter(|l| l.starts_with("out ")).count(), 6, "{text}");
     let row = |label: &str| text.lines().find(|l| l.starts_with(label)).unwrap().to_owned();
@@ -42,7 +42,7 @@ fn a_tiny_experiment_runs_evaluates_and_draws_by_number_of_items() {
     let s = Sandbox::new();
     s.write("ar.toml", &tiny_recall());
     let table = s.ok(&["run", "ar.toml", "--out", "ar"]);
-    assert!(table.contains("L=2") && table.contains("L=4"), "{table}");
+    assert!(table.contains("2 items") && table.contains("4 items") && !table.contains("L="), "{table}");
     let eval = read_json(&s.path("ar/ntm/eval.json"));
     assert_eq!(eval["task"], "associative-recall");
     let lengths: Vec<u64> = eval["results"].as_array().unwrap().iter().map(|r| r["length"].as_u64().unwrap()).collect();

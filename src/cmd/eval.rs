@@ -61,7 +61,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         };
         println!("{json}");
     } else {
-        println!("{}", super::run::table(&reports));
+        let words = jobs.first().map(|(loaded, _)| loaded.experiment.task.build().length_words()).unwrap_or_default();
+        println!("{}", super::run::table(&reports, words));
     }
     Ok(())
 }

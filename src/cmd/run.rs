@@ -70,7 +70,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     if reports.len() < names.len() || stop.load(Ordering::Relaxed) {
         return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out) }.into());
     }
-    println!("{}", table(&reports));
+    println!("{}", table(&reports, experiment.task.build().length_words()));
     draw_figures(&out, &experiment)?;
     println!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display());
     Ok(())
@@ -103,9 +103,9 @@ pub(crate) fn print_outcome(name: &str, outcome: &TrainOutcome, dir: &Path) {
     );
 }
 
-/// Model x length table of bit errors per sequence; with repeat counts, one row per model
-/// and count (a `-` where a report lacks that cell).
-pub(crate) fn table(reports: &[EvalReport]) -> String {
+/// Model x length table of bit errors per sequence, lengths labelled in the task's `words`;
+/// with repeat counts, one row per model and count (a `-` where a report lacks that cell).
+pub(crate) fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
     let all = || reports.iter().flat_map(|r| &r.results);
     let mut lengths: Vec<usize> = Vec::new();
     for r in all() {
@@ -122,7 +122,7 @@ pub(crate) fn table(reports: &[EvalReport]) -> String {
         s += &format!("{:>8}", "repeats");
     }
     for length in &lengths {
-        s += &format!("{:>9}", format!("L={length}"));
+        s += &format!("{:>9}", words.label(*length));
     }
     for report in reports {
         let mut counts: Vec<Option<usize>> = Vec::new();

@@ -28,7 +28,7 @@ pub mod task;
 pub use associative_recall::{AssociativeRecall, AssociativeRecallSpec};
 pub use batch::{Batch, Episode};
 pub use copy::{CopySpec, CopyTask};
-pub use render::{cell_char, render_episode};
+pub use render::{cell_char, render_episode, render_episode_in};
 pub use repeat_copy::{RepeatCopy, RepeatCopySpec};
 pub use spec::TaskSpec;
 pub use task::{LengthWords, Task, MAX_BITS, MAX_LENGTH, MAX_REPEATS};

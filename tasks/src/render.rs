@@ -18,6 +18,7 @@
 //! Cells: see [`cell_char`].
 
 use crate::batch::Episode;
+use crate::task::LengthWords;
 use std::fmt::Write;
 
 /// The character a value is drawn as: `.` for 0, `#` for 1, a digit `0`..`9` for the tenths
@@ -44,6 +45,12 @@ pub fn cell_char(v: f32) -> char {
 /// Renders `ep` as text: a header line, a ruler row `t`, the input rows `in c`, the target
 /// rows `out c` and the `mask` row, each row a label followed by one [`cell_char`] per step.
 pub fn render_episode(ep: &Episode) -> String {
+    render_episode_in(ep, LengthWords::default())
+}
+
+/// [`render_episode`] with the episode's length in the task's words (`"episode: 3 items, 20
+/// steps"` for associative recall; see [`crate::Task::length_words`]).
+pub fn render_episode_in(ep: &Episode, words: LengthWords) -> String {
     let time = ep.time();
     let in_width = ep.inputs.first().map_or(0, Vec::len);
     let out_width = ep.targets.first().map_or(0, Vec::len);
@@ -52,7 +59,7 @@ pub fn render_episode(ep: &Episode) -> String {
     let label_width = 4 + digits;
 
     let mut text = String::new();
-    let _ = writeln!(text, "episode: length {}, {} steps", ep.length, time);
+    let _ = writeln!(text, "episode: {}, {} steps", words.episode(ep.length), time);
     let _ = writeln!(text, "{:<label_width$} {}", "t", ruler(time));
     for c in 0..in_width {
         let row: String = ep.inputs.iter().map(|v| cell_char(v[c])).collect();

@@ -101,6 +101,14 @@ impl LengthWords {
         }
     }
 
+    /// A short column label for one length: `"L=20"` or `"6 items"`.
+    pub fn label(&self, length: usize) -> String {
+        match self.unit {
+            None => format!("L={length}"),
+            Some(unit) => format!("{length} {unit}"),
+        }
+    }
+
     /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`.
     pub fn span(&self, (lo, hi): (usize, usize)) -> String {
         match self.unit {
