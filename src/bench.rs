@@ -252,6 +252,19 @@ fn train_mode() -> String {
     "train".into()
 }
 
+/// What [`crate::budget`] estimates `case` needs, in bytes: batches of the bench's copy
+/// task (`CopySpec::default()`) at the case's length.
+pub fn estimate_bytes(case: &BenchCase, settings: &BenchSettings) -> f64 {
+    let task = TaskSpec::Copy(CopySpec::default());
+    let built = task.build();
+    let steps = budget::episode_steps(&task, case.length.unwrap_or(settings.length), None);
+    let io = (built.input_width(), built.output_width());
+    match case.mode {
+        BenchMode::Train => budget::training_bytes(&case.config, io, case.batch, steps),
+        BenchMode::Eval => budget::eval_bytes(&case.config, io, case.batch, steps),
+    }
+}
+
 /// Measures `case`.
 pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> {
     let reset = reset_peak_rss();
@@ -271,11 +284,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
     let batch = built.sample(&mut rng, case.batch, Some(length));
     let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&case.model))?;
     let time_steps = batch.inputs.dim(0).map_err(tensor(&case.model))?;
-    let io = (built.input_width(), built.output_width());
-    let estimate = match case.mode {
-        BenchMode::Train => budget::training_bytes(&case.config, io, case.batch, time_steps as f64),
-        BenchMode::Eval => budget::eval_bytes(&case.config, io, case.batch, time_steps as f64),
-    };
+    let estimate = estimate_bytes(case, settings);
 
     // A fault (a loss or gradient that is not finite) would time a step without an update.
     let mut step = || match case.mode {

@@ -56,18 +56,6 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let base = bench::copy_cases(&args.batches, &engines, &args.models);
     let slots = args.slots.clone().unwrap_or_else(|| vec![crate::model::ntm::MemoryConfig::default().slots]);
     let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
-    // Every case's memory checked before the first runs (the copy task of 8 bits: 9 inputs,
-    // 8 outputs, 2L + 1 steps).
-    for case in &cases {
-        let length = case.length.unwrap_or(settings.length);
-        let steps = (2 * length + 1) as f64;
-        let bytes = match case.mode {
-            BenchMode::Train => crate::budget::training_bytes(&case.config, (9, 8), case.batch, steps),
-            BenchMode::Eval => crate::budget::eval_bytes(&case.config, (9, 8), case.batch, steps),
-        };
-        let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch).to_lowercase();
-        crate::budget::check_fits(&what, bytes).map_err(|e| anyhow::anyhow!("{e}; lower --lengths, --slots or --batches"))?;
-    }
     if let Some(index) = args.case {
         let case = cases
             .get(index)
@@ -75,6 +63,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         let row = bench::run_case(case, &settings).context("bench")?;
         println!("{}", serde_json::to_string(&row)?);
         return Ok(());
+    }
+    // Every case's memory checked before the first runs (here, not in each case's child).
+    for case in &cases {
+        let length = case.length.unwrap_or(settings.length);
+        let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch).to_lowercase();
+        crate::budget::check_fits(&what, bench::estimate_bytes(case, &settings))
+            .map_err(|e| anyhow::anyhow!("{e}; lower --lengths, --slots or --batches"))?;
     }
     let mut rows = Vec::with_capacity(cases.len());
     for (index, case) in cases.iter().enumerate() {
