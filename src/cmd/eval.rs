@@ -29,8 +29,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     for (dir, loaded) in dirs.iter().zip(load_path(&args.path, first)?) {
         // --slots on a run folder: its models without memory (the LSTM) are left out.
         if let (Some(_), true) = (args.slots, dirs.len() > 1) {
-            let (experiment, name) = read_config(dir)?;
-            if experiment.models.get(&name).map(|m| m.kind()) != Some("ntm") {
+            if let Some(name) = super::without_slots(dir)? {
                 left_out.push(name);
                 continue;
             }
@@ -39,10 +38,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         let plan = plan(args, &loaded)?;
         jobs.push((loaded, plan));
     }
-    // Said once every option has been checked, so a bad option is one line.
-    for name in left_out {
-        eprintln!("note: --slots {}: model {name} has no memory slots; left out", args.slots.map_or(String::new(), |s| s.to_string()));
-    }
+    super::note_left_out(&args.slots.map_or(String::new(), |s| s.to_string()), &left_out);
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {
         let report = match args.slots {

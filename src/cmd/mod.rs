@@ -33,6 +33,21 @@ pub fn execute(cli: Cli) -> Result<()> {
     }
 }
 
+/// The name of the model in `dir` if it has no memory slots (an LSTM): `--slots` on a run
+/// folder leaves such models out.
+fn without_slots(dir: &Path) -> Result<Option<String>> {
+    let (experiment, name) = crate::run_dir::read_config(dir)?;
+    Ok((experiment.models.get(&name).map(|m| m.kind()) != Some("ntm")).then_some(name))
+}
+
+/// Says which models `--slots {slots}` left out; called once every option has been checked,
+/// so a bad option stays one line.
+fn note_left_out(slots: &str, names: &[String]) {
+    for name in names {
+        eprintln!("note: --slots {slots}: model {name} has no memory slots; left out");
+    }
+}
+
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;

@@ -242,10 +242,9 @@ pub fn outputs(
     if let (Some(_), true) = (slots, dirs.len() > 1) {
         let mut kept = Vec::new();
         for dir in dirs {
-            let (experiment, name) = read_config(&dir)?;
-            match experiment.models.get(&name).map(|m| m.kind()) {
-                Some("ntm") => kept.push(dir),
-                _ => left_out.push(name),
+            match super::without_slots(&dir)? {
+                None => kept.push(dir),
+                Some(name) => left_out.push(name),
             }
         }
         dirs = kept;
@@ -276,9 +275,7 @@ pub fn outputs(
         }
         plans.push(plan);
     }
-    for name in left_out {
-        eprintln!("note: --slots {}: model {name} has no memory slots; left out", slots.map_or(String::new(), |n| n.to_string()));
-    }
+    super::note_left_out(&slots.map_or(String::new(), |n| n.to_string()), &left_out);
     let mut samples = Vec::new();
     let (mut task, mut words) = (String::new(), ntm_tasks::LengthWords::default());
     for (dir, plan) in dirs.iter().zip(plans) {
