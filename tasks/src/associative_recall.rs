@@ -143,8 +143,11 @@ impl AssociativeRecall {
     /// Number of steps of an episode of `items` items of `item_length` vectors:
     /// `items (item_length + 1)` for the list, `item_length + 2` for the query and its two
     /// delimiters, `item_length` to answer.
+    ///
+    /// # Panics
+    /// If that overflows `usize` ([`validate`](AssociativeRecallSpec::validate) bounds it).
     pub fn episode_time(items: usize, item_length: usize) -> usize {
-        items * (item_length + 1) + 2 * item_length + 2
+        Self::episode_time_checked(items, item_length).expect("associative recall episode length overflows usize")
     }
 
     /// [`episode_time`](Self::episode_time), `None` if it overflows `usize`.
