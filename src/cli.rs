@@ -188,7 +188,8 @@ pub enum PlotCommand {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Output file [default: <run folder>/plots/heads-<model>-<length>.png, or
-        /// heads-<model>-<length>x<repeats>.png with --repeats].
+        /// heads-<model>-<length>x<repeats>.png with --repeats, -<N>slots added with
+        /// --slots]; with several NTMs, each model's name is added to the file's stem.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },

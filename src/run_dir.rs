@@ -50,13 +50,29 @@ pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 /// Target and output at each test length, in the plots folder.
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
 
-/// The heads figure of model `name` at `length` (and `repeats`, when fixed), in the plots
-/// folder (its trace beside it, as `.json`): `heads-ntm-10.png`, `heads-ntm-10x20.png`.
-pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>) -> String {
-    match repeats {
-        Some(r) => format!("heads-{name}-{length}x{r}.png"),
-        None => format!("heads-{name}-{length}.png"),
+/// The heads figure of model `name` at `length` (and `repeats`, when fixed; `slots`, when
+/// not as trained), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
+/// `heads-ntm-10x20.png`, `heads-ntm-250-512slots.png`.
+pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Option<usize>) -> String {
+    let episode = match repeats {
+        Some(r) => format!("{length}x{r}"),
+        None => length.to_string(),
+    };
+    match slots {
+        Some(n) => format!("heads-{name}-{episode}-{n}slots.png"),
+        None => format!("heads-{name}-{episode}.png"),
     }
+}
+
+/// Where model `name`'s figure goes when the user named the file `output` but several models
+/// are drawn: `name` is added to the file's stem (`figs/heads.png` -> `figs/heads-ntm-ff.png`).
+pub fn with_model_name(output: &Path, name: &str) -> PathBuf {
+    let stem = output.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let file = match output.extension() {
+        Some(ext) => format!("{stem}-{name}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{name}"),
+    };
+    output.with_file_name(file)
 }
 
 /// Writes `experiment` as `experiment.toml` into run folder `out`.

@@ -12,7 +12,8 @@ use ntm::factory::ModelConfig;
 use ntm::kinds::MemoryInit;
 use ntm::model::ntm::{MemoryConfig, NtmConfig};
 use ntm::resize::resize_logits;
-use sandbox::{assert_png, snapshot, Sandbox};
+use sandbox::{assert_png, snapshot, Sandbox, TINY};
+use std::path::Path;
 
 #[test]
 fn initial_logits_keep_the_trained_ones_and_pad_with_their_mean() {
@@ -75,6 +76,35 @@ fn eval_and_plots_run_a_trained_ntm_with_other_memory_sizes() {
     assert_png(&s.path("h.png"));
     s.ok(&["plot", "outputs", "t", "--lengths", "2,12", "--slots", "16", "-o", "o.png"]);
     assert_png(&s.path("o.png"));
+}
+
+/// `plot heads` on a run folder of two NTMs (and an LSTM): `-o F` gives each NTM its own file
+/// (F with the model's name added), and `--slots` names the default file after the slots, so
+/// neither overwrites the figure of another model or of the trained size.
+#[test]
+fn heads_figures_of_several_models_or_sizes_do_not_overwrite_each_other() {
+    let s = Sandbox::new();
+    let two_ntms = TINY.replacen("[models.lstm]", "[models.ntm-ff]\nkind = \"ntm\"\ncontroller = \"feed-forward\"\ncontroller_size = 16\nmemory = { slots = 8, width = 6, init = \"constant\" }\n\n[models.lstm]", 1);
+    s.write("two.toml", &two_ntms);
+    s.ok(&["run", "two.toml", "--out", "r"]);
+    let printed = s.ok(&["plot", "heads", "r", "--length", "2", "-o", "figs.png"]);
+    let files: Vec<&str> = printed.lines().collect();
+    assert_eq!(files, ["figs-ntm.png", "figs-ntm-ff.png"], "{printed}");
+    for file in files {
+        assert_png(&s.path(file));
+        assert!(s.path(file).with_extension("json").is_file());
+    }
+    assert!(!s.path("figs.png").exists());
+    // One NTM (a model folder, or a run folder whose other model is an LSTM): F itself.
+    s.ok(&["plot", "heads", "r/ntm-ff", "--length", "2", "-o", "ff.png"]);
+    assert_png(&s.path("ff.png"));
+    s.ok(&["run", "tiny.toml", "--out", "one"]);
+    assert_eq!(s.ok(&["plot", "heads", "one", "--length", "2", "-o", "one.png"]).trim(), "one.png");
+    // --slots without -o: its own file beside the trained size's.
+    let printed = s.ok(&["plot", "heads", "r/ntm", "--length", "2", "--slots", "16"]);
+    assert_eq!(Path::new(printed.trim()), Path::new("r/plots/heads-ntm-2-16slots.png"));
+    assert_png(&s.path("r/plots/heads-ntm-2-16slots.png"));
+    assert_png(&s.path("r/plots/heads-ntm-3.png"));
 }
 
 #[test]

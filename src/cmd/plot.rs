@@ -65,21 +65,27 @@ pub fn heads(
         bail!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
     }
     let dirs = model_dirs(path)?;
-    let mut written = Vec::new();
+    // Decided from the configs alone, so models without memory need no weights here.
+    let mut ntms = Vec::new();
     for dir in &dirs {
-        // Decided from the config alone, so models without memory need no weights here.
         let (experiment, name) = read_config(dir)?;
+        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
+        if kind == "ntm" {
+            ntms.push((dir, experiment, name));
+        } else if dirs.len() == 1 {
+            bail!("{}: model {name} is an {kind}, which has no memory heads to plot", dir.display());
+        }
+    }
+    if ntms.is_empty() {
+        bail!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
+    }
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
         let task = experiment.task.build();
         let length = length.unwrap_or_else(|| task.length_range().1);
         if let Err(e) = task.check_length(length) {
             bail!("--length {length}: {e}");
-        }
-        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
-        if kind != "ntm" {
-            if dirs.len() == 1 {
-                bail!("{}: model {name} is an {kind}, which has no memory heads to plot", dir.display());
-            }
-            continue;
         }
         if let (Some(r), None) = (repeats, task.repeat_range()) {
             bail!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
@@ -93,8 +99,9 @@ pub fn heads(
         crate::budget::check_trace(&name, config, io, crate::budget::episode_steps(&experiment.task, length, repeats))?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
-            Some(f) if dirs.len() == 1 || written.is_empty() => f.to_owned(),
-            _ => plots_dir(path).join(run_dir::heads_figure(&loaded.built.name, length, repeats)),
+            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::heads_figure(&name, length, repeats, slots)),
         };
         let episode = match repeats {
             Some(r) => format!("length {length} x {r} repeats"),
@@ -113,9 +120,6 @@ pub fn heads(
         plot::plot_heads(&trace, &title, &file)?;
         write_json(&file.with_extension("json"), &trace)?;
         written.push(file);
-    }
-    if written.is_empty() {
-        bail!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
     }
     Ok(written)
 }
