@@ -9,6 +9,15 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // `ntm eval ... | head -2`: when the reader closes the pipe, end quietly as other Unix
+    // tools do (killed by SIGPIPE) instead of panicking at the next print (Rust ignores SIGPIPE
+    // by default, so a print into a closed pipe fails). Files are not pipes: a run's saved
+    // outputs are written as before.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Measured here: these tiny ops only slow down with a second thread. Users may override.
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");

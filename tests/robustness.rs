@@ -652,3 +652,27 @@ fn run_resume_starts_a_model_that_had_no_checkpoint() {
         assert_same_training(&s.path("whole").join(model), &s.path("killed").join(model));
     }
 }
+
+/// Output into a pipe whose reader has gone (`ntm episode ... | head -c 10`): the process ends
+/// as Unix tools do, by SIGPIPE, without a panic message (it used to panic "failed printing to
+/// stdout: Broken pipe").
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let s = Sandbox::new();
+    // About 300 KB of episode: more than a pipe holds, so printing must meet the closed pipe.
+    let mut child = s
+        .command(&["episode", "tiny.toml", "--length", "20000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the ntm binary starts");
+    let mut first = [0u8; 10];
+    child.stdout.take().expect("piped stdout").read_exact(&mut first).expect("the episode's first bytes");
+    // The read end is dropped here: the pipe is closed.
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(60), "ntm episode into a closed pipe");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "status {status:?}, stderr {stderr}");
+}
