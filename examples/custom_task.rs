@@ -29,7 +29,8 @@ use ntm::config::{EvalConfig, Experiment};
 use ntm::eval::evaluate;
 use ntm::train::{Step, Trainer};
 use ntm_tasks::{render_episode, Batch, Task};
-use rand::{Rng, RngCore};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Reverse a sequence of `1..=max_length` random vectors of `bits` bits.
 struct Reverse {
@@ -104,9 +105,10 @@ lr = 1e-2
 /// can run it.)
 pub fn main() -> Result<(), Box<dyn Error>> {
     let task = Reverse { bits: 4, max_length: 3 };
-    println!("one episode of the task:\n{}", render_episode(&task.sample(&mut rand::rng(), 1, Some(3)).episode(0)));
-
     let experiment = Experiment::from_toml(EXPERIMENT, Path::new("custom_task.rs"), &[])?;
+    let mut rng = ChaCha8Rng::seed_from_u64(experiment.seed);
+    println!("one episode of the task:\n{}", render_episode(&task.sample(&mut rng, 1, Some(3)).episode(0)));
+
     let mut trainer = Trainer::with_task(&experiment, "ntm", Box::new(Reverse { ..task }))?;
     let mut losses = Vec::new();
     while !trainer.finished() {
