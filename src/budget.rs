@@ -265,6 +265,16 @@ pub fn check_fits(what: &str, bytes: f64) -> Result<()> {
     )))
 }
 
+/// Bytes that training model `name` of `experiment` needs at its longest episodes (0 for a
+/// name the experiment does not have).
+pub fn training_estimate(experiment: &Experiment, name: &str) -> f64 {
+    let Some(model) = experiment.models.get(name) else { return 0.0 };
+    let task = experiment.task.build();
+    let steps = episode_steps(&experiment.task, task.length_range().1, None);
+    let io = (task.input_width(), task.output_width());
+    training_bytes(model, io, experiment.train.for_model(name).batch, steps)
+}
+
 /// An error unless training model `name` of `experiment` fits in the memory available,
 /// naming the estimate and what to lower.
 pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
@@ -272,10 +282,9 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     let Some(available) = available() else { return Ok(()) };
     let task = experiment.task.build();
     let batch = experiment.train.for_model(name).batch;
-    let (_, longest) = task.length_range();
-    let steps = episode_steps(&experiment.task, longest, None);
+    let steps = episode_steps(&experiment.task, task.length_range().1, None);
     let io = (task.input_width(), task.output_width());
-    let needed = training_bytes(model, io, batch, steps);
+    let needed = training_estimate(experiment, name);
     if needed <= HEADROOM * available.bytes {
         return Ok(());
     }

@@ -8,7 +8,8 @@ use std::process::Command;
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
-use ntm::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, LIMIT_VARIABLE};
+use ntm::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE};
+use ntm::config::Experiment;
 use ntm::factory::ModelConfig;
 use ntm::kinds::{ControllerKind, MemoryInit};
 use ntm::model::lstm::LstmBaselineConfig;
@@ -160,4 +161,35 @@ fn a_bench_case_that_does_not_fit_or_no_machine_could_hold_is_refused_before_any
     check_error_line(&args, stderr.trim(), &["needs about", "MiB", LIMIT_VARIABLE, "--slots"]);
     assert!(text(&out.stdout).is_empty(), "a case ran: {}", text(&out.stdout));
     s.fails(&[&base[..], &["--lengths", "100000000"]].concat(), &["--lengths", "100000000", "longest"]);
+}
+
+/// `ntm sweep` checks memory before it starts anything: a model that does not fit alone is
+/// refused as `ntm train` refuses it, and `--jobs` trainings that do not fit together are
+/// refused naming --jobs; `--print-commands` (for other machines) is not checked here.
+#[test]
+fn a_sweep_that_does_not_fit_is_refused_before_any_job_starts() {
+    let s = Sandbox::new();
+    let alone = ["sweep", "tiny.toml", "--seeds", "1-2", "--models", "ntm", "--out", "w", "--set", "task.bits=100000"];
+    let out = s.command(&alone).env(LIMIT_VARIABLE, "100M").output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    check_error_line(&alone, stderr.trim(), &["model ntm", "training needs about", LIMIT_VARIABLE, "task.bits"]);
+    assert!(!s.path("w").exists(), "a refused sweep created its folder");
+
+    // A limit of three trainings' estimate: one fits (with the checks' headroom), 8 at once do not.
+    let together = ["sweep", "tiny.toml", "--seeds", "1-8", "--models", "ntm", "--out", "w", "--jobs", "8", "--set", "task.bits=3000"];
+    let experiment = Experiment::load(&s.path("tiny.toml"), &["task.bits=3000".to_string()]).unwrap();
+    let limit = format!("{:.0}", 3.0 * training_estimate(&experiment, "ntm"));
+    let one = ["train", "tiny.toml", "--model", "ntm", "--out", "o", "--set", "task.bits=3000", "--set", "train.sequences=4"];
+    let trained = s.command(&one).env(LIMIT_VARIABLE, &limit).output().unwrap();
+    assert!(trained.status.success(), "one training should fit in {limit} bytes: {}", text(&trained.stderr));
+    let out = s.command(&together).env(LIMIT_VARIABLE, &limit).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    check_error_line(&together, stderr.trim(), &["--jobs 8", "8 trainings at once", "needs about", LIMIT_VARIABLE, "lower --jobs"]);
+    assert!(!s.path("w").exists(), "a refused sweep created its folder");
+    let printed = s.command(&[&together[..], &["--print-commands"]].concat()).env(LIMIT_VARIABLE, &limit).output().unwrap();
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
 }

@@ -139,11 +139,31 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
     };
     let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
     let all = jobs(&seeds, &models);
+    // Commands printed for other machines are checked there, by each `ntm train`.
+    if !args.print_commands {
+        check_memory(&experiment, &all, jobs_at_once)?;
+    }
     let work = match args.print_commands {
         true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
         false => decide(args, &experiment, &out, all)?,
     };
     Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
+}
+
+/// Refuses, before anything starts, a sweep whose jobs do not fit in the memory available:
+/// each model alone as `ntm train` checks it, then the `jobs_at_once` largest jobs together.
+fn check_memory(experiment: &Experiment, all: &[Job], jobs_at_once: usize) -> Result<()> {
+    let mut models: Vec<&String> = all.iter().map(|job| &job.model).collect();
+    models.sort();
+    models.dedup();
+    for model in models {
+        crate::budget::check_training(experiment, model)?;
+    }
+    let mut each: Vec<f64> = all.iter().map(|job| crate::budget::training_estimate(experiment, &job.model)).collect();
+    each.sort_by(|a, b| b.total_cmp(a));
+    let at_once = jobs_at_once.min(each.len());
+    let what = format!("--jobs {jobs_at_once}: running {at_once} trainings at once");
+    crate::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
 }
 
 /// What each job does given what its folder holds; refuses folders that hold a run unless
