@@ -120,6 +120,11 @@ fn copy_experiment_parses() {
     assert_eq!(e.train.for_model("ntm").epsilon, 0.01);
     assert_eq!(e.train.for_model("ntm-ff").epsilon, 0.01);
     assert_eq!(e.train.for_model("lstm").epsilon, 1e-8);
+    // The LSTM-controlled NTM clips the gradient norm at 10 (README, "How the gradient-norm
+    // clip was chosen"); the feed-forward NTM and the LSTM at 50.
+    assert_eq!(e.train.for_model("ntm").clip_norm, 10.0);
+    assert_eq!(e.train.for_model("ntm-ff").clip_norm, 50.0);
+    assert_eq!(e.train.for_model("lstm").clip_norm, 50.0);
 }
 
 #[test]
