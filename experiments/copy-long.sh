@@ -13,7 +13,7 @@ rm -rf $R && mkdir -p $R
 for m in ntm ntm-ff; do
   for v in 128 2x; do
     d=$R/$m-$v; mkdir -p $d
-    cp experiments/results/copy/$m/config.toml experiments/results/copy/$m/checkpoint.safetensors $d/
+    cp experiments/results/copy/$m/config.toml experiments/results/copy/$m/checkpoint.safetensors experiments/results/copy/$m/checkpoint.json $d/
     sed -i "s/^\[models\.$m\]/[models.$m-$v]/; s/^\[models\.$m\./[models.$m-$v./; s/^\[train\.models\.$m\]/[train.models.$m-$v]/" $d/config.toml
   done
   $B eval $R/$m-128 --lengths $LENGTHS --save
@@ -22,5 +22,6 @@ done
 $B plot generalisation $R -o plots/copy-long.png
 $B plot heads $R/ntm-2x --length 500 --slots 1000 -o plots/copy-long-heads-500.png
 $B plot heads $R/ntm-ff-2x --length 500 --slots 1000 -o plots/copy-long-ff-heads-500.png
-# The traces (50 MB each) and the copied weights are not kept.
-rm -f plots/copy-long-heads-500.json plots/copy-long-ff-heads-500.json $R/*/checkpoint.safetensors
+# The traces (50 MB each) and the copied weights are not kept (checkpoint.json came along so
+# that the heads figures say how long the models trained).
+rm -f plots/copy-long-heads-500.json plots/copy-long-ff-heads-500.json $R/*/checkpoint.safetensors $R/*/checkpoint.json
