@@ -183,6 +183,24 @@ pub struct Available {
     pub source: &'static str,
 }
 
+impl Available {
+    /// What an estimate may use of it (the estimates count the large buffers only).
+    pub fn usable(&self) -> f64 {
+        HEADROOM * self.bytes
+    }
+
+    /// For error lines: "the 425 MiB usable (85% of the 500 MiB available, NTM_MEMORY_LIMIT)".
+    pub fn describe(&self) -> String {
+        format!(
+            "the {} usable ({:.0}% of the {} available, {})",
+            mib(self.usable()),
+            HEADROOM * 100.0,
+            mib(self.bytes),
+            self.source
+        )
+    }
+}
+
 /// The environment variable that caps the memory the estimates may plan for, in bytes or
 /// with a suffix K, M or G (powers of 1024): e.g. `NTM_MEMORY_LIMIT=2G`.
 pub const LIMIT_VARIABLE: &str = "NTM_MEMORY_LIMIT";
@@ -254,15 +272,10 @@ pub fn mib(bytes: f64) -> String {
 /// memory there is, with the same headroom as the training check; `Ok` if nothing is known.
 pub fn check_fits(what: &str, bytes: f64) -> Result<()> {
     let Some(available) = available() else { return Ok(()) };
-    if bytes <= HEADROOM * available.bytes {
+    if bytes <= available.usable() {
         return Ok(());
     }
-    Err(Error::Invalid(format!(
-        "{what} needs about {}, more than the {} available ({})",
-        mib(bytes),
-        mib(available.bytes),
-        available.source
-    )))
+    Err(Error::Invalid(format!("{what} needs about {}, more than {}", mib(bytes), available.describe())))
 }
 
 /// Bytes that training model `name` of `experiment` needs at its longest episodes (0 for a
@@ -285,7 +298,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     let steps = episode_steps(&experiment.task, task.length_range().1, None);
     let io = (task.input_width(), task.output_width());
     let needed = training_estimate(experiment, name);
-    if needed <= HEADROOM * available.bytes {
+    if needed <= available.usable() {
         return Ok(());
     }
     let parameters = FLOAT * 7.0 * parameter_count(model, io.0, io.1);
@@ -301,11 +314,10 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     };
     Err(Error::Invalid(format!(
         "model {name}: training needs about {} ({} for the parameters and their optimiser state, the rest for \
-         batches of {batch} episodes of up to {steps} steps), more than the {} available ({}); lower {lower}",
+         batches of {batch} episodes of up to {steps} steps), more than {}; lower {lower}",
         mib(needed),
         mib(parameters),
-        mib(available.bytes),
-        available.source,
+        available.describe(),
     )))
 }
 
@@ -317,14 +329,13 @@ pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f
     let heads = (c.read_heads + c.write_heads) as f64;
     let trace = steps * heads * 2.0 * c.memory.slots as f64 * 16.0;
     let needed = training_bytes(model, io, 1, steps) + trace;
-    if needed <= HEADROOM * available.bytes {
+    if needed <= available.usable() {
         return Ok(());
     }
     Err(Error::Invalid(format!(
-        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every head's weightings), more than the {} available ({}); lower --length or --slots",
+        "model {name}: tracing an episode of {steps} steps needs about {} (the tape and the trace of every head's weightings), more than {}; lower --length or --slots",
         mib(needed),
-        mib(available.bytes),
-        available.source,
+        available.describe(),
     )))
 }
 
@@ -332,7 +343,7 @@ pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f
 /// steps fits in the memory available; an error if not even one does.
 pub fn eval_chunk(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64, wanted: usize) -> Result<usize> {
     let Some(available) = available() else { return Ok(wanted) };
-    let budget = HEADROOM * available.bytes;
+    let budget = available.usable();
     let fits = |b: usize| eval_bytes(model, io, b, steps) <= budget;
     if fits(wanted) {
         return Ok(wanted);
@@ -340,10 +351,9 @@ pub fn eval_chunk(name: &str, model: &ModelConfig, io: (usize, usize), steps: f6
     if !fits(1) {
         return Err(Error::Invalid(format!(
             "model {name}: evaluating episodes of {steps} steps needs about {} even one sequence at a time, \
-             more than the {} available ({}); lower the test lengths or --slots",
+             more than {}; lower the test lengths or --slots",
             mib(eval_bytes(model, io, 1, steps)),
-            mib(available.bytes),
-            available.source,
+            available.describe(),
         )));
     }
     // The largest chunk that fits: the estimate grows linearly in the chunk.
