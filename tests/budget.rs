@@ -192,4 +192,14 @@ fn a_sweep_that_does_not_fit_is_refused_before_any_job_starts() {
     assert!(!s.path("w").exists(), "a refused sweep created its folder");
     let printed = s.command(&[&together[..], &["--print-commands"]].concat()).env(LIMIT_VARIABLE, &limit).output().unwrap();
     assert!(printed.status.success(), "{}", text(&printed.stderr));
+
+    // Only the jobs that will train count: resuming a finished sweep trains nothing, so even a
+    // limit no training fits in lets it through.
+    let done = ["sweep", "tiny.toml", "--seeds", "1-2", "--models", "ntm", "--out", "done"];
+    s.ok(&done);
+    let resumed = s.command(&[&done[..], &["--resume", "--jobs", "8"]].concat()).env(LIMIT_VARIABLE, "1K").output().unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    let fresh = ["sweep", "tiny.toml", "--seeds", "1-2", "--models", "ntm", "--out", "fresh"];
+    let out = s.command(&fresh).env(LIMIT_VARIABLE, "1K").output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }

@@ -139,30 +139,33 @@ fn plan(args: &SweepArgs) -> Result<Plan> {
     };
     let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
     let all = jobs(&seeds, &models);
-    // Commands printed for other machines are checked there, by each `ntm train`.
-    if !args.print_commands {
-        check_memory(&experiment, &all, jobs_at_once)?;
-    }
     let work = match args.print_commands {
         true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
         false => decide(args, &experiment, &out, all)?,
     };
+    // Commands printed for other machines are checked there, by each `ntm train`.
+    if !args.print_commands {
+        let training: Vec<&Job> = work.iter().filter(|(_, a)| matches!(a, Action::Train(_))).map(|(j, _)| j).collect();
+        check_memory(&experiment, &training, (jobs_at_once, args.jobs.is_none()))?;
+    }
     Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
 }
 
-/// Refuses, before anything starts, a sweep whose jobs do not fit in the memory available:
-/// each model alone as `ntm train` checks it, then the `jobs_at_once` largest jobs together.
-fn check_memory(experiment: &Experiment, all: &[Job], jobs_at_once: usize) -> Result<()> {
-    let mut models: Vec<&String> = all.iter().map(|job| &job.model).collect();
+/// Refuses, before anything starts, a sweep whose trainings (`training`: the jobs that will
+/// train, not those finished) do not fit in the memory available: each model alone as `ntm
+/// train` checks it, then the `jobs_at_once` largest together (`by_default`: --jobs not given).
+fn check_memory(experiment: &Experiment, training: &[&Job], (jobs_at_once, by_default): (usize, bool)) -> Result<()> {
+    let mut models: Vec<&String> = training.iter().map(|job| &job.model).collect();
     models.sort();
     models.dedup();
     for model in models {
         crate::budget::check_training(experiment, model)?;
     }
-    let mut each: Vec<f64> = all.iter().map(|job| crate::budget::training_estimate(experiment, &job.model)).collect();
+    let mut each: Vec<f64> = training.iter().map(|job| crate::budget::training_estimate(experiment, &job.model)).collect();
     each.sort_by(|a, b| b.total_cmp(a));
     let at_once = jobs_at_once.min(each.len());
-    let what = format!("--jobs {jobs_at_once}: running {at_once} trainings at once");
+    let default = if by_default { " (the default: one per core)" } else { "" };
+    let what = format!("--jobs {jobs_at_once}{default}: running {at_once} trainings at once");
     crate::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
 }
 
