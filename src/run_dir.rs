@@ -13,7 +13,8 @@
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
 //!   plots/                        PLOTS_DIR: the figures
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
-//!                                   fixed repeat count heads-<model>-<length>x<repeats>.png)
+//!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
+//!                                   with --slots N heads-<model>-<length>-<N>slots.png)
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -51,7 +52,7 @@ pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
 
 /// The heads figure of model `name` at `length` (and `repeats`, when fixed; `slots`, when
-/// not as trained), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
+/// given with `--slots`), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
 /// `heads-ntm-10x20.png`, `heads-ntm-250-512slots.png`.
 pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Option<usize>) -> String {
     let episode = match repeats {

@@ -100,11 +100,12 @@ fn heads_figures_of_several_models_or_sizes_do_not_overwrite_each_other() {
     assert_png(&s.path("ff.png"));
     s.ok(&["run", "tiny.toml", "--out", "one"]);
     assert_eq!(s.ok(&["plot", "heads", "one", "--length", "2", "-o", "one.png"]).trim(), "one.png");
-    // --slots without -o: its own file beside the trained size's.
-    let printed = s.ok(&["plot", "heads", "r/ntm", "--length", "2", "--slots", "16"]);
-    assert_eq!(Path::new(printed.trim()), Path::new("r/plots/heads-ntm-2-16slots.png"));
-    assert_png(&s.path("r/plots/heads-ntm-2-16slots.png"));
-    assert_png(&s.path("r/plots/heads-ntm-3.png"));
+    // --slots without -o: its own file beside the trained size's (`run` drew heads-ntm-3.png).
+    let trained_size = std::fs::read(s.path("r/plots/heads-ntm-3.png")).unwrap();
+    let printed = s.ok(&["plot", "heads", "r/ntm", "--length", "3", "--slots", "16"]);
+    assert_eq!(Path::new(printed.trim()), Path::new("r/plots/heads-ntm-3-16slots.png"));
+    assert_png(&s.path("r/plots/heads-ntm-3-16slots.png"));
+    assert_eq!(std::fs::read(s.path("r/plots/heads-ntm-3.png")).unwrap(), trained_size, "the trained size's figure was overwritten");
 }
 
 #[test]
