@@ -217,6 +217,26 @@ impl Experiment {
         Ok(experiment)
     }
 
+    /// Notes for the `train.<field>=...` assignments of `overrides` that do not reach model
+    /// `name` because its own `[train.models.<name>]` sets `<field>` (the model's value wins, as
+    /// in the file), each naming the key that would change it.
+    pub fn shadowed_overrides(&self, overrides: &[String], name: &str) -> Vec<String> {
+        let Some(own) = self.train.models.get(name).and_then(|o| toml::Value::try_from(o).ok()) else {
+            return Vec::new();
+        };
+        overrides
+            .iter()
+            .filter_map(|assignment| {
+                let field = assignment.split_once('=')?.0.trim().strip_prefix("train.")?;
+                let value = own.get(field)?;
+                Some(format!(
+                    "--set {assignment} does not reach model {name}, which sets its own \
+                     train.models.{name}.{field} = {value} (--set train.models.{name}.{field}=... changes it)"
+                ))
+            })
+            .collect()
+    }
+
     /// Checks every value; the message names the field by its dotted path.
     pub fn validate(&self) -> Result<(), String> {
         if self.name.trim().is_empty() {

@@ -679,3 +679,21 @@ fn eval_of_a_checkpoint_file_loads_that_file() {
     let named = s.ok(&[&["eval", "a/ntm/kept.safetensors"][..], &args].concat());
     assert_eq!(named, original);
 }
+
+/// A `--set train.<field>` that a model's own `[train.models.<name>]` hides is said in a note
+/// (training goes on with the model's value); models it reaches get no note.
+#[test]
+fn an_override_a_model_hides_gets_a_note() {
+    let s = Sandbox::new();
+    s.write("own.toml", &format!("{TINY}\n[train.models.ntm]\nclip_norm = 5.0\n"));
+    let out = s.ntm(&["train", "own.toml", "--model", "ntm", "--out", "o", "--set", "train.clip_norm=3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("note: --set train.clip_norm=3 does not reach model ntm, which sets its own train.models.ntm.clip_norm = 5"),
+        "{stderr}"
+    );
+    let out = s.ntm(&["train", "own.toml", "--model", "lstm", "--out", "o", "--set", "train.clip_norm=3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("note:"), "{}", text(&out.stderr));
+}

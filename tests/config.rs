@@ -423,3 +423,26 @@ fn eval_repeats_are_for_repeat_copy_and_at_least_one() {
     let message = base_error(&["eval.repeats=[3]"]);
     assert!(message.contains("eval.repeats = [3]") && message.contains("copy task"), "{message}");
 }
+
+/// `--set train.clip_norm=...` does not reach copy's NTM, which sets its own clip: the note
+/// names the override, the model and the key that would change it; models without their own
+/// value, and overrides of other fields, get none.
+#[test]
+fn overrides_a_model_hides_are_named() {
+    let sets = ["train.clip_norm=12", "train.lr=1e-3", "train.models.ntm-ff.clip_norm=20"];
+    let overrides: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let e = parse(&copy_toml(), &sets).unwrap();
+    assert_eq!(e.train.for_model("ntm").clip_norm, 10.0, "the model's own clip wins");
+    let notes = e.shadowed_overrides(&overrides, "ntm");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    for words in ["--set train.clip_norm=12", "model ntm", "train.models.ntm.clip_norm = 10", "--set train.models.ntm.clip_norm="] {
+        assert!(notes[0].contains(words), "{words:?} not in {:?}", notes[0]);
+    }
+    // ntm-ff now has its own clip too (set on the command line): the general one misses it.
+    assert_eq!(e.shadowed_overrides(&overrides, "ntm-ff").len(), 1);
+    // The LSTM sets its own lr (not its clip): only `train.lr` misses it.
+    let lstm = e.shadowed_overrides(&overrides, "lstm");
+    assert_eq!(lstm.len(), 1, "{lstm:?}");
+    assert!(lstm[0].contains("train.models.lstm.lr"), "{lstm:?}");
+    assert!(e.shadowed_overrides(&[], "ntm").is_empty());
+}

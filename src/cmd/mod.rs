@@ -48,6 +48,16 @@ fn note_left_out(slots: &str, names: &[String]) {
     }
 }
 
+/// Says which `--set train.<field>=...` of `overrides` do not reach a model of `names` (it
+/// sets the field itself); called once every option has been checked.
+fn note_shadowed(experiment: &Experiment, overrides: &[String], names: &[String]) {
+    for name in names {
+        for note in experiment.shadowed_overrides(overrides, name) {
+            eprintln!("note: {note}");
+        }
+    }
+}
+
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;

@@ -41,6 +41,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         }
         trainers.push(trainer);
     }
+    super::note_shadowed(&experiment, &args.experiment.overrides, &names);
     let stop = stop_flag();
     std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     run_dir::write_experiment(&out, &experiment)?;

@@ -63,6 +63,7 @@ struct Plan {
 
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let plan = plan(args)?;
+    super::note_shadowed(&plan.experiment, &args.overrides, &plan.models);
     if args.print_commands {
         for (job, _) in &plan.work {
             println!("ntm {}", shell_line(&job.train_args(&args.experiment, &plan.out, &args.overrides, mode(args))));

@@ -22,6 +22,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;
+    super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     if resume {
         trainer.resume(&dir)?;
     }
