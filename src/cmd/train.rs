@@ -22,10 +22,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;
-    super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     if resume {
         trainer.resume(&dir)?;
     }
+    super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     let progress = Progress::new(&args.model, &MultiProgress::new());
     let outcome = trainer.fit(&dir, &progress, stop_flag())?;
     super::run::print_outcome(&args.model, &outcome, &dir);
