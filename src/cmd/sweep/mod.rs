@@ -20,46 +20,22 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::summarize::{check_threshold, summarize_dir, Selection, EXPERIMENT_FILE};
+use super::summarize::{summarize_dir, Selection, EXPERIMENT_FILE};
 use super::Interrupted;
 use crate::cli::SweepArgs;
 use crate::config::Experiment;
 use crate::report::{EvalReport, MetricsRecord};
-use crate::sweep::seed_run::{self, folder_state, FolderState, SeedRunError};
+use crate::sweep::seed_run::{self, SeedRunError};
 use crate::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
-use crate::sweep::{format_seeds, jobs, parse_seeds, seed_dir, shell_line, Job, Mode};
+use crate::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
+
+mod plan;
+
+pub(super) use plan::jobs_or_cores;
+use plan::{mode, plan, Action, Plan};
 
 /// How often the scheduler looks at its children and their metrics.
 const POLL: Duration = Duration::from_millis(250);
-
-/// `--jobs`, or the number of cores; 0 is refused.
-pub(super) fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
-    match jobs {
-        Some(0) => bail!("--jobs 0: must be at least 1 (processes at once)"),
-        Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-    }
-}
-
-/// What a job does, decided from its folder before anything starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Train(Mode),
-    /// Trained to the end, not yet evaluated.
-    Evaluate,
-    /// Trained and evaluated (`--resume`).
-    Skip,
-}
-
-/// Everything a sweep does, checked.
-struct Plan {
-    experiment: Experiment,
-    out: PathBuf,
-    seeds: Vec<u64>,
-    models: Vec<String>,
-    jobs: usize,
-    work: Vec<(Job, Action)>,
-}
 
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let plan = plan(args)?;
@@ -102,118 +78,6 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The `train` flag every job gets from `--resume` / `--overwrite`.
-fn mode(args: &SweepArgs) -> Mode {
-    match (args.resume, args.overwrite) {
-        (true, _) => Mode::Resume,
-        (_, true) => Mode::Overwrite,
-        _ => Mode::Fresh,
-    }
-}
-
-/// Checks every input and (unless only printing commands) every job's folder, writing nothing.
-fn plan(args: &SweepArgs) -> Result<Plan> {
-    if let Some(a) = args.overrides.iter().find(|a| a.split('=').next().is_some_and(|k| k.trim() == "seed")) {
-        bail!("--set {a}: a sweep sets each run's seed from --seeds");
-    }
-    let seeds = parse_seeds(&args.seeds)?;
-    let jobs_at_once = jobs_or_cores(args.jobs)?;
-    check_threshold(args.threshold)?;
-    let experiment = Experiment::load(&args.experiment, &args.overrides)?;
-    let models = match &args.models {
-        None => experiment.models.keys().cloned().collect(),
-        Some(names) => {
-            let mut models: Vec<String> = Vec::new();
-            for name in names {
-                if !experiment.models.contains_key(name) {
-                    let known: Vec<&String> = experiment.models.keys().collect();
-                    bail!("--models: {}: no model named {name:?} (the experiment has {known:?})", args.experiment.display());
-                }
-                if !models.contains(name) {
-                    models.push(name.clone());
-                }
-            }
-            models
-        }
-    };
-    let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
-    let all = jobs(&seeds, &models);
-    let work = match args.print_commands {
-        true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
-        false => decide(args, &experiment, &out, all)?,
-    };
-    // Commands printed for other machines are checked there, by each `ntm train`.
-    if !args.print_commands {
-        let training: Vec<&Job> = work.iter().filter(|(_, a)| matches!(a, Action::Train(_))).map(|(j, _)| j).collect();
-        check_memory(&experiment, &training, (jobs_at_once, args.jobs.is_none()))?;
-    }
-    Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
-}
-
-/// Refuses, before anything starts, a sweep whose trainings (`training`: the jobs that will
-/// train, not those finished) do not fit in the memory available: each model alone as `ntm
-/// train` checks it, then the `jobs_at_once` largest together (`by_default`: --jobs not given).
-fn check_memory(experiment: &Experiment, training: &[&Job], (jobs_at_once, by_default): (usize, bool)) -> Result<()> {
-    let mut models: Vec<&String> = training.iter().map(|job| &job.model).collect();
-    models.sort();
-    models.dedup();
-    for model in models {
-        crate::budget::check_training(experiment, model)?;
-    }
-    let mut each: Vec<f64> = training.iter().map(|job| crate::budget::training_estimate(experiment, &job.model)).collect();
-    each.sort_by(|a, b| b.total_cmp(a));
-    let at_once = jobs_at_once.min(each.len());
-    let default = if by_default { " (the default: one per core)" } else { "" };
-    let what = format!("--jobs {jobs_at_once}{default}: running {at_once} trainings at once");
-    crate::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
-}
-
-/// What each job does given what its folder holds; refuses folders that hold a run unless
-/// `--resume` or `--overwrite` says what to do with it, and checkpoints that cannot resume.
-fn decide(args: &SweepArgs, experiment: &Experiment, out: &Path, all: Vec<Job>) -> Result<Vec<(Job, Action)>> {
-    let mut work = Vec::new();
-    let mut holding: Vec<PathBuf> = Vec::new();
-    for job in all {
-        let dir = job.dir(out);
-        let state = folder_state(&dir)?;
-        let target = experiment.train.for_model(&job.model).sequences;
-        let action = match state {
-            FolderState::Empty => Action::Train(Mode::Fresh),
-            _ if args.overwrite => Action::Train(Mode::Overwrite),
-            _ if !args.resume => {
-                holding.push(dir);
-                continue;
-            }
-            // Killed before its first checkpoint: nothing to keep.
-            FolderState::NoCheckpoint => Action::Train(Mode::Overwrite),
-            FolderState::Checkpoint { sequences, evaluated, failed } if sequences >= target && !failed => {
-                if evaluated {
-                    Action::Skip
-                } else {
-                    Action::Evaluate
-                }
-            }
-            FolderState::Checkpoint { .. } => {
-                let seeded = Experiment { seed: job.seed, ..experiment.clone() };
-                seed_run::check_resume(&seeded, &job.model, &dir)?;
-                Action::Train(Mode::Resume)
-            }
-        };
-        work.push((job, action));
-    }
-    if let Some(first) = holding.first() {
-        let others = match holding.len() {
-            1 => String::new(),
-            n => format!(" (and {} other job folder{})", n - 1, if n == 2 { "" } else { "s" }),
-        };
-        bail!(
-            "{}: already holds a run{others}; pass --resume to continue it or --overwrite to replace it",
-            first.display()
-        );
-    }
-    Ok(work)
 }
 
 /// The command that continues an interrupted sweep.
