@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use plotters::coord::types::RangedCoordf64;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -108,6 +109,29 @@ pub(crate) fn legend_room(entries: usize) -> f64 {
 /// A chart with a linear x axis and a [`LogAxis`] y axis.
 pub(crate) type LogChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, LogCoord<f64>>>;
 
+/// A chart builder on `area` with the house margins and label areas (room for tick labels
+/// on the left and below).
+pub(crate) fn chart_on<'a, 'b, DB: DrawingBackend>(area: &'a DrawingArea<DB, Shift>) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(8)
+        .margin_right(20)
+        .set_label_area_size(LabelAreaPosition::Left, 70)
+        .set_label_area_size(LabelAreaPosition::Bottom, 50);
+    builder
+}
+
+/// The house style of a chart's mesh: axes in ink, a light grid, the tick and axis-name fonts.
+pub(crate) fn house_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.axis_style(INK)
+        .bold_line_style(GRID)
+        .light_line_style(WHITE)
+        .label_style(text(TICK_SIZE))
+        .axis_desc_style(text(AXIS_SIZE))
+}
+
 /// Builds a line chart on `area`: white background, light grid, axis names, the log y
 /// axis and `x` linear.
 pub(crate) fn log_chart<'a, DB: DrawingBackend>(
@@ -117,21 +141,10 @@ pub(crate) fn log_chart<'a, DB: DrawingBackend>(
     x_desc: &str,
     y_desc: &str,
 ) -> Result<LogChart<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
-    let mut chart = ChartBuilder::on(area)
-        .margin(8)
-        .margin_right(20)
-        .set_label_area_size(LabelAreaPosition::Left, 70)
-        .set_label_area_size(LabelAreaPosition::Bottom, 50)
-        .build_cartesian_2d(x, y.range().log_scale())?;
+    let mut chart = chart_on(area).build_cartesian_2d(x, y.range().log_scale())?;
     let x_fmt = |v: &f64| format_number(*v);
     let y_fmt = |v: &f64| y.label(*v);
-    chart
-        .configure_mesh()
-        .axis_style(INK)
-        .bold_line_style(GRID)
-        .light_line_style(WHITE)
-        .label_style(text(TICK_SIZE))
-        .axis_desc_style(text(AXIS_SIZE))
+    house_mesh(&mut chart.configure_mesh())
         .x_labels(8)
         .y_labels(y.labels())
         .x_label_formatter(&x_fmt)

@@ -8,8 +8,9 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::axes::house_mesh;
 use super::grid::draw_caption;
-use super::style::{format_number, model_colours, text, ERROR_MARK, GRID, INK, TICK_SIZE, TITLE_SIZE, AXIS_SIZE};
+use super::style::{format_number, model_colours, text, AXIS_SIZE, ERROR_MARK, INK, TICK_SIZE, TITLE_SIZE};
 use super::{check_size, render, PlotError};
 use crate::sweep::summary::{SeedSummary, Status, Summary};
 
@@ -81,15 +82,9 @@ pub fn plot_sweep_convergence(summary: &Summary, title: &str, path: &Path) -> Re
             .build_cartesian_2d(0.0..x_max, -0.5..n - 0.5)
             .map_err(err)?;
         let x_fmt = |v: &f64| format_number(*v);
-        chart
-            .configure_mesh()
+        house_mesh(&mut chart.configure_mesh())
             .disable_y_mesh()
             .y_labels(0)
-            .axis_style(INK)
-            .bold_line_style(GRID)
-            .light_line_style(WHITE)
-            .label_style(text(TICK_SIZE))
-            .axis_desc_style(text(AXIS_SIZE))
             .x_labels(10)
             .x_label_formatter(&x_fmt)
             .x_desc("training sequences seen")

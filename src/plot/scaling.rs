@@ -6,8 +6,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::axes::two_panel_page;
-use super::style::{format_number, text, AXIS_SIZE, GRID, INK, PALETTE, TICK_SIZE};
+use super::axes::{chart_on, house_mesh, two_panel_page};
+use super::style::{format_number, text, AXIS_SIZE, GRID, PALETTE};
 use super::{render, PlotError};
 use crate::bench::BenchRow;
 
@@ -93,21 +93,10 @@ pub fn plot_scaling(rows: &[BenchRow], title: &str, path: &Path) -> Result<(), P
             let (lo, hi) = ys.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &y| (a.min(y), b.max(y)));
             // Room above the data for the legend.
             let y_range = lo / 2.0..hi * (hi / lo).max(10.0).powf(0.8);
-            let mut chart = ChartBuilder::on(area)
-                .margin(8)
-                .margin_right(20)
-                .set_label_area_size(LabelAreaPosition::Left, 70)
-                .set_label_area_size(LabelAreaPosition::Bottom, 50)
-                .build_cartesian_2d(x_range.clone().log_scale(), y_range.log_scale())
-                .map_err(err)?;
+            let mut chart =
+                chart_on(area).build_cartesian_2d(x_range.clone().log_scale(), y_range.log_scale()).map_err(err)?;
             let fmt = |v: &f64| format_number(*v);
-            chart
-                .configure_mesh()
-                .axis_style(INK)
-                .bold_line_style(GRID)
-                .light_line_style(WHITE)
-                .label_style(text(TICK_SIZE))
-                .axis_desc_style(text(AXIS_SIZE))
+            house_mesh(&mut chart.configure_mesh())
                 .x_label_formatter(&fmt)
                 .y_label_formatter(&fmt)
                 .x_desc("memory slots N")
