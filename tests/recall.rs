@@ -4,7 +4,7 @@
 //! registration, and every bad setting gives one `error:` line naming the field and value.
 
 mod sandbox;
-use sandbox::{assert_png, read_json, snapshot, Sandbox, TINY};
+use sandbox::{assert_png, lengths_and_slots, read_json, snapshot, Sandbox, TINY};
 
 const EXPERIMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/associative-recall.toml");
 
@@ -103,13 +103,7 @@ fn slots_for_associative_recall_count_the_steps_before_the_answer() {
     // Items of 2 vectors: n items need n (2 + 1) + 2 + 2 slots, one per step before the answer.
     s.fails(&["eval", "ar/ntm", "--slots", "12", "--lengths", "3"], &["--slots 12", "3 items", "at least 13"]);
     let out = s.ok(&["eval", "ar/ntm", "--slots", "2x", "--lengths", "2,3,2", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let cells: Vec<(u64, u64)> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["length"].as_u64().unwrap(), r["slots"].as_u64().unwrap()))
-        .collect();
+    let cells = lengths_and_slots(&out);
     // 2x: twice 10 and 13 slots; a repeated length is evaluated once.
     assert_eq!(cells, [(2, 20), (3, 26)], "{out}");
 }

@@ -12,7 +12,7 @@ use ntm::factory::ModelConfig;
 use ntm::kinds::MemoryInit;
 use ntm::model::ntm::{MemoryConfig, NtmConfig};
 use ntm::resize::resize_logits;
-use sandbox::{assert_png, snapshot, Sandbox, TINY};
+use sandbox::{assert_png, lengths_and_slots, snapshot, Sandbox, TINY};
 use std::path::Path;
 
 #[test]
@@ -62,14 +62,7 @@ fn eval_and_plots_run_a_trained_ntm_with_other_memory_sizes() {
     s.ok(&["eval", "t/ntm", "--lengths", "3", "--slots", "3"]);
     // Kx: K times each length, each result naming its slots; at 1x the same numbers as N = L.
     let json = s.ok(&["eval", "t/ntm", "--lengths", "12,2", "--slots", "2x", "--json"]);
-    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let rows: Vec<(u64, u64)> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["length"].as_u64().unwrap(), r["slots"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(rows, [(12, 24), (2, 4)]);
+    assert_eq!(lengths_and_slots(&json), [(12, 24), (2, 4)]);
     let fixed = s.ok(&["eval", "t/ntm", "--lengths", "12", "--slots", "12", "--json"]);
     assert_eq!(s.ok(&["eval", "t/ntm", "--lengths", "12", "--slots", "1x", "--json"]), fixed);
     s.ok(&["plot", "heads", "t/ntm", "--length", "12", "--slots", "24", "-o", "h.png"]);

@@ -136,6 +136,17 @@ pub fn wait_for_exit(mut child: Child, limit: Duration, what: &str) -> (ExitStat
     }
 }
 
+/// The (length, slots) of each result of the report `ntm eval --json --slots ...` printed.
+pub fn lengths_and_slots(report: &str) -> Vec<(u64, u64)> {
+    let report: Value = serde_json::from_str(report).unwrap_or_else(|e| panic!("{e}: {report}"));
+    report["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results in {report}"))
+        .iter()
+        .map(|r| (r["length"].as_u64().unwrap(), r["slots"].as_u64().unwrap()))
+        .collect()
+}
+
 /// One line of metrics.jsonl without its wall-clock `seconds`: (sequences, loss_bits,
 /// bit_errors), floats as bits so that equality is exact.
 pub type Metric = (u64, u64, u64);
