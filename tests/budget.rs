@@ -2,6 +2,7 @@
 //! models, range errors for sizes no machine could hold, a refusal with the estimate instead
 //! of an allocation failure, and evaluation that runs in smaller chunks where memory is short.
 
+mod common;
 mod sandbox;
 
 use std::process::Command;
@@ -11,24 +12,18 @@ use candle_nn::VarMap;
 use ntm::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE};
 use ntm::config::Experiment;
 use ntm::factory::ModelConfig;
-use ntm::kinds::{ControllerKind, MemoryInit};
+use ntm::kinds::MemoryInit;
 use ntm::model::lstm::LstmBaselineConfig;
 use ntm::model::ntm::{MemoryConfig, NtmConfig};
 use sandbox::{check_error_line, snapshot, text, Sandbox};
 
 #[test]
 fn parameter_counts_from_sizes_match_the_built_models() {
-    let models = [
+    // The shared NTM cases (both controllers, several heads and layers, wide shifts, every
+    // memory initialisation), the default, one with three controller layers, and two LSTMs.
+    let mut models: Vec<ModelConfig> = common::ntm_cases().into_iter().map(ModelConfig::Ntm).collect();
+    models.extend([
         ModelConfig::Ntm(NtmConfig::default()),
-        ModelConfig::Ntm(NtmConfig {
-            controller: ControllerKind::FeedForward,
-            controller_layers: 2,
-            read_heads: 2,
-            write_heads: 3,
-            shifts: vec![-2, -1, 0, 1, 2],
-            memory: MemoryConfig { slots: 37, width: 5, init: MemoryInit::Learned },
-            ..NtmConfig::default()
-        }),
         ModelConfig::Ntm(NtmConfig {
             controller_layers: 3,
             memory: MemoryConfig { slots: 9, width: 4, init: MemoryInit::Random },
@@ -36,7 +31,7 @@ fn parameter_counts_from_sizes_match_the_built_models() {
         }),
         ModelConfig::Lstm(LstmBaselineConfig::default()),
         ModelConfig::Lstm(LstmBaselineConfig { size: 7, layers: 1, ..Default::default() }),
-    ];
+    ]);
     for (i, config) in models.iter().enumerate() {
         let model = config.build(&VarMap::new(), 1, 9, 8, DType::F32, &Device::Cpu).unwrap();
         assert_eq!(parameter_count(config, 9, 8), model.parameter_count() as f64, "model {i}: {config:?}");
