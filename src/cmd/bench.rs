@@ -34,18 +34,8 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             bail!("--slots {slots:?}: give one or more sizes from 1 to {}", crate::budget::MAX_SLOTS);
         }
     }
-    let modes = args
-        .modes
-        .iter()
-        .map(|m| m.parse::<BenchMode>())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("--modes: {e}"))?;
-    let engines = args
-        .engines
-        .iter()
-        .map(|e| e.parse::<Engine>())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("--engines: {e}"))?;
+    let modes: Vec<BenchMode> = parse_each("--modes", &args.modes)?;
+    let engines: Vec<Engine> = parse_each("--engines", &args.engines)?;
     let settings = BenchSettings {
         length: args.lengths[0],
         warmup: args.warmup,
@@ -90,6 +80,15 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         print!("{}", bench::table(&rows));
     }
     Ok(())
+}
+
+/// Each of `words` (the values of option `flag`) parsed as a `T`; the first that does not
+/// parse is the error, named after the option.
+fn parse_each<T: std::str::FromStr>(flag: &str, words: &[String]) -> Result<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    words.iter().map(|w| w.parse::<T>().map_err(|e| anyhow::anyhow!("{flag}: {e}"))).collect()
 }
 
 /// Runs case `index` in a child process with the same arguments and reads its row.
