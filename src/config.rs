@@ -48,8 +48,11 @@ pub struct TrainConfig {
     /// Learning rate at the end: the rate follows a half cosine from `lr` down to this over
     /// `sequences` (equal to `lr`, or 0, keeps it constant).
     pub lr_final: f64,
-    /// Update rule: `adam` or `rmsprop` (with momentum 0.9).
+    /// Update rule: `adam` or `rmsprop` (with momentum).
     pub optimizer: OptimizerKind,
+    /// The update's momentum, in [0, 1): RMSProp's mu in u = mu u + g / (sqrt(v) + eps), or
+    /// Adam's b1 (0.9 for both, as the paper and Kingma & Ba).
+    pub momentum: f64,
     /// The eps of the update's denominator g / (sqrt(v) + eps), either rule (1e-8, as PyTorch).
     pub epsilon: f64,
     /// Elementwise gradient clip to +-this (the paper: 10); 0 disables.
@@ -65,8 +68,8 @@ pub struct TrainConfig {
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
-    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `clip_value`, `clip_norm`,
-    /// `skip_nonfinite`, `epsilon`.
+    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `momentum`, `clip_value`,
+    /// `clip_norm`, `skip_nonfinite`, `epsilon`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -90,6 +93,9 @@ pub struct TrainOverrides {
     /// Update rule for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<OptimizerKind>,
+    /// The update's momentum for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
     /// The update's eps for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epsilon: Option<f64>,
@@ -125,6 +131,7 @@ impl TrainConfig {
             train.lr = o.lr.unwrap_or(train.lr);
             train.lr_final = o.lr_final.unwrap_or(train.lr_final);
             train.optimizer = o.optimizer.unwrap_or(train.optimizer);
+            train.momentum = o.momentum.unwrap_or(train.momentum);
             train.epsilon = o.epsilon.unwrap_or(train.epsilon);
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
@@ -143,6 +150,7 @@ impl Default for TrainConfig {
             lr: 1e-3,
             lr_final: 0.0,
             optimizer: OptimizerKind::Adam,
+            momentum: crate::optim::DEFAULT_MOMENTUM,
             epsilon: crate::optim::DEFAULT_EPSILON,
             clip_value: 10.0,
             clip_norm: 50.0,
@@ -324,6 +332,9 @@ fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
     }
     if !(t.epsilon.is_finite() && t.epsilon > 0.0) {
         return Err(("epsilon", format!("= {}: must be a finite number greater than 0", t.epsilon)));
+    }
+    if !(t.momentum.is_finite() && (0.0..1.0).contains(&t.momentum)) {
+        return Err(("momentum", format!("= {}: must be at least 0 and less than 1", t.momentum)));
     }
     if !(t.lr_final.is_finite() && t.lr_final >= 0.0) {
         return Err(("lr_final", format!("= {}: must be a finite number >= 0 (0: constant lr)", t.lr_final)));

@@ -32,9 +32,10 @@ pub enum OptimizerKind {
 }
 
 const RMSPROP_DECAY: f64 = 0.95;
-const RMSPROP_MOMENTUM: f64 = 0.9;
-const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
+/// The default momentum of both rules (`train.momentum`): RMSProp's mu (the paper's 0.9) and
+/// Adam's b1 (Kingma & Ba's 0.9), each the decay of a running sum of past updates.
+pub const DEFAULT_MOMENTUM: f64 = 0.9;
 /// The default eps of both rules' denominators (`train.epsilon`).
 pub const DEFAULT_EPSILON: f64 = 1e-8;
 
@@ -50,6 +51,8 @@ pub struct Optimizer {
     lr: f64,
     /// The eps of the update's denominator sqrt(v) + eps.
     epsilon: f64,
+    /// RMSProp's mu, or Adam's b1.
+    momentum: f64,
     /// Updates applied so far (Adam's bias correction needs it).
     steps: u64,
 }
@@ -61,13 +64,21 @@ impl Optimizer {
             .iter()
             .map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?]))
             .collect::<Result<_>>()?;
-        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon: DEFAULT_EPSILON, steps: 0 })
+        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon: DEFAULT_EPSILON, momentum: DEFAULT_MOMENTUM, steps: 0 })
     }
 
     /// The same with `epsilon` in the update's denominator sqrt(v) + eps. A larger one bounds
     /// the step g / (sqrt(v) + eps) once the gradients, and so v, have become tiny.
     pub fn with_epsilon(mut self, epsilon: f64) -> Self {
         self.epsilon = epsilon;
+        self
+    }
+
+    /// The same with `momentum` as RMSProp's mu (u = mu u + g / (sqrt(v) + eps)) or Adam's b1
+    /// (m = b1 m + (1 - b1) g): how much of the past updates each update carries on; 0 updates
+    /// from this batch's gradient alone.
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
         self
     }
 
@@ -123,13 +134,13 @@ impl Optimizer {
         self.snapshot.take();
         self.steps += 1;
         let rule = match self.kind {
-            OptimizerKind::Rmsprop => Rule::Rmsprop { lr: self.lr, eps: self.epsilon },
+            OptimizerKind::Rmsprop => Rule::Rmsprop { lr: self.lr, eps: self.epsilon, mu: self.momentum },
             OptimizerKind::Adam => {
-                let t = self.steps as i32;
+                let (t, b1) = (self.steps as i32, self.momentum);
                 // m_hat = m / (1 - b1^t) as a multiplication, the way candle divides by a scalar.
-                let m_scale = 1.0 / (1.0 - ADAM_BETA1.powi(t));
+                let m_scale = 1.0 / (1.0 - b1.powi(t));
                 let v_scale = 1.0 / (1.0 - ADAM_BETA2.powi(t));
-                Rule::Adam { lr: self.lr, eps: self.epsilon, m_scale, v_scale }
+                Rule::Adam { lr: self.lr, eps: self.epsilon, b1, m_scale, v_scale }
             }
         };
         for ((var, slots), grad) in self.vars.iter().zip(&mut self.slots).zip(grads) {
@@ -146,17 +157,19 @@ impl Optimizer {
 /// An update rule with the constants of this step.
 #[derive(Debug, Clone, Copy)]
 enum Rule {
-    Rmsprop { lr: f64, eps: f64 },
-    /// `m_scale`, `v_scale`: Adam's bias corrections 1 / (1 - b^t) for step t.
-    Adam { lr: f64, eps: f64, m_scale: f64, v_scale: f64 },
+    /// `mu`: the momentum.
+    Rmsprop { lr: f64, eps: f64, mu: f64 },
+    /// `b1`: the first moment's decay; `m_scale`, `v_scale`: Adam's bias corrections
+    /// 1 / (1 - b^t) for step t.
+    Adam { lr: f64, eps: f64, b1: f64, m_scale: f64, v_scale: f64 },
 }
 
 /// RMSProp with momentum on one parameter, elementwise, as PyTorch's
-/// `RMSprop(alpha=0.95, momentum=0.9, eps=1e-8)` computes it:
+/// `RMSprop(alpha=0.95, momentum=mu, eps=eps)` computes it:
 ///   v = a v + (1 - a) g^2;   u = mu u + g / (sqrt(v) + eps);   w = w - lr u
-fn rmsprop<T: Float>(lr: f64, eps: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: &mut [T]) {
+fn rmsprop<T: Float>(lr: f64, eps: f64, mu: f64, w: &mut [T], g: &[T], square: &mut [T], momentum: &mut [T]) {
     let (a, one_minus_a) = (T::from_f64(RMSPROP_DECAY), T::from_f64(1.0 - RMSPROP_DECAY));
-    let (mu, eps, lr) = (T::from_f64(RMSPROP_MOMENTUM), T::from_f64(eps), T::from_f64(lr));
+    let (mu, eps, lr) = (T::from_f64(mu), T::from_f64(eps), T::from_f64(lr));
     for (((w, &g), v), u) in w.iter_mut().zip(g).zip(square).zip(momentum) {
         *v = *v * a + g * g * one_minus_a;
         *u = *u * mu + g / (v.sqrt() + eps);
@@ -169,9 +182,16 @@ fn rmsprop<T: Float>(lr: f64, eps: f64, w: &mut [T], g: &[T], square: &mut [T], 
 ///   w = w - lr m_hat / (sqrt(v_hat) + eps),   m_hat = m m_scale,   v_hat = v v_scale,
 /// with `m_scale` = 1 / (1 - b1^t) and `v_scale` = 1 / (1 - b2^t) at step t.
 #[allow(clippy::too_many_arguments)]
-fn adam<T: Float>(lr: f64, eps: f64, m_scale: f64, v_scale: f64, w: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+fn adam<T: Float>(
+    (lr, eps, b1): (f64, f64, f64),
+    (m_scale, v_scale): (f64, f64),
+    w: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+) {
     let (lr, m_scale, v_scale) = (T::from_f64(lr), T::from_f64(m_scale), T::from_f64(v_scale));
-    let (b1, one_minus_b1) = (T::from_f64(ADAM_BETA1), T::from_f64(1.0 - ADAM_BETA1));
+    let (b1, one_minus_b1) = (T::from_f64(b1), T::from_f64(1.0 - b1));
     let (b2, one_minus_b2) = (T::from_f64(ADAM_BETA2), T::from_f64(1.0 - ADAM_BETA2));
     let eps = T::from_f64(eps);
     for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
@@ -201,8 +221,8 @@ impl Update<'_> {
             bail!("optimiser: {} weights, {} gradients, state {} and {}", w.len(), g.len(), a.len(), b.len());
         }
         match self.rule {
-            Rule::Rmsprop { lr, eps } => rmsprop(lr, eps, w, g, a, b),
-            Rule::Adam { lr, eps, m_scale, v_scale } => adam(lr, eps, m_scale, v_scale, w, g, a, b),
+            Rule::Rmsprop { lr, eps, mu } => rmsprop(lr, eps, mu, w, g, a, b),
+            Rule::Adam { lr, eps, b1, m_scale, v_scale } => adam((lr, eps, b1), (m_scale, v_scale), w, g, a, b),
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The optimisers' one-pass updates and gradient clipping against the same formulas composed
 //! from candle operations (the implementation they replaced), on random parameters of several
-//! shapes, in f32 and f64. Updates: weights and state agree bit for bit over several steps.
+//! shapes, in f32 and f64. Updates: weights and state agree bit for bit over several steps, at
+//! the default momentum and at others (`train.momentum`).
 //! Clipping: the norm agrees to summation round-off (candle sums in the tensor's float type,
 //! `clipped_gradients` in f64), the gradients exactly where nothing is scaled.
 
@@ -15,21 +16,22 @@ const DTYPES: [DType; 2] = [DType::F32, DType::F64];
 const LR: f64 = 1e-3;
 
 /// One update of `w` with gradient `g` composed from candle operations: the code
-/// `Optimizer::step` had before its single-pass loop, for step `t` (from 1).
-fn composed_step(kind: OptimizerKind, w: &Var, state: &mut [Tensor; 2], g: &Tensor, t: i32) -> Result<()> {
+/// `Optimizer::step` had before its single-pass loop, for step `t` (from 1), with momentum
+/// `mu` (RMSProp's mu, Adam's b1).
+fn composed_step(kind: OptimizerKind, mu: f64, w: &Var, state: &mut [Tensor; 2], g: &Tensor, t: i32) -> Result<()> {
     match kind {
         OptimizerKind::Rmsprop => {
             let [square, momentum] = state;
             *square = ((&*square * 0.95)? + (g.sqr()? * (1.0 - 0.95))?)?;
             let scaled = (g / (square.sqrt()? + 1e-8)?)?;
-            *momentum = ((&*momentum * 0.9)? + scaled)?;
+            *momentum = ((&*momentum * mu)? + scaled)?;
             w.set(&(w.as_tensor() - (&*momentum * LR)?)?)
         }
         OptimizerKind::Adam => {
             let [m, v] = state;
-            *m = ((&*m * 0.9)? + (g * (1.0 - 0.9))?)?;
+            *m = ((&*m * mu)? + (g * (1.0 - mu))?)?;
             *v = ((&*v * 0.999)? + (g.sqr()? * (1.0 - 0.999))?)?;
-            let m_hat = (&*m / (1.0 - 0.9f64.powi(t)))?;
+            let m_hat = (&*m / (1.0 - mu.powi(t)))?;
             let v_hat = (&*v / (1.0 - 0.999f64.powi(t)))?;
             let update = (m_hat / (v_hat.sqrt()? + 1e-8)?)?;
             w.set(&(w.as_tensor() - (update * LR)?)?)
@@ -49,41 +51,48 @@ fn parameters(seed: u64, dtype: DType) -> Vec<Var> {
         .collect()
 }
 
+/// `None`: the optimiser's default (0.9 for both rules); `Some(mu)`: `with_momentum(mu)`.
+const MOMENTA: [Option<f64>; 3] = [None, Some(0.5), Some(0.0)];
+
 #[test]
 fn updates_match_composed_candle_operations() -> Result<()> {
-    for dtype in DTYPES {
-        for kind in [OptimizerKind::Rmsprop, OptimizerKind::Adam] {
-            let (fused, composed) = (parameters(1, dtype), parameters(1, dtype));
-            let mut optimizer = Optimizer::new(kind, fused.clone(), LR)?;
-            let mut state: Vec<[Tensor; 2]> =
-                composed.iter().map(|w| Ok([w.zeros_like()?, w.zeros_like()?])).collect::<Result<_>>()?;
-            let mut rng = rng(2);
-            for t in 1..=5 {
-                // The last parameter gets no gradient at step 2.
-                let grads: Vec<Option<Tensor>> = fused
-                    .iter()
-                    .enumerate()
-                    .map(|(i, w)| {
-                        let g = uniform(&mut rng, w.elem_count(), -3.0, 3.0);
-                        (i + 1 < fused.len() || t != 2).then(|| tensor(&g, w.dims(), dtype))
-                    })
-                    .collect();
-                optimizer.step(&grads)?;
-                for ((w, s), g) in composed.iter().zip(&mut state).zip(&grads) {
-                    if let Some(g) = g {
-                        composed_step(kind, w, s, g, t)?;
-                    }
+    let kinds = [OptimizerKind::Rmsprop, OptimizerKind::Adam];
+    let cases = DTYPES.iter().flat_map(|&d| kinds.iter().flat_map(move |&k| MOMENTA.map(|m| (d, k, m))));
+    for (dtype, kind, momentum) in cases {
+        let (fused, composed) = (parameters(1, dtype), parameters(1, dtype));
+        let mut optimizer = Optimizer::new(kind, fused.clone(), LR)?;
+        if let Some(mu) = momentum {
+            optimizer = optimizer.with_momentum(mu);
+        }
+        let mu = momentum.unwrap_or(0.9);
+        let mut state: Vec<[Tensor; 2]> =
+            composed.iter().map(|w| Ok([w.zeros_like()?, w.zeros_like()?])).collect::<Result<_>>()?;
+        let mut rng = rng(2);
+        for t in 1..=5 {
+            // The last parameter gets no gradient at step 2.
+            let grads: Vec<Option<Tensor>> = fused
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let g = uniform(&mut rng, w.elem_count(), -3.0, 3.0);
+                    (i + 1 < fused.len() || t != 2).then(|| tensor(&g, w.dims(), dtype))
+                })
+                .collect();
+            optimizer.step(&grads)?;
+            for ((w, s), g) in composed.iter().zip(&mut state).zip(&grads) {
+                if let Some(g) = g {
+                    composed_step(kind, mu, w, s, g, t)?;
                 }
-                let (fused_state, steps) = optimizer.state();
-                assert_eq!(steps, t as u64);
-                for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
-                    let what = format!("{kind:?} {dtype:?} step {t} parameter {i}");
-                    assert_eq!(values(a), values(b), "{what}: weights");
-                    for slot in 0..2 {
-                        let (a, b) = (&fused_state[i][slot], &state[i][slot]);
-                        assert_eq!(values(a), values(b), "{what}: state {slot}");
-                        assert_eq!(a.dtype(), dtype, "{what}: state {slot}");
-                    }
+            }
+            let (fused_state, steps) = optimizer.state();
+            assert_eq!(steps, t as u64);
+            for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
+                let what = format!("{kind:?} momentum {mu} {dtype:?} step {t} parameter {i}");
+                assert_eq!(values(a), values(b), "{what}: weights");
+                for slot in 0..2 {
+                    let (a, b) = (&fused_state[i][slot], &state[i][slot]);
+                    assert_eq!(values(a), values(b), "{what}: state {slot}");
+                    assert_eq!(a.dtype(), dtype, "{what}: state {slot}");
                 }
             }
         }

@@ -132,7 +132,8 @@ impl Trainer {
         let settings = experiment.train.for_model(name);
         let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
             .map_err(tensor(name))?
-            .with_epsilon(settings.epsilon);
+            .with_epsilon(settings.epsilon)
+            .with_momentum(settings.momentum);
         Ok(Self {
             task,
             rng: ChaCha8Rng::seed_from_u64(experiment.seed),
