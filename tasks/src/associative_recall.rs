@@ -33,7 +33,7 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
 use std::collections::HashSet;
@@ -212,15 +212,29 @@ impl Task for AssociativeRecall {
         repeats: Option<usize>,
     ) -> Batch {
         check_no_repeats(self.name(), repeats);
-        check_batch(batch);
         if let Some(Err(e)) = length.map(|n| self.check_length(n)) {
             panic!("{} items: {e}", length.unwrap_or(0));
         }
+        self.generate(rng, batch, self.length_range(), length)
+    }
+
+    /// Caps the number of items.
+    fn sample_up_to(&self, rng: &mut dyn RngCore, batch: usize, max_length: usize) -> Batch {
+        self.generate(rng, batch, capped_range(self.length_range(), max_length), None)
+    }
+}
+
+impl AssociativeRecall {
+    /// `batch` episodes, each of `length` items or, if `None`, a number drawn uniformly from
+    /// `range` (inclusive, within the training range); per element the number of items, the
+    /// items, the query's index.
+    fn generate(&self, rng: &mut dyn RngCore, batch: usize, range: (usize, usize), length: Option<usize>) -> Batch {
+        check_batch(batch);
         let (bits, len) = (self.spec.bits, self.spec.item_length);
         // Draw everything first: the batch's time depends on the longest element.
         let elements: Vec<(Vec<Vec<Vec<f32>>>, usize)> = (0..batch)
             .map(|_| {
-                let (lo, hi) = self.length_range();
+                let (lo, hi) = range;
                 let n = length.unwrap_or_else(|| rng.random_range(lo..=hi));
                 let items = self.draw_items(rng, n); // [n][item_length][bits]
                 let query = rng.random_range(0..n - 1);

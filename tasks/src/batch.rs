@@ -117,6 +117,41 @@ impl Batch {
         }
     }
 
+    /// The elements of `parts`, in order, as one batch: its time is the longest part's,
+    /// shorter parts are right-padded (zero inputs and targets, mask 0) as a task pads its
+    /// own elements. `[time_i, batch_i, w]` for each part gives `[max time_i, sum batch_i, w]`.
+    ///
+    /// # Panics
+    /// If `parts` is empty or the parts' input or output widths differ.
+    pub fn stack(parts: &[Batch]) -> Batch {
+        let first = parts.first().expect("cannot stack an empty list of batches");
+        let (input_width, output_width) = (first.input_width, first.output_width);
+        for part in parts {
+            assert!(
+                (part.input_width, part.output_width) == (input_width, output_width),
+                "cannot stack batches of widths ({input_width}, {output_width}) and ({}, {})",
+                part.input_width,
+                part.output_width
+            );
+        }
+        let time = parts.iter().map(|p| p.time).max().unwrap_or(0);
+        let batch = parts.iter().map(|p| p.batch).sum();
+        let mut out = Batch::zeros(time, batch, input_width, output_width);
+        let mut offset = 0;
+        for part in parts {
+            for b in 0..part.batch {
+                out.lengths[offset + b] = part.lengths[b];
+                for t in 0..part.time {
+                    out.input_mut(t, offset + b).copy_from_slice(part.input(t, b));
+                    out.target_mut(t, offset + b).copy_from_slice(part.target(t, b));
+                    out.set_mask(t, offset + b, part.mask_at(t, b));
+                }
+            }
+            offset += part.batch;
+        }
+        out
+    }
+
     /// Index of the `(t, b)` row in the `[time, batch]` grid.
     fn row(&self, t: usize, b: usize) -> usize {
         assert!(
@@ -159,6 +194,25 @@ mod tests {
         assert_eq!(ep.inputs[2], vec![0.0, 0.0, 0.0, 7.0]);
         assert_eq!(ep.mask, vec![0.0, 1.0, 0.0]);
         assert_eq!(batch.episode(0).targets[1], vec![0.0, 5.0]);
+    }
+
+    #[test]
+    fn stack_pads_to_the_longest_part() {
+        let mut short = Batch::zeros(2, 1, 3, 2);
+        short.input_mut(1, 0)[2] = 1.0;
+        short.set_mask(1, 0, 1.0);
+        short.lengths[0] = 1;
+        let mut long = Batch::zeros(4, 2, 3, 2);
+        long.target_mut(3, 1)[0] = 1.0;
+        long.set_mask(3, 1, 1.0);
+        long.lengths = vec![2, 3];
+        let both = Batch::stack(&[short.clone(), long.clone()]);
+        assert_eq!((both.time, both.batch, both.lengths.clone()), (4, 3, vec![1, 2, 3]));
+        let padded = |e: Episode, time| Episode { inputs: e.inputs[..time].to_vec(), targets: e.targets[..time].to_vec(), mask: e.mask[..time].to_vec(), ..e };
+        assert_eq!(padded(both.episode(0), 2), short.episode(0));
+        assert_eq!(&both.episode(0).mask[2..], &[0.0, 0.0]);
+        assert_eq!(both.episode(1), long.episode(0));
+        assert_eq!(both.episode(2), long.episode(1));
     }
 
     #[test]

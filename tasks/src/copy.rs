@@ -26,7 +26,7 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task, MAX_BITS,
+    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task, MAX_BITS,
     MAX_LENGTH,
 };
 use rand::RngCore;
@@ -122,12 +122,24 @@ impl Task for CopyTask {
         repeats: Option<usize>,
     ) -> Batch {
         check_no_repeats(self.name(), repeats);
+        self.generate(rng, batch, self.length_range(), length)
+    }
+
+    fn sample_up_to(&self, rng: &mut dyn RngCore, batch: usize, max_length: usize) -> Batch {
+        self.generate(rng, batch, capped_range(self.length_range(), max_length), None)
+    }
+}
+
+impl CopyTask {
+    /// `batch` episodes, each of length `length` or, if `None`, one drawn uniformly from
+    /// `range` (inclusive); per element its length, then its bits.
+    fn generate(&self, rng: &mut dyn RngCore, batch: usize, range: (usize, usize), length: Option<usize>) -> Batch {
         check_batch(batch);
         let bits = self.spec.bits;
         // Draw everything first: the batch's time depends on the longest element.
         let sequences: Vec<Vec<Vec<f32>>> = (0..batch)
             .map(|_| {
-                let len = draw_length(rng, self.length_range(), length);
+                let len = draw_length(rng, range, length);
                 random_bits(rng, len, bits) // [len][bits]
             })
             .collect();

@@ -30,7 +30,7 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS, MAX_LENGTH,
     MAX_REPEATS,
 };
 use rand::{Rng, RngCore};
@@ -159,12 +159,34 @@ impl Task for RepeatCopy {
         length: Option<usize>,
         repeats: Option<usize>,
     ) -> Batch {
+        self.generate(rng, batch, self.length_range(), length, repeats)
+    }
+
+    /// Only the length is capped: repeat counts are still drawn from the whole training
+    /// range (`min_repeats..=max_repeats`).
+    fn sample_up_to(&self, rng: &mut dyn RngCore, batch: usize, max_length: usize) -> Batch {
+        self.generate(rng, batch, capped_range(self.length_range(), max_length), None, None)
+    }
+}
+
+impl RepeatCopy {
+    /// `batch` episodes, each of length `length` or, if `None`, one drawn uniformly from
+    /// `range` (inclusive), with `repeats` repeats or a count drawn from the training repeat
+    /// range; per element its length, its count, then its bits.
+    fn generate(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        range: (usize, usize),
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         check_batch(batch);
         let bits = self.spec.bits;
         // Draw everything first: the batch's time depends on the longest element.
         let elements: Vec<(usize, Vec<Vec<f32>>)> = (0..batch)
             .map(|_| {
-                let len = draw_length(rng, self.length_range(), length);
+                let len = draw_length(rng, range, length);
                 let (a, b) = (self.spec.min_repeats, self.spec.max_repeats);
                 let reps = repeats.unwrap_or_else(|| rng.random_range(a..=b));
                 (reps, random_bits(rng, len, bits)) // [len][bits]

@@ -72,6 +72,34 @@ pub trait Task: Send + Sync {
         length: Option<usize>,
         repeats: Option<usize>,
     ) -> Batch;
+
+    /// Samples `batch` training episodes no longer than `max_length`: each element draws its
+    /// length uniformly from `min..=min(max_length, max)` of
+    /// [`length_range`](Task::length_range), everything else (bits, a repeat count, items) as
+    /// [`sample`](Task::sample) with `length = None` draws it. Padding as there. This is what
+    /// a curriculum over lengths (`train.curriculum`) trains on: only the length is capped, a
+    /// task's other ranges (repeat copy's repeat counts) stay whole.
+    ///
+    /// `max_length >= max` is exactly `sample(rng, batch, None)`, the same random draws, so a
+    /// curriculum that has reached the top trains on the data it would have without one.
+    ///
+    /// The default works for any task: it draws the `batch` lengths first, then one
+    /// [`sample`](Task::sample) of one element with `Some(length)` per element, and stacks
+    /// them ([`Batch::stack`]). The built-in tasks override it to draw in the order of
+    /// `sample` (each element's length, then its contents), the range capped.
+    ///
+    /// # Panics
+    /// If `batch == 0` or `max_length` is below the shortest training length.
+    fn sample_up_to(&self, rng: &mut dyn RngCore, batch: usize, max_length: usize) -> Batch {
+        let range = capped_range(self.length_range(), max_length);
+        if range == self.length_range() {
+            return self.sample(rng, batch, None);
+        }
+        check_batch(batch);
+        let lengths: Vec<usize> = (0..batch).map(|_| rng.random_range(range.0..=range.1)).collect();
+        let elements: Vec<Batch> = lengths.iter().map(|&length| self.sample(rng, 1, Some(length))).collect();
+        Batch::stack(&elements)
+    }
 }
 
 /// The words for a task's length parameter, so figures need not know the task.
@@ -131,6 +159,19 @@ pub(crate) fn draw_length(
         }
         None => rng.random_range(range.0..=range.1),
     }
+}
+
+/// The training range `(min, max)` with `max` lowered to `max_length` (if below it): the
+/// range [`Task::sample_up_to`] draws lengths from.
+///
+/// # Panics
+/// If `max_length < min`: no length of the range is allowed.
+pub(crate) fn capped_range((min, max): (usize, usize), max_length: usize) -> (usize, usize) {
+    assert!(
+        max_length >= min,
+        "the longest length allowed, {max_length}, is below the shortest training length, {min}"
+    );
+    (min, max.min(max_length))
 }
 
 /// `length` vectors of `bits` random bits, each 0 or 1 with probability 1/2, `[length][bits]`.
