@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use ntm_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 
+use crate::curriculum::Curriculum;
 use crate::factory::ModelConfig;
 use crate::optim::OptimizerKind;
 
@@ -67,9 +68,15 @@ pub struct TrainConfig {
     pub report_every: u64,
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
+    /// A curriculum over lengths, `{ start = 5, sequences = 10000 }`: the longest training
+    /// length grows linearly from `start` to the task's maximum over the first `sequences`
+    /// training sequences (see [`crate::curriculum`]). `None` (the default, left out of the
+    /// written experiment): every batch draws from the whole training range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curriculum: Option<Curriculum>,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
     /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `momentum`, `clip_value`,
-    /// `clip_norm`, `skip_nonfinite`, `epsilon`.
+    /// `clip_norm`, `skip_nonfinite`, `epsilon`, `curriculum`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -108,6 +115,10 @@ pub struct TrainOverrides {
     /// Batches with a non-finite gradient skipped in a row for this model; 0: never skip.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_nonfinite: Option<u64>,
+    /// The curriculum over lengths for this model, the whole table (`start = <the task's
+    /// maximum>` trains as without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curriculum: Option<Curriculum>,
 }
 
 impl TrainConfig {
@@ -136,6 +147,7 @@ impl TrainConfig {
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
             train.skip_nonfinite = o.skip_nonfinite.unwrap_or(train.skip_nonfinite);
+            train.curriculum = o.curriculum.or(train.curriculum);
         }
         train.models.clear();
         train
@@ -157,6 +169,7 @@ impl Default for TrainConfig {
             skip_nonfinite: 0,
             report_every: 1_000,
             checkpoint_every: 10_000,
+            curriculum: None,
             models: BTreeMap::new(),
         }
     }
@@ -211,12 +224,22 @@ impl Experiment {
         let mut experiment: Experiment = toml::from_str(text).map_err(|e| parse(one_line(&e, text)))?;
         if !overrides.is_empty() {
             let mut value = toml::Value::try_from(&experiment).map_err(|e| parse(e.to_string()))?;
+            // Checked after each one, so an error names the override at fault: the first
+            // after which the experiment no longer reads. A later one may complete it
+            // (`train.curriculum.start=5`, then `train.curriculum.sequences=10000`).
+            let mut fault = None;
             for assignment in overrides {
                 apply_override(&mut value, assignment)?;
-                // Checked after each one, so an error names the override at fault.
-                experiment = value.clone().try_into().map_err(|e: toml::de::Error| {
-                    ConfigError::Override { assignment: assignment.clone(), message: one_line(&e, "") }
-                })?;
+                match value.clone().try_into() {
+                    Ok(read) => (experiment, fault) = (read, None),
+                    Err(e) => {
+                        let message = one_line(&e, "") + &curriculum_hint(assignment, e.message());
+                        fault = fault.or(Some(ConfigError::Override { assignment: assignment.clone(), message }));
+                    }
+                }
+            }
+            if let Some(fault) = fault {
+                return Err(fault);
             }
         }
         experiment
@@ -235,7 +258,9 @@ impl Experiment {
         overrides
             .iter()
             .filter_map(|assignment| {
+                // `train.curriculum.start=...` is shadowed by a model's own `curriculum`.
                 let field = assignment.split_once('=')?.0.trim().strip_prefix("train.")?;
+                let field = field.split('.').next()?;
                 let value = own.get(field)?;
                 Some(format!(
                     "--set {assignment} does not reach model {name}, which sets its own \
@@ -262,9 +287,13 @@ impl Experiment {
                 return Err(format!("train.models.{name}: no model named {name:?} in [models]"));
             }
         }
-        validate_train(&self.train).map_err(|(field, message)| format!("train.{field} {message}"))?;
+        let task = self.task.build();
+        let lengths = task.length_range();
+        let (min_field, max_field) = self.task.length_fields();
+        let bounds = format!("task.{min_field} = {} and task.{max_field} = {}", lengths.0, lengths.1);
+        validate_train(&self.train, lengths, &bounds).map_err(|(field, message)| format!("train.{field} {message}"))?;
         for name in self.train.models.keys() {
-            validate_train(&self.train.for_model(name))
+            validate_train(&self.train.for_model(name), lengths, &bounds)
                 .map_err(|(field, message)| format!("train.models.{name}.{field} {message}"))?;
         }
         if self.eval.lengths.contains(&0) {
@@ -276,7 +305,6 @@ impl Experiment {
                 ntm_tasks::MAX_LENGTH
             ));
         }
-        let task = self.task.build();
         for &length in &self.eval.lengths {
             if let Err(e) = task.check_length(length) {
                 return Err(format!("eval.lengths = {:?}: {length}: {e}", self.eval.lengths));
@@ -315,8 +343,9 @@ impl Experiment {
     }
 }
 
-/// Checks one model's training settings: Err((field, "= value: what is allowed")).
-fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
+/// Checks one model's training settings, a curriculum against the task's training range of
+/// lengths `(min, max)` (given by `bounds`, in words): Err((field, "= value: what is allowed")).
+fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Result<(), (&'static str, String)> {
     if t.sequences == 0 {
         return Err(("sequences", "= 0: must be at least 1".into()));
     }
@@ -349,6 +378,9 @@ fn validate_train(t: &TrainConfig) -> Result<(), (&'static str, String)> {
             return Err((field, "= 0: must be at least 1 (sequences)".into()));
         }
     }
+    if let Some(curriculum) = &t.curriculum {
+        curriculum.validate(lengths, bounds)?;
+    }
     Ok(())
 }
 
@@ -367,7 +399,8 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
-/// Sets the field at a dotted `key` of `value` from `key=value` text; the field must exist.
+/// Sets the field at a dotted `key` of `value` from `key=value` text; the field must exist,
+/// or be one of the [optional](is_optional) ones, which this creates.
 fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), ConfigError> {
     let fail = |message: String| ConfigError::Override { assignment: assignment.to_owned(), message };
     let (key, text) = assignment
@@ -376,44 +409,29 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     let parsed = parse_value(text.trim());
-    // `eval.repeats` is left out of the serialised experiment when empty: create it.
-    if parts.as_slice() == ["eval", "repeats"] {
-        if let Some(eval) = root.get_mut("eval").and_then(toml::Value::as_table_mut) {
-            if !eval.contains_key("repeats") {
-                eval.insert("repeats".to_owned(), parsed);
-                return Ok(());
-            }
-        }
-    }
-    // `[train.models.<name>]` fields are optional, so absent from the serialised experiment:
-    // create them (deserialising afterwards rejects unknown fields and wrong types).
-    if let ["train", "models", model, field] = parts.as_slice() {
-        let has_model = root.get("models").and_then(|m| m.get(*model)).is_some();
-        if !has_model {
+    if let ["train", "models", model, ..] = parts.as_slice() {
+        if root.get("models").and_then(|m| m.get(*model)).is_none() {
             return Err(fail(format!("no model named {model:?} in [models]")));
-        }
-        let overrides = root
-            .get_mut("train")
-            .and_then(toml::Value::as_table_mut)
-            .map(|t| t.entry("models").or_insert_with(|| toml::Value::Table(Default::default())))
-            .and_then(toml::Value::as_table_mut)
-            .map(|t| t.entry(*model).or_insert_with(|| toml::Value::Table(Default::default())))
-            .and_then(toml::Value::as_table_mut)
-            .ok_or_else(|| fail("train.models is not a table".into()))?;
-        if !overrides.contains_key(*field) {
-            overrides.insert((*field).to_owned(), parsed);
-            return Ok(());
         }
     }
     let mut slot = &mut *root;
-    let mut walked = Vec::new();
-    for part in &parts {
-        walked.push(*part);
-        slot = match slot {
-            toml::Value::Table(table) => table.get_mut(*part),
-            _ => None,
+    for (i, part) in parts.iter().enumerate() {
+        let path = &parts[..=i];
+        let toml::Value::Table(table) = slot else {
+            return Err(fail(format!("no field {} in the experiment", path.join("."))));
+        };
+        // Created here, checked when the experiment is deserialised (unknown fields and
+        // wrong types are rejected there).
+        if !table.contains_key(*part) && is_optional(path) {
+            if i + 1 == parts.len() {
+                table.insert((*part).to_owned(), parsed);
+                return Ok(());
+            }
+            table.insert((*part).to_owned(), toml::Value::Table(Default::default()));
         }
-        .ok_or_else(|| fail(format!("no field {} in the experiment", walked.join("."))))?;
+        slot = table
+            .get_mut(*part)
+            .ok_or_else(|| fail(format!("no field {} in the experiment", path.join("."))))?;
     }
     let fits = std::mem::discriminant(&parsed) == std::mem::discriminant(slot)
         || matches!((&*slot, &parsed), (toml::Value::Float(_), toml::Value::Integer(_)));
@@ -427,6 +445,34 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
         (_, v) => v,
     };
     Ok(())
+}
+
+/// Fields left out of the serialised experiment when unset, which `--set` creates:
+/// `eval.repeats` (when empty), `train.curriculum` and its fields, and a model's
+/// `[train.models.<name>]` with any of its fields (its curriculum's too).
+fn is_optional(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["eval", "repeats"]
+            | ["train", "curriculum"]
+            | ["train", "curriculum", _]
+            | ["train", "models"]
+            | ["train", "models", _]
+            | ["train", "models", _, _]
+            | ["train", "models", _, "curriculum", _]
+    )
+}
+
+/// For a curriculum given one field at a time and left incomplete: how to give all of it.
+fn curriculum_hint(assignment: &str, message: &str) -> String {
+    let key = assignment.split_once('=').map_or(assignment, |(key, _)| key.trim());
+    match key.split_once("curriculum") {
+        Some((prefix, _)) if message.contains("missing field") => format!(
+            " (a curriculum needs both fields: --set {prefix}curriculum.start=5 --set {prefix}curriculum.sequences=10000, \
+             or --set '{prefix}curriculum={{start=5,sequences=10000}}')"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// A TOML value from override text; bare words are strings (`model.engine=fused`).

@@ -4,15 +4,17 @@
 //! [`kinds`] (the small config enums); [`model`] (addressing, memory, heads, parameters and
 //! the [`model::SequenceModel`] interface); [`fused`] (hand-written kernels running the same
 //! functions faster); the architectures [`model::lstm`], [`model::controller`], [`model::ntm`];
-//! [`optim`], [`loss`], [`data`]; [`factory`] and [`config`] (what an experiment file names and
-//! the model it builds); [`run_dir`] (a run folder's files), [`checkpoint`], [`failure`],
-//! [`report`], [`error`]; [`train`] (the [`train::Trainer`]); [`eval`], [`figures`],
-//! [`plot`], [`mod@bench`]; [`pool`] (jobs over cores); [`cli`] and [`cmd`] (the command line).
+//! [`optim`], [`loss`], [`data`], [`curriculum`]; [`factory`] and [`config`] (what an
+//! experiment file names and the model it builds); [`run_dir`] (a run folder's files),
+//! [`checkpoint`], [`failure`], [`report`], [`error`]; [`train`] (the [`train::Trainer`]);
+//! [`eval`], [`figures`], [`plot`], [`mod@bench`]; [`pool`] (jobs over cores); [`cli`] and
+//! [`cmd`] (the command line).
 
 pub mod bench;
 pub mod budget;
 pub mod checkpoint;
 pub mod config;
+pub mod curriculum;
 pub mod cli;
 pub mod cmd;
 pub mod data;

@@ -338,6 +338,7 @@ const INVALID: &[(&str, &str, &str)] = &[
     ("lengths = [10, 20, 30, 50, 120]", "lengths = [10, 0]", "eval.lengths = [10, 0]"),
     ("sequences = 64", "sequences = 0", "eval.sequences = 0"),
     ("sequences = 64", "sequences = 64\nrepeats = [5]", "eval.repeats = [5]: the copy task has no repeat count"),
+    ("batch = 32", "batch = 32\ncurriculum = { start = 30, sequences = 5 }", "train.models.lstm.curriculum.start = 30: must be between task.min_length = 1 and task.max_length = 20"),
 ];
 
 /// Fields of `[train]` that every model shares: an invalid one is `train.<field>` in the
@@ -359,6 +360,9 @@ const INVALID_SHARED: &[(&str, &str, &str)] = &[
     ("clip_norm = 50.0", "clip_norm = inf", "train.clip_norm = inf"),
     ("report_every = 1000", "report_every = 0", "train.report_every = 0"),
     ("checkpoint_every = 10000", "checkpoint_every = 0", "train.checkpoint_every = 0"),
+    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 0, sequences = 10 }", "train.curriculum.start = 0: must be between task.min_length = 1 and task.max_length = 20"),
+    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 21, sequences = 10 }", "train.curriculum.start = 21: must be between"),
+    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 5, sequences = 0 }", "train.curriculum.sequences = 0: must be at least 1"),
 ];
 
 const LSTM_OVERRIDES: &str = "[train.models.lstm]\nbatch = 32\noptimizer = \"rmsprop\"\n";
@@ -447,4 +451,58 @@ fn overrides_a_model_hides_are_named() {
     assert_eq!(lstm.len(), 1, "{lstm:?}");
     assert!(lstm[0].contains("train.models.lstm.lr"), "{lstm:?}");
     assert!(e.shadowed_overrides(&[], "ntm").is_empty());
+}
+
+/// `train.curriculum` is set whole (an inline table) or field by field, in either order, for
+/// all models or one; it is written into the experiment when set and left out when not; one
+/// field alone is an error that says how to give both; a model's own curriculum shadows
+/// `--set train.curriculum.<field>`.
+#[test]
+fn a_curriculum_is_set_whole_or_by_field() {
+    use ntm::curriculum::Curriculum;
+    let expected = Some(Curriculum { start: 5, sequences: 10_000 });
+    for sets in [
+        &["train.curriculum={start=5,sequences=10000}"][..],
+        &["train.curriculum={ start = 5, sequences = 10000 }"],
+        &["train.curriculum.start=5", "train.curriculum.sequences=10000"],
+        &["train.curriculum.sequences=10000", "train.curriculum.start=5"],
+        &["train.curriculum={start=3,sequences=10000}", "train.curriculum.start=5"],
+    ] {
+        let e = base(sets);
+        assert_eq!((e.train.curriculum, e.train.for_model("lstm").curriculum), (expected, expected), "{sets:?}");
+        assert!(e.to_toml().contains("[train.curriculum]"), "{sets:?}");
+        assert_eq!(parse(&e.to_toml(), &[]).unwrap(), e, "{sets:?}: round trip");
+    }
+    assert!(!base(&[]).to_toml().contains("curriculum"), "absent, it is left out");
+    // One model's own.
+    let e = base(&["train.models.lstm.curriculum.start=2", "train.models.lstm.curriculum.sequences=7"]);
+    assert_eq!(e.train.for_model("lstm").curriculum, Some(Curriculum { start: 2, sequences: 7 }));
+    assert_eq!(e.train.for_model("ntm").curriculum, None);
+    assert!(e.single_model("lstm").to_toml().contains("[train.models.lstm.curriculum]"));
+    let sets = ["train.curriculum.start=4".to_owned()];
+    assert_eq!(e.shadowed_overrides(&sets, "lstm").len(), 1, "the model's own curriculum wins");
+    // Incomplete, or not a table.
+    let message = base_error(&["train.curriculum.start=5"]);
+    for words in ["--set train.curriculum.start=5", "missing field `sequences`", "--set train.curriculum.sequences="] {
+        assert!(message.contains(words), "{words:?} not in {message:?}");
+    }
+    let message = base_error(&["train.curriculum.start=5", "train.batch=4"]);
+    assert!(message.starts_with("--set train.curriculum.start=5:"), "names the override at fault: {message}");
+    for (sets, words) in [
+        (&["train.curriculum=5"][..], "train.curriculum=5"),
+        (&["train.curriculum={start=5,sequences=10,end=9}"], "unknown field `end`"),
+        (&["train.curriculum={start=5,sequences=-1}"], "-1"),
+    ] {
+        let message = base_error(sets);
+        assert!(message.contains(words), "{sets:?}: {words:?} not in {message:?}");
+    }
+}
+
+#[test]
+fn a_curriculum_is_checked_against_the_tasks_own_range() {
+    let text = base_with("kind = \"copy\"\nbits = 8\nmin_length = 1\nmax_length = 20", "kind = \"associative-recall\"");
+    assert_eq!(parse(&text, &["train.curriculum={start=2,sequences=10}"]).unwrap().train.curriculum.unwrap().start, 2);
+    let message = parse(&text, &["train.curriculum={start=1,sequences=10}"]).map(|_| ()).unwrap_err().to_string();
+    let expected = "test.toml: train.curriculum.start = 1: must be between task.min_items = 2 and task.max_items = 6";
+    assert_eq!(message, expected);
 }

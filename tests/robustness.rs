@@ -229,6 +229,8 @@ fn bad_overrides_give_one_error_line() {
         ("train.batch=0", &["train.batch = 0", "at least 1"]),
         ("task.min_length=9", &["task.min_length = 9", "task.max_length = 3"]),
         ("models.ntm.shifts=[]", &["models.ntm.shifts = []"]),
+        ("train.curriculum.start=2", &["--set train.curriculum.start=2", "missing field `sequences`"]),
+        ("train.curriculum={start=4,sequences=8}", &["train.curriculum.start = 4", "task.max_length = 3"]),
     ];
     for (assignment, words) in cases {
         s.fails(&["run", "tiny.toml", "--out", "o", "--set", assignment], words);
@@ -533,6 +535,19 @@ fn resume_continues_exactly() {
     for model in MODELS {
         assert_same_training(&s.path("whole").join(model), &s.path("halves").join(model));
     }
+}
+
+#[test]
+fn resume_continues_a_curriculum_exactly() {
+    // The longest length grows 1 -> 3 over 48 sequences: 2 at the checkpoint at 32.
+    let s = Sandbox::new();
+    let args = ["train", "tiny.toml", "--model", "lstm", "--set", "train.curriculum={start=1,sequences=48}", "--out"];
+    s.ok(&[&args[..], &["whole"]].concat());
+    s.ok(&[&args[..], &["halves", "--set", "train.sequences=32"]].concat());
+    s.ok(&[&args[..], &["halves", "--resume"]].concat());
+    assert_same_training(&s.path("whole/lstm"), &s.path("halves/lstm"));
+    let config = std::fs::read_to_string(s.path("halves/lstm/config.toml")).unwrap();
+    assert!(config.contains("[train.curriculum]\nstart = 1\nsequences = 48"), "config.toml records it:\n{config}");
 }
 
 #[test]

@@ -130,6 +130,14 @@ impl Trainer {
         })?;
         let built = BuiltModel::new(name, config, experiment.seed, task.as_ref()).map_err(tensor(name))?;
         let settings = experiment.train.for_model(name);
+        if let Some(curriculum) = &settings.curriculum {
+            // The experiment's validation checked it against `[task]`; `task` may be another.
+            let (min, max) = task.length_range();
+            let bounds = format!("{min} and {max} (the {} task's training range)", task.name());
+            curriculum
+                .validate((min, max), &bounds)
+                .map_err(|(field, message)| Error::Invalid(format!("model {name}: train.{field} {message}")))?;
+        }
         let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
             .map_err(tensor(name))?
             .with_epsilon(settings.epsilon)
@@ -175,13 +183,17 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains on the next batch of the data stream (at most the sequences left) at the
-    /// scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter (the
+    /// Trains on the next batch of the data stream (at most the sequences left, no longer
+    /// than [`max_length`](Self::max_length)) at the scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter (the
     /// batch is drawn, though: training ends there); a [`Step::Skipped`] (see
     /// `train.skip_nonfinite`) changes no parameter.
     pub fn step(&mut self) -> Result<Step> {
         let size = (self.settings.sequences - self.sequences).min(self.settings.batch as u64) as usize;
-        let batch = self.task.sample(&mut self.rng, size, None);
+        let batch = match self.max_length() {
+            Some(cap) => self.task.sample_up_to(&mut self.rng, size, cap),
+            // Without a curriculum, the draws of every run before there was one.
+            None => self.task.sample(&mut self.rng, size, None),
+        };
         let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&self.built.name))?;
         self.lr = self.settings.lr_at(self.sequences);
         let step = match self.step_on(&batch)? {
@@ -346,6 +358,13 @@ impl Trainer {
     /// Sequences trained so far.
     pub fn sequences(&self) -> u64 {
         self.sequences
+    }
+
+    /// The longest length the next training batch may have under `train.curriculum` (see
+    /// [`crate::curriculum`]), from the sequences trained so far; `None` without a curriculum.
+    pub fn max_length(&self) -> Option<usize> {
+        let max = self.task.length_range().1;
+        self.settings.curriculum.map(|c| c.max_length_at(self.sequences, max))
     }
 
     /// Batches skipped in a row up to now (`train.skip_nonfinite`).

@@ -60,6 +60,16 @@ impl TaskSpec {
         }
     }
 
+    /// The names of the two fields that give the training range of the task's length
+    /// ([`Task::length_range`]): `("min_length", "max_length")`, or `("min_items",
+    /// "max_items")` for associative recall.
+    pub fn length_fields(&self) -> (&'static str, &'static str) {
+        match self {
+            TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => ("min_length", "max_length"),
+            TaskSpec::AssociativeRecall(_) => ("min_items", "max_items"),
+        }
+    }
+
     /// The task's name as written in `kind`: `"copy"`, `"repeat-copy"` or
     /// `"associative-recall"`.
     pub fn name(&self) -> &'static str {
