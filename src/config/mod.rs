@@ -14,6 +14,8 @@ use crate::curriculum::Curriculum;
 use crate::factory::ModelConfig;
 use crate::optim::OptimizerKind;
 
+mod overrides;
+
 /// A whole experiment file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,24 +225,7 @@ impl Experiment {
         let parse = |message: String| ConfigError::Parse { path: path.to_owned(), message };
         let mut experiment: Experiment = toml::from_str(text).map_err(|e| parse(one_line(&e, text)))?;
         if !overrides.is_empty() {
-            let mut value = toml::Value::try_from(&experiment).map_err(|e| parse(e.to_string()))?;
-            // Checked after each one, so an error names the override at fault: the first
-            // after which the experiment no longer reads. A later one may complete it
-            // (`train.curriculum.start=5`, then `train.curriculum.sequences=10000`).
-            let mut fault = None;
-            for assignment in overrides {
-                apply_override(&mut value, assignment)?;
-                match value.clone().try_into() {
-                    Ok(read) => (experiment, fault) = (read, None),
-                    Err(e) => {
-                        let message = one_line(&e, "") + &curriculum_hint(assignment, e.message());
-                        fault = fault.or(Some(ConfigError::Override { assignment: assignment.clone(), message }));
-                    }
-                }
-            }
-            if let Some(fault) = fault {
-                return Err(fault);
-            }
+            experiment = overrides::apply(&experiment, overrides, path)?;
         }
         experiment
             .validate()
@@ -386,7 +371,7 @@ fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Res
 
 /// A TOML error on one line (toml's messages span several, with a source excerpt), naming
 /// the line of `text` it is on and that line's text.
-fn one_line(e: &toml::de::Error, text: &str) -> String {
+pub(crate) fn one_line(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().replace('\n', " ");
     match e.span() {
         Some(span) if !text.is_empty() => {
@@ -397,88 +382,4 @@ fn one_line(e: &toml::de::Error, text: &str) -> String {
         }
         _ => message,
     }
-}
-
-/// Sets the field at a dotted `key` of `value` from `key=value` text; the field must exist,
-/// or be one of the [optional](is_optional) ones, which this creates.
-fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), ConfigError> {
-    let fail = |message: String| ConfigError::Override { assignment: assignment.to_owned(), message };
-    let (key, text) = assignment
-        .split_once('=')
-        .ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
-    let key = key.trim();
-    let parts: Vec<&str> = key.split('.').collect();
-    let parsed = parse_value(text.trim());
-    if let ["train", "models", model, ..] = parts.as_slice() {
-        if root.get("models").and_then(|m| m.get(*model)).is_none() {
-            return Err(fail(format!("no model named {model:?} in [models]")));
-        }
-    }
-    let mut slot = &mut *root;
-    for (i, part) in parts.iter().enumerate() {
-        let path = &parts[..=i];
-        let toml::Value::Table(table) = slot else {
-            return Err(fail(format!("no field {} in the experiment", path.join("."))));
-        };
-        // Created here, checked when the experiment is deserialised (unknown fields and
-        // wrong types are rejected there).
-        if !table.contains_key(*part) && is_optional(path) {
-            if i + 1 == parts.len() {
-                table.insert((*part).to_owned(), parsed);
-                return Ok(());
-            }
-            table.insert((*part).to_owned(), toml::Value::Table(Default::default()));
-        }
-        slot = table
-            .get_mut(*part)
-            .ok_or_else(|| fail(format!("no field {} in the experiment", path.join("."))))?;
-    }
-    let fits = std::mem::discriminant(&parsed) == std::mem::discriminant(slot)
-        || matches!((&*slot, &parsed), (toml::Value::Float(_), toml::Value::Integer(_)));
-    if !fits {
-        let kind = slot.type_str();
-        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
-        return Err(fail(format!("{key} takes {article} {kind}, not {:?}", text.trim())));
-    }
-    *slot = match (&*slot, parsed) {
-        (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
-        (_, v) => v,
-    };
-    Ok(())
-}
-
-/// Fields left out of the serialised experiment when unset, which `--set` creates:
-/// `eval.repeats` (when empty), `train.curriculum` and its fields, and a model's
-/// `[train.models.<name>]` with any of its fields (its curriculum's too).
-fn is_optional(path: &[&str]) -> bool {
-    matches!(
-        path,
-        ["eval", "repeats"]
-            | ["train", "curriculum"]
-            | ["train", "curriculum", _]
-            | ["train", "models"]
-            | ["train", "models", _]
-            | ["train", "models", _, _]
-            | ["train", "models", _, "curriculum", _]
-    )
-}
-
-/// For a curriculum given one field at a time and left incomplete: how to give all of it.
-fn curriculum_hint(assignment: &str, message: &str) -> String {
-    let key = assignment.split_once('=').map_or(assignment, |(key, _)| key.trim());
-    match key.split_once("curriculum") {
-        Some((prefix, _)) if message.contains("missing field") => format!(
-            " (a curriculum needs both fields: --set {prefix}curriculum.start=5 --set {prefix}curriculum.sequences=10000, \
-             or --set '{prefix}curriculum={{start=5,sequences=10000}}')"
-        ),
-        _ => String::new(),
-    }
-}
-
-/// A TOML value from override text; bare words are strings (`model.engine=fused`).
-fn parse_value(text: &str) -> toml::Value {
-    toml::from_str::<toml::Table>(&format!("v = {text}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(text.to_owned()))
 }
