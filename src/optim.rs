@@ -53,6 +53,8 @@ pub struct Optimizer {
     epsilon: f64,
     /// RMSProp's mu, or Adam's b1.
     momentum: f64,
+    /// Decoupled weight decay: every update first scales the weights by 1 - lr * decay.
+    weight_decay: f64,
     /// Updates applied so far (Adam's bias correction needs it).
     steps: u64,
 }
@@ -64,7 +66,8 @@ impl Optimizer {
             .iter()
             .map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?]))
             .collect::<Result<_>>()?;
-        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon: DEFAULT_EPSILON, momentum: DEFAULT_MOMENTUM, steps: 0 })
+        let (epsilon, momentum, weight_decay) = (DEFAULT_EPSILON, DEFAULT_MOMENTUM, 0.0);
+        Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon, momentum, weight_decay, steps: 0 })
     }
 
     /// The same with `epsilon` in the update's denominator sqrt(v) + eps. A larger one bounds
@@ -79,6 +82,15 @@ impl Optimizer {
     /// from this batch's gradient alone.
     pub fn with_momentum(mut self, momentum: f64) -> Self {
         self.momentum = momentum;
+        self
+    }
+
+    /// The same with decoupled weight decay (Loshchilov & Hutter's AdamW, and PyTorch's): each
+    /// update first scales every weight by 1 - lr * `weight_decay`, then applies the rule, so
+    /// the decay does not pass through RMSProp's or Adam's normalisation. 0 (the default)
+    /// leaves the weights to the rule alone.
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
         self
     }
 
@@ -148,7 +160,8 @@ impl Optimizer {
             if g.dims() != var.dims() {
                 bail!("a gradient of shape {:?} for a parameter of shape {:?}", g.dims(), var.dims());
             }
-            var.inplace_op2(&g.contiguous()?, &Update { rule, slots: RefCell::new(slots) })?;
+            let shrink = 1.0 - self.lr * self.weight_decay;
+            var.inplace_op2(&g.contiguous()?, &Update { rule, shrink, slots: RefCell::new(slots) })?;
         }
         Ok(())
     }
@@ -207,6 +220,8 @@ fn adam<T: Float>(
 /// gradient that shares the weights' storage.
 struct Update<'a> {
     rule: Rule,
+    /// The weights are first multiplied by this (1 - lr * weight decay; 1: left alone).
+    shrink: f64,
     slots: RefCell<&'a mut [CpuStorage; 2]>,
 }
 
@@ -219,6 +234,10 @@ impl Update<'_> {
         let (a, b) = (T::slice_mut(a)?, T::slice_mut(b)?);
         if [g.len(), a.len(), b.len()] != [w.len(); 3] {
             bail!("optimiser: {} weights, {} gradients, state {} and {}", w.len(), g.len(), a.len(), b.len());
+        }
+        if self.shrink != 1.0 {
+            let shrink = T::from_f64(self.shrink);
+            w.iter_mut().for_each(|w| *w = *w * shrink);
         }
         match self.rule {
             Rule::Rmsprop { lr, eps, mu } => rmsprop(lr, eps, mu, w, g, a, b),

@@ -1,7 +1,8 @@
 //! The optimisers' one-pass updates and gradient clipping against the same formulas composed
 //! from candle operations (the implementation they replaced), on random parameters of several
 //! shapes, in f32 and f64. Updates: weights and state agree bit for bit over several steps, at
-//! the default momentum and at others (`train.momentum`).
+//! the default momentum and at others (`train.momentum`), without and with weight decay
+//! (`train.weight_decay`).
 //! Clipping: the norm agrees to summation round-off (candle sums in the tensor's float type,
 //! `clipped_gradients` in f64), the gradients exactly where nothing is scaled.
 
@@ -17,8 +18,19 @@ const LR: f64 = 1e-3;
 
 /// One update of `w` with gradient `g` composed from candle operations: the code
 /// `Optimizer::step` had before its single-pass loop, for step `t` (from 1), with momentum
-/// `mu` (RMSProp's mu, Adam's b1).
-fn composed_step(kind: OptimizerKind, mu: f64, w: &Var, state: &mut [Tensor; 2], g: &Tensor, t: i32) -> Result<()> {
+/// `mu` (RMSProp's mu, Adam's b1), after decoupled weight decay `decay` (w = w (1 - lr decay)
+/// first, as PyTorch's AdamW; skipped at 0).
+fn composed_step(
+    kind: OptimizerKind,
+    (mu, decay): (f64, f64),
+    w: &Var,
+    state: &mut [Tensor; 2],
+    g: &Tensor,
+    t: i32,
+) -> Result<()> {
+    if decay != 0.0 {
+        w.set(&(w.as_tensor() * (1.0 - LR * decay))?)?;
+    }
     match kind {
         OptimizerKind::Rmsprop => {
             let [square, momentum] = state;
@@ -51,18 +63,23 @@ fn parameters(seed: u64, dtype: DType) -> Vec<Var> {
         .collect()
 }
 
-/// `None`: the optimiser's default (0.9 for both rules); `Some(mu)`: `with_momentum(mu)`.
-const MOMENTA: [Option<f64>; 3] = [None, Some(0.5), Some(0.0)];
+/// (momentum, weight decay): `None` is the optimiser's default momentum (0.9 for both rules),
+/// `Some(mu)` is `with_momentum(mu)`; a decay is `with_weight_decay` (0: not called).
+const SETTINGS: [(Option<f64>, f64); 5] =
+    [(None, 0.0), (Some(0.5), 0.0), (Some(0.0), 0.0), (None, 0.5), (Some(0.5), 20.0)];
 
 #[test]
 fn updates_match_composed_candle_operations() -> Result<()> {
     let kinds = [OptimizerKind::Rmsprop, OptimizerKind::Adam];
-    let cases = DTYPES.iter().flat_map(|&d| kinds.iter().flat_map(move |&k| MOMENTA.map(|m| (d, k, m))));
-    for (dtype, kind, momentum) in cases {
+    let cases = DTYPES.iter().flat_map(|&d| kinds.iter().flat_map(move |&k| SETTINGS.map(|m| (d, k, m))));
+    for (dtype, kind, (momentum, decay)) in cases {
         let (fused, composed) = (parameters(1, dtype), parameters(1, dtype));
         let mut optimizer = Optimizer::new(kind, fused.clone(), LR)?;
         if let Some(mu) = momentum {
             optimizer = optimizer.with_momentum(mu);
+        }
+        if decay != 0.0 {
+            optimizer = optimizer.with_weight_decay(decay);
         }
         let mu = momentum.unwrap_or(0.9);
         let mut state: Vec<[Tensor; 2]> =
@@ -81,13 +98,13 @@ fn updates_match_composed_candle_operations() -> Result<()> {
             optimizer.step(&grads)?;
             for ((w, s), g) in composed.iter().zip(&mut state).zip(&grads) {
                 if let Some(g) = g {
-                    composed_step(kind, mu, w, s, g, t)?;
+                    composed_step(kind, (mu, decay), w, s, g, t)?;
                 }
             }
             let (fused_state, steps) = optimizer.state();
             assert_eq!(steps, t as u64);
             for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
-                let what = format!("{kind:?} momentum {mu} {dtype:?} step {t} parameter {i}");
+                let what = format!("{kind:?} momentum {mu} decay {decay} {dtype:?} step {t} parameter {i}");
                 assert_eq!(values(a), values(b), "{what}: weights");
                 for slot in 0..2 {
                     let (a, b) = (&fused_state[i][slot], &state[i][slot]);

@@ -56,6 +56,9 @@ pub struct TrainConfig {
     /// The update's momentum, in [0, 1): RMSProp's mu in u = mu u + g / (sqrt(v) + eps), or
     /// Adam's b1 (0.9 for both, as the paper and Kingma & Ba).
     pub momentum: f64,
+    /// Decoupled weight decay (AdamW's, for either rule): each update first scales every
+    /// weight by 1 - lr * this; 0 disables.
+    pub weight_decay: f64,
     /// The eps of the update's denominator g / (sqrt(v) + eps), either rule (1e-8, as PyTorch).
     pub epsilon: f64,
     /// Elementwise gradient clip to +-this (the paper: 10); 0 disables.
@@ -77,8 +80,8 @@ pub struct TrainConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curriculum: Option<Curriculum>,
     /// Settings that differ for one model, by model name (`[train.models.lstm]`): any of
-    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `momentum`, `clip_value`,
-    /// `clip_norm`, `skip_nonfinite`, `epsilon`, `curriculum`.
+    /// `sequences`, `batch`, `lr`, `lr_final`, `optimizer`, `momentum`, `weight_decay`,
+    /// `clip_value`, `clip_norm`, `skip_nonfinite`, `epsilon`, `curriculum`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, TrainOverrides>,
 }
@@ -105,6 +108,9 @@ pub struct TrainOverrides {
     /// The update's momentum for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
+    /// The weight decay for this model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_decay: Option<f64>,
     /// The update's eps for this model.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epsilon: Option<f64>,
@@ -145,6 +151,7 @@ impl TrainConfig {
             train.lr_final = o.lr_final.unwrap_or(train.lr_final);
             train.optimizer = o.optimizer.unwrap_or(train.optimizer);
             train.momentum = o.momentum.unwrap_or(train.momentum);
+            train.weight_decay = o.weight_decay.unwrap_or(train.weight_decay);
             train.epsilon = o.epsilon.unwrap_or(train.epsilon);
             train.clip_value = o.clip_value.unwrap_or(train.clip_value);
             train.clip_norm = o.clip_norm.unwrap_or(train.clip_norm);
@@ -165,6 +172,7 @@ impl Default for TrainConfig {
             lr_final: 0.0,
             optimizer: OptimizerKind::Adam,
             momentum: crate::optim::DEFAULT_MOMENTUM,
+            weight_decay: 0.0,
             epsilon: crate::optim::DEFAULT_EPSILON,
             clip_value: 10.0,
             clip_norm: 50.0,
@@ -349,6 +357,14 @@ fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Res
     }
     if !(t.momentum.is_finite() && (0.0..1.0).contains(&t.momentum)) {
         return Err(("momentum", format!("= {}: must be at least 0 and less than 1", t.momentum)));
+    }
+    if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
+        return Err(("weight_decay", format!("= {}: must be a finite number >= 0 (0 disables)", t.weight_decay)));
+    }
+    if t.lr * t.weight_decay >= 1.0 {
+        let (lr, decay) = (t.lr, t.weight_decay);
+        let why = "each update scales the weights by 1 - lr * weight_decay";
+        return Err(("weight_decay", format!("= {decay}: lr * weight_decay = {} must be below 1 ({why})", lr * decay)));
     }
     if !(t.lr_final.is_finite() && t.lr_final >= 0.0) {
         return Err(("lr_final", format!("= {}: must be a finite number >= 0 (0: constant lr)", t.lr_final)));

@@ -141,7 +141,8 @@ impl Trainer {
         let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
             .map_err(tensor(name))?
             .with_epsilon(settings.epsilon)
-            .with_momentum(settings.momentum);
+            .with_momentum(settings.momentum)
+            .with_weight_decay(settings.weight_decay);
         Ok(Self {
             task,
             rng: ChaCha8Rng::seed_from_u64(experiment.seed),
