@@ -272,6 +272,11 @@ fn an_unknown_override_path_is_named() {
             "--set {assignment}: {message:?} should quote the assignment and name {named}"
         );
     }
+    // An empty key or an empty step in the path: one line that says what a key is.
+    for assignment in ["=5", "train..lr=1", "train.=1"] {
+        let message = base_error(&[assignment]);
+        assert!(message.contains("is not a dotted path of field names"), "--set {assignment}: {message:?}");
+    }
 }
 
 #[test]
@@ -494,6 +499,17 @@ fn a_curriculum_is_set_whole_or_by_field() {
     }
     let message = base_error(&["train.curriculum.start=5", "train.batch=4"]);
     assert!(message.starts_with("--set train.curriculum.start=5:"), "names the override at fault: {message}");
+    // A later override that completes the curriculum but brings an error of its own is the one
+    // named, with its own error (not the earlier, mended one's hint).
+    for sets in [
+        &["train.curriculum.start=5", "train.curriculum.sequences=\"abc\""][..],
+        &["train.curriculum.start=5", "train.optimizer=foo", "train.curriculum.sequences=\"abc\""],
+    ] {
+        let message = base_error(sets);
+        let last = sets.last().unwrap();
+        assert!(message.starts_with(&format!("--set {last}:")), "{sets:?}: {message}");
+        assert!(!message.contains("needs both fields"), "{sets:?}: {message}");
+    }
     for (sets, words) in [
         (&["train.curriculum=5"][..], "train.curriculum=5"),
         (&["train.curriculum={start=5,sequences=10,end=9}"], "unknown field `end`"),

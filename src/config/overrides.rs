@@ -7,25 +7,34 @@ use std::path::Path;
 use super::{one_line, ConfigError, Experiment};
 
 /// `experiment` (read from `path`) with `overrides` applied in order. Checked after each
-/// one: an error names the first override after which the experiment no longer reads; a later
-/// one may complete it (`train.curriculum.start=5`, then `train.curriculum.sequences=10000`).
+/// one: an error names the override after which the experiment's remaining error first
+/// appeared; a later one may complete an earlier one (`train.curriculum.start=5`, then
+/// `train.curriculum.sequences=10000`), and one that brings a different error is named instead.
 pub(super) fn apply(experiment: &Experiment, overrides: &[String], path: &Path) -> Result<Experiment, ConfigError> {
     let mut value = toml::Value::try_from(experiment)
         .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
     let mut read = experiment.clone();
-    let mut fault = None;
+    // The override at fault and the error the experiment has had since it.
+    let mut fault: Option<(&String, toml::de::Error)> = None;
     for assignment in overrides {
         apply_override(&mut value, assignment)?;
         match value.clone().try_into() {
             Ok(experiment) => (read, fault) = (experiment, None),
             Err(e) => {
                 let e: toml::de::Error = e;
-                let message = one_line(&e, "") + &curriculum_hint(assignment, e.message());
-                fault = fault.or(Some(ConfigError::Override { assignment: assignment.clone(), message }));
+                if fault.as_ref().is_none_or(|(_, before)| before.message() != e.message()) {
+                    fault = Some((assignment, e));
+                }
             }
         }
     }
-    fault.map_or(Ok(read), Err)
+    match fault {
+        None => Ok(read),
+        Some((assignment, e)) => {
+            let message = one_line(&e, "") + &curriculum_hint(assignment, e.message());
+            Err(ConfigError::Override { assignment: assignment.clone(), message })
+        }
+    }
 }
 
 /// Sets the field at a dotted `key` of `value` from `key=value` text; the field must exist,
@@ -37,6 +46,9 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
         .ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|part| part.trim().is_empty()) {
+        return Err(fail(format!("{key:?} is not a dotted path of field names, e.g. train.sequences")));
+    }
     let parsed = parse_value(text.trim());
     if let ["train", "models", model, ..] = parts.as_slice() {
         if root.get("models").and_then(|m| m.get(*model)).is_none() {
@@ -95,8 +107,10 @@ fn is_optional(path: &[&str]) -> bool {
 /// For a curriculum given one field at a time and left incomplete: how to give all of it.
 fn curriculum_hint(assignment: &str, message: &str) -> String {
     let key = assignment.split_once('=').map_or(assignment, |(key, _)| key.trim());
-    match key.split_once("curriculum") {
-        Some((prefix, _)) if message.contains("missing field") => format!(
+    let parts: Vec<&str> = key.split('.').collect();
+    let at = parts.iter().position(|part| *part == "curriculum");
+    match at.map(|i| parts[..i].iter().map(|p| format!("{p}.")).collect::<String>()) {
+        Some(prefix) if message.contains("missing field") => format!(
             " (a curriculum needs both fields: --set {prefix}curriculum.start=5 --set {prefix}curriculum.sequences=10000, \
              or --set '{prefix}curriculum={{start=5,sequences=10000}}')"
         ),
