@@ -85,7 +85,7 @@ impl Optimizer {
         self
     }
 
-    /// The same with decoupled weight decay (Loshchilov & Hutter's AdamW, and PyTorch's): each
+    /// The same with decoupled weight decay (Loshchilov & Hutter's AdamW, as PyTorch's AdamW): each
     /// update first scales every weight by 1 - lr * `weight_decay`, then applies the rule, so
     /// the decay does not pass through RMSProp's or Adam's normalisation. 0 (the default)
     /// leaves the weights to the rule alone.

@@ -367,6 +367,7 @@ const INVALID_SHARED: &[(&str, &str, &str)] = &[
     ("lr = 1e-3", "lr = 1e-3\nmomentum = -0.1", "train.momentum = -0.1"),
     ("lr = 1e-3", "lr = 1e-3\nweight_decay = -1.0", "train.weight_decay = -1: must be a finite number >= 0"),
     ("lr = 1e-3", "lr = 1e-3\nweight_decay = 1000.0", "train.weight_decay = 1000: lr * weight_decay = 1 must be below 1"),
+    ("lr_final = 1e-4", "lr_final = 2e-2\nweight_decay = 50.0", "train.weight_decay = 50: lr * weight_decay = 1 must be below 1"),
     ("clip_value = 10.0", "clip_value = -1.0", "train.clip_value = -1"),
     ("clip_norm = 50.0", "clip_norm = inf", "train.clip_norm = inf"),
     ("report_every = 1000", "report_every = 0", "train.report_every = 0"),

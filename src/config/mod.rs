@@ -57,7 +57,8 @@ pub struct TrainConfig {
     /// Adam's b1 (0.9 for both, as the paper and Kingma & Ba).
     pub momentum: f64,
     /// Decoupled weight decay (AdamW's, for either rule): each update first scales every
-    /// weight by 1 - lr * this; 0 disables.
+    /// parameter by 1 - lr * this, the learned initial states and initial-weighting logits
+    /// included; 0 disables.
     pub weight_decay: f64,
     /// The eps of the update's denominator g / (sqrt(v) + eps), either rule (1e-8, as PyTorch).
     pub epsilon: f64,
@@ -361,8 +362,10 @@ fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Res
     if !(t.weight_decay.is_finite() && t.weight_decay >= 0.0) {
         return Err(("weight_decay", format!("= {}: must be a finite number >= 0 (0 disables)", t.weight_decay)));
     }
-    if t.lr * t.weight_decay >= 1.0 {
-        let (lr, decay) = (t.lr, t.weight_decay);
+    // The schedule runs between lr and lr_final, either of which may be the larger.
+    let lr = t.lr.max(t.lr_final);
+    if lr * t.weight_decay >= 1.0 {
+        let decay = t.weight_decay;
         let why = "each update scales the weights by 1 - lr * weight_decay";
         return Err(("weight_decay", format!("= {decay}: lr * weight_decay = {} must be below 1 ({why})", lr * decay)));
     }
