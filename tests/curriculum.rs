@@ -160,4 +160,9 @@ fn a_curriculum_outside_the_task_it_trains_on_is_refused() {
     for words in ["model lstm", "train.curriculum.start = 15", "between 1 and 10"] {
         assert!(message.contains(words), "{words:?} not in {message:?}");
     }
+    // A model's own curriculum is named by its own key.
+    let e = experiment(&["train.models.lstm.curriculum={start=15,sequences=10}"]);
+    let (task, _) = Recording::new();
+    let message = Trainer::with_task(&e, "lstm", Box::new(task)).map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("train.models.lstm.curriculum.start = 15"), "{message:?}");
 }

@@ -134,9 +134,12 @@ impl Trainer {
             // The experiment's validation checked it against `[task]`; `task` may be another.
             let (min, max) = task.length_range();
             let bounds = format!("{min} and {max} (the {} task's training range)", task.name());
+            // Named by the key that set it: the model's own, or `[train]`'s.
+            let own = experiment.train.models.get(name).is_some_and(|o| o.curriculum.is_some());
+            let key = if own { format!("train.models.{name}.") } else { "train.".to_owned() };
             curriculum
                 .validate((min, max), &bounds)
-                .map_err(|(field, message)| Error::Invalid(format!("model {name}: train.{field} {message}")))?;
+                .map_err(|(field, message)| Error::Invalid(format!("model {name}: {key}{field} {message}")))?;
         }
         let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
             .map_err(tensor(name))?
