@@ -188,9 +188,10 @@ impl Trainer {
     }
 
     /// Trains on the next batch of the data stream (at most the sequences left, no longer
-    /// than [`max_length`](Self::max_length)) at the scheduled learning rate. A [`Step::Fault`] changes no parameter and no counter (the
-    /// batch is drawn, though: training ends there); a [`Step::Skipped`] (see
-    /// `train.skip_nonfinite`) changes no parameter.
+    /// than [`max_length`](Self::max_length)) at the scheduled learning rate. A
+    /// [`Step::Fault`] changes no parameter and no counter (the batch is drawn, though:
+    /// training ends there); a [`Step::Skipped`] (see `train.skip_nonfinite`) changes no
+    /// parameter.
     pub fn step(&mut self) -> Result<Step> {
         let size = (self.settings.sequences - self.sequences).min(self.settings.batch as u64) as usize;
         let batch = match self.max_length() {
