@@ -125,10 +125,10 @@ fn copy_experiment_parses() {
     assert_eq!(e.train.for_model("ntm").clip_norm, 10.0);
     assert_eq!(e.train.for_model("ntm-ff").clip_norm, 50.0);
     assert_eq!(e.train.for_model("lstm").clip_norm, 50.0);
-    // The LSTM-controlled NTM starts from a fixed random memory (README, "How the initial
-    // memory was chosen"); the feed-forward NTM from the constant one.
+    // Both NTMs start from a fixed random memory (README, "How the initial memory was chosen":
+    // over 30 seeds for the LSTM-controlled one, over 20 for the feed-forward one).
     assert_eq!(n.memory.init, ntm::kinds::MemoryInit::Random);
-    assert!(matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::kinds::MemoryInit::Constant));
+    assert!(matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::kinds::MemoryInit::Random));
 }
 
 #[test]
