@@ -155,12 +155,12 @@ impl Optimizer {
                 Rule::Adam { lr: self.lr, eps: self.epsilon, b1, m_scale, v_scale }
             }
         };
+        let shrink = 1.0 - self.lr * self.weight_decay;
         for ((var, slots), grad) in self.vars.iter().zip(&mut self.slots).zip(grads) {
             let Some(g) = grad else { continue };
             if g.dims() != var.dims() {
                 bail!("a gradient of shape {:?} for a parameter of shape {:?}", g.dims(), var.dims());
             }
-            let shrink = 1.0 - self.lr * self.weight_decay;
             var.inplace_op2(&g.contiguous()?, &Update { rule, shrink, slots: RefCell::new(slots) })?;
         }
         Ok(())
