@@ -96,7 +96,7 @@ pub trait Task: Send + Sync {
             return self.sample(rng, batch, None);
         }
         check_batch(batch);
-        let lengths: Vec<usize> = (0..batch).map(|_| rng.random_range(range.0..=range.1)).collect();
+        let lengths: Vec<usize> = (0..batch).map(|_| draw_length(rng, range, None)).collect();
         let elements: Vec<Batch> = lengths.iter().map(|&length| self.sample(rng, 1, Some(length))).collect();
         Batch::stack(&elements)
     }
