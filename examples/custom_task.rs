@@ -26,7 +26,7 @@ use std::error::Error;
 use std::path::Path;
 
 use ntm::config::{EvalConfig, Experiment};
-use ntm::eval::evaluate;
+use ntm::measure::eval::evaluate;
 use ntm::train::{Step, Trainer};
 use ntm_tasks::{render_episode, Batch, Task};
 use rand::{Rng, RngCore, SeedableRng};

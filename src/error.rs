@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint::CheckpointError;
+use crate::records::checkpoint::CheckpointError;
 use crate::config::ConfigError;
-use crate::failure::Failure;
+use crate::records::failure::Failure;
 
 /// Anything that stops a library operation, naming the file, model or field at fault.
 #[derive(Debug, thiserror::Error)]

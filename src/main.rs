@@ -1,3 +1,5 @@
+mod cmd;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,7 +24,7 @@ fn main() -> ExitCode {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", "1");
     }
-    let cli = match ntm::cli::Cli::try_parse() {
+    let cli = match cmd::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // A value our parsers refuse (`--repeats 0,-1`): clap's first line says which option,
         // which value and why; one line and exit status 1, as every other bad input.
@@ -33,12 +35,12 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    match ntm::cmd::execute(cli) {
+    match cmd::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // Ctrl-C: the checkpoints are saved and the line says how to continue.
-        Err(e) if e.is::<ntm::cmd::Interrupted>() => {
+        Err(e) if e.is::<cmd::Interrupted>() => {
             eprintln!("{e}");
-            ExitCode::from(ntm::cmd::INTERRUPTED_EXIT)
+            ExitCode::from(cmd::INTERRUPTED_EXIT)
         }
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));

@@ -11,7 +11,7 @@ mod common;
 
 use candle_core::{DType, Tensor};
 use common::{assert_tensor, distributions, rng, tensor, uniform, values};
-use ntm::model::addressing::{
+use ntm::pieces::addressing::{
     address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams,
     COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON,
 };

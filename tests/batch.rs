@@ -4,9 +4,9 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use ntm::model::lstm::LstmBaselineConfig;
-use ntm::factory::ModelConfig;
-use ntm::model::ntm::NtmConfig;
+use ntm::models::lstm::LstmBaselineConfig;
+use ntm::models::factory::ModelConfig;
+use ntm::models::ntm::NtmConfig;
 use ntm_tasks::{CopySpec, TaskSpec};
 use rand::SeedableRng;
 

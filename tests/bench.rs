@@ -1,11 +1,11 @@
 //! The bench library (`ntm bench`) on tiny settings: every row it measures is finite and
 //! positive, for both engines and both kinds of model.
 
-use ntm::bench::{run_case, BenchCase, BenchMode, BenchSettings};
-use ntm::factory::ModelConfig;
-use ntm::kinds::Engine;
-use ntm::model::lstm::LstmBaselineConfig;
-use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use ntm::measure::bench::{run_case, BenchCase, BenchMode, BenchSettings};
+use ntm::models::factory::ModelConfig;
+use ntm::base::kinds::Engine;
+use ntm::models::lstm::LstmBaselineConfig;
+use ntm::models::ntm::{MemoryConfig, NtmConfig};
 
 fn lstm(size: usize, layers: usize, engine: Engine) -> ModelConfig {
     ModelConfig::Lstm(LstmBaselineConfig { size, layers, engine })

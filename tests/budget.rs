@@ -9,12 +9,12 @@ use std::process::Command;
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
-use ntm::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE};
+use ntm::measure::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE};
 use ntm::config::Experiment;
-use ntm::factory::ModelConfig;
-use ntm::kinds::MemoryInit;
-use ntm::model::lstm::LstmBaselineConfig;
-use ntm::model::ntm::{MemoryConfig, NtmConfig};
+use ntm::models::factory::ModelConfig;
+use ntm::base::kinds::MemoryInit;
+use ntm::models::lstm::LstmBaselineConfig;
+use ntm::models::ntm::{MemoryConfig, NtmConfig};
 use sandbox::{check_error_line, snapshot, text, Sandbox};
 
 #[test]

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use ntm::config::{ConfigError, Experiment};
-use ntm::factory::ModelConfig;
+use ntm::models::factory::ModelConfig;
 use ntm::optim::OptimizerKind;
 use ntm_tasks::TaskSpec;
 
@@ -91,7 +91,7 @@ fn base_with(from: &str, to: &str) -> String {
     BASE.replacen(from, to, 1)
 }
 
-fn ntm(experiment: &Experiment) -> &ntm::model::ntm::NtmConfig {
+fn ntm(experiment: &Experiment) -> &ntm::models::ntm::NtmConfig {
     match &experiment.models["ntm"] {
         ModelConfig::Ntm(c) => c,
         other => panic!("models.ntm is {other:?}"),
@@ -107,7 +107,7 @@ fn copy_experiment_parses() {
     assert_eq!(e.models["ntm"].kind(), "ntm");
     // The paper's figure 3 trains a feed-forward NTM beside the LSTM-controlled one.
     assert!(
-        matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.controller == ntm::kinds::ControllerKind::FeedForward && c.controller_size == 100),
+        matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.controller == ntm::base::kinds::ControllerKind::FeedForward && c.controller_size == 100),
         "{:?}",
         e.models["ntm-ff"]
     );
@@ -127,8 +127,8 @@ fn copy_experiment_parses() {
     assert_eq!(e.train.for_model("lstm").clip_norm, 50.0);
     // Both NTMs start from a fixed random memory (README, "How the initial memory was chosen":
     // over 30 seeds for the LSTM-controlled one, over 20 for the feed-forward one).
-    assert_eq!(n.memory.init, ntm::kinds::MemoryInit::Random);
-    assert!(matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::kinds::MemoryInit::Random));
+    assert_eq!(n.memory.init, ntm::base::kinds::MemoryInit::Random);
+    assert!(matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::base::kinds::MemoryInit::Random));
 }
 
 #[test]
@@ -471,7 +471,7 @@ fn overrides_a_model_hides_are_named() {
 /// `--set train.curriculum.<field>`.
 #[test]
 fn a_curriculum_is_set_whole_or_by_field() {
-    use ntm::curriculum::Curriculum;
+    use ntm::optim::curriculum::Curriculum;
     let expected = Some(Curriculum { start: 5, sequences: 10_000 });
     for sets in [
         &["train.curriculum={start=5,sequences=10000}"][..],

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ntm::config::Experiment;
-use ntm::curriculum::Curriculum;
+use ntm::optim::curriculum::Curriculum;
 use ntm::train::{Step, Trainer};
 use ntm_tasks::{Batch, CopySpec, CopyTask, Task};
 use rand::{RngCore, SeedableRng};

@@ -125,7 +125,7 @@ fn the_error_says_how_many_were_skipped_and_an_ordinary_run_writes_zero_skips() 
     let mut trainer = Trainer::new(&experiment, "ntm").unwrap();
     flatten_read_head(&trainer, 6, 3);
     // Two skips, then the fault ends the run: the metrics and failure say so.
-    let progress = ntm::progress::Progress::silent();
+    let progress = ntm::train::progress::Progress::silent();
     let err = trainer.fit(dir.path(), &progress, &AtomicBool::new(false)).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("after 2 batches skipped in a row"), "{message}");
@@ -135,7 +135,7 @@ fn the_error_says_how_many_were_skipped_and_an_ordinary_run_writes_zero_skips() 
     let mut trainer = Trainer::new(&experiment, "ntm").unwrap();
     let outcome = trainer.fit(dir.path(), &progress, &AtomicBool::new(false)).unwrap();
     assert_eq!(outcome.sequences, 64);
-    let metrics = ntm::run_dir::read_metrics(dir.path()).unwrap();
+    let metrics = ntm::records::run_dir::read_metrics(dir.path()).unwrap();
     assert_eq!(metrics.len(), 8);
     assert!(metrics.iter().all(|m| m.skipped == 0));
     let text = std::fs::read_to_string(dir.path().join("metrics.jsonl")).unwrap();

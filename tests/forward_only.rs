@@ -9,9 +9,9 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::{ntm_cases, rng, CPU};
-use ntm::factory::ModelConfig;
-use ntm::kinds::Engine;
-use ntm::model::ntm::NtmConfig;
+use ntm::models::factory::ModelConfig;
+use ntm::base::kinds::Engine;
+use ntm::models::ntm::NtmConfig;
 use rand::Rng;
 
 /// The bits of every value of `t`.

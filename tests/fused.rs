@@ -9,13 +9,13 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::fused::lstm::lstm_layer;
-use ntm::kinds::Engine;
-use ntm::loss::sequence_loss;
-use ntm::model::lstm::{LstmBaselineConfig, LstmCell, LstmState};
-use ntm::factory::ModelConfig;
-use ntm::model::SequenceModel;
-use ntm::model::ntm::NtmConfig;
-use ntm::model::params::{sorted_parameters, ParamBuilder};
+use ntm::base::kinds::Engine;
+use ntm::optim::loss::sequence_loss;
+use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
+use ntm::models::factory::ModelConfig;
+use ntm::models::SequenceModel;
+use ntm::models::ntm::NtmConfig;
+use ntm::pieces::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
 
 /// Largest relative error accepted between the engines in f32.

@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Device};
 use common::{assert_close, assert_tensor, distributions, rng, tensor, uniform, values};
-use ntm::model::memory::{constant_memory, read, write, CONSTANT_INIT};
+use ntm::pieces::memory::{constant_memory, read, write, CONSTANT_INIT};
 
 const DTYPES: [DType; 2] = [DType::F64, DType::F32];
 
@@ -236,9 +236,9 @@ fn constant_memory_is_the_documented_constant() {
 fn several_write_heads_erase_then_add_on_the_previous_memory() {
     use candle_core::Tensor;
     use candle_nn::VarMap;
-    use ntm::kinds::{Engine, HeadKind, MemoryInit};
-    use ntm::factory::ModelConfig;
-    use ntm::model::ntm::{MemoryConfig, NtmConfig};
+    use ntm::base::kinds::{Engine, HeadKind, MemoryInit};
+    use ntm::models::factory::ModelConfig;
+    use ntm::models::ntm::{MemoryConfig, NtmConfig};
 
     for engine in [Engine::Reference, Engine::Fused] {
         let config = NtmConfig {

@@ -8,13 +8,13 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::VarMap;
 use common::{assert_finite, assert_tensor, rng, tensor, uniform, values};
-use ntm::loss::{bce_with_logits, bit_errors, sequence_loss};
-use ntm::model::addressing::{address, cosine_similarity, sharpen, softmax, AddressingParams};
-use ntm::model::memory::CONSTANT_INIT;
-use ntm::factory::ModelConfig;
-use ntm::model::SequenceModel;
-use ntm::model::ntm::{MemoryConfig, Ntm, NtmConfig};
-use ntm::model::params::ParamBuilder;
+use ntm::optim::loss::{bce_with_logits, bit_errors, sequence_loss};
+use ntm::pieces::addressing::{address, cosine_similarity, sharpen, softmax, AddressingParams};
+use ntm::pieces::memory::CONSTANT_INIT;
+use ntm::models::factory::ModelConfig;
+use ntm::models::SequenceModel;
+use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
+use ntm::pieces::params::ParamBuilder;
 
 const DTYPES: [DType; 2] = [DType::F64, DType::F32];
 
@@ -257,7 +257,7 @@ fn ntm_on_constant_memory_has_finite_gradients() {
     // The paper's copy-task NTM (N = 128, M = 20, LSTM 100) on memory.init = constant: every
     // memory row is the same 1e-6 vector, so all similarities are equal; 3 steps in f32.
     let config = NtmConfig::default();
-    assert_eq!(config.memory.init, ntm::kinds::MemoryInit::Constant);
+    assert_eq!(config.memory.init, ntm::base::kinds::MemoryInit::Constant);
     for (name, g) in ntm_gradients(&config, None) {
         assert!(g.iter().all(|v| v.is_finite()), "{name}: non-finite gradient");
         assert!(g.iter().any(|v| *v != 0.0), "{name}: all-zero gradient");

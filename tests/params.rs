@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
-use ntm::kinds::{ControllerKind, MemoryInit};
-use ntm::model::lstm::LstmBaselineConfig;
-use ntm::factory::ModelConfig;
-use ntm::model::SequenceModel;
-use ntm::model::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
+use ntm::base::kinds::{ControllerKind, MemoryInit};
+use ntm::models::lstm::LstmBaselineConfig;
+use ntm::models::factory::ModelConfig;
+use ntm::models::SequenceModel;
+use ntm::models::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
 
 /// The copy task's widths: 8 data bits + 1 delimiter in, 8 bits out.
 const INPUTS: usize = 9;

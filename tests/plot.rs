@@ -6,10 +6,10 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ntm::kinds::HeadKind;
-use ntm::model::trace::{HeadStep, HeadTrace, Trace};
+use ntm::base::kinds::HeadKind;
+use ntm::pieces::trace::{HeadStep, HeadTrace, Trace};
 use ntm::plot::{plot_curves, plot_generalisation, plot_heads, plot_outputs, PlotError};
-use ntm::report::{EvalReport, EvalResult, MetricsRecord, OutputSample};
+use ntm::records::report::{EvalReport, EvalResult, MetricsRecord, OutputSample};
 
 /// A tiny deterministic bit source (64-bit LCG), so the tests need no RNG crate.
 struct Bits(u64);

@@ -8,10 +8,10 @@ mod sandbox;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::values;
-use ntm::factory::ModelConfig;
-use ntm::kinds::MemoryInit;
-use ntm::model::ntm::{MemoryConfig, NtmConfig};
-use ntm::resize::resize_logits;
+use ntm::models::factory::ModelConfig;
+use ntm::base::kinds::MemoryInit;
+use ntm::models::ntm::{MemoryConfig, NtmConfig};
+use ntm::models::resize::resize_logits;
 use sandbox::{assert_png, lengths_and_slots, snapshot, Sandbox, TINY};
 use std::path::Path;
 

@@ -8,9 +8,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
-use crate::cli::BenchArgs;
-use crate::kinds::Engine;
+use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
+use crate::cmd::cli::BenchArgs;
+use ntm::base::kinds::Engine;
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(m) = args
@@ -26,12 +26,12 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(l) = args.lengths.iter().find(|&&l| l > ntm_tasks::MAX_LENGTH) {
         bail!("--lengths: {l} is more than {}, the longest sequence any machine could hold", ntm_tasks::MAX_LENGTH);
     }
-    if let Some(b) = args.batches.iter().find(|&&b| b > crate::budget::MAX_BATCH) {
-        bail!("--batches: {b} is more than {}", crate::budget::MAX_BATCH);
+    if let Some(b) = args.batches.iter().find(|&&b| b > ntm::base::limits::MAX_BATCH) {
+        bail!("--batches: {b} is more than {}", ntm::base::limits::MAX_BATCH);
     }
     if let Some(slots) = &args.slots {
-        if slots.is_empty() || slots.contains(&0) || slots.iter().any(|&n| n > crate::budget::MAX_SLOTS) {
-            bail!("--slots {slots:?}: give one or more sizes from 1 to {}", crate::budget::MAX_SLOTS);
+        if slots.is_empty() || slots.contains(&0) || slots.iter().any(|&n| n > ntm::base::limits::MAX_SLOTS) {
+            bail!("--slots {slots:?}: give one or more sizes from 1 to {}", ntm::base::limits::MAX_SLOTS);
         }
     }
     let modes: Vec<BenchMode> = parse_each("--modes", &args.modes)?;
@@ -44,7 +44,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         ..BenchSettings::default()
     };
     let base = bench::copy_cases(&args.batches, &engines, &args.models);
-    let slots = args.slots.clone().unwrap_or_else(|| vec![crate::model::ntm::MemoryConfig::default().slots]);
+    let slots = args.slots.clone().unwrap_or_else(|| vec![ntm::models::ntm::MemoryConfig::default().slots]);
     let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
     if let Some(index) = args.case {
         let case = cases
@@ -58,7 +58,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     for case in &cases {
         let length = case.length.unwrap_or(settings.length);
         let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch).to_lowercase();
-        crate::budget::check_fits(&what, bench::estimate_bytes(case, &settings))
+        ntm::measure::budget::check_fits(&what, bench::estimate_bytes(case, &settings))
             .map_err(|e| anyhow::anyhow!("{e}; lower --lengths, --slots or --batches"))?;
     }
     let mut rows = Vec::with_capacity(cases.len());

@@ -4,8 +4,8 @@ use anyhow::{bail, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::cli::EpisodeArgs;
-use crate::config::Experiment;
+use crate::cmd::cli::EpisodeArgs;
+use ntm::config::Experiment;
 
 pub fn episode(args: &EpisodeArgs) -> Result<()> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;
@@ -17,7 +17,7 @@ pub fn episode(args: &EpisodeArgs) -> Result<()> {
     // no use to read (and the episode alone can exhaust memory).
     const MOST_STEPS: f64 = 100_000.0;
     let longest = args.length.unwrap_or_else(|| task.length_range().1);
-    let steps = crate::budget::episode_steps(&experiment.task, longest, None);
+    let steps = ntm::measure::budget::episode_steps(&experiment.task, longest, None);
     if steps > MOST_STEPS {
         bail!("--length {longest}: an episode of {steps} steps; `ntm episode` draws at most {MOST_STEPS} (lower --length or the task's range)");
     }

@@ -3,12 +3,12 @@
 use anyhow::{bail, Result};
 use ntm_tasks::{MAX_LENGTH, MAX_REPEATS};
 
-use crate::cli::{EvalArgs, Slots};
-use crate::report::{EvalReport, EvalResult};
-use crate::config::EvalConfig;
-use crate::eval::evaluate_loaded;
-use crate::resize::{check_room, slots_needed};
-use crate::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
+use crate::cmd::cli::{EvalArgs, Slots};
+use ntm::records::report::{EvalReport, EvalResult};
+use ntm::config::EvalConfig;
+use ntm::measure::eval::evaluate_loaded;
+use ntm::models::resize::{check_room, slots_needed};
+use ntm::records::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
     // Every model loaded and every option checked before the first evaluation, so a bad

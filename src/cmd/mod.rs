@@ -1,6 +1,7 @@
 //! The CLI layer: one file per subcommand; errors become `anyhow` errors with context here
 //! and one line on stderr in `main`.
 
+pub mod cli;
 mod bench;
 mod episode;
 mod eval;
@@ -15,9 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Result};
 
-use crate::checkpoint::{self, META_FILE};
-use crate::cli::{Cli, Command, ExperimentArgs};
-use crate::config::Experiment;
+use ntm::records::checkpoint::{self, META_FILE};
+use crate::cmd::cli::{Cli, Command, ExperimentArgs};
+use ntm::config::Experiment;
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> Result<()> {
@@ -36,7 +37,7 @@ pub fn execute(cli: Cli) -> Result<()> {
 /// The name of the model in `dir` if it has no memory slots (an LSTM): `--slots` on a run
 /// folder leaves such models out.
 fn without_slots(dir: &Path) -> Result<Option<String>> {
-    let (experiment, name) = crate::run_dir::read_config(dir)?;
+    let (experiment, name) = ntm::records::run_dir::read_config(dir)?;
     Ok((experiment.models.get(&name).map(|m| m.kind()) != Some("ntm")).then_some(name))
 }
 

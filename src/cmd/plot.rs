@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use ntm_tasks::MAX_LENGTH;
 
-use crate::bench::BenchRow;
-use crate::cli::PlotCommand;
-use crate::factory::ModelConfig;
-use crate::figures::{output_sample, trace_episode, write_json};
-use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
-use crate::report::EvalReport;
-use crate::resize::check_room;
-use crate::run_dir::{self, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
+use ntm::measure::bench::BenchRow;
+use crate::cmd::cli::PlotCommand;
+use ntm::models::factory::ModelConfig;
+use ntm::plot::episodes::{output_sample, trace_episode, write_json};
+use ntm::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
+use ntm::records::report::EvalReport;
+use ntm::models::resize::check_room;
+use ntm::records::run_dir::{self, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
 
 /// The repeat-copy episodes the outputs figure shows by default, (length, repeats): past
 /// training in one direction each, as the paper's figures 8 and 9 do (20 vectors x 10
@@ -50,7 +50,7 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
 /// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
 /// `length` (default: the task's longest training length) is the episode's length, `repeats`
 /// its repeat count (repeat copy; default: drawn from the training range); `slots` the
-/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
+/// memory slots to run each NTM with (default: as trained; see [`ntm::models::resize`]).
 pub fn heads(
     path: &Path,
     (length, repeats): (Option<usize>, Option<usize>),
@@ -96,7 +96,7 @@ pub fn heads(
         let loaded = load_model_sized(dir, slots)?;
         let (experiment, config) = (&loaded.experiment, &loaded.built.config);
         let io = (task.input_width(), task.output_width());
-        crate::budget::check_trace(&name, config, io, crate::budget::episode_steps(&experiment.task, length, repeats))?;
+        ntm::measure::budget::check_trace(&name, config, io, ntm::measure::budget::episode_steps(&experiment.task, length, repeats))?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
         let file = match output {
             Some(f) if several => run_dir::with_model_name(f, &name),
@@ -214,7 +214,7 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
 /// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
 /// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
 /// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`]. `slots`: the
-/// memory slots to run each NTM with (default: as trained; see [`crate::resize`]).
+/// memory slots to run each NTM with (default: as trained; see [`ntm::models::resize`]).
 pub fn outputs(
     run: &Path,
     (lengths, cells): (Option<&[usize]>, Option<&[(usize, usize)]>),

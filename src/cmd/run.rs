@@ -8,15 +8,15 @@ use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
 use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
-use crate::checkpoint;
-use crate::cli::RunArgs;
-use crate::factory::ModelConfig;
-use crate::eval::evaluate_model;
-use crate::pool;
-use crate::progress::Progress;
-use crate::report::EvalReport;
-use crate::run_dir;
-use crate::train::{TrainOutcome, Trainer};
+use ntm::records::checkpoint;
+use crate::cmd::cli::RunArgs;
+use ntm::models::factory::ModelConfig;
+use ntm::measure::eval::evaluate_model;
+use ntm::base::pool;
+use ntm::train::progress::Progress;
+use ntm::records::report::EvalReport;
+use ntm::records::run_dir;
+use ntm::train::{TrainOutcome, Trainer};
 
 pub fn run(args: &RunArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
@@ -24,7 +24,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // Every check before anything is written. On --resume, a model with no checkpoint file at
     // all (the run was killed before its first one) starts afresh if another model has one.
     for name in &names {
-        crate::budget::check_training(&experiment, name)?;
+        ntm::measure::budget::check_training(&experiment, name)?;
     }
     let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
     let mut resume = Vec::new();
@@ -78,7 +78,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 /// The four figures of a finished run, into `out/plots/`.
-fn draw_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
+fn draw_figures(out: &Path, experiment: &ntm::config::Experiment) -> Result<()> {
     use super::plot;
     let has_ntm = experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_)));
     if has_ntm {

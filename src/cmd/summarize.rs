@@ -7,17 +7,17 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::SummarizeArgs;
-use crate::config::Experiment;
-use crate::plot::{
+use crate::cmd::cli::SummarizeArgs;
+use ntm::config::Experiment;
+use ntm::plot::{
     plot_repeat_grid, plot_sweep_convergence, LengthRange, plot_sweep_curves, plot_sweep_generalisation, RepeatCell, RepeatPanel,
     TrainingRegion,
 };
-use crate::report::EvalResult;
-use crate::sweep::compare::{difference, restrict, shared};
-use crate::sweep::seed_run::{self, read_seed_run, SeedRun};
-use crate::sweep::summary::{self, SeedData, Status, Summary};
-use crate::sweep::{seed_dirs, SEED_PREFIX};
+use ntm::records::report::EvalResult;
+use ntm::sweep::compare::{difference, restrict, shared};
+use ntm::sweep::seed_run::{self, read_seed_run, SeedRun};
+use ntm::sweep::summary::{self, SeedData, Status, Summary};
+use ntm::sweep::{seed_dirs, SEED_PREFIX};
 
 /// File of the summary in a sweep folder.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -75,7 +75,7 @@ pub(super) fn summarize_dir(dir: &Path, selection: Option<Selection>, threshold:
     println!("{}", summary::table(&summary));
 
     let plots = dir.join("plots");
-    let curves: Vec<(String, Vec<Vec<crate::report::MetricsRecord>>)> =
+    let curves: Vec<(String, Vec<Vec<ntm::records::report::MetricsRecord>>)> =
         models.iter().map(|(name, seeds)| (name.clone(), seeds.iter().map(|s| s.metrics.clone()).collect())).collect();
     let task_words = base.task.build().length_words();
     let range = base.task.build().length_range();
@@ -149,7 +149,7 @@ fn base_experiment(dir: &Path, runs: &[SeedRun]) -> Result<Experiment> {
     };
     let first = &runs[0];
     let relative = |run: &SeedRun| -> PathBuf {
-        run.dir.strip_prefix(dir).unwrap_or(&run.dir).join(crate::run_dir::CONFIG_FILE)
+        run.dir.strip_prefix(dir).unwrap_or(&run.dir).join(ntm::records::run_dir::CONFIG_FILE)
     };
     let differs = |this: &SeedRun, reference: String, field: String| -> anyhow::Error {
         anyhow::anyhow!(

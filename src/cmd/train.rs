@@ -4,9 +4,9 @@ use anyhow::Result;
 use indicatif::MultiProgress;
 
 use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
-use crate::cli::TrainArgs;
-use crate::progress::Progress;
-use crate::train::Trainer;
+use crate::cmd::cli::TrainArgs;
+use ntm::train::progress::Progress;
+use ntm::train::Trainer;
 
 pub fn train(args: &TrainArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
@@ -18,7 +18,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             args.model
         );
     }
-    crate::budget::check_training(&experiment, &args.model)?;
+    ntm::measure::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use ntm_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::curriculum::Curriculum;
-use crate::factory::ModelConfig;
+use crate::optim::curriculum::Curriculum;
+use crate::models::factory::ModelConfig;
 use crate::optim::OptimizerKind;
 
 mod overrides;
@@ -76,7 +76,7 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// A curriculum over lengths, `{ start = 5, sequences = 10000 }`: the longest training
     /// length grows linearly from `start` to the task's maximum over the first `sequences`
-    /// training sequences (see [`crate::curriculum`]). `None` (the default, left out of the
+    /// training sequences (see [`crate::optim::curriculum`]). `None` (the default, left out of the
     /// written experiment): every batch draws from the whole training range.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub curriculum: Option<Curriculum>,
@@ -346,8 +346,8 @@ fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Res
     if t.batch == 0 {
         return Err(("batch", "= 0: must be at least 1".into()));
     }
-    if t.batch > crate::budget::MAX_BATCH {
-        let max = crate::budget::MAX_BATCH;
+    if t.batch > crate::base::limits::MAX_BATCH {
+        let max = crate::base::limits::MAX_BATCH;
         return Err(("batch", format!("= {}: must be at most {max} (no machine could hold more)", t.batch)));
     }
     if !(t.lr.is_finite() && t.lr > 0.0) {

@@ -1,6 +1,6 @@
 //! One head's step for one batch row on flat buffers: the activations of its projection
-//! ([`crate::model::heads::Head::params`]) and its addressing pipeline (paper figure 2: content ->
-//! interpolate -> shift -> sharpen, eqs. 5-9, [`crate::model::addressing::address`]), forward and
+//! ([`crate::pieces::heads::Head::params`]) and its addressing pipeline (paper figure 2: content ->
+//! interpolate -> shift -> sharpen, eqs. 5-9, [`crate::pieces::addressing::address`]), forward and
 //! hand-derived backward. [`crate::fused::ntm`] runs these for every head, row and time step.
 //!
 //! The forward saves, per row, [`SLOTS`] vectors of length N (the final weighting w, the
@@ -27,8 +27,8 @@
 use std::ops::Range;
 
 use crate::fused::kernel::{dot, sigmoid, simd_routine, softmax, sum, Real};
-use crate::model::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
-use crate::model::heads::PRE_ACTIVATION_CLIP;
+use crate::pieces::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
+use crate::pieces::heads::PRE_ACTIVATION_CLIP;
 
 /// Saved vectors of length N per head, row and step, in this order.
 pub(crate) const SLOTS: usize = 7;
@@ -60,7 +60,7 @@ fn clip<T: Real>(x: T) -> T {
     }
 }
 
-/// Where each part of a head's projection sits, by the table in [`crate::model::heads`]: `[key (M),
+/// Where each part of a head's projection sits, by the table in [`crate::pieces::heads`]: `[key (M),
 /// beta, gate, shift (S), gamma]`, then `[erase (M), add (M)]` for a write head.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parts {
@@ -104,7 +104,7 @@ simd_routine! {
 /// A head's activated parameters from its projection `raw` (one row, `[key (M), beta, gate,
 /// shift (S), gamma]`, then `[erase (M), add (M)]` for a write head): clipped to
 /// +-[`PRE_ACTIVATION_CLIP`], then tanh, softplus, sigmoid, softmax, 1 + softplus (and
-/// sigmoid, tanh), as in [`crate::model::heads::Head::params`]. `act` has `raw`'s length.
+/// sigmoid, tanh), as in [`crate::pieces::heads::Head::params`]. `act` has `raw`'s length.
 pub(crate) fn activate<T: Real>(raw: &[T], act: &mut [T], parts: Parts) {
     for (a, &r) in act.iter_mut().zip(raw) {
         *a = clip(r);

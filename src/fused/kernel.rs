@@ -1,5 +1,5 @@
 //! What the fused kernels share: the float math they run in ([`Real`]), small vector
-//! routines, and [`simd_routine`]. Access to their CPU buffers is [`crate::cpu`]'s.
+//! routines, and [`simd_routine`]. Access to their CPU buffers is [`crate::base::cpu`]'s.
 //!
 //! The kernels' per-row routines are defined through [`simd_routine`], which compiles each a
 //! second time with AVX2 and FMA and picks at run time. Both builds give bit-identical
@@ -8,7 +8,7 @@
 
 use candle_core::{Result, Tensor};
 
-use crate::cpu::Float;
+use crate::base::cpu::Float;
 use gemm::Parallelism;
 
 /// The float types the kernels run in (f32 for training, f64 for gradient checks): the

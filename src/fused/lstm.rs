@@ -1,7 +1,7 @@
 //! One LSTM layer over a whole sequence as a single custom operation with a hand-derived
 //! backward pass (backpropagation through time).
 //!
-//! The composed cell ([`crate::model::lstm::LstmCell::step`]) adds about a dozen graph nodes per
+//! The composed cell ([`crate::models::lstm::LstmCell::step`]) adds about a dozen graph nodes per
 //! layer and time step, and its backward pass accumulates the weight gradient `[in + H, 4H]`
 //! once per step. Here a layer splits into:
 //! ```text
@@ -19,7 +19,7 @@
 //! `cell_backward` are the cell's arithmetic for one row, shared with the fused NTM's
 //! controller.
 
-use crate::cpu::{by_dtype, host, slice};
+use crate::base::cpu::{by_dtype, host, slice};
 use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
 use crate::fused::tape::SharedTape;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
@@ -31,7 +31,7 @@ const SLOTS: usize = 6;
 ///
 /// `x`: `[T, B, in]`, `weight`: `[in + H, 4H]`, `bias`: `[4H]`, `h0`, `c0`: `[B, H]` or `[H]`
 /// (broadcast over the batch) -> every hidden state `[T, B, H]`. Same function as stepping
-/// [`crate::model::lstm::LstmCell`] over `t`; f32 and f64 on the CPU.
+/// [`crate::models::lstm::LstmCell`] over `t`; f32 and f64 on the CPU.
 pub fn lstm_layer(
     x: &Tensor,
     weight: &Tensor,

@@ -1,5 +1,5 @@
-//! The NTM's memory write (eqs. 3-4, [`crate::model::memory::write`]) and read (eq. 2,
-//! [`crate::model::memory::read`]) for one batch row on flat buffers, forward and hand-derived
+//! The NTM's memory write (eqs. 3-4, [`crate::pieces::memory::write`]) and read (eq. 2,
+//! [`crate::pieces::memory::read`]) for one batch row on flat buffers, forward and hand-derived
 //! backward. [`crate::fused::ntm`] runs these for every row and time step.
 //!
 //! The memory is stored by columns, `[M, N]` (element (i, n) of the paper's N x M matrix at

@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis};
 use super::style::model_colours;
 use super::{render, PlotError};
-use crate::report::MetricsRecord;
+use crate::records::report::MetricsRecord;
 
 /// Runs with at most this many records also get a dot per record.
 const FEW_POINTS: usize = 20;

@@ -15,7 +15,7 @@ use ntm_tasks::LengthWords;
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, LogChart};
 use super::style::{model_colours, text, AXIS_SIZE, INK};
 use super::{render, PlotError};
-use crate::report::{EvalReport, EvalResult};
+use crate::records::report::{EvalReport, EvalResult};
 
 /// Shade of the training range.
 const TRAIN_SHADE: RGBColor = RGBColor(234, 234, 242);

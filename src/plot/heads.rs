@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use super::grid::{draw_caption, draw_colour_bar, draw_heatmap, Grid, Heatmap};
 use super::style::{Scale, CAPTION_SIZE, TITLE_SIZE};
 use super::{check_size, render, PlotError};
-use crate::kinds::HeadKind;
-use crate::model::trace::{HeadTrace, Trace};
+use crate::base::kinds::HeadKind;
+use crate::pieces::trace::{HeadTrace, Trace};
 
 /// Outer margin of the image, pixels.
 const MARGIN: u32 = 16;

@@ -21,6 +21,7 @@
 mod axes;
 mod convergence;
 mod curves;
+pub mod episodes;
 mod generalisation;
 mod grid;
 mod heads;

@@ -14,7 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::grid::{draw_caption, draw_colour_bar, draw_heatmap, Grid, Heatmap};
 use super::style::{text, Scale, CAPTION_SIZE, TITLE_SIZE};
 use super::{check_size, render, PlotError, MAX_SIDE};
-use crate::report::OutputSample;
+use crate::records::report::OutputSample;
 
 /// Outer margin of the image, pixels.
 const MARGIN: u32 = 16;

@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use super::axes::{chart_on, house_mesh, two_panel_page};
 use super::style::{format_number, text, AXIS_SIZE, GRID, PALETTE};
 use super::{render, PlotError};
-use crate::bench::BenchRow;
+use crate::measure::bench::BenchRow;
 
 /// The least-squares slope of log y against log x over `points` (None with fewer than two
 /// distinct x).

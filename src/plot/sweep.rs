@@ -10,7 +10,7 @@ use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, 
 use super::generalisation::{shade_training, LengthRange};
 use super::style::{model_colours, INK};
 use super::{render, PlotError};
-use crate::report::MetricsRecord;
+use crate::records::report::MetricsRecord;
 use crate::sweep::summary::{Stats, Summary};
 
 /// Opacity of one seed's line: faint enough that 20 overlapping seeds still show the median.

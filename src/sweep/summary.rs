@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{EvalResult, MetricsRecord};
+use crate::records::report::{EvalResult, MetricsRecord};
 
 /// Default threshold of convergence, in bit errors per sequence (mean over a report interval).
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
@@ -316,7 +316,7 @@ fn cell(x: f64) -> String {
 }
 
 /// A column label: `L=20`, or `10x5` for length 10 repeated 5 times.
-pub(crate) fn cell_label((length, repeats): (usize, Option<usize>)) -> String {
+pub fn cell_label((length, repeats): (usize, Option<usize>)) -> String {
     match repeats {
         Some(r) => format!("{length}x{r}"),
         None => format!("L={length}"),

@@ -2,8 +2,8 @@
 //! record of a divergence.
 //!
 //! The folder gets `config.toml` (the resolved experiment, this model only), `metrics.jsonl`
-//! (one [`MetricsRecord`](crate::report::MetricsRecord) per report interval), the checkpoint
-//! files and, if training diverged, `failure.json` (see [`crate::run_dir`]).
+//! (one [`MetricsRecord`](crate::records::report::MetricsRecord) per report interval), the checkpoint
+//! files and, if training diverged, `failure.json` (see [`crate::records::run_dir`]).
 //!
 //! Training stops early, with a checkpoint, when the `stop` flag is raised (Ctrl-C), and with
 //! an error, without a checkpoint, when a loss, gradient or parameter is not finite. Metrics
@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::{Interval, Step, TrainOutcome, Trainer};
-use crate::checkpoint;
+use crate::records::checkpoint;
 use crate::error::{io, Result};
-use crate::failure::{show, Failure, Fault};
-use crate::progress::Progress;
-use crate::run_dir::{self, MetricsLog};
+use crate::records::failure::{show, Failure, Fault};
+use crate::train::progress::Progress;
+use crate::records::run_dir::{self, MetricsLog};
 
 impl Trainer {
     /// Trains into model folder `dir` until `train.sequences` or until `stop` is raised (then

@@ -2,13 +2,14 @@
 //! and serves every command that trains or times training (`train`, `run`, `bench`, sweeps).
 //!
 //! [`Trainer::step`] trains on one batch in memory; [`Trainer::save`] and [`Trainer::resume`]
-//! write and read a checkpoint ([`crate::checkpoint`]); [`Trainer::fit`] (in `fit.rs`) is the
+//! write and read a checkpoint ([`crate::records::checkpoint`]); [`Trainer::fit`] (in `fit.rs`) is the
 //! whole loop into a model folder, with metrics, checkpoints and `failure.json`.
 //!
 //! Resuming continues exactly: the checkpoint holds the optimiser state, the data generator
 //! and the report interval in progress.
 
 mod fit;
+pub mod progress;
 
 use std::path::Path;
 use std::time::Instant;
@@ -18,17 +19,17 @@ use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::checkpoint::{self, CheckpointMeta};
+use crate::records::checkpoint::{self, CheckpointMeta};
 use crate::config::{Experiment, TrainConfig};
-use crate::data::TensorBatch;
+use crate::models::batch::TensorBatch;
 use crate::error::{tensor, Error, Result};
-use crate::factory::BuiltModel;
-use crate::failure::{first_non_finite, Failure, Fault};
-use crate::loss;
-use crate::model::SequenceModel;
+use crate::models::factory::BuiltModel;
+use crate::records::failure::{first_non_finite, Failure, Fault};
+use crate::optim::loss;
+use crate::models::SequenceModel;
 use crate::optim::{clipped_gradients, Optimizer};
-use crate::report::MetricsRecord;
-use crate::run_dir;
+use crate::records::report::MetricsRecord;
+use crate::records::run_dir;
 
 /// One model of an experiment in training: model, optimiser, data generator and counters.
 pub struct Trainer {
@@ -119,7 +120,7 @@ impl Trainer {
     /// As [`new`](Self::new), trained on `task` instead of the experiment's `[task]`: a task
     /// of your own, any implementation of [`Task`] (see `examples/custom_task.rs`). The model
     /// is built for its input and output widths; the experiment gives everything else.
-    /// [`step`](Self::step), [`model`](Self::model) and [`crate::eval::evaluate`] then work
+    /// [`step`](Self::step), [`model`](Self::model) and [`crate::measure::eval::evaluate`] then work
     /// as for a built-in task. A folder written by [`fit`](Self::fit) records the experiment's
     /// `[task]` in its `config.toml`, so the commands that reload a folder (`ntm eval`, `ntm
     /// plot`) would rebuild that task, not yours.
@@ -366,7 +367,7 @@ impl Trainer {
     }
 
     /// The longest length the next training batch may have under `train.curriculum` (see
-    /// [`crate::curriculum`]), from the sequences trained so far; `None` without a curriculum.
+    /// [`crate::optim::curriculum`]), from the sequences trained so far; `None` without a curriculum.
     pub fn max_length(&self) -> Option<usize> {
         let max = self.task.length_range().1;
         self.settings.curriculum.map(|c| c.max_length_at(self.sequences, max))

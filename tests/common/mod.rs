@@ -168,9 +168,9 @@ pub fn check_gradients(
 /// NTM configurations that between them cover both controllers, several controller layers,
 /// several read and write heads, wider shifts (also wrapping onto each other), every memory
 /// initialisation, and slot counts from 2 to over 16.
-pub fn ntm_cases() -> Vec<ntm::model::ntm::NtmConfig> {
-    use ntm::kinds::{ControllerKind, MemoryInit};
-    use ntm::model::ntm::{MemoryConfig, NtmConfig};
+pub fn ntm_cases() -> Vec<ntm::models::ntm::NtmConfig> {
+    use ntm::base::kinds::{ControllerKind, MemoryInit};
+    use ntm::models::ntm::{MemoryConfig, NtmConfig};
     vec![
         NtmConfig {
             controller_size: 7,

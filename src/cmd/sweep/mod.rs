@@ -22,12 +22,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::summarize::{summarize_dir, Selection, EXPERIMENT_FILE};
 use super::Interrupted;
-use crate::cli::SweepArgs;
-use crate::config::Experiment;
-use crate::report::{EvalReport, MetricsRecord};
-use crate::sweep::seed_run::{self, SeedRunError};
-use crate::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
-use crate::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
+use crate::cmd::cli::SweepArgs;
+use ntm::config::Experiment;
+use ntm::records::report::{EvalReport, MetricsRecord};
+use ntm::sweep::seed_run::{self, SeedRunError};
+use ntm::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
+use ntm::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
 
 mod plan;
 
@@ -208,7 +208,7 @@ struct Running {
 
 /// The last complete line of `dir/metrics.jsonl`.
 fn last_record(dir: &Path) -> Option<MetricsRecord> {
-    let text = std::fs::read_to_string(dir.join(crate::run_dir::METRICS_FILE)).ok()?;
+    let text = std::fs::read_to_string(dir.join(ntm::records::run_dir::METRICS_FILE)).ok()?;
     let complete = &text[..text.rfind('\n')?];
     serde_json::from_str(complete.lines().last()?).ok()
 }

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::cli::SweepArgs;
+use crate::cmd::cli::SweepArgs;
 use crate::cmd::summarize::check_threshold;
-use crate::config::Experiment;
-use crate::sweep::seed_run::{self, folder_state, FolderState};
-use crate::sweep::{jobs, parse_seeds, Job, Mode};
+use ntm::config::Experiment;
+use ntm::sweep::seed_run::{self, folder_state, FolderState};
+use ntm::sweep::{jobs, parse_seeds, Job, Mode};
 
 /// `--jobs`, or the number of cores; 0 is refused.
 pub(in crate::cmd) fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
@@ -97,14 +97,14 @@ fn check_memory(experiment: &Experiment, training: &[&Job], (jobs_at_once, by_de
     models.sort();
     models.dedup();
     for model in models {
-        crate::budget::check_training(experiment, model)?;
+        ntm::measure::budget::check_training(experiment, model)?;
     }
-    let mut each: Vec<f64> = training.iter().map(|job| crate::budget::training_estimate(experiment, &job.model)).collect();
+    let mut each: Vec<f64> = training.iter().map(|job| ntm::measure::budget::training_estimate(experiment, &job.model)).collect();
     each.sort_by(|a, b| b.total_cmp(a));
     let at_once = jobs_at_once.min(each.len());
     let default = if by_default { " (the default: one per core)" } else { "" };
     let what = format!("--jobs {jobs_at_once}{default}: running {at_once} trainings at once");
-    crate::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
+    ntm::measure::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
 }
 
 /// What each job does given what its folder holds; refuses folders that hold a run unless

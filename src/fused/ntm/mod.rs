@@ -1,5 +1,5 @@
 //! The whole NTM over a whole sequence as one custom operation with a hand-derived backward
-//! pass (backpropagation through time), computing what stepping [`crate::model::ntm::Ntm`] with the
+//! pass (backpropagation through time), computing what stepping [`crate::models::ntm::Ntm`] with the
 //! reference engine computes.
 //!
 //! The composed step is some 200 graph nodes (controller, heads, addressing, write, read);
@@ -11,7 +11,7 @@
 //! controller  layer l: z = [input_l, h^l_{t-1}] W_l + b_l   (input_0 = [x_t, r_{t-1}], input_l = h^{l-1}_t)
 //!             LSTM: i, f, g, o = gates(z); c = f c_{t-1} + i g; h = o tanh(c)
 //!             feed-forward: h = tanh(z) (no recurrent input)
-//! heads       raw_k = h_t W_k + b_k, clipped and activated as in [`crate::model::heads::Head::params`]
+//! heads       raw_k = h_t W_k + b_k, clipped and activated as in [`crate::pieces::heads::Head::params`]
 //! write       each write head addresses M_{t-1} from its w_{t-1}; M_t = erase all, add all
 //! read        each read head addresses M_t from its w_{t-1}; r_t = w^T M_t
 //! ```
@@ -31,12 +31,12 @@ mod tape;
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
-use crate::cpu::{by_dtype, host, slice};
+use crate::base::cpu::{by_dtype, host, slice};
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::fused::kernel::Real;
 use crate::fused::tape::SharedTape;
-use crate::kinds::HeadKind;
-use crate::model::trace::{HeadStep, HeadTrace};
+use crate::base::kinds::HeadKind;
+use crate::pieces::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
 pub use sizes::NtmSizes;
@@ -266,7 +266,7 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
 mod tests {
     use super::*;
     use crate::fused::kernel::{allow_avx2, has_avx2};
-    use crate::kinds::ControllerKind;
+    use crate::base::kinds::ControllerKind;
     use rand::{Rng, SeedableRng};
 
     /// The kernel's routines compiled with AVX2 and FMA give the same bits as the baseline

@@ -2,8 +2,8 @@
 //! ([`Packing`], with a named [`Span`] per parameter).
 
 use crate::fused::addressing::Parts;
-use crate::kinds::{ControllerKind, HeadKind};
-use crate::model::heads::Head;
+use crate::base::kinds::{ControllerKind, HeadKind};
+use crate::pieces::heads::Head;
 
 /// The sizes of an NTM, all the kernel needs to know besides the data.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,10 +7,10 @@ use candle_nn::VarMap;
 use ntm_tasks::Task;
 use serde::{Deserialize, Serialize};
 
-use crate::model::lstm::{LstmBaseline, LstmBaselineConfig};
-use crate::model::ntm::{Ntm, NtmConfig};
-use crate::model::params::{sorted_parameters, ParamBuilder};
-use crate::model::SequenceModel;
+use crate::models::lstm::{LstmBaseline, LstmBaselineConfig};
+use crate::models::ntm::{Ntm, NtmConfig};
+use crate::pieces::params::{sorted_parameters, ParamBuilder};
+use crate::models::SequenceModel;
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,23 +1,22 @@
-//! The model pieces, each a small module (addressing, memory, heads, controller, parameters),
-//! the two architectures built from them ([`ntm`], [`lstm`]), and the sequence-model interface
-//! that the trainer, evaluator and figures use.
+//! The architectures and the interface they share: the NTM ([`ntm`], with its [`controller`])
+//! and the LSTM baseline ([`lstm`]) built from [`crate::pieces`] and run on the composed
+//! pieces or the fused kernels ([`crate::fused`]); [`factory`] (the `[models.<name>]` table
+//! and the one place that knows every architecture); [`batch`] (a task's batch as the
+//! tensors a model takes); [`resize`] (a trained NTM at another memory size).
 //!
-//! Any implementation of a model (the composed-op NTM, a fused one, the LSTM baseline) sits
-//! behind [`SequenceModel`], so one trainer and one evaluator serve them all;
-//! [`crate::factory`] builds the one an experiment names.
+//! Any model (the NTM on either engine, the LSTM baseline, a model of your own) sits behind
+//! [`SequenceModel`], so one trainer and one evaluator serve them all.
 
-pub mod addressing;
+pub mod batch;
 pub mod controller;
-pub mod heads;
+pub mod factory;
 pub mod lstm;
-pub mod memory;
 pub mod ntm;
-pub mod params;
-pub mod trace;
+pub mod resize;
 
 use candle_core::{Result, Tensor};
 
-use crate::model::trace::HeadTrace;
+use crate::pieces::trace::HeadTrace;
 
 /// What a traced forward pass records about the memory (batch element 0).
 #[derive(Debug, Clone)]

@@ -13,9 +13,9 @@ use candle_core::{Result, Tensor, D};
 use candle_nn::ops::sigmoid;
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::Engine;
-use crate::model::params::{Dense, Init, ParamBuilder};
-use crate::model::SequenceModel;
+use crate::base::kinds::Engine;
+use crate::pieces::params::{Dense, Init, ParamBuilder};
+use crate::models::SequenceModel;
 
 /// The forget gate's bias starts here so the cell remembers by default early in training.
 const FORGET_BIAS_INIT: f64 = 1.0;
@@ -107,7 +107,7 @@ impl Default for LstmBaselineConfig {
 impl LstmBaselineConfig {
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        use crate::budget::{check_size, MAX_LAYERS, MAX_UNITS};
+        use crate::base::limits::{check_size, MAX_LAYERS, MAX_UNITS};
         check_size("size", self.size, MAX_UNITS)?;
         check_size("layers", self.layers, MAX_LAYERS)
     }
@@ -249,7 +249,7 @@ impl SequenceModel for LstmBaseline {
         }
         let batch = inputs.dim(1)?;
         let state = self.stack.initial_state(batch)?;
-        crate::model::unroll(inputs, state, |x, state| {
+        crate::models::unroll(inputs, state, |x, state| {
             let (h, next) = self.stack.step(x, &state)?;
             Ok((self.output.forward(&h)?, next))
         })

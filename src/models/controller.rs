@@ -3,9 +3,9 @@
 
 use candle_core::{Result, Tensor};
 
-use crate::kinds::ControllerKind;
-use crate::model::lstm::{LstmStack, LstmState};
-use crate::model::params::{Dense, ParamBuilder};
+use crate::base::kinds::ControllerKind;
+use crate::models::lstm::{LstmStack, LstmState};
+use crate::pieces::params::{Dense, ParamBuilder};
 
 /// The controller's recurrent state: one `LstmState` per layer, or nothing.
 #[derive(Debug, Clone)]

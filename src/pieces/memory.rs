@@ -21,7 +21,7 @@ pub fn write(memory: &Tensor, weighting: &Tensor, erase: &Tensor, add: &Tensor) 
 }
 
 
-/// The constant every cell starts at under [`crate::kinds::MemoryInit::Constant`].
+/// The constant every cell starts at under [`crate::base::kinds::MemoryInit::Constant`].
 pub const CONSTANT_INIT: f64 = 1e-6;
 
 /// The constant initial memory, `[B, N, M]`.

@@ -25,8 +25,8 @@ use ntm_tasks::TaskSpec;
 
 use crate::config::Experiment;
 use crate::error::{Error, Result};
-use crate::factory::ModelConfig;
-use crate::kinds::MemoryInit;
+use crate::models::factory::ModelConfig;
+use crate::base::kinds::MemoryInit;
 
 /// `experiment` with its NTM `name` given `slots` memory slots (see the module's table);
 /// one clear error where that makes no sense (a model without memory, a learned memory, a

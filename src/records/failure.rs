@@ -1,6 +1,6 @@
 //! Numerical faults: a loss, gradient or parameter that is no longer a finite number stops
 //! training, and `failure.json` in the model's folder records what happened
-//! ([`crate::run_dir::write_failure`]).
+//! ([`crate::records::run_dir::write_failure`]).
 //!
 //! The trainer checks the loss and the global gradient norm of every batch before it updates
 //! the parameters, and the parameters and optimiser state before it writes a checkpoint, so a

@@ -55,7 +55,7 @@ impl std::str::FromStr for Engine {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum MemoryInit {
-    /// Every cell 1e-6 ([`crate::model::memory::CONSTANT_INIT`]): Collier & Beel (2018) found
+    /// Every cell 1e-6 ([`crate::pieces::memory::CONSTANT_INIT`]): Collier & Beel (2018) found
     /// this converges fastest and most reliably.
     #[default]
     Constant,

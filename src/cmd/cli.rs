@@ -64,7 +64,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub resume: bool,
     /// Convergence threshold: training bit errors per sequence (mean over a report interval).
-    #[arg(long, default_value_t = crate::sweep::summary::DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = ntm::sweep::summary::DEFAULT_THRESHOLD)]
     pub threshold: f64,
     /// Print one `ntm train` command per job (for xargs -P, GNU parallel, a SLURM array) and
     /// exit without writing anything; `ntm summarize DIR` then gathers the results.
@@ -78,7 +78,7 @@ pub struct SummarizeArgs {
     /// A sweep folder (holding seed-<k>/<model>/ run folders).
     pub dir: PathBuf,
     /// Convergence threshold: training bit errors per sequence (mean over a report interval).
-    #[arg(long, default_value_t = crate::sweep::summary::DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = ntm::sweep::summary::DEFAULT_THRESHOLD)]
     pub threshold: f64,
     /// Evaluations at once, for runs without eval.json [default: the number of cores].
     #[arg(long)]
@@ -300,7 +300,7 @@ pub enum Slots {
 }
 
 impl Slots {
-    /// The slots for a test length that needs `needed` slots ([`crate::resize::slots_needed`]:
+    /// The slots for a test length that needs `needed` slots ([`ntm::models::resize::slots_needed`]:
     /// the length itself for copy and repeat copy).
     pub fn at(self, needed: usize) -> usize {
         match self {

@@ -7,17 +7,17 @@ use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::budget;
+use crate::measure::budget;
 use crate::config::{EvalConfig, Experiment};
-use crate::data::TensorBatch;
+use crate::models::batch::TensorBatch;
 use crate::error::{tensor, Error, Result};
-use crate::loss;
-use crate::model::SequenceModel;
-use crate::report::{EvalReport, EvalResult};
-use crate::run_dir::LoadedModel;
+use crate::optim::loss;
+use crate::models::SequenceModel;
+use crate::records::report::{EvalReport, EvalResult};
+use crate::records::run_dir::LoadedModel;
 
 /// Sequences evaluated in one forward pass at most (fewer where memory is short, see
-/// [`crate::budget::eval_chunk`]).
+/// [`crate::measure::budget::eval_chunk`]).
 pub const EVAL_BATCH: usize = 32;
 
 /// Evaluation data come from the experiment seed mixed with this, so they differ from the
@@ -111,7 +111,7 @@ pub fn evaluate_in_chunks(
 }
 
 /// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
-/// writes nothing (see [`crate::run_dir::write_eval`]). Repeat counts for a task without
+/// writes nothing (see [`crate::records::run_dir::write_eval`]). Repeat counts for a task without
 /// them are an error naming the task, and so is a length the task cannot draw
 /// ([`Task::check_length`]).
 pub fn evaluate_model(

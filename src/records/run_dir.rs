@@ -7,7 +7,7 @@
 //!     config.toml                 CONFIG_FILE: the resolved experiment, this model only
 //!     metrics.jsonl               METRICS_FILE: one MetricsRecord per report interval
 //!     checkpoint.safetensors      the checkpoint, three files saved as one set
-//!     optimizer.safetensors         (names and journal: crate::checkpoint)
+//!     optimizer.safetensors         (names and journal: crate::records::checkpoint)
 //!     checkpoint.json
 //!     eval.json                   EVAL_FILE: the EvalReport
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
@@ -25,12 +25,12 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::checkpoint;
+use crate::records::checkpoint;
 use crate::config::Experiment;
 use crate::error::{io, Error, Result};
-use crate::factory::BuiltModel;
-use crate::failure::Failure;
-use crate::report::{EvalReport, MetricsRecord};
+use crate::models::factory::BuiltModel;
+use crate::records::failure::Failure;
+use crate::records::report::{EvalReport, MetricsRecord};
 
 /// The resolved experiment, in a run folder.
 pub const EXPERIMENT_FILE: &str = "experiment.toml";
@@ -251,23 +251,23 @@ pub fn load_model(dir: &Path) -> Result<LoadedModel> {
 }
 
 /// Loads the model in folder `dir`; an NTM with `slots` memory slots if given (see
-/// [`crate::resize`]; the experiment it carries then says `slots`).
+/// [`crate::models::resize`]; the experiment it carries then says `slots`).
 pub fn load_model_sized(dir: &Path, slots: Option<usize>) -> Result<LoadedModel> {
     load_model_weights(dir, &checkpoint::path(dir, checkpoint::WEIGHTS_FILE), slots)
 }
 
 /// Loads the model of folder `dir` (its `config.toml`) with the weights in file `weights`,
-/// with `slots` memory slots if given (see [`crate::resize`]).
+/// with `slots` memory slots if given (see [`crate::models::resize`]).
 pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> Result<LoadedModel> {
     let (mut experiment, name) = read_config(dir)?;
     if let Some(slots) = slots {
-        experiment = crate::resize::resize_experiment(&experiment, &name, slots)?;
+        experiment = crate::models::resize::resize_experiment(&experiment, &name, slots)?;
     }
     let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, experiment.task.build().as_ref())
         .map_err(crate::error::tensor(&name))?;
     let tensors = checkpoint::read_tensors(weights)?;
     let tensors = match slots {
-        Some(slots) => crate::resize::resize_tensors(tensors, slots).map_err(crate::error::tensor(&name))?,
+        Some(slots) => crate::models::resize::resize_tensors(tensors, slots).map_err(crate::error::tensor(&name))?,
         None => tensors,
     };
     checkpoint::set_weights(weights, tensors, &built.varmap)?;
@@ -277,7 +277,7 @@ pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> R
 
 /// Loads the model(s) that `path` names (see [`model_dirs`]); a checkpoint file is loaded
 /// itself, not the folder's usual one. With `slots`, every model is an NTM run with that many
-/// memory slots ([`crate::resize`]).
+/// memory slots ([`crate::models::resize`]).
 pub fn load_path(path: &Path, slots: Option<usize>) -> Result<Vec<Result<LoadedModel>>> {
     let dirs = model_dirs(path)?;
     Ok(dirs

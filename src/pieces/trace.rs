@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::kinds::HeadKind;
+use crate::base::kinds::HeadKind;
 
 
 /// One head's state at one time step, all activations applied (paper section 3.3).

@@ -24,15 +24,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::budget;
+use crate::measure::budget;
 use crate::config::{EvalConfig, Experiment, TrainConfig};
-use crate::loss;
-use crate::data::TensorBatch;
+use crate::optim::loss;
+use crate::models::batch::TensorBatch;
 use crate::error::{tensor, Result};
-use crate::factory::ModelConfig;
-use crate::kinds::Engine;
-use crate::model::lstm::LstmBaselineConfig;
-use crate::model::ntm::NtmConfig;
+use crate::models::factory::ModelConfig;
+use crate::base::kinds::Engine;
+use crate::models::lstm::LstmBaselineConfig;
+use crate::models::ntm::NtmConfig;
 use crate::optim::OptimizerKind;
 use crate::train::{Step, Trainer};
 
@@ -82,7 +82,7 @@ pub enum BenchMode {
     /// Whole optimiser steps, as training takes them.
     #[default]
     Train,
-    /// The forward pass and loss evaluation runs ([`crate::model::SequenceModel::forward_eval`]: the fused
+    /// The forward pass and loss evaluation runs ([`crate::models::SequenceModel::forward_eval`]: the fused
     /// NTM keeps no tape), on the same batch.
     Eval,
 }
@@ -242,7 +242,7 @@ pub struct BenchRow {
     pub peak_rss_mb: f64,
     /// `case`: the peak during this case; `process`: the process's peak so far.
     pub peak_rss_scope: String,
-    /// What [`crate::budget`] estimates the case needs, in MiB (its check against the
+    /// What [`crate::measure::budget`] estimates the case needs, in MiB (its check against the
     /// measured peak).
     #[serde(default)]
     pub estimate_mb: f64,
@@ -252,7 +252,7 @@ fn train_mode() -> String {
     "train".into()
 }
 
-/// What [`crate::budget`] estimates `case` needs, in bytes: batches of the bench's copy
+/// What [`crate::measure::budget`] estimates `case` needs, in bytes: batches of the bench's copy
 /// task (`CopySpec::default()`) at the case's length.
 pub fn estimate_bytes(case: &BenchCase, settings: &BenchSettings) -> f64 {
     let task = TaskSpec::Copy(CopySpec::default());

@@ -25,20 +25,9 @@ use ntm_tasks::TaskSpec;
 
 use crate::config::Experiment;
 use crate::error::{Error, Result};
-use crate::factory::ModelConfig;
-use crate::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
-use crate::model::heads::Head;
-
-/// Most memory slots N: 2^24. One sequence's memory is then N M floats, over a gigabyte at
-/// M = 20, and a tape holds one per step.
-pub const MAX_SLOTS: usize = 1 << 24;
-/// Widest memory slot M, and most units per controller or LSTM layer: 2^16 (a layer of
-/// 2^16 LSTM units has 2^37 weights, half a terabyte).
-pub const MAX_UNITS: usize = 1 << 16;
-/// Most layers, and most read or write heads: 1,024.
-pub const MAX_LAYERS: usize = 1 << 10;
-/// Most sequences per training batch: 2^16.
-pub const MAX_BATCH: usize = 1 << 16;
+use crate::models::factory::ModelConfig;
+use crate::base::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
+use crate::pieces::heads::Head;
 
 /// Floats a head's addressing keeps per slot (`fused::addressing::SLOTS`): weighting,
 /// content weighting, cosine, row norm, gated, shifted, log shifted.
@@ -65,17 +54,6 @@ const TAPED_EVAL_FACTOR: f64 = 2.5;
 /// buffers only.
 const HEADROOM: f64 = 0.85;
 const MIB: f64 = 1024.0 * 1024.0;
-
-/// A range error for `field` unless `1 <= value <= max`.
-pub fn check_size(field: &str, value: usize, max: usize) -> std::result::Result<(), String> {
-    if value == 0 {
-        return Err(format!("{field} = 0: must be at least 1"));
-    }
-    if value > max {
-        return Err(format!("{field} = {value}: must be at most {max} (no machine could hold more)"));
-    }
-    Ok(())
-}
 
 /// Time steps of an episode of `length` (and `repeats`; repeat copy's default: its longest
 /// training count) of `task`.
@@ -150,7 +128,7 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
 }
 
 /// Trainable scalars of `model` for `inputs` and `outputs` channels, from its sizes alone (the
-/// built model's [`crate::model::SequenceModel::parameter_count`], without building it).
+/// built model's [`crate::models::SequenceModel::parameter_count`], without building it).
 pub fn parameter_count(model: &ModelConfig, inputs: usize, outputs: usize) -> f64 {
     shape(model, inputs, outputs).parameters
 }

@@ -7,13 +7,13 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::ops::sigmoid;
 use ntm_tasks::Episode;
 
-use crate::data::TensorBatch;
+use crate::models::batch::TensorBatch;
 use crate::error::{io, tensor, Error, Result};
-use crate::eval::eval_rng;
-use crate::model::trace::Trace;
-use crate::model::MemoryRecord;
-use crate::report::OutputSample;
-use crate::run_dir::LoadedModel;
+use crate::measure::eval::eval_rng;
+use crate::pieces::trace::Trace;
+use crate::models::MemoryRecord;
+use crate::records::report::OutputSample;
+use crate::records::run_dir::LoadedModel;
 
 /// Seed salt of figure episodes, so they differ from training and evaluation data.
 const FIGURE_SEED_SALT: u64 = 0xf16;

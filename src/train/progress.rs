@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::report::MetricsRecord;
+use crate::records::report::MetricsRecord;
 
 /// Reports one model's training progress.
 pub struct Progress {

@@ -17,14 +17,14 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::fused::ntm::{NtmRun, NtmSizes};
-use crate::kinds::{ControllerKind, Engine, HeadKind, InitialWeighting, MemoryInit};
-use crate::model::addressing::softmax;
-use crate::model::controller::{Controller, ControllerState};
-use crate::model::heads::{Head, HeadParams};
-use crate::model::memory;
-use crate::model::params::{Dense, Init, ParamBuilder};
-use crate::model::trace::{HeadStep, HeadTrace};
-use crate::model::{unroll, MemoryRecord, SequenceModel};
+use crate::base::kinds::{ControllerKind, Engine, HeadKind, InitialWeighting, MemoryInit};
+use crate::pieces::addressing::softmax;
+use crate::models::controller::{Controller, ControllerState};
+use crate::pieces::heads::{Head, HeadParams};
+use crate::pieces::memory;
+use crate::pieces::params::{Dense, Init, ParamBuilder};
+use crate::pieces::trace::{HeadStep, HeadTrace};
+use crate::models::{unroll, MemoryRecord, SequenceModel};
 
 /// The initial weighting of every head is softmax of a learned logit vector that starts with
 /// this value at slot 0 and 0 elsewhere: the heads start focused on slot 0. A uniform start
@@ -81,7 +81,7 @@ pub struct NtmConfig {
     /// The heads' projection weights start uniform in +-this/sqrt(controller units).
     pub heads_init_scale: f64,
     /// Set when a trained model runs with another number of slots than it was trained with
-    /// ([`crate::resize`]): the slots it was trained with. A `random` initial memory then keeps
+    /// ([`crate::models::resize`]): the slots it was trained with. A `random` initial memory then keeps
     /// its trained rows and scale (the same generator, continued or cut). Never in a file.
     #[serde(skip)]
     pub trained_slots: Option<usize>,
@@ -109,7 +109,7 @@ impl Default for NtmConfig {
 impl NtmConfig {
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        use crate::budget::{check_size, MAX_LAYERS, MAX_SLOTS, MAX_UNITS};
+        use crate::base::limits::{check_size, MAX_LAYERS, MAX_SLOTS, MAX_UNITS};
         let sizes = [
             ("controller_size", self.controller_size, MAX_UNITS),
             ("controller_layers", self.controller_layers, MAX_LAYERS),
@@ -156,7 +156,7 @@ pub struct NtmState {
 /// What one step did, for traces: the heads' parameters and weightings.
 pub struct StepRecord {
     /// Per head (read heads first): parameters, weightings, and the read vector for read heads.
-    pub heads: Vec<(HeadParams, crate::model::addressing::Addressed, Option<Tensor>)>,
+    pub heads: Vec<(HeadParams, crate::pieces::addressing::Addressed, Option<Tensor>)>,
 }
 
 /// A Neural Turing Machine, run on the configured engine: composed candle operations stepped

@@ -17,9 +17,9 @@
 use candle_core::{Result, Tensor};
 use candle_nn::ops::sigmoid;
 
-use crate::kinds::HeadKind;
-use crate::model::addressing::{address, softmax, Addressed, AddressingParams};
-use crate::model::params::{Dense, ParamBuilder};
+use crate::base::kinds::HeadKind;
+use crate::pieces::addressing::{address, softmax, Addressed, AddressingParams};
+use crate::pieces::params::{Dense, ParamBuilder};
 
 /// Pre-activations are clipped to +-this before the activations (as the reference
 /// implementations do), so softplus and exp stay in range and gradients stay bounded.

@@ -1,0 +1,10 @@
+//! The leaves: small things every layer above may use, importing nothing of the crate.
+//!
+//! [`kinds`] (the small enums experiment files and model pieces name), [`limits`] (the largest
+//! sizes a model may have), [`cpu`] (CPU tensor data as plain slices, for hand-written loops)
+//! and [`pool`] (independent jobs over the cores).
+
+pub mod cpu;
+pub mod kinds;
+pub mod limits;
+pub mod pool;

@@ -1,0 +1,8 @@
+//! Measuring trained and training models: [`eval`] (bits and bit errors per sequence at
+//! each test length, the generalisation test), [`budget`] (the memory training and
+//! evaluation will need, estimated from the sizes, against what the process may have) and
+//! [`mod@bench`] (training and evaluation speed and peak memory).
+
+pub mod bench;
+pub mod budget;
+pub mod eval;
