@@ -1,6 +1,6 @@
 //! The library's one error type: what training, evaluation, loading a run folder and drawing
-//! its figures can fail with. The command line (`src/cmd/`) adds context with `anyhow` and
-//! prints it as one line.
+//! its figures can fail with. The command line (the binary's `src/cmd/`) adds context with
+//! `anyhow` and prints it as one line.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,10 @@ pub enum Error {
     /// A request that cannot be met (no such model, no model in a folder, no heads to trace).
     #[error("{0}")]
     Invalid(String),
+    /// A figure that could not be drawn (the message names its file; see
+    /// [`crate::plot::PlotError`]).
+    #[error("{0}")]
+    Figure(String),
     /// A loss, gradient or parameter that is not finite; also written to `failure.json`.
     #[error("{}", .0.message)]
     Diverged(Box<Failure>),

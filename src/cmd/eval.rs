@@ -29,7 +29,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     for (dir, loaded) in dirs.iter().zip(load_path(&args.path, first)?) {
         // --slots on a run folder: its models without memory (the LSTM) are left out.
         if let (Some(_), true) = (args.slots, dirs.len() > 1) {
-            if let Some(name) = super::without_slots(dir)? {
+            if let (false, name) = ntm::records::run_dir::has_memory(dir)? {
                 left_out.push(name);
                 continue;
             }
@@ -58,7 +58,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         println!("{json}");
     } else {
         let words = jobs.first().map(|(loaded, _)| loaded.experiment.task.build().length_words()).unwrap_or_default();
-        println!("{}", super::run::table(&reports, words));
+        println!("{}", ntm::measure::eval::table(&reports, words));
     }
     Ok(())
 }
@@ -104,7 +104,8 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
     }
     if let Some(slots) = args.slots {
         for &length in &plan.lengths {
-            check_room(&loaded.experiment.task, slots.at(slots_needed(&loaded.experiment.task, length).0), length)?;
+            check_room(&loaded.experiment.task, slots.at(slots_needed(&loaded.experiment.task, length).0), length)
+                .map_err(anyhow::Error::msg)?;
         }
     }
     Ok(plan)
@@ -132,6 +133,6 @@ fn evaluate_sized(loaded: &LoadedModel, plan: &EvalConfig, slots: Slots) -> Resu
 }
 
 /// `5,10,15` from `[5, 10, 15]`.
-pub(crate) fn join(values: &[usize]) -> String {
+fn join(values: &[usize]) -> String {
     values.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }

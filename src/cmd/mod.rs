@@ -19,6 +19,7 @@ use anyhow::{bail, Result};
 use ntm::records::checkpoint::{self, META_FILE};
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
 use ntm::config::Experiment;
+use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> Result<()> {
@@ -32,13 +33,6 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Summarize(args) => summarize::summarize(&args),
     }
-}
-
-/// The name of the model in `dir` if it has no memory slots (an LSTM): `--slots` on a run
-/// folder leaves such models out.
-fn without_slots(dir: &Path) -> Result<Option<String>> {
-    let (experiment, name) = ntm::records::run_dir::read_config(dir)?;
-    Ok((experiment.models.get(&name).map(|m| m.kind()) != Some("ntm")).then_some(name))
 }
 
 /// Says which models `--slots {slots}` left out; called once every option has been checked,
@@ -86,6 +80,25 @@ fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
         std::fs::remove_dir_all(dir)?;
     }
     Ok(false)
+}
+
+/// `--jobs`, or the number of cores; 0 is refused.
+fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
+    match jobs {
+        Some(0) => bail!("--jobs 0: must be at least 1 (processes at once)"),
+        Some(n) => Ok(n),
+        None => Ok(ntm::base::pool::cores()),
+    }
+}
+
+/// Summarises the seed runs in sweep folder `dir` (those of `selection`, or all), prints the
+/// table and draws the sweep's figures, as `ntm summarize` and the end of `ntm sweep` do.
+fn summarize_and_draw(dir: &Path, selection: Option<&Selection>, threshold: f64, jobs: usize) -> Result<()> {
+    let record = summarize_dir(dir, selection, threshold, jobs)?;
+    println!("{}", ntm::sweep::summary::table(&record.summary));
+    let plots = ntm::plot::figures::sweep_figures(dir, &record, threshold)?;
+    println!("summary in {}, figures in {}", dir.join(SUMMARY_FILE).display(), plots.display());
+    Ok(())
 }
 
 /// Exit code of `run` and `train` stopped by Ctrl-C after saving their checkpoints

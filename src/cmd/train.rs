@@ -28,7 +28,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     let progress = Progress::new(&args.model, &MultiProgress::new());
     let outcome = trainer.fit(&dir, &progress, stop_flag())?;
-    super::run::print_outcome(&args.model, &outcome, &dir);
+    eprintln!("{}", outcome.describe(&args.model, &dir));
     if outcome.interrupted {
         let resume = resume_command("train", &["--model", &args.model], &args.experiment, &out);
         return Err(Interrupted { resume }.into());

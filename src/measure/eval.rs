@@ -152,3 +152,47 @@ pub fn evaluate_model(
 pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalReport> {
     evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, plan)
 }
+
+/// Model x length table of bit errors per sequence, lengths labelled in the task's `words`;
+/// with repeat counts, one row per model and count (a `-` where a report lacks that cell).
+pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let all = || reports.iter().flat_map(|r| &r.results);
+    let mut lengths: Vec<usize> = Vec::new();
+    for r in all() {
+        if !lengths.contains(&r.length) {
+            lengths.push(r.length);
+        }
+    }
+    if lengths.is_empty() {
+        return String::new();
+    }
+    let with_repeats = all().any(|r| r.repeats.is_some());
+    let mut s = String::from("bit errors per sequence\nmodel   ");
+    if with_repeats {
+        s += &format!("{:>8}", "repeats");
+    }
+    for length in &lengths {
+        s += &format!("{:>9}", words.label(*length));
+    }
+    for report in reports {
+        let mut counts: Vec<Option<usize>> = Vec::new();
+        for r in &report.results {
+            if !counts.contains(&r.repeats) {
+                counts.push(r.repeats);
+            }
+        }
+        for count in counts {
+            s += &format!("\n{:<8}", report.model);
+            if with_repeats {
+                s += &format!("{:>8}", count.map_or("-".into(), |c| c.to_string()));
+            }
+            for &length in &lengths {
+                match report.results.iter().find(|r| r.length == length && r.repeats == count) {
+                    Some(r) => s += &format!("{:>9.3}", r.bit_errors),
+                    None => s += &format!("{:>9}", "-"),
+                }
+            }
+        }
+    }
+    s
+}

@@ -23,27 +23,23 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 use ntm_tasks::TaskSpec;
 
-use crate::config::Experiment;
-use crate::error::{Error, Result};
 use crate::models::factory::ModelConfig;
 use crate::base::kinds::MemoryInit;
 
-/// `experiment` with its NTM `name` given `slots` memory slots (see the module's table);
-/// one clear error where that makes no sense (a model without memory, a learned memory, a
-/// shift that no longer fits, 0 slots).
-pub fn resize_experiment(experiment: &Experiment, name: &str, slots: usize) -> Result<Experiment> {
-    let invalid = |why: String| Err(Error::Invalid(format!("--slots {slots}: {why}")));
+/// Model `name` (`model`) with `slots` memory slots (see the module's table); one clear line
+/// where that makes no sense (a model without memory, a learned memory, a shift that no longer
+/// fits, 0 slots).
+pub fn resize_model(model: &ModelConfig, name: &str, slots: usize) -> Result<ModelConfig, String> {
+    let invalid = |why: String| Err(format!("--slots {slots}: {why}"));
     if slots == 0 {
         return invalid("must be at least 1".into());
     }
-    let mut resized = experiment.clone();
-    let Some(ModelConfig::Ntm(config)) = resized.models.get_mut(name) else {
-        let kind = experiment.models.get(name).map_or("unknown", ModelConfig::kind);
-        return invalid(format!("model {name} is an {kind}, which has no memory slots; give an NTM"));
+    let ModelConfig::Ntm(config) = model else {
+        return invalid(format!("model {name} is an {}, which has no memory slots; give an NTM", model.kind()));
     };
     let trained = config.memory.slots;
     if slots == trained {
-        return Ok(resized);
+        return Ok(model.clone());
     }
     if config.memory.init == MemoryInit::Learned {
         return invalid(format!(
@@ -51,12 +47,13 @@ pub fn resize_experiment(experiment: &Experiment, name: &str, slots: usize) -> R
              only a constant or random initial memory extends"
         ));
     }
+    let mut config = config.clone();
     config.memory.slots = slots;
     config.trained_slots = Some(trained);
     if let Err(why) = config.validate() {
         return invalid(format!("model {name}: {why}"));
     }
-    Ok(resized)
+    Ok(ModelConfig::Ntm(config))
 }
 
 /// Head initial weighting logits `[N]` -> `[slots]`: the first min(N, slots) kept, the rest
@@ -110,15 +107,15 @@ pub fn slots_needed(task: &TaskSpec, length: usize) -> (usize, &'static str) {
 }
 
 /// An error if `slots` (given with `--slots`) cannot hold a sequence of `length` of `task`.
-pub fn check_room(task: &TaskSpec, slots: usize, length: usize) -> Result<()> {
+pub fn check_room(task: &TaskSpec, slots: usize, length: usize) -> Result<(), String> {
     let (needed, per) = slots_needed(task, length);
     if slots < needed {
-        return Err(Error::Invalid(format!(
+        return Err(format!(
             "--slots {slots}: {} at {} needs at least {needed} slots ({per}); \
              give --slots {needed} or more",
             task.name(),
             task.build().length_words().episode(length)
-        )));
+        ));
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ mod axes;
 mod convergence;
 mod curves;
 pub mod episodes;
+pub mod figures;
 mod generalisation;
 mod grid;
 mod heads;
@@ -93,6 +94,12 @@ impl PlotError {
             path: path.to_path_buf(),
             message: err.to_string(),
         }
+    }
+}
+
+impl From<PlotError> for crate::Error {
+    fn from(e: PlotError) -> Self {
+        crate::Error::Figure(e.to_string())
     }
 }
 

@@ -102,6 +102,15 @@ pub fn read_config(dir: &Path) -> Result<(Experiment, String)> {
     Ok((experiment, name))
 }
 
+/// Whether the model in folder `dir` has memory slots (an NTM; the LSTM baseline has none),
+/// and its name, from its `config.toml` alone: `--slots` on a run folder leaves the models
+/// without memory out.
+pub fn has_memory(dir: &Path) -> Result<(bool, String)> {
+    let (experiment, name) = read_config(dir)?;
+    let ntm = experiment.models.get(&name).is_some_and(|m| m.kind() == "ntm");
+    Ok((ntm, name))
+}
+
 /// The model folders that `path` names: a run folder (every model folder in it, by name), a
 /// model folder, or a checkpoint file inside a model folder.
 pub fn model_dirs(path: &Path) -> Result<Vec<PathBuf>> {
@@ -118,12 +127,7 @@ pub fn model_dirs(path: &Path) -> Result<Vec<PathBuf>> {
     if path.join(CONFIG_FILE).is_file() {
         return Ok(vec![path.to_owned()]);
     }
-    let entries = std::fs::read_dir(path).map_err(io(path))?;
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join(CONFIG_FILE).is_file())
-        .collect();
-    dirs.sort();
+    let dirs: Vec<PathBuf> = model_folders(path).map_err(io(path))?.into_iter().map(|(_, dir)| dir).collect();
     if dirs.is_empty() {
         return Err(Error::Invalid(format!(
             "{}: no trained model here (expected a run folder, a model folder with {CONFIG_FILE}, or a checkpoint file)",
@@ -131,6 +135,18 @@ pub fn model_dirs(path: &Path) -> Result<Vec<PathBuf>> {
         )));
     }
     Ok(dirs)
+}
+
+/// The model folders in run folder `dir` (those holding a `config.toml`), with their names,
+/// sorted by name; none is no error.
+pub fn model_folders(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut folders: Vec<(String, PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(CONFIG_FILE).is_file())
+        .filter_map(|e| Some((e.file_name().to_str()?.to_owned(), e.path())))
+        .collect();
+    folders.sort();
+    Ok(folders)
 }
 
 /// The plots folder of the run that holds `path` (a run folder, a model folder or a
@@ -261,7 +277,8 @@ pub fn load_model_sized(dir: &Path, slots: Option<usize>) -> Result<LoadedModel>
 pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> Result<LoadedModel> {
     let (mut experiment, name) = read_config(dir)?;
     if let Some(slots) = slots {
-        experiment = crate::models::resize::resize_experiment(&experiment, &name, slots)?;
+        let resized = crate::models::resize::resize_model(&experiment.models[&name], &name, slots).map_err(Error::Invalid)?;
+        experiment.models.insert(name.clone(), resized);
     }
     let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, experiment.task.build().as_ref())
         .map_err(crate::error::tensor(&name))?;

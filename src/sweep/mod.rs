@@ -18,6 +18,7 @@
 
 pub mod compare;
 pub mod seed_run;
+pub mod summarize;
 pub mod summary;
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@ use crate::records::checkpoint;
 use crate::config::Experiment;
 use crate::measure::eval::evaluate_loaded;
 use crate::records::report::EvalReport;
-use crate::records::run_dir::{load_model, read_metrics, write_eval, CONFIG_FILE, EVAL_FILE, FAILURE_FILE, METRICS_FILE};
+use crate::records::run_dir::{self, load_model, read_metrics, write_eval, CONFIG_FILE, EVAL_FILE, FAILURE_FILE, METRICS_FILE};
 use crate::train::Trainer;
 
 /// A run folder that cannot be read or used, naming it.
@@ -18,6 +18,12 @@ use crate::train::Trainer;
 pub struct SeedRunError {
     pub path: PathBuf,
     pub message: String,
+}
+
+impl From<SeedRunError> for crate::Error {
+    fn from(e: SeedRunError) -> Self {
+        crate::Error::Invalid(e.to_string())
+    }
 }
 
 fn fail(path: &Path, message: impl ToString) -> SeedRunError {
@@ -75,22 +81,13 @@ pub struct SeedRun {
     pub data: SeedData,
 }
 
-/// The model folders (those with a `config.toml`) in seed folder `seed_dir`, by name.
-pub fn model_dirs(seed_dir: &Path) -> Result<Vec<(String, PathBuf)>, SeedRunError> {
-    let mut dirs: Vec<(String, PathBuf)> = std::fs::read_dir(seed_dir)
-        .map_err(|e| fail(seed_dir, e))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join(CONFIG_FILE).is_file())
-        .filter_map(|e| Some((e.file_name().to_str()?.to_owned(), e.path())))
-        .collect();
-    dirs.sort();
-    Ok(dirs)
-}
-
-/// The experiment recorded in model folder `dir` (its `config.toml`).
-pub fn read_config(dir: &Path) -> Result<Experiment, SeedRunError> {
+/// The experiment recorded in model folder `dir` (its `config.toml`, read by
+/// [`crate::records::run_dir::read_config`]).
+fn read_config(dir: &Path) -> Result<Experiment, SeedRunError> {
     let path = dir.join(CONFIG_FILE);
-    Experiment::load(&path, &[]).map_err(|e| fail(&path, e.to_string().trim_start_matches(&format!("{}: ", path.display()))))
+    run_dir::read_config(dir)
+        .map(|(experiment, _)| experiment)
+        .map_err(|e| fail(&path, e.to_string().trim_start_matches(&format!("{}: ", path.display()))))
 }
 
 /// Reads the run of seed `seed` in model folder `dir`: its experiment, metrics, eval.json and

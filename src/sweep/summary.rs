@@ -24,6 +24,15 @@ use crate::records::report::{EvalResult, MetricsRecord};
 /// Default threshold of convergence, in bit errors per sequence (mean over a report interval).
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
 
+/// `Err` (one line) unless `threshold`, a convergence threshold in bit errors per sequence
+/// (`--threshold`), is a number greater than 0.
+pub fn check_threshold(threshold: f64) -> Result<(), String> {
+    if !(threshold.is_finite() && threshold > 0.0) {
+        return Err(format!("--threshold {threshold}: must be a number greater than 0 (bit errors per sequence)"));
+    }
+    Ok(())
+}
+
 /// A record with more bit errors per sequence than this, after convergence, is a relapse:
 /// half a wrong bit per sequence on average is a visible failure, not a rare slip.
 pub const RELAPSE_BIT_ERRORS: f64 = 0.5;

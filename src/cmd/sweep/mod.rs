@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::summarize::{summarize_dir, Selection, EXPERIMENT_FILE};
+use ntm::records::run_dir::EXPERIMENT_FILE;
+use ntm::sweep::summarize::Selection;
 use super::Interrupted;
 use crate::cmd::cli::SweepArgs;
 use ntm::config::Experiment;
@@ -31,7 +32,6 @@ use ntm::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
 
 mod plan;
 
-pub(super) use plan::jobs_or_cores;
 use plan::{mode, plan, Action, Plan};
 
 /// How often the scheduler looks at its children and their metrics.
@@ -64,7 +64,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     eprintln!("every job done in {:.0} s", started.elapsed().as_secs_f64());
     let selection = Selection { seeds: &plan.seeds, models: &plan.models };
-    summarize_dir(&plan.out, Some(selection), args.threshold, plan.jobs)?;
+    super::summarize_and_draw(&plan.out, Some(&selection), args.threshold, plan.jobs)?;
     if !failed.is_empty() {
         let mut failed = failed;
         failed.sort_by(|a, b| (a.seed, &a.model).cmp(&(b.seed, &b.model)));

@@ -7,19 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::cmd::cli::SweepArgs;
-use crate::cmd::summarize::check_threshold;
 use ntm::config::Experiment;
 use ntm::sweep::seed_run::{self, folder_state, FolderState};
 use ntm::sweep::{jobs, parse_seeds, Job, Mode};
-
-/// `--jobs`, or the number of cores; 0 is refused.
-pub(in crate::cmd) fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
-    match jobs {
-        Some(0) => bail!("--jobs 0: must be at least 1 (processes at once)"),
-        Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
-    }
-}
 
 /// What a job does, decided from its folder before anything starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +46,8 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         bail!("--set {a}: a sweep sets each run's seed from --seeds");
     }
     let seeds = parse_seeds(&args.seeds)?;
-    let jobs_at_once = jobs_or_cores(args.jobs)?;
-    check_threshold(args.threshold)?;
+    let jobs_at_once = super::super::jobs_or_cores(args.jobs)?;
+    ntm::sweep::summary::check_threshold(args.threshold).map_err(anyhow::Error::msg)?;
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;
     let models = match &args.models {
         None => experiment.models.keys().cloned().collect(),

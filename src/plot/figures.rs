@@ -1,0 +1,344 @@
+//! The figures of a run folder, by function: each reads the folder's saved records (or runs
+//! its models on an episode), draws one figure with the drawing functions of this layer and
+//! returns where it wrote it. The `ntm plot` commands and `ntm run` call these; so may any
+//! program.
+
+use std::path::{Path, PathBuf};
+
+use ntm_tasks::MAX_LENGTH;
+
+use crate::error::{io, Error, Result};
+use crate::measure::bench::BenchRow;
+use crate::measure::budget;
+use crate::models::factory::ModelConfig;
+use crate::models::resize::check_room;
+use crate::plot::episodes::{output_sample, trace_episode, write_json};
+use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
+use crate::records::report::EvalReport;
+use crate::sweep::summarize::SweepRecord;
+use crate::records::run_dir::{self, has_memory, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
+
+/// `Err(Error::Invalid(...))` with a formatted message.
+macro_rules! invalid {
+    ($($arg:tt)*) => { return Err(Error::Invalid(format!($($arg)*))) };
+}
+
+/// The repeat-copy episodes the outputs figure shows by default, (length, repeats): past
+/// training in one direction each, as the paper's figures 8 and 9 do (20 vectors x 10
+/// repeats, 10 vectors x 20 repeats).
+pub const PAPER_CELLS: [(usize, usize); 2] = [(10, 20), (20, 10)];
+
+fn model_title(name: &str, config: &ModelConfig) -> String {
+    match name == config.kind() {
+        true => name.to_uppercase(),
+        false => format!("{name} ({})", config.kind()),
+    }
+}
+
+/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
+/// `length` (default: the task's longest training length) is the episode's length, `repeats`
+/// its repeat count (repeat copy; default: drawn from the training range); `slots` the
+/// memory slots to run each NTM with (default: as trained; see [`crate::models::resize`]).
+pub fn heads(
+    path: &Path,
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
+        invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
+    let dirs = model_dirs(path)?;
+    // Decided from the configs alone, so models without memory need no weights here.
+    let mut ntms = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
+        if kind == "ntm" {
+            ntms.push((dir, experiment, name));
+        } else if dirs.len() == 1 {
+            invalid!("{}: model {name} is an {kind}, which has no memory heads to plot", dir.display());
+        }
+    }
+    if ntms.is_empty() {
+        invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
+    }
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        if let Err(e) = task.check_length(length) {
+            invalid!("--length {length}: {e}");
+        }
+        if let (Some(r), None) = (repeats, task.repeat_range()) {
+            invalid!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
+        }
+        if let Some(slots) = slots {
+            check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
+        }
+        let loaded = load_model_sized(dir, slots)?;
+        let (experiment, config) = (&loaded.experiment, &loaded.built.config);
+        let io = (task.input_width(), task.output_width());
+        budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, repeats))?;
+        let trace = trace_episode(&loaded, length, repeats, seed)?;
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::heads_figure(&name, length, repeats, slots)),
+        };
+        let episode = match repeats {
+            Some(r) => format!("length {length} x {r} repeats"),
+            None => task.length_words().episode(length),
+        };
+        let memory = match slots {
+            Some(n) => format!(" with {n} slots"),
+            None => String::new(),
+        };
+        let title = format!(
+            "{}, {episode}: {}{memory} after {} sequences",
+            trace.task,
+            model_title(&loaded.built.name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_heads(&trace, &title, &file)?;
+        write_json(&file.with_extension("json"), &trace)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
+/// them: the heads of every NTM at the longest training length, the learning curves, the
+/// generalisation and the outputs at the experiment's test lengths.
+pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
+    if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
+        heads(out, (None, None), None, 0, None)?;
+    }
+    curves(out, None)?;
+    generalisation(out, None)?;
+    outputs(out, (None, None), None, 0, None)?;
+    Ok(())
+}
+
+/// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
+pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
+    let mut rows: Vec<BenchRow> = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let more: Vec<BenchRow> = serde_json::from_str(&text)
+            .map_err(|e| Error::Invalid(format!("{}: not the output of `ntm bench --json`: {e}", file.display())))?;
+        rows.extend(more);
+    }
+    let file = output.map_or_else(|| PathBuf::from("bench-scaling.png"), Path::to_owned);
+    let batches: Vec<String> = {
+        let mut b: Vec<usize> = rows.iter().map(|r| r.batch).collect();
+        b.sort_unstable();
+        b.dedup();
+        b.iter().map(usize::to_string).collect()
+    };
+    let title = format!(
+        "NTM, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        batches.join(",")
+    );
+    plot::plot_scaling(&rows, &title, &file)?;
+    Ok(file)
+}
+
+/// Learning curves of every model in run folder `run`.
+pub fn curves(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
+    let mut runs = Vec::new();
+    let mut task = String::new();
+    for dir in model_dirs(run)? {
+        let (experiment, name) = read_config(&dir)?;
+        task = experiment.task.name().to_owned();
+        runs.push((name, read_metrics(&dir)?));
+    }
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::CURVES_FIGURE), Path::to_owned);
+    plot::plot_curves(&runs, &format!("{task}: learning curves"), &file)?;
+    Ok(file)
+}
+
+/// Generalisation to test lengths of every model in run folder `run`, from their eval.json:
+/// the line figure, or, when the reports carry repeat counts (repeat copy evaluated with
+/// `--repeats` or `eval.repeats`), one heatmap per model over length x repeats.
+pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
+    let mut reports = Vec::new();
+    let mut task = None;
+    for dir in model_dirs(run)? {
+        let (experiment, name) = read_config(&dir)?;
+        let kind = experiment.models.get(&name).map_or("", ModelConfig::kind);
+        task = Some(experiment.task.build());
+        reports.push((kind == "ntm", read_eval(&dir)?));
+    }
+    let task = task.expect("model_dirs returns at least one folder");
+    let range = task.length_range();
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::GENERALISATION_FIGURE), Path::to_owned);
+    let has_repeats = |r: &EvalReport| r.results.iter().any(|x| x.repeats.is_some());
+    if let (true, Some(repeats)) = (reports.iter().any(|(_, r)| has_repeats(r)), task.repeat_range()) {
+        // NTMs first, as the paper sets its figures 8 and 9 side by side.
+        reports.sort_by_key(|(is_ntm, _)| !is_ntm);
+        let mut panels = Vec::new();
+        for (_, report) in &reports {
+            if !has_repeats(report) {
+                eprintln!(
+                    "note: model {}: its eval.json has no repeat counts, so it is left out of the grid \
+                     (write them with `ntm eval <model folder> --repeats ... --save`)",
+                    report.model
+                );
+                continue;
+            }
+            let cells = report
+                .results
+                .iter()
+                .filter_map(|r| Some(RepeatCell { length: r.length, repeats: r.repeats?, bit_errors: r.bit_errors }))
+                .collect();
+            panels.push(RepeatPanel { model: report.model.to_uppercase(), cells });
+        }
+        let region = TrainingRegion { lengths: range, repeats };
+        // Short enough for one panel; the outline shows the training ranges.
+        let title = format!("{}: wrong bits per sequence (training outlined)", task.name());
+        plot::plot_repeat_grid(&panels, region, &title, &file)?;
+        return Ok(file);
+    }
+    let reports: Vec<EvalReport> = reports.into_iter().map(|(_, r)| r).collect();
+    let words = task.length_words();
+    let title = format!("{}: generalisation (trained on {})", task.name(), words.span(range));
+    plot::plot_generalisation(&reports, plot::LengthRange { range, words }, &title, &file)?;
+    Ok(file)
+}
+
+/// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
+/// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
+/// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`]. `slots`: the
+/// memory slots to run each NTM with (default: as trained; see [`crate::models::resize`]);
+/// a run folder's models without memory (the LSTM) are then left out. Returns the figure's
+/// file and the names of the models left out.
+pub fn outputs(
+    run: &Path,
+    (lengths, cells): (Option<&[usize]>, Option<&[(usize, usize)]>),
+    slots: Option<usize>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<(PathBuf, Vec<String>)> {
+    if let Some(lengths) = lengths.filter(|l| l.is_empty() || l.contains(&0)) {
+        invalid!("--lengths {lengths:?}: give one or more lengths of at least 1");
+    }
+    if let Some(l) = lengths.unwrap_or(&[]).iter().find(|&&l| l > MAX_LENGTH) {
+        invalid!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
+    let lengths_fit = |task: &dyn ntm_tasks::Task, lengths: &[usize]| -> Result<()> {
+        for &length in lengths {
+            if let Err(e) = task.check_length(length) {
+                invalid!("--lengths {lengths:?}: {length}: {e}");
+            }
+        }
+        Ok(())
+    };
+    if lengths.is_some() && cells.is_some() {
+        invalid!("--lengths and --cells: give one or the other (--cells 10x20 is length 10 with 20 repeats)");
+    }
+    let mut dirs = model_dirs(run)?;
+    // --slots on a run folder: its models without memory (the LSTM) are left out, as by eval
+    // (said once every option has been checked).
+    let mut left_out = Vec::new();
+    if let (Some(_), true) = (slots, dirs.len() > 1) {
+        let mut kept = Vec::new();
+        for dir in dirs {
+            match has_memory(&dir)? {
+                (true, _) => kept.push(dir),
+                (false, name) => left_out.push(name),
+            }
+        }
+        dirs = kept;
+    }
+    // Checked for every model before any is run.
+    let mut plans = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let task = experiment.task.build();
+        if let Some(lengths) = lengths {
+            lengths_fit(task.as_ref(), lengths)?;
+        }
+        let plan: Vec<(usize, Option<usize>)> = match (cells, task.repeat_range()) {
+            (Some(cells), None) => {
+                let cells: Vec<String> = cells.iter().map(|(l, r)| format!("{l}x{r}")).collect();
+                invalid!(
+                    "--cells {}: model {name} was trained on the {} task, which has no repeat count; use --lengths",
+                    cells.join(","),
+                    task.name()
+                );
+            }
+            (Some(cells), Some(_)) => cells.iter().map(|&(l, r)| (l, Some(r))).collect(),
+            (None, Some(_)) if lengths.is_none() => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
+            (None, _) => lengths.unwrap_or(&experiment.eval.lengths).iter().map(|&l| (l, None)).collect(),
+        };
+        if let (Some(slots), Some(longest)) = (slots, plan.iter().map(|&(l, _)| l).max()) {
+            check_room(&experiment.task, slots, longest).map_err(Error::Invalid)?;
+        }
+        plans.push(plan);
+    }
+    let mut samples = Vec::new();
+    let (mut task, mut words) = (String::new(), ntm_tasks::LengthWords::default());
+    for (dir, plan) in dirs.iter().zip(plans) {
+        let loaded = load_model_sized(dir, slots)?;
+        task = loaded.experiment.task.name().to_owned();
+        words = loaded.experiment.task.build().length_words();
+        for (length, repeats) in plan {
+            samples.push(output_sample(&loaded, length, repeats, seed)?);
+        }
+    }
+    let file = output.map_or_else(|| plots_dir(run).join(run_dir::OUTPUTS_FIGURE), Path::to_owned);
+    let what = match samples.iter().any(|s| s.repeats.is_some()) {
+        true => "each length and repeat count",
+        false => "each length",
+    };
+    plot::plot_outputs_in(&samples, words, &format!("{task}: target and output at {what}"), &file)?;
+    Ok((file, left_out))
+}
+
+/// The three figures of a summarised sweep into `dir/plots/`: its learning curves (median,
+/// interquartile band, every seed), its generalisation (repeat copy: the grid of medians) and
+/// when each seed converged. Returns the plots folder.
+pub fn sweep_figures(dir: &Path, record: &SweepRecord, threshold: f64) -> Result<PathBuf> {
+    let (summary, base, curves, n) = (&record.summary, &record.experiment, &record.curves, record.seeds);
+    let task = base.task.name();
+    let plots = dir.join("plots");
+        let task_words = base.task.build().length_words();
+    let range = base.task.build().length_range();
+    let what = format!("{task}, {n} seed{}", if n == 1 { "" } else { "s" });
+    plot::plot_sweep_curves(curves, threshold, &format!("{what}: learning curves"), &plots.join("sweep-curves.png"))?;
+    let repeats = summary.models.values().flat_map(|m| &m.across_seeds.eval).any(|e| e.repeats.is_some());
+    let repeat_range = base.task.build().repeat_range();
+    if let (true, Some(repeat_range)) = (repeats, repeat_range) {
+        // Repeat copy's grid: each cell the median over seeds.
+        let panels: Vec<RepeatPanel> = summary
+            .models
+            .iter()
+            .filter(|(_, m)| m.counts.evaluated > 0)
+            .map(|(name, m)| RepeatPanel {
+                model: format!("{name} (median over seeds)"),
+                cells: m
+                    .across_seeds
+                    .eval
+                    .iter()
+                    .filter_map(|e| Some(RepeatCell { length: e.length, repeats: e.repeats?, bit_errors: e.bit_errors.median }))
+                    .collect(),
+            })
+            .collect();
+        let region = TrainingRegion { lengths: range, repeats: repeat_range };
+        let title = format!("{what}: wrong bits per sequence");
+        plot::plot_repeat_grid(&panels, region, &title, &plots.join("sweep-generalisation.png"))?;
+    } else if summary.models.values().any(|m| m.counts.evaluated > 0) {
+        let title = format!("{what}: generalisation (trained on {})", task_words.span(range));
+        let training = plot::LengthRange { range, words: task_words };
+        plot::plot_sweep_generalisation(summary, training, &title, &plots.join("sweep-generalisation.png"))?;
+    }
+    let title = format!("{what}: when training bit errors first fell below {threshold} per sequence");
+    plot::plot_sweep_convergence(summary, &title, &plots.join("sweep-convergence.png"))?;
+    Ok(plots)
+}
