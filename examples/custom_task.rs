@@ -56,7 +56,13 @@ impl Task for Reverse {
         (1, self.max_length)
     }
 
-    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>) -> Batch {
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         assert!(repeats.is_none(), "the reverse task has no repeat count");
         // Draw every element first: the batch lasts as long as its longest episode.
         let sequences: Vec<Vec<Vec<f32>>> = (0..batch)

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::records::checkpoint::CheckpointError;
 use crate::config::ConfigError;
+use crate::records::checkpoint::CheckpointError;
 use crate::records::failure::Failure;
 
 /// Anything that stops a library operation, naming the file, model or field at fault.

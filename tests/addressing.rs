@@ -12,8 +12,8 @@ mod common;
 use candle_core::{DType, Tensor};
 use common::{assert_tensor, distributions, rng, tensor, uniform, values};
 use ntm::pieces::addressing::{
-    address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams,
-    COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON,
+    address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams, COSINE_EPSILON,
+    NORM_EPSILON, SHARPEN_EPSILON,
 };
 use rand::Rng;
 
@@ -428,7 +428,8 @@ fn random_case(r: &mut rand_chacha::ChaCha8Rng, dtype: DType) -> RandomCase {
         }
         _ => memory.fill(0.0),
     }
-    let beta: Vec<f64> = (0..b).map(|_| [0.0, r.random_range(0.0..5.0), r.random_range(0.0..100.0)][r.random_range(0..3)]).collect();
+    let beta: Vec<f64> =
+        (0..b).map(|_| [0.0, r.random_range(0.0..5.0), r.random_range(0.0..100.0)][r.random_range(0..3)]).collect();
     let gate: Vec<f64> = uniform(r, b, 1e-3, 1.0 - 1e-3);
     // shift distributions: random, or one-hot
     let mut shift = distributions(r, b, s);
@@ -439,7 +440,7 @@ fn random_case(r: &mut rand_chacha::ChaCha8Rng, dtype: DType) -> RandomCase {
         }
     }
     let gamma: Vec<f64> = uniform(r, b, 1.0, 21.0); // 1 + softplus(x), x clipped at 20
-    // previous weighting: random, or one-hot
+                                                    // previous weighting: random, or one-hot
     let mut previous = distributions(r, b, n);
     if r.random_bool(0.3) {
         previous.fill(0.0);
@@ -447,7 +448,8 @@ fn random_case(r: &mut rand_chacha::ChaCha8Rng, dtype: DType) -> RandomCase {
             previous[row * n + r.random_range(0..n)] = 1.0;
         }
     }
-    let description = format!("b {b} n {n} m {m} shifts {shifts:?} key scale {key_scale} beta {beta:?} gamma {gamma:?}");
+    let description =
+        format!("b {b} n {n} m {m} shifts {shifts:?} key scale {key_scale} beta {beta:?} gamma {gamma:?}");
     RandomCase {
         params: AddressingParams {
             key: tensor(&key, &[b, m], dtype),
@@ -469,7 +471,10 @@ fn assert_distribution(what: &str, w: &Tensor, tol: f64) {
     let v = values(w);
     for row in 0..b {
         let r = &v[row * n..(row + 1) * n];
-        assert!(r.iter().all(|x| x.is_finite() && *x >= 0.0), "{what}: row {row} has a negative or non-finite entry: {r:?}");
+        assert!(
+            r.iter().all(|x| x.is_finite() && *x >= 0.0),
+            "{what}: row {row} has a negative or non-finite entry: {r:?}"
+        );
         let sum: f64 = r.iter().sum();
         assert!((sum - 1.0).abs() <= tol, "{what}: row {row} sums to {sum}: {r:?}");
     }

@@ -4,12 +4,11 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::factory::ModelConfig;
+use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::NtmConfig;
 use ntm_tasks::{CopySpec, TaskSpec};
 use rand::SeedableRng;
-
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()
@@ -18,9 +17,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn check(config: ModelConfig) {
     let task = TaskSpec::Copy(CopySpec { bits: 8, min_length: 1, max_length: 20 }).build();
     let varmap = VarMap::new();
-    let model = config
-        .build(&varmap, 3, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)
-        .unwrap();
+    let model = config.build(&varmap, 3, task.input_width(), task.output_width(), DType::F32, &Device::Cpu).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     let batch = task.sample(&mut rng, 6, Some(12));
     let inputs = Tensor::from_slice(&batch.inputs, (batch.time, 6, batch.input_width), &Device::Cpu).unwrap();

@@ -1,9 +1,9 @@
 //! The bench library (`ntm bench`) on tiny settings: every row it measures is finite and
 //! positive, for both engines and both kinds of model.
 
+use ntm::base::kinds::Engine;
 use ntm::measure::bench::{run_case, BenchCase, BenchMode, BenchSettings};
 use ntm::models::factory::ModelConfig;
-use ntm::base::kinds::Engine;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig};
 
@@ -13,20 +13,10 @@ fn lstm(size: usize, layers: usize, engine: Engine) -> ModelConfig {
 
 #[test]
 fn bench_rows_are_positive_and_finite() {
-    let settings = BenchSettings {
-        length: 2,
-        warmup: 0,
-        reps: 1,
-        steps: 1,
-        ..BenchSettings::default()
-    };
+    let settings = BenchSettings { length: 2, warmup: 0, reps: 1, steps: 1, ..BenchSettings::default() };
     let tiny_ntm = NtmConfig {
         controller_size: 4,
-        memory: MemoryConfig {
-            slots: 6,
-            width: 3,
-            ..MemoryConfig::default()
-        },
+        memory: MemoryConfig { slots: 6, width: 3, ..MemoryConfig::default() },
         ..NtmConfig::default()
     };
     let cases = [
@@ -61,10 +51,7 @@ fn bench_rows_are_positive_and_finite() {
     ];
     for case in &cases {
         let row = run_case(case, &settings).unwrap();
-        assert_eq!(
-            (row.model.as_str(), row.batch, row.time_steps),
-            (case.model.as_str(), case.batch, 5)
-        );
+        assert_eq!((row.model.as_str(), row.batch, row.time_steps), (case.model.as_str(), case.batch, 5));
         assert_eq!(row.engine, case.engine().name());
         for (field, v) in [
             ("ms_per_step", row.ms_per_step),

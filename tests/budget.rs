@@ -9,10 +9,12 @@ use std::process::Command;
 
 use candle_core::{DType, Device};
 use candle_nn::VarMap;
-use ntm::measure::budget::{eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE};
-use ntm::config::Experiment;
-use ntm::models::factory::ModelConfig;
 use ntm::base::kinds::MemoryInit;
+use ntm::config::Experiment;
+use ntm::measure::budget::{
+    eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE,
+};
+use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig};
 use sandbox::{check_error_line, snapshot, text, Sandbox};
@@ -40,7 +42,12 @@ fn parameter_counts_from_sizes_match_the_built_models() {
 
 #[test]
 fn estimates_grow_as_the_sizes_do() {
-    let ntm = |slots| ModelConfig::Ntm(NtmConfig { memory: MemoryConfig { slots, ..MemoryConfig::default() }, ..NtmConfig::default() });
+    let ntm = |slots| {
+        ModelConfig::Ntm(NtmConfig {
+            memory: MemoryConfig { slots, ..MemoryConfig::default() },
+            ..NtmConfig::default()
+        })
+    };
     // Training: linear in steps x slots (the tape); evaluation: flat in steps but for the
     // outputs, and far below training at length 1,000.
     let train = |n, steps| training_bytes(&ntm(n), (9, 8), 64, steps);
@@ -121,7 +128,9 @@ fn evaluation_runs_in_smaller_chunks_or_refuses_when_even_one_does_not_fit() {
     let chunked = s.command(&args).env(LIMIT_VARIABLE, "150M").output().unwrap();
     assert!(chunked.status.success(), "{}", text(&chunked.stderr));
     let all = s.ok(&args);
-    let errors = |json: &str| serde_json::from_str::<serde_json::Value>(json).unwrap()["results"][0]["bit_errors"].as_f64().unwrap();
+    let errors = |json: &str| {
+        serde_json::from_str::<serde_json::Value>(json).unwrap()["results"][0]["bit_errors"].as_f64().unwrap()
+    };
     assert_eq!(errors(&text(&chunked.stdout)), errors(&all));
     let refused = s.command(&args).env(LIMIT_VARIABLE, "60M").output().unwrap();
     let stderr = text(&refused.stderr);
@@ -173,26 +182,46 @@ fn a_sweep_that_does_not_fit_is_refused_before_any_job_starts() {
     assert!(!s.path("w").exists(), "a refused sweep created its folder");
 
     // A limit of three trainings' estimate: one fits (with the checks' headroom), 8 at once do not.
-    let together = ["sweep", "tiny.toml", "--seeds", "1-8", "--models", "ntm", "--out", "w", "--jobs", "8", "--set", "task.bits=3000"];
+    let together = [
+        "sweep",
+        "tiny.toml",
+        "--seeds",
+        "1-8",
+        "--models",
+        "ntm",
+        "--out",
+        "w",
+        "--jobs",
+        "8",
+        "--set",
+        "task.bits=3000",
+    ];
     let experiment = Experiment::load(&s.path("tiny.toml"), &["task.bits=3000".to_string()]).unwrap();
     let limit = format!("{:.0}", 3.0 * training_estimate(&experiment, "ntm"));
-    let one = ["train", "tiny.toml", "--model", "ntm", "--out", "o", "--set", "task.bits=3000", "--set", "train.sequences=4"];
+    let one =
+        ["train", "tiny.toml", "--model", "ntm", "--out", "o", "--set", "task.bits=3000", "--set", "train.sequences=4"];
     let trained = s.command(&one).env(LIMIT_VARIABLE, &limit).output().unwrap();
     assert!(trained.status.success(), "one training should fit in {limit} bytes: {}", text(&trained.stderr));
     let out = s.command(&together).env(LIMIT_VARIABLE, &limit).output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    check_error_line(&together, stderr.trim(), &["--jobs 8", "8 trainings at once", "needs about", LIMIT_VARIABLE, "lower --jobs"]);
+    check_error_line(
+        &together,
+        stderr.trim(),
+        &["--jobs 8", "8 trainings at once", "needs about", LIMIT_VARIABLE, "lower --jobs"],
+    );
     assert!(!s.path("w").exists(), "a refused sweep created its folder");
-    let printed = s.command(&[&together[..], &["--print-commands"]].concat()).env(LIMIT_VARIABLE, &limit).output().unwrap();
+    let printed =
+        s.command(&[&together[..], &["--print-commands"]].concat()).env(LIMIT_VARIABLE, &limit).output().unwrap();
     assert!(printed.status.success(), "{}", text(&printed.stderr));
 
     // Only the jobs that will train count: resuming a finished sweep trains nothing, so even a
     // limit no training fits in lets it through.
     let done = ["sweep", "tiny.toml", "--seeds", "1-2", "--models", "ntm", "--out", "done"];
     s.ok(&done);
-    let resumed = s.command(&[&done[..], &["--resume", "--jobs", "8"]].concat()).env(LIMIT_VARIABLE, "1K").output().unwrap();
+    let resumed =
+        s.command(&[&done[..], &["--resume", "--jobs", "8"]].concat()).env(LIMIT_VARIABLE, "1K").output().unwrap();
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     let fresh = ["sweep", "tiny.toml", "--seeds", "1-2", "--models", "ntm", "--out", "fresh"];
     let out = s.command(&fresh).env(LIMIT_VARIABLE, "1K").output().unwrap();

@@ -59,8 +59,6 @@ fn check_report(report: &Value, lengths: &[u64], sequences: u64) -> String {
     model
 }
 
-
-
 #[test]
 fn run_writes_every_file_and_prints_the_table() {
     let s = Sandbox::new();
@@ -96,8 +94,12 @@ fn run_writes_every_file_and_prints_the_table() {
 
         let report = read_json(&dir.join("eval.json"));
         assert_eq!(check_report(&report, &[2, 4], 4), model);
-        let errors: Vec<String> =
-            report["results"].as_array().unwrap().iter().map(|r| format!("{:.3}", r["bit_errors"].as_f64().unwrap())).collect();
+        let errors: Vec<String> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{:.3}", r["bit_errors"].as_f64().unwrap()))
+            .collect();
         table_rows.push((model, errors));
     }
 
@@ -326,8 +328,18 @@ fn resume_from_an_older_checkpoint_drops_the_later_metrics() {
 /// intervals (120) that do not divide the checkpoint interval.
 fn long_lstm_train(out: &str, checkpoint_every: &str) -> Vec<String> {
     let args = [
-        "train", "tiny.toml", "--model", "lstm", "--out", out,
-        "--set", "train.sequences=6000", "--set", "train.report_every=120", "--set", "train.lr_final=3e-4",
+        "train",
+        "tiny.toml",
+        "--model",
+        "lstm",
+        "--out",
+        out,
+        "--set",
+        "train.sequences=6000",
+        "--set",
+        "train.report_every=120",
+        "--set",
+        "train.lr_final=3e-4",
         "--set",
     ];
     let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
@@ -424,9 +436,18 @@ fn a_kill_during_a_checkpoint_save_loses_nothing() {
 fn ctrl_c_saves_a_checkpoint() {
     let s = Sandbox::new();
     let mut child = s.spawn(&[
-        "train", "tiny.toml", "--model", "lstm", "--out", "out",
-        "--set", "train.sequences=100000000", "--set", "train.checkpoint_every=1000000000",
-        "--set", "train.report_every=1000000000",
+        "train",
+        "tiny.toml",
+        "--model",
+        "lstm",
+        "--out",
+        "out",
+        "--set",
+        "train.sequences=100000000",
+        "--set",
+        "train.checkpoint_every=1000000000",
+        "--set",
+        "train.report_every=1000000000",
     ]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while !s.path("out/lstm/config.toml").exists() {
@@ -690,7 +711,9 @@ fn an_override_a_model_hides_gets_a_note() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("note: --set train.clip_norm=3 does not reach model ntm, which sets its own train.models.ntm.clip_norm = 5"),
+        stderr.contains(
+            "note: --set train.clip_norm=3 does not reach model ntm, which sets its own train.models.ntm.clip_norm = 5"
+        ),
         "{stderr}"
     );
     let out = s.ntm(&["train", "own.toml", "--model", "lstm", "--out", "o", "--set", "train.clip_norm=3"]);

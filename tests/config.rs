@@ -128,7 +128,9 @@ fn copy_experiment_parses() {
     // Both NTMs start from a fixed random memory (README, "How the initial memory was chosen":
     // over 30 seeds for the LSTM-controlled one, over 20 for the feed-forward one).
     assert_eq!(n.memory.init, ntm::base::kinds::MemoryInit::Random);
-    assert!(matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::base::kinds::MemoryInit::Random));
+    assert!(
+        matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::base::kinds::MemoryInit::Random)
+    );
 }
 
 #[test]
@@ -347,7 +349,11 @@ const INVALID: &[(&str, &str, &str)] = &[
     ("lengths = [10, 20, 30, 50, 120]", "lengths = [10, 0]", "eval.lengths = [10, 0]"),
     ("sequences = 64", "sequences = 0", "eval.sequences = 0"),
     ("sequences = 64", "sequences = 64\nrepeats = [5]", "eval.repeats = [5]: the copy task has no repeat count"),
-    ("batch = 32", "batch = 32\ncurriculum = { start = 30, sequences = 5 }", "train.models.lstm.curriculum.start = 30: must be between task.min_length = 1 and task.max_length = 20"),
+    (
+        "batch = 32",
+        "batch = 32\ncurriculum = { start = 30, sequences = 5 }",
+        "train.models.lstm.curriculum.start = 30: must be between task.min_length = 1 and task.max_length = 20",
+    ),
 ];
 
 /// Fields of `[train]` that every model shares: an invalid one is `train.<field>` in the
@@ -366,15 +372,35 @@ const INVALID_SHARED: &[(&str, &str, &str)] = &[
     ("lr = 1e-3", "lr = 1e-3\nmomentum = 1.0", "train.momentum = 1: must be at least 0 and less than 1"),
     ("lr = 1e-3", "lr = 1e-3\nmomentum = -0.1", "train.momentum = -0.1"),
     ("lr = 1e-3", "lr = 1e-3\nweight_decay = -1.0", "train.weight_decay = -1: must be a finite number >= 0"),
-    ("lr = 1e-3", "lr = 1e-3\nweight_decay = 1000.0", "train.weight_decay = 1000: lr * weight_decay = 1 must be below 1"),
-    ("lr_final = 1e-4", "lr_final = 2e-2\nweight_decay = 50.0", "train.weight_decay = 50: lr * weight_decay = 1 must be below 1"),
+    (
+        "lr = 1e-3",
+        "lr = 1e-3\nweight_decay = 1000.0",
+        "train.weight_decay = 1000: lr * weight_decay = 1 must be below 1",
+    ),
+    (
+        "lr_final = 1e-4",
+        "lr_final = 2e-2\nweight_decay = 50.0",
+        "train.weight_decay = 50: lr * weight_decay = 1 must be below 1",
+    ),
     ("clip_value = 10.0", "clip_value = -1.0", "train.clip_value = -1"),
     ("clip_norm = 50.0", "clip_norm = inf", "train.clip_norm = inf"),
     ("report_every = 1000", "report_every = 0", "train.report_every = 0"),
     ("checkpoint_every = 10000", "checkpoint_every = 0", "train.checkpoint_every = 0"),
-    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 0, sequences = 10 }", "train.curriculum.start = 0: must be between task.min_length = 1 and task.max_length = 20"),
-    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 21, sequences = 10 }", "train.curriculum.start = 21: must be between"),
-    ("checkpoint_every = 10000", "checkpoint_every = 10000\ncurriculum = { start = 5, sequences = 0 }", "train.curriculum.sequences = 0: must be at least 1"),
+    (
+        "checkpoint_every = 10000",
+        "checkpoint_every = 10000\ncurriculum = { start = 0, sequences = 10 }",
+        "train.curriculum.start = 0: must be between task.min_length = 1 and task.max_length = 20",
+    ),
+    (
+        "checkpoint_every = 10000",
+        "checkpoint_every = 10000\ncurriculum = { start = 21, sequences = 10 }",
+        "train.curriculum.start = 21: must be between",
+    ),
+    (
+        "checkpoint_every = 10000",
+        "checkpoint_every = 10000\ncurriculum = { start = 5, sequences = 0 }",
+        "train.curriculum.sequences = 0: must be at least 1",
+    ),
 ];
 
 const LSTM_OVERRIDES: &str = "[train.models.lstm]\nbatch = 32\noptimizer = \"rmsprop\"\n";
@@ -422,7 +448,6 @@ fn a_missing_file_is_named() {
     assert!(e.to_string().starts_with("/nonexistent/exp.toml: cannot read"), "{e}");
 }
 
-
 /// The base experiment on the repeat copy task.
 fn repeat_copy_base() -> String {
     base_with("kind = \"copy\"", "kind = \"repeat-copy\"").replacen("max_length = 20", "max_length = 10", 1)
@@ -437,7 +462,11 @@ fn eval_repeats_are_for_repeat_copy_and_at_least_one() {
     // and read back when set.
     assert!(!base(&[]).to_toml().contains("repeats"));
     assert_eq!(parse(&e.to_toml(), &[]).unwrap(), e);
-    assert_invalid(&text.replacen("sequences = 64", "sequences = 64\nrepeats = [5, 0]", 1), "[5, 0]", "eval.repeats = [5, 0]: repeat counts must be at least 1");
+    assert_invalid(
+        &text.replacen("sequences = 64", "sequences = 64\nrepeats = [5, 0]", 1),
+        "[5, 0]",
+        "eval.repeats = [5, 0]: repeat counts must be at least 1",
+    );
     let message = base_error(&["eval.repeats=[3]"]);
     assert!(message.contains("eval.repeats = [3]") && message.contains("copy task"), "{message}");
 }
@@ -453,7 +482,12 @@ fn overrides_a_model_hides_are_named() {
     assert_eq!(e.train.for_model("ntm").clip_norm, 10.0, "the model's own clip wins");
     let notes = e.shadowed_overrides(&overrides, "ntm");
     assert_eq!(notes.len(), 1, "{notes:?}");
-    for words in ["--set train.clip_norm=12", "model ntm", "train.models.ntm.clip_norm = 10", "--set train.models.ntm.clip_norm="] {
+    for words in [
+        "--set train.clip_norm=12",
+        "model ntm",
+        "train.models.ntm.clip_norm = 10",
+        "--set train.models.ntm.clip_norm=",
+    ] {
         assert!(notes[0].contains(words), "{words:?} not in {:?}", notes[0]);
     }
     // ntm-ff now has its own clip too (set on the command line): the general one misses it.

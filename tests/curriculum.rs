@@ -72,7 +72,13 @@ impl Task for Recording {
     fn length_range(&self) -> (usize, usize) {
         self.task.length_range()
     }
-    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>) -> Batch {
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         let drawn = self.task.sample_sized(rng, batch, length, repeats);
         self.drawn.lock().unwrap().push((None, drawn.clone()));
         drawn

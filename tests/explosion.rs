@@ -53,12 +53,8 @@ skip_nonfinite = {skip_nonfinite}
 /// pre-activation -20 (g ~ 2e-9), beta -20 (beta ~ 2e-9), gamma +20 (gamma = 1 + softplus(20)).
 /// The projection's layout is the heads table: key M, beta, gate, shift S, gamma.
 fn flatten_read_head(trainer: &Trainer, width: usize, shifts: usize) {
-    let (_, bias) = trainer
-        .built()
-        .parameters
-        .iter()
-        .find(|(name, _)| name == "heads.read0.bias")
-        .expect("the read head's bias");
+    let (_, bias) =
+        trainer.built().parameters.iter().find(|(name, _)| name == "heads.read0.bias").expect("the read head's bias");
     let mut values = bias.as_tensor().to_vec1::<f32>().unwrap();
     values[width] = -20.0; // beta
     values[width + 1] = -20.0; // gate

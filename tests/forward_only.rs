@@ -9,8 +9,8 @@ mod common;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::{ntm_cases, rng, CPU};
-use ntm::models::factory::ModelConfig;
 use ntm::base::kinds::Engine;
+use ntm::models::factory::ModelConfig;
 use ntm::models::ntm::NtmConfig;
 use rand::Rng;
 
@@ -52,9 +52,7 @@ fn tape_free_forward_gives_the_taped_logits_bit_for_bit() {
 #[test]
 fn tape_free_forward_has_no_graph() {
     let varmap = VarMap::new();
-    let model = ModelConfig::Ntm(NtmConfig::default())
-        .build(&varmap, 1, 4, 3, DType::F32, &Device::Cpu)
-        .unwrap();
+    let model = ModelConfig::Ntm(NtmConfig::default()).build(&varmap, 1, 4, 3, DType::F32, &Device::Cpu).unwrap();
     let x = Tensor::ones((3, 2, 4), DType::F32, &CPU).unwrap();
     let logits = model.forward_eval(&x).unwrap();
     assert!(!logits.track_op(), "forward_eval's logits carry a graph");

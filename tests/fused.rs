@@ -8,13 +8,13 @@ use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
-use ntm::fused::lstm::lstm_layer;
 use ntm::base::kinds::Engine;
-use ntm::optim::loss::sequence_loss;
-use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
+use ntm::fused::lstm::lstm_layer;
 use ntm::models::factory::ModelConfig;
-use ntm::models::SequenceModel;
+use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::models::ntm::NtmConfig;
+use ntm::models::SequenceModel;
+use ntm::optim::loss::sequence_loss;
 use ntm::pieces::params::{sorted_parameters, ParamBuilder};
 use rand::Rng;
 
@@ -33,14 +33,8 @@ const SCALE_FLOOR: f64 = 1e-5;
 /// [`SCALE_FLOOR`]).
 fn relative_error(actual: &[f64], expected: &[f64]) -> f64 {
     assert_eq!(actual.len(), expected.len());
-    let scale = expected
-        .iter()
-        .fold(0.0f64, |m, x| m.max(x.abs()))
-        .max(SCALE_FLOOR);
-    let diff = actual
-        .iter()
-        .zip(expected)
-        .fold(0.0f64, |m, (a, e)| m.max((a - e).abs()));
+    let scale = expected.iter().fold(0.0f64, |m, x| m.max(x.abs())).max(SCALE_FLOOR);
+    let diff = actual.iter().zip(expected).fold(0.0f64, |m, (a, e)| m.max((a - e).abs()));
     assert!(actual.iter().all(|a| a.is_finite()), "non-finite values");
     diff / scale
 }
@@ -48,10 +42,7 @@ fn relative_error(actual: &[f64], expected: &[f64]) -> f64 {
 fn random(r: &mut impl Rng, shape: &[usize], scale: f64, dtype: DType) -> Tensor {
     let count = shape.iter().product();
     let v: Vec<f64> = (0..count).map(|_| r.random_range(-scale..scale)).collect();
-    Tensor::from_vec(v, shape, &CPU)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
+    Tensor::from_vec(v, shape, &CPU).unwrap().to_dtype(dtype).unwrap()
 }
 
 /// Asserts that the fused engine's logits and the gradient of every parameter in `vars` match
@@ -83,19 +74,11 @@ fn assert_engines_agree_within(
     }
 }
 
-
 #[test]
 fn fused_layer_matches_stepping_the_cell() {
     // (inputs, hidden, time, batch): random shapes, batch and length > 1 included.
-    for (case, (inputs, hidden, time, batch)) in [
-        (3, 4, 5, 2),
-        (1, 7, 9, 3),
-        (9, 16, 12, 4),
-        (5, 3, 1, 1),
-        (4, 5, 6, 1),
-    ]
-    .into_iter()
-    .enumerate()
+    for (case, (inputs, hidden, time, batch)) in
+        [(3, 4, 5, 2), (1, 7, 9, 3), (9, 16, 12, 4), (5, 3, 1, 1), (4, 5, 6, 1)].into_iter().enumerate()
     {
         let varmap = VarMap::new();
         let params = ParamBuilder::new(&varmap, case as u64, DType::F32, &Device::Cpu);
@@ -107,56 +90,27 @@ fn fused_layer_matches_stepping_the_cell() {
         let projection = random(&mut r, &[time, batch, hidden], 1.0, DType::F32);
         let vars = sorted_parameters(&varmap);
         let (weight, bias) = (vars[1].1.as_tensor(), vars[0].1.as_tensor());
-        assert_eq!(
-            (vars[0].0.as_str(), vars[1].0.as_str()),
-            ("cell.bias", "cell.weight")
-        );
+        assert_eq!((vars[0].0.as_str(), vars[1].0.as_str()), ("cell.bias", "cell.weight"));
 
-        let mut state = LstmState {
-            h: h0.as_tensor().clone(),
-            c: c0.as_tensor().clone(),
-        };
+        let mut state = LstmState { h: h0.as_tensor().clone(), c: c0.as_tensor().clone() };
         let mut hs = Vec::new();
         for t in 0..time {
             state = cell.step(&x.as_tensor().get(t).unwrap(), &state).unwrap();
             hs.push(state.h.clone());
         }
         let reference = Tensor::stack(&hs, 0).unwrap();
-        let fused =
-            lstm_layer(x.as_tensor(), weight, bias, h0.as_tensor(), c0.as_tensor()).unwrap();
+        let fused = lstm_layer(x.as_tensor(), weight, bias, h0.as_tensor(), c0.as_tensor()).unwrap();
         let err = relative_error(&values(&fused), &values(&reference));
-        assert!(
-            err < ENGINE_TOLERANCE,
-            "case {case}: hidden states differ (relative error {err:.2e})"
-        );
+        assert!(err < ENGINE_TOLERANCE, "case {case}: hidden states differ (relative error {err:.2e})");
 
-        let grads_ref = (reference * &projection)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let grads_fused = (fused * &projection)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let all = [
-            ("x", &x),
-            ("h0", &h0),
-            ("c0", &c0),
-            ("weight", &vars[1].1),
-            ("bias", &vars[0].1),
-        ];
+        let grads_ref = (reference * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+        let grads_fused = (fused * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+        let all = [("x", &x), ("h0", &h0), ("c0", &c0), ("weight", &vars[1].1), ("bias", &vars[0].1)];
         for (name, var) in all {
             let g_ref = values(grads_ref.get(var.as_tensor()).expect("reference gradient"));
             let g_fused = values(grads_fused.get(var.as_tensor()).expect("fused gradient"));
             let err = relative_error(&g_fused, &g_ref);
-            assert!(
-                err < ENGINE_TOLERANCE,
-                "case {case}: d/d{name} differs (relative error {err:.2e})"
-            );
+            assert!(err < ENGINE_TOLERANCE, "case {case}: d/d{name} differs (relative error {err:.2e})");
         }
     }
 }
@@ -166,10 +120,7 @@ fn fused_layer_gradients_match_finite_differences() {
     // f64; the initial state given per batch row ([B, H]) and broadcast ([H]).
     let (inputs, hidden, time, batch) = (3, 4, 4, 2);
     let mut r = rng(7);
-    for (name, state_shape) in [
-        ("per-row state", vec![batch, hidden]),
-        ("broadcast state", vec![hidden]),
-    ] {
+    for (name, state_shape) in [("per-row state", vec![batch, hidden]), ("broadcast state", vec![hidden])] {
         let t = |r: &mut rand_chacha::ChaCha8Rng, shape: &[usize], scale: f64| {
             common::t64(&uniform(r, shape.iter().product(), -scale, scale), shape)
         };
@@ -180,31 +131,20 @@ fn fused_layer_gradients_match_finite_differences() {
             ("h0", t(&mut r, &state_shape, 0.5)),
             ("c0", t(&mut r, &state_shape, 0.5)),
         ];
-        let worst = check_gradients(
-            name,
-            &inputs_,
-            |v| lstm_layer(&v[0], &v[1], &v[2], &v[3], &v[4]),
-            11,
-        );
+        let worst = check_gradients(name, &inputs_, |v| lstm_layer(&v[0], &v[1], &v[2], &v[3], &v[4]), 11);
         assert!(worst < 1e-4, "{name}: worst relative error {worst:.2e}");
     }
 }
 
 /// An LSTM baseline config of `layers` x `size` on `engine`.
 fn lstm(size: usize, layers: usize, engine: Engine) -> ModelConfig {
-    ModelConfig::Lstm(LstmBaselineConfig {
-        size,
-        layers,
-        engine,
-    })
+    ModelConfig::Lstm(LstmBaselineConfig { size, layers, engine })
 }
 
 #[test]
 fn baseline_engines_match_outputs_and_every_parameter_gradient() {
     for (case, (size, layers, time, batch)) in
-        [(6, 1, 7, 3), (9, 2, 5, 2), (5, 3, 8, 4), (12, 2, 11, 1)]
-            .into_iter()
-            .enumerate()
+        [(6, 1, 7, 3), (9, 2, 5, 2), (5, 3, 8, 4), (12, 2, 11, 1)].into_iter().enumerate()
     {
         let (inputs, outputs) = (4, 3);
         let varmap = VarMap::new();
@@ -213,36 +153,24 @@ fn baseline_engines_match_outputs_and_every_parameter_gradient() {
             .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
             .unwrap();
         // Built second on the same varmap: it reuses the reference's parameters.
-        let fused = lstm(size, layers, Engine::Fused)
-            .build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu)
-            .unwrap();
+        let fused =
+            lstm(size, layers, Engine::Fused).build(&varmap, seed, inputs, outputs, DType::F32, &Device::Cpu).unwrap();
         // Learned initial states away from zero, so their gradients are exercised too.
         let vars = sorted_parameters(&varmap);
         let mut r = rng(seed);
         for (name, var) in &vars {
             if name.ends_with("h0") || name.ends_with("c0") {
-                var.set(&random(&mut r, var.dims(), 0.5, DType::F32))
-                    .unwrap();
+                var.set(&random(&mut r, var.dims(), 0.5, DType::F32)).unwrap();
             }
         }
         let x = random(&mut r, &[time, batch, inputs], 1.0, DType::F32);
-        let targets = random(&mut r, &[time, batch, outputs], 1.0, DType::F32)
-            .gt(0.0)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap();
-        let mask = random(&mut r, &[time, batch], 1.0, DType::F32)
-            .gt(-0.5)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap();
+        let targets =
+            random(&mut r, &[time, batch, outputs], 1.0, DType::F32).gt(0.0).unwrap().to_dtype(DType::F32).unwrap();
+        let mask = random(&mut r, &[time, batch], 1.0, DType::F32).gt(-0.5).unwrap().to_dtype(DType::F32).unwrap();
 
         let run = |model: &dyn SequenceModel| {
             let logits = model.forward(&x).unwrap();
-            let grads = sequence_loss(&logits, &targets, &mask)
-                .unwrap()
-                .backward()
-                .unwrap();
+            let grads = sequence_loss(&logits, &targets, &mask).unwrap().backward().unwrap();
             (values(&logits), grads)
         };
         let (y_ref, g_ref) = run(reference.as_ref());
@@ -256,9 +184,7 @@ fn baseline_engines_match_outputs_and_every_parameter_gradient() {
 fn engines_have_identical_parameter_names_shapes_and_initial_values() {
     let build = |engine| {
         let varmap = VarMap::new();
-        lstm(8, 3, engine)
-            .build(&varmap, 5, 9, 8, DType::F32, &Device::Cpu)
-            .unwrap();
+        lstm(8, 3, engine).build(&varmap, 5, 9, 8, DType::F32, &Device::Cpu).unwrap();
         sorted_parameters(&varmap)
             .into_iter()
             .map(|(n, v)| (n, v.dims().to_vec(), values(v.as_tensor())))
@@ -319,18 +245,11 @@ fn compare_ntm_engines(dtype: DType, perturb: bool, tolerance: f64, shapes: &[(u
                 var.set(&random(&mut r, var.dims(), scale, dtype)).unwrap();
             }
             let x = random(&mut r, &[time, batch, inputs], 1.0, dtype);
-            let targets = random(&mut r, &[time, batch, outputs], 1.0, dtype)
-                .gt(0.0)
-                .unwrap()
-                .to_dtype(dtype)
-                .unwrap();
+            let targets = random(&mut r, &[time, batch, outputs], 1.0, dtype).gt(0.0).unwrap().to_dtype(dtype).unwrap();
             let mask = Tensor::ones((time, batch), dtype, &CPU).unwrap();
             let run = |model: &dyn SequenceModel| {
                 let logits = model.forward(&x).unwrap();
-                let grads = sequence_loss(&logits, &targets, &mask)
-                    .unwrap()
-                    .backward()
-                    .unwrap();
+                let grads = sequence_loss(&logits, &targets, &mask).unwrap().backward().unwrap();
                 (values(&logits), grads)
             };
             let (y_ref, g_ref) = run(reference.as_ref());
@@ -393,9 +312,20 @@ fn ntm_engines_record_the_same_traces() {
                     ("read", optional(&a.read), optional(&b.read)),
                 ];
                 for (field, reference, fused) in fields {
-                    assert_eq!(fused.len(), reference.len(), "case {case}, {:?} {}, step {t}: {field}", head_ref.kind, head_ref.index);
+                    assert_eq!(
+                        fused.len(),
+                        reference.len(),
+                        "case {case}, {:?} {}, step {t}: {field}",
+                        head_ref.kind,
+                        head_ref.index
+                    );
                     let err = relative_error(&fused, &reference);
-                    assert!(err < ENGINE_TOLERANCE, "case {case}, {:?} head {}, step {t}: {field} differs ({err:.2e})", head_ref.kind, head_ref.index);
+                    assert!(
+                        err < ENGINE_TOLERANCE,
+                        "case {case}, {:?} head {}, step {t}: {field} differs ({err:.2e})",
+                        head_ref.kind,
+                        head_ref.index
+                    );
                 }
             }
         }

@@ -21,13 +21,15 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, distributions, relative_error, rng, t64, uniform, values, FD_EPS, FD_TOLERANCE};
 use ntm::base::kinds::{ControllerKind, Engine, MemoryInit};
-use ntm::optim::loss::sequence_loss;
-use ntm::pieces::addressing::{address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams};
 use ntm::models::lstm::{LstmBaseline, LstmBaselineConfig};
-use ntm::pieces::memory;
 use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
-use ntm::pieces::params::ParamBuilder;
 use ntm::models::SequenceModel;
+use ntm::optim::loss::sequence_loss;
+use ntm::pieces::addressing::{
+    address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams,
+};
+use ntm::pieces::memory;
+use ntm::pieces::params::ParamBuilder;
 use rand::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -59,9 +61,8 @@ fn the_check_can_fail() {
     // the checker must report a missing gradient. And a wrong gradient (a straight-through
     // estimator x + (x^2 - x).detach(), value x^2, autograd slope 1) must be caught.
     let x = random(1, &[B, N], 0.5, 1.5);
-    let missing = catch_unwind(AssertUnwindSafe(|| {
-        check_gradients("detached", &[("x", x.clone())], |t| t[0].detach().sqr(), 1)
-    }));
+    let missing =
+        catch_unwind(AssertUnwindSafe(|| check_gradients("detached", &[("x", x.clone())], |t| t[0].detach().sqr(), 1)));
     assert!(missing.is_err(), "a missing gradient passed the check");
     let wrong = catch_unwind(AssertUnwindSafe(|| {
         check_gradients("straight-through", &[("x", x.clone())], |t| &t[0] + (t[0].sqr()? - &t[0])?.detach(), 1)
@@ -202,7 +203,16 @@ fn set_entry(var: &Var, index: usize, value: f64) {
 ///   L = sequence_loss(y, targets, mask) + sum(y * P).
 /// Parameters with at most `full` entries are checked at every entry, bigger ones at `sample`
 /// random entries (`full = usize::MAX`: every entry of every parameter). Every parameter must get a gradient (none is disconnected).
-fn check_model(name: &str, model: &dyn SequenceModel, varmap: &VarMap, inputs: usize, outputs: usize, seed: u64, full: usize, sample: usize) {
+fn check_model(
+    name: &str,
+    model: &dyn SequenceModel,
+    varmap: &VarMap,
+    inputs: usize,
+    outputs: usize,
+    seed: u64,
+    full: usize,
+    sample: usize,
+) {
     let (t, b) = (4, 2);
     let mut r = rng(seed);
     let x = t64(&uniform(&mut r, t * b * inputs, -1.0, 1.0), &[t, b, inputs]);
@@ -229,7 +239,8 @@ fn check_model(name: &str, model: &dyn SequenceModel, varmap: &VarMap, inputs: u
         };
         assert!(analytic.iter().any(|g| *g != 0.0), "{name}: parameter {pname} has an all-zero gradient");
         let count = analytic.len();
-        let entries: Vec<usize> = if count <= full { (0..count).collect() } else { (0..sample).map(|_| r.random_range(0..count)).collect() };
+        let entries: Vec<usize> =
+            if count <= full { (0..count).collect() } else { (0..sample).map(|_| r.random_range(0..count)).collect() };
         let original = values(var.as_tensor());
         for index in entries {
             set_entry(&var, index, original[index] + FD_EPS);
@@ -327,6 +338,7 @@ fn ntm_over_sixteen_slots_gradient() {
 fn lstm_baseline_gradient() {
     let varmap = VarMap::new();
     let params = ParamBuilder::new(&varmap, 9, DType::F64, &Device::Cpu);
-    let model = LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2, ..Default::default() }, &params, 3, 2).unwrap();
+    let model =
+        LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2, ..Default::default() }, &params, 3, 2).unwrap();
     check_model("LSTM baseline", &model, &varmap, 3, 2, 104, usize::MAX, 0);
 }

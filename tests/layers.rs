@@ -61,7 +61,10 @@ fn code_only(text: &str) -> String {
                 }
             }
             out.push(' ');
-        } else if c == 'r' && (next == Some('"') || next == Some('#')) && !chars.get(i.wrapping_sub(1)).is_some_and(|p| p.is_alphanumeric() || *p == '_') {
+        } else if c == 'r'
+            && (next == Some('"') || next == Some('#'))
+            && !chars.get(i.wrapping_sub(1)).is_some_and(|p| p.is_alphanumeric() || *p == '_')
+        {
             // A raw string r"..." or r#"..."#.
             let mut j = i + 1;
             let mut hashes = 0;
@@ -221,7 +224,10 @@ fn paths(code: &str, module: &Module) -> Vec<Module> {
             i = after;
             continue;
         }
-        if (word == "crate" || word == "super" || word == "self") && chars.get(after) == Some(&':') && chars.get(after + 1) == Some(&':') {
+        if (word == "crate" || word == "super" || word == "self")
+            && chars.get(after) == Some(&':')
+            && chars.get(after + 1) == Some(&':')
+        {
             let mut here = module.clone();
             here.extend(inline.iter().map(|(n, _)| n.clone()));
             let (text, end) = path_text(&chars, i);
@@ -371,7 +377,9 @@ fn layer_of(m: &Module, table: &[(usize, Vec<String>)]) -> Option<usize> {
     let first = m.first()?;
     table
         .iter()
-        .find(|(_, places)| places.iter().any(|p| *p == format!("{first}/") || (m.len() == 1 && *p == format!("{first}.rs"))))
+        .find(|(_, places)| {
+            places.iter().any(|p| *p == format!("{first}/") || (m.len() == 1 && *p == format!("{first}.rs")))
+        })
         .map(|(n, _)| *n)
 }
 
@@ -450,7 +458,15 @@ fn problems(edges: &BTreeSet<(Module, Module)>, table: &[(usize, Vec<String>)]) 
         }
     }
     let n = nodes.len();
-    let mut t = Tarjan { next: &next, index: vec![None; n], low: vec![0; n], stack: vec![], on_stack: vec![false; n], counter: 0, components: vec![] };
+    let mut t = Tarjan {
+        next: &next,
+        index: vec![None; n],
+        low: vec![0; n],
+        stack: vec![],
+        on_stack: vec![false; n],
+        counter: 0,
+        components: vec![],
+    };
     for v in 0..n {
         if t.index[v].is_none() {
             t.visit(v);
@@ -505,8 +521,11 @@ fn no_command_uses_another_command() {
 #[test]
 fn every_library_module_sits_in_a_layer() {
     let table = layer_table(&std::fs::read_to_string(root().join("src/lib.rs")).unwrap());
-    let missing: Vec<String> =
-        modules(&root().join("src")).keys().filter(|m| !m.is_empty() && layer_of(m, &table).is_none()).map(name).collect();
+    let missing: Vec<String> = modules(&root().join("src"))
+        .keys()
+        .filter(|m| !m.is_empty() && layer_of(m, &table).is_none())
+        .map(name)
+        .collect();
     assert!(missing.is_empty(), "modules in no layer of src/lib.rs's table: {missing:?}");
 }
 

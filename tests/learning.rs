@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use ntm::config::Experiment;
-use ntm::train::progress::Progress;
 use ntm::records::report::MetricsRecord;
 use ntm::records::run_dir::read_metrics;
+use ntm::train::progress::Progress;
 use ntm::train::Trainer;
 
 // Measured (debug profile, one thread, seeds 0-9, 8,000 sequences, first vs last 80):

@@ -199,9 +199,8 @@ fn batch_rows_are_independent() {
         let mem = tensor(memory, &[2, n, m], DType::F64);
         let wt = tensor(w, &[2, n], DType::F64);
         let read_out = values(&read(&wt, &mem).unwrap());
-        let write_out = values(
-            &write(&mem, &wt, &tensor(e, &[2, m], DType::F64), &tensor(a, &[2, m], DType::F64)).unwrap(),
-        );
+        let write_out =
+            values(&write(&mem, &wt, &tensor(e, &[2, m], DType::F64), &tensor(a, &[2, m], DType::F64)).unwrap());
         (read_out, write_out)
     };
     let (read0, write0) = run(&memory, &w, &e, &a);
@@ -275,8 +274,7 @@ fn several_write_heads_erase_then_add_on_the_previous_memory() {
         }
         let read = record.heads.iter().find(|h| h.kind == HeadKind::Read).unwrap();
         let w = &read.steps[0].weighting;
-        let expected: Vec<f64> =
-            (0..4).map(|j| (0..6).map(|i| w[i] as f64 * memory[i][j]).sum()).collect();
+        let expected: Vec<f64> = (0..4).map(|j| (0..6).map(|i| w[i] as f64 * memory[i][j]).sum()).collect();
         let got: Vec<f64> = read.steps[0].read.as_ref().unwrap().iter().map(|&v| v as f64).collect();
         assert_close(&format!("{engine:?}: read after three writes"), &got, &expected, 1e-5);
     }

@@ -8,12 +8,12 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::VarMap;
 use common::{assert_finite, assert_tensor, rng, tensor, uniform, values};
+use ntm::models::factory::ModelConfig;
+use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
+use ntm::models::SequenceModel;
 use ntm::optim::loss::{bce_with_logits, bit_errors, sequence_loss};
 use ntm::pieces::addressing::{address, cosine_similarity, sharpen, softmax, AddressingParams};
 use ntm::pieces::memory::CONSTANT_INIT;
-use ntm::models::factory::ModelConfig;
-use ntm::models::SequenceModel;
-use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
 use ntm::pieces::params::ParamBuilder;
 
 const DTYPES: [DType; 2] = [DType::F64, DType::F32];
@@ -79,7 +79,15 @@ fn zero_key_and_zero_memory_rows_through_address() {
             + (&out.content * &projection).unwrap().sum_all().unwrap())
         .unwrap();
         let grads = loss.backward().unwrap();
-        for (name, v) in [("key", &key), ("memory", &memory), ("beta", &beta), ("gate", &gate), ("shift", &shift), ("gamma", &gamma), ("previous", &previous)] {
+        for (name, v) in [
+            ("key", &key),
+            ("memory", &memory),
+            ("beta", &beta),
+            ("gate", &gate),
+            ("shift", &shift),
+            ("gamma", &gamma),
+            ("previous", &previous),
+        ] {
             finite_grad(&grads, v, &format!("d loss / d {name} ({dtype:?})"));
         }
         // The gradient with respect to a zero key is not 0 (the key can move off zero): the
@@ -218,8 +226,16 @@ fn ntm_gradients(config: &NtmConfig, memory: Option<f64>) -> Vec<(String, Vec<f6
     let model = Ntm::new(config, &params, 9, 8).unwrap();
     let (t, b) = (3, 2);
     let mut r = rng(12);
-    let x = tensor(&uniform(&mut r, t * b * 9, 0.0, 1.0).iter().map(|v| v.round()).collect::<Vec<_>>(), &[t, b, 9], DType::F32);
-    let targets = tensor(&uniform(&mut r, t * b * 8, 0.0, 1.0).iter().map(|v| v.round()).collect::<Vec<_>>(), &[t, b, 8], DType::F32);
+    let x = tensor(
+        &uniform(&mut r, t * b * 9, 0.0, 1.0).iter().map(|v| v.round()).collect::<Vec<_>>(),
+        &[t, b, 9],
+        DType::F32,
+    );
+    let targets = tensor(
+        &uniform(&mut r, t * b * 8, 0.0, 1.0).iter().map(|v| v.round()).collect::<Vec<_>>(),
+        &[t, b, 8],
+        DType::F32,
+    );
     let mask = tensor(&[1.0; 6], &[t, b], DType::F32);
     let mut state = model.initial_state(b).unwrap();
     if let Some(value) = memory {
@@ -267,7 +283,11 @@ fn ntm_on_constant_memory_has_finite_gradients() {
 #[test]
 fn ntm_on_zero_memory_has_finite_gradients() {
     // An exactly zero memory (every norm 0): the first write heads' keys meet only zero rows.
-    let config = NtmConfig { memory: MemoryConfig { slots: 16, width: 6, ..MemoryConfig::default() }, controller_size: 20, ..NtmConfig::default() };
+    let config = NtmConfig {
+        memory: MemoryConfig { slots: 16, width: 6, ..MemoryConfig::default() },
+        controller_size: 20,
+        ..NtmConfig::default()
+    };
     for (name, g) in ntm_gradients(&config, Some(0.0)) {
         assert!(g.iter().all(|v| v.is_finite()), "{name}: non-finite gradient");
     }
@@ -328,7 +348,11 @@ fn loss_example(masked_logits: [f64; 2]) -> (Tensor, Tensor, Tensor) {
     let logits = [0.0, 0.0, masked_logits[0], masked_logits[1], 1000.0, 0.0, -1000.0, 2.0];
     let targets = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0];
     let mask = [1.0, 0.0, 1.0, 1.0];
-    (tensor(&logits, &[2, 2, 2], DType::F64), tensor(&targets, &[2, 2, 2], DType::F64), tensor(&mask, &[2, 2], DType::F64))
+    (
+        tensor(&logits, &[2, 2, 2], DType::F64),
+        tensor(&targets, &[2, 2, 2], DType::F64),
+        tensor(&mask, &[2, 2], DType::F64),
+    )
 }
 
 #[test]

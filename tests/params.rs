@@ -9,10 +9,10 @@ use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
 use ntm::base::kinds::{ControllerKind, MemoryInit};
-use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::factory::ModelConfig;
-use ntm::models::SequenceModel;
+use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
+use ntm::models::SequenceModel;
 
 /// The copy task's widths: 8 data bits + 1 delimiter in, 8 bits out.
 const INPUTS: usize = 9;
@@ -189,7 +189,10 @@ fn every_parameter_name_is_a_readable_path() {
 #[test]
 fn random_memory_init_is_not_a_trained_parameter() {
     // memory.init = random is "stored with the weights but not trained": no Var, not counted.
-    let config = NtmConfig { memory: MemoryConfig { init: MemoryInit::Random, ..MemoryConfig::default() }, ..NtmConfig::default() };
+    let config = NtmConfig {
+        memory: MemoryConfig { init: MemoryInit::Random, ..MemoryConfig::default() },
+        ..NtmConfig::default()
+    };
     let (varmap, model) = build(&ModelConfig::Ntm(config), 0, DType::F32);
     assert!(!shapes(&varmap).contains_key("initial.memory"));
     assert_eq!(model.parameter_count(), NTM_LSTM_COUNT);
@@ -197,7 +200,10 @@ fn random_memory_init_is_not_a_trained_parameter() {
 
 #[test]
 fn same_seed_same_parameters_different_seed_different_weights() {
-    for config in [ModelConfig::Ntm(NtmConfig::default()), ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() })] {
+    for config in [
+        ModelConfig::Ntm(NtmConfig::default()),
+        ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() }),
+    ] {
         let (a, _) = build(&config, 42, DType::F32);
         let (b, _) = build(&config, 42, DType::F32);
         let (c, _) = build(&config, 43, DType::F32);
@@ -222,7 +228,11 @@ fn same_seed_same_parameters_different_seed_different_weights() {
 fn the_seed_gives_the_same_values_in_f32_and_f64() {
     // Values are drawn in f64 from the seeded generator and then converted: the F32 model is
     // the F64 model rounded.
-    let config = ModelConfig::Ntm(NtmConfig { controller_size: 10, memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() }, ..NtmConfig::default() });
+    let config = ModelConfig::Ntm(NtmConfig {
+        controller_size: 10,
+        memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() },
+        ..NtmConfig::default()
+    });
     let (a, _) = build(&config, 9, DType::F64);
     let (b, _) = build(&config, 9, DType::F32);
     let (va, vb) = (contents(&a), contents(&b));
@@ -255,7 +265,8 @@ fn initial_values_follow_the_documented_initialisation() {
     assert!(bias[..100].iter().all(|&x| x == 0.0));
     assert!(bias[100..200].iter().all(|&x| x == 1.0), "forget-gate bias");
     assert!(bias[200..].iter().all(|&x| x == 0.0));
-    for name in ["controller.layer0.h0", "controller.layer0.c0", "heads.read0.bias", "heads.write0.bias", "output.bias"] {
+    for name in ["controller.layer0.h0", "controller.layer0.c0", "heads.read0.bias", "heads.write0.bias", "output.bias"]
+    {
         assert!(v[name].iter().all(|&x| x == 0.0), "{name}");
     }
     for name in ["initial.read0_weighting", "initial.write0_weighting"] {
@@ -270,14 +281,22 @@ fn initial_values_follow_the_documented_initialisation() {
 fn existing_parameters_are_reused_and_shapes_checked() {
     // Building into a VarMap that already holds the parameters (a loaded checkpoint) reuses
     // them whatever the seed; a model of another shape is an error naming the parameter.
-    let config = ModelConfig::Ntm(NtmConfig { controller_size: 10, memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() }, ..NtmConfig::default() });
+    let config = ModelConfig::Ntm(NtmConfig {
+        controller_size: 10,
+        memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() },
+        ..NtmConfig::default()
+    });
     let varmap = VarMap::new();
     config.build(&varmap, 1, INPUTS, OUTPUTS, DType::F64, &Device::Cpu).unwrap();
     let before = contents(&varmap);
     let again = config.build(&varmap, 2, INPUTS, OUTPUTS, DType::F64, &Device::Cpu).unwrap();
     assert_eq!(contents(&varmap), before, "rebuilding with another seed changed stored parameters");
     assert_eq!(again.parameter_count(), varmap.all_vars().iter().map(|v| v.elem_count()).sum::<usize>());
-    let wider = ModelConfig::Ntm(NtmConfig { controller_size: 11, memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() }, ..NtmConfig::default() });
+    let wider = ModelConfig::Ntm(NtmConfig {
+        controller_size: 11,
+        memory: MemoryConfig { slots: 8, width: 4, ..MemoryConfig::default() },
+        ..NtmConfig::default()
+    });
     let err = match wider.build(&varmap, 1, INPUTS, OUTPUTS, DType::F64, &Device::Cpu) {
         Ok(_) => panic!("a model of another shape reused the parameters"),
         Err(e) => e.to_string(),

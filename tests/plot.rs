@@ -16,10 +16,7 @@ struct Bits(u64);
 
 impl Bits {
     fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((self.0 >> 33) & 1) as f32
     }
     fn vector(&mut self, n: usize) -> Vec<f32> {
@@ -67,43 +64,20 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
             input[8] = 1.0;
         }
         inputs.push(input);
-        let target = if t > length {
-            seq[t - length - 1].clone()
-        } else {
-            vec![0.0; 8]
-        };
+        let target = if t > length { seq[t - length - 1].clone() } else { vec![0.0; 8] };
         mask.push(if t > length { 1.0 } else { 0.0 });
-        outputs.push(
-            target
-                .iter()
-                .map(|&b| if b > 0.5 { 0.93 } else { 0.04 })
-                .collect::<Vec<f32>>(),
-        );
+        outputs.push(target.iter().map(|&b| if b > 0.5 { 0.93 } else { 0.04 }).collect::<Vec<f32>>());
         targets.push(target);
     }
     outputs[length + 2][3] = 1.0 - outputs[length + 2][3];
-    let encode = |v: &[f32]| {
-        (0..20)
-            .map(|i| if v[i % 8] > 0.5 { 0.8 } else { -0.8 })
-            .collect::<Vec<f32>>()
-    };
+    let encode = |v: &[f32]| (0..20).map(|i| if v[i % 8] > 0.5 { 0.8 } else { -0.8 }).collect::<Vec<f32>>();
     let write = (0..steps)
-        .map(|t| {
-            head_step(
-                peak(slots, 5 + t.min(length)),
-                HeadKind::Write,
-                encode(&inputs[t.min(length - 1)]),
-            )
-        })
+        .map(|t| head_step(peak(slots, 5 + t.min(length)), HeadKind::Write, encode(&inputs[t.min(length - 1)])))
         .collect();
     let read = (0..steps)
         .map(|t| {
             let at = 5 + t.saturating_sub(length + 1);
-            head_step(
-                peak(slots, at),
-                HeadKind::Read,
-                encode(&seq[(at - 5).min(length - 1)]),
-            )
+            head_step(peak(slots, at), HeadKind::Read, encode(&seq[(at - 5).min(length - 1)]))
         })
         .collect();
     Trace {
@@ -118,16 +92,8 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
         outputs,
         initial_memory: vec![vec![1e-6; 20]; slots],
         heads: vec![
-            HeadTrace {
-                kind: HeadKind::Read,
-                index: 0,
-                steps: read,
-            },
-            HeadTrace {
-                kind: HeadKind::Write,
-                index: 0,
-                steps: write,
-            },
+            HeadTrace { kind: HeadKind::Read, index: 0, steps: read },
+            HeadTrace { kind: HeadKind::Write, index: 0, steps: write },
         ],
     }
 }
@@ -142,20 +108,11 @@ fn runs() -> Vec<(String, Vec<MetricsRecord>)> {
                 let wobble = 1.0 + 0.6 * (noise.next() as f64 - 0.5);
                 let loss = (60.0 * (-x * rate).exp() + floor) * wobble;
                 let errors = if loss < 0.05 { 0.0 } else { loss * 0.3 };
-                MetricsRecord {
-                    sequences: i * 500,
-                    loss_bits: loss,
-                    bit_errors: errors,
-                    seconds: i as f64,
-                    skipped: 0,
-                }
+                MetricsRecord { sequences: i * 500, loss_bits: loss, bit_errors: errors, seconds: i as f64, skipped: 0 }
             })
             .collect()
     };
-    vec![
-        ("ntm".to_string(), curve(1.5e-4, 0.0, &mut noise)),
-        ("lstm".to_string(), curve(3e-5, 2.0, &mut noise)),
-    ]
+    vec![("ntm".to_string(), curve(1.5e-4, 0.0, &mut noise)), ("lstm".to_string(), curve(3e-5, 2.0, &mut noise))]
 }
 
 /// Copy generalisation results: the NTM stays near 0 errors, the LSTM falls apart past 20.
@@ -230,12 +187,7 @@ fn inspect(path: &Path) -> (u32, u32, usize) {
 fn heads_figure_short_episode_small_memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "heads-copy-10.png");
-    plot_heads(
-        &copy_trace(10, 20),
-        "copy, length 10, NTM after 30000 sequences",
-        &path,
-    )
-    .unwrap();
+    plot_heads(&copy_trace(10, 20), "copy, length 10, NTM after 30000 sequences", &path).unwrap();
     let (w, h, colours) = inspect(&path);
     // 21 steps are below the 640 px minimum of cells: 16 + 64 + 640 + 62 + 16.
     assert_eq!(w, 798);
@@ -250,9 +202,7 @@ fn heads_figure_of_many_heads_has_two_columns() {
     let mut trace = copy_trace(10, 20);
     let (read, write) = (trace.heads[0].clone(), trace.heads[1].clone());
     trace.heads = (0..4)
-        .flat_map(|i| {
-            [HeadTrace { index: i, ..read.clone() }, HeadTrace { index: i, ..write.clone() }]
-        })
+        .flat_map(|i| [HeadTrace { index: i, ..read.clone() }, HeadTrace { index: i, ..write.clone() }])
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "heads-8.png");
@@ -273,12 +223,7 @@ fn heads_figure_of_many_heads_has_two_columns() {
 fn heads_figure_long_episode_crops_large_memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "heads-copy-120.png");
-    plot_heads(
-        &copy_trace(120, 128),
-        "copy, length 120, NTM after 30000 sequences",
-        &path,
-    )
-    .unwrap();
+    plot_heads(&copy_trace(120, 128), "copy, length 120, NTM after 30000 sequences", &path).unwrap();
     let (w, h, colours) = inspect(&path);
     assert_eq!(w, 16 + 64 + 241 * 5 + 62 + 16);
     assert!(h > 800 && h < 2500, "height {h}");
@@ -307,13 +252,7 @@ fn learning_curves() {
 fn generalisation() {
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "generalisation.png");
-    plot_generalisation(
-        &reports(),
-        (1, 20),
-        "copy: generalisation to longer sequences",
-        &path,
-    )
-    .unwrap();
+    plot_generalisation(&reports(), (1, 20), "copy: generalisation to longer sequences", &path).unwrap();
     let (w, h, colours) = inspect(&path);
     assert_eq!((w, h), (1400, 560));
     assert!(colours > 10);
@@ -323,12 +262,7 @@ fn generalisation() {
 fn outputs_at_long_lengths() {
     let dir = tempfile::tempdir().unwrap();
     let path = figure(&dir, "outputs.png");
-    plot_outputs(
-        &samples(&[10, 20, 30, 50, 120]),
-        "copy: outputs at test lengths",
-        &path,
-    )
-    .unwrap();
+    plot_outputs(&samples(&[10, 20, 30, 50, 120]), "copy: outputs at test lengths", &path).unwrap();
     let (w, h, colours) = inspect(&path);
     // 6 px per step for 120 steps, cells 60 + 720 + 20 wide, two models, colour bar.
     assert_eq!(w, 16 + 2 * (60 + 720 + 20) + 70 + 16);
@@ -364,10 +298,7 @@ fn empty_data_is_an_error_naming_the_file() {
     for e in errors {
         assert!(matches!(e, PlotError::Empty { .. }), "{e:?}");
         let message = e.to_string();
-        assert!(
-            message.starts_with("nothing to plot") && message.contains("empty.png"),
-            "{message}"
-        );
+        assert!(message.starts_with("nothing to plot") && message.contains("empty.png"), "{message}");
     }
     assert!(!path.exists());
 }
@@ -388,13 +319,8 @@ fn nan_and_infinite_values_do_not_panic() {
     runs[1].1[5].bit_errors = f64::INFINITY;
     runs[1].1[6].loss_bits = -1.0;
     plot_curves(&runs, "NaN curves", &figure(&dir, "nan-curves.png")).unwrap();
-    let all_nan = vec![MetricsRecord {
-        sequences: 1,
-        loss_bits: f64::NAN,
-        bit_errors: f64::NAN,
-        seconds: 0.0,
-        skipped: 0,
-    }];
+    let all_nan =
+        vec![MetricsRecord { sequences: 1, loss_bits: f64::NAN, bit_errors: f64::NAN, seconds: 0.0, skipped: 0 }];
     assert!(plot_curves(&[("x".into(), all_nan)], "t", &figure(&dir, "x.png")).is_err());
 
     let mut reports = reports();
@@ -406,12 +332,7 @@ fn nan_and_infinite_values_do_not_panic() {
     samples[0].output[0][0] = f32::NAN;
     samples[1].output.pop(); // ragged: output shorter than target
     plot_outputs(&samples, "NaN outputs", &figure(&dir, "nan-outputs.png")).unwrap();
-    for name in [
-        "nan-heads.png",
-        "nan-curves.png",
-        "nan-eval.png",
-        "nan-outputs.png",
-    ] {
+    for name in ["nan-heads.png", "nan-curves.png", "nan-eval.png", "nan-outputs.png"] {
         assert!(inspect(&figure(&dir, name)).2 > 10);
     }
 }
@@ -444,25 +365,11 @@ fn degenerate_shapes_still_draw() {
     plot_heads(&trace, "one step", &figure(&dir, "one-step.png")).unwrap();
     // A head whose weightings are empty.
     let mut trace = copy_trace(10, 20);
-    trace.heads[0]
-        .steps
-        .iter_mut()
-        .for_each(|s| s.weighting.clear());
+    trace.heads[0].steps.iter_mut().for_each(|s| s.weighting.clear());
     plot_heads(&trace, "empty weightings", &figure(&dir, "no-slots.png")).unwrap();
 
-    let one = vec![MetricsRecord {
-        sequences: 0,
-        loss_bits: 0.0,
-        bit_errors: 0.0,
-        seconds: 0.0,
-        skipped: 0,
-    }];
-    plot_curves(
-        &[("ntm".into(), one)],
-        "one record",
-        &figure(&dir, "one-record.png"),
-    )
-    .unwrap();
+    let one = vec![MetricsRecord { sequences: 0, loss_bits: 0.0, bit_errors: 0.0, seconds: 0.0, skipped: 0 }];
+    plot_curves(&[("ntm".into(), one)], "one record", &figure(&dir, "one-record.png")).unwrap();
     let single = EvalReport {
         model: "ntm".into(),
         task: "copy".into(),
@@ -475,25 +382,13 @@ fn degenerate_shapes_still_draw() {
             slots: None,
         }],
     };
-    plot_generalisation(
-        &[single],
-        (0, 0),
-        "one length",
-        &figure(&dir, "one-length.png"),
-    )
-    .unwrap();
+    plot_generalisation(&[single], (0, 0), "one length", &figure(&dir, "one-length.png")).unwrap();
     let mut samples = samples(&[10, 30]);
     samples.remove(1); // ntm has no length-30 sample
     samples[0].target.clear();
     samples[0].output.clear(); // and its length-10 sample is empty
     plot_outputs(&samples, "gaps", &figure(&dir, "gaps.png")).unwrap();
-    for name in [
-        "one-step.png",
-        "no-slots.png",
-        "one-record.png",
-        "one-length.png",
-        "gaps.png",
-    ] {
+    for name in ["one-step.png", "no-slots.png", "one-record.png", "one-length.png", "gaps.png"] {
         assert!(inspect(&figure(&dir, name)).2 > 2, "{name}");
     }
 }

@@ -36,7 +36,6 @@ fn rows(report: &Value) -> Vec<(u64, Option<u64>, f64)> {
         .collect()
 }
 
-
 #[test]
 fn run_evaluates_the_grid_and_draws_it() {
     let (s, stdout) = trained();

@@ -39,22 +39,14 @@ impl Sandbox {
 
     /// Starts `ntm args...` without waiting; stderr is piped, stdout discarded.
     fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the ntm binary starts")
+        self.command(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the ntm binary starts")
     }
 }
 
-
 fn assert_unchanged(dir: &Path, before: &BTreeMap<PathBuf, Vec<u8>>, what: &str) {
     let after = snapshot(dir);
-    let changed: Vec<&PathBuf> = before
-        .keys()
-        .chain(after.keys())
-        .filter(|p| before.get(*p) != after.get(*p))
-        .collect();
+    let changed: Vec<&PathBuf> =
+        before.keys().chain(after.keys()).filter(|p| before.get(*p) != after.get(*p)).collect();
     assert!(changed.is_empty(), "{what} changed {changed:?} in {}", dir.display());
 }
 
@@ -112,7 +104,6 @@ fn assert_same_training(a: &Path, b: &Path) {
     }
 }
 
-
 /// Waits until `dir/metrics.jsonl` has a complete line, the child still training.
 fn wait_for_metrics(child: &mut Child, dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -164,8 +155,18 @@ fn bad_experiment_files_give_one_error_line() {
         ("width0", "width = 6", "width = 0", &["models.ntm.memory.width = 0", "at least 1"]),
         ("read-heads0", "read_heads = 1", "read_heads = 0", &["models.ntm.read_heads = 0", "at least 1"]),
         ("write-heads0", "write_heads = 1", "write_heads = 0", &["models.ntm.write_heads = 0", "at least 1"]),
-        ("controller0", "controller_size = 16", "controller_size = 0", &["models.ntm.controller_size = 0", "at least 1"]),
-        ("controller-layers0", "controller_layers = 1", "controller_layers = 0", &["models.ntm.controller_layers = 0", "at least 1"]),
+        (
+            "controller0",
+            "controller_size = 16",
+            "controller_size = 0",
+            &["models.ntm.controller_size = 0", "at least 1"],
+        ),
+        (
+            "controller-layers0",
+            "controller_layers = 1",
+            "controller_layers = 0",
+            &["models.ntm.controller_layers = 0", "at least 1"],
+        ),
         ("lstm-size0", "size = 16\nlayers", "size = 0\nlayers", &["models.lstm.size = 0", "at least 1"]),
         ("lstm-layers0", "layers = 1\n\n[train]", "layers = 0\n\n[train]", &["models.lstm.layers = 0", "at least 1"]),
         ("lstm-size-neg", "size = 16\nlayers", "size = -16\nlayers", &["[models.lstm]", "-16", "expected usize"]),
@@ -254,7 +255,8 @@ fn bad_checkpoints_are_refused_and_left_alone() {
     let s = Sandbox::new();
     s.ok(&["run", "tiny.toml", "--out", "base"]);
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "six", "--set", "models.ntm.memory.slots=6"]);
-    let (name, eight, six) = first_shape_difference(&s.path("base/ntm/checkpoint.safetensors"), &s.path("six/ntm/checkpoint.safetensors"));
+    let (name, eight, six) =
+        first_shape_difference(&s.path("base/ntm/checkpoint.safetensors"), &s.path("six/ntm/checkpoint.safetensors"));
     let shape_words = [name.clone(), format!("{six:?}"), format!("{eight:?}")];
     let (_, _, six_state) =
         first_shape_difference(&s.path("base/ntm/optimizer.safetensors"), &s.path("six/ntm/optimizer.safetensors"));
@@ -272,14 +274,35 @@ fn bad_checkpoints_are_refused_and_left_alone() {
     use Damage::*;
     // (case, damage, words of the message, does `eval` read the damaged file)
     let cases: Vec<(&str, Damage, Vec<String>, bool)> = vec![
-        ("weights-missing", Remove("checkpoint.safetensors"), vec!["checkpoint.safetensors".into(), "no such file".into()], true),
-        ("weights-empty", Write("checkpoint.safetensors", Vec::new()), vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()], true),
-        ("weights-truncated", Write("checkpoint.safetensors", half("checkpoint.safetensors")), vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()], true),
-        ("weights-garbage", Write("checkpoint.safetensors", garbage.clone()), vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()], true),
+        (
+            "weights-missing",
+            Remove("checkpoint.safetensors"),
+            vec!["checkpoint.safetensors".into(), "no such file".into()],
+            true,
+        ),
+        (
+            "weights-empty",
+            Write("checkpoint.safetensors", Vec::new()),
+            vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()],
+            true,
+        ),
+        (
+            "weights-truncated",
+            Write("checkpoint.safetensors", half("checkpoint.safetensors")),
+            vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()],
+            true,
+        ),
+        (
+            "weights-garbage",
+            Write("checkpoint.safetensors", garbage.clone()),
+            vec!["checkpoint.safetensors".into(), "not a valid safetensors".into()],
+            true,
+        ),
         (
             "weights-other-shape",
             Write("checkpoint.safetensors", bytes(&s.path("six/ntm/checkpoint.safetensors"))),
-            [&["checkpoint.safetensors".to_owned(), "has shape".into(), "the model expects".into()][..], &shape_words].concat(),
+            [&["checkpoint.safetensors".to_owned(), "has shape".into(), "the model expects".into()][..], &shape_words]
+                .concat(),
             true,
         ),
         (
@@ -288,10 +311,30 @@ fn bad_checkpoints_are_refused_and_left_alone() {
             vec!["checkpoint.safetensors".into(), "not a parameter of this model".into()],
             true,
         ),
-        ("sidecar-garbage", Write("checkpoint.json", garbage.clone()), vec!["checkpoint.json".into(), "cannot read checkpoint".into()], false),
-        ("sidecar-missing", Remove("checkpoint.json"), vec!["nothing to resume".into(), "checkpoint.json".into()], false),
-        ("optimizer-missing", Remove("optimizer.safetensors"), vec!["optimizer.safetensors".into(), "no such file".into()], false),
-        ("optimizer-truncated", Write("optimizer.safetensors", half("optimizer.safetensors")), vec!["optimizer.safetensors".into(), "not a valid safetensors".into()], false),
+        (
+            "sidecar-garbage",
+            Write("checkpoint.json", garbage.clone()),
+            vec!["checkpoint.json".into(), "cannot read checkpoint".into()],
+            false,
+        ),
+        (
+            "sidecar-missing",
+            Remove("checkpoint.json"),
+            vec!["nothing to resume".into(), "checkpoint.json".into()],
+            false,
+        ),
+        (
+            "optimizer-missing",
+            Remove("optimizer.safetensors"),
+            vec!["optimizer.safetensors".into(), "no such file".into()],
+            false,
+        ),
+        (
+            "optimizer-truncated",
+            Write("optimizer.safetensors", half("optimizer.safetensors")),
+            vec!["optimizer.safetensors".into(), "not a valid safetensors".into()],
+            false,
+        ),
         (
             "optimizer-other-shape",
             Write("optimizer.safetensors", bytes(&s.path("six/ntm/optimizer.safetensors"))),
@@ -341,7 +384,11 @@ fn a_folder_holding_a_run_is_refused_unless_told() {
     for model in MODELS {
         for file in CHECKPOINT_FILES.iter().chain(&["metrics.jsonl", "eval.json"]) {
             let path = PathBuf::from(model).join(file);
-            assert!(bytes(&s.path("out").join(&path)) == before[&path], "--resume of a finished run changed {}", path.display());
+            assert!(
+                bytes(&s.path("out").join(&path)) == before[&path],
+                "--resume of a finished run changed {}",
+                path.display()
+            );
         }
     }
     // --overwrite starts afresh.
@@ -371,7 +418,10 @@ fn a_diverging_model_stops_with_failure_json() {
     let s = Sandbox::new();
     let absurd = ["--set", "train.lr=1e30", "--set", "train.clip_value=0", "--set", "train.clip_norm=0"];
     let args = [&["train", "tiny.toml", "--model", "ntm", "--out", "fresh"][..], &absurd].concat();
-    let line = s.training_fails(&args, &["model ntm", "diverged at sequences", "fresh/ntm/failure.json", "train.lr", "--overwrite"]);
+    let line = s.training_fails(
+        &args,
+        &["model ntm", "diverged at sequences", "fresh/ntm/failure.json", "train.lr", "--overwrite"],
+    );
     let dir = s.path("fresh/ntm");
     let failure = check_failure(&dir, &line, "ntm");
     assert!(["loss", "gradient"].contains(&failure["fault"].as_str().unwrap()), "{failure}");
@@ -395,7 +445,10 @@ fn a_diverging_model_stops_with_failure_json() {
         let resume = ["train", "tiny.toml", "--model", "ntm", "--out", out, "--resume", "--set", every];
         [&resume[..], &absurd].concat()
     };
-    let line = s.training_fails(&resume("good", "train.checkpoint_every=4"), &["model ntm", "sequences", "is kept", "--resume"]);
+    let line = s.training_fails(
+        &resume("good", "train.checkpoint_every=4"),
+        &["model ntm", "sequences", "is kept", "--resume"],
+    );
     let failure = check_failure(&dir, &line, "ntm");
     let kept = read_json(&dir.join("checkpoint.json"))["sequences"].as_u64().unwrap();
     assert_eq!(failure["checkpoint"].as_u64(), Some(kept), "failure.json names the checkpoint on disk");
@@ -409,7 +462,8 @@ fn a_diverging_model_stops_with_failure_json() {
     // with a sane rate, it trains on, and failure.json goes.
     let dir = s.path("again/ntm");
     let saved = snapshot(&dir);
-    let line = s.training_fails(&resume("again", "train.checkpoint_every=1000"), &["the checkpoint at 16 sequences is kept"]);
+    let line =
+        s.training_fails(&resume("again", "train.checkpoint_every=1000"), &["the checkpoint at 16 sequences is kept"]);
     assert_eq!(check_failure(&dir, &line, "ntm")["checkpoint"], 16);
     for file in CHECKPOINT_FILES {
         assert!(bytes(&dir.join(file)) == saved[Path::new(file)], "{file} changed");
@@ -423,8 +477,10 @@ fn a_diverging_model_stops_with_failure_json() {
 fn a_diverging_model_in_a_run_is_named_and_the_others_finish() {
     let s = Sandbox::new();
     s.variant("ntm-diverges.toml", "[eval]", "[train.models.ntm]\nlr = 1e30\nclip_value = 0\nclip_norm = 0\n\n[eval]");
-    let line =
-        s.training_fails(&["run", "ntm-diverges.toml", "--out", "out"], &["model ntm", "diverged", "out/ntm/failure.json"]);
+    let line = s.training_fails(
+        &["run", "ntm-diverges.toml", "--out", "out"],
+        &["model ntm", "diverged", "out/ntm/failure.json"],
+    );
     assert_eq!(line.matches("model ntm").count(), 1, "{line}");
     assert!(s.path("out/ntm/failure.json").is_file());
     assert!(s.path("out/lstm/eval.json").is_file(), "the LSTM, which trained well, was not evaluated");
@@ -440,8 +496,25 @@ fn a_checkpoint_never_holds_a_nan() {
     let dir = s.path("out/lstm");
     let saved = snapshot(&dir);
     let line = s.training_fails(
-        &["train", "tiny.toml", "--model", "lstm", "--out", "out", "--resume", "--set", "train.sequences=8", "--set", "train.lr=1e300"],
-        &["model lstm", "is not finite after 8 sequences", "no checkpoint was written", "checkpoint at 4 sequences is kept"],
+        &[
+            "train",
+            "tiny.toml",
+            "--model",
+            "lstm",
+            "--out",
+            "out",
+            "--resume",
+            "--set",
+            "train.sequences=8",
+            "--set",
+            "train.lr=1e300",
+        ],
+        &[
+            "model lstm",
+            "is not finite after 8 sequences",
+            "no checkpoint was written",
+            "checkpoint at 4 sequences is kept",
+        ],
     );
     let failure = check_failure(&dir, &line, "lstm");
     assert_eq!(failure["fault"], "parameters");
@@ -461,9 +534,20 @@ fn a_checkpoint_never_holds_a_nan() {
 /// every 40, a cosine learning-rate schedule.
 fn long_lstm(out: &str) -> Vec<&str> {
     vec![
-        "train", "tiny.toml", "--model", "lstm", "--out", out,
-        "--set", "train.sequences=4000", "--set", "train.report_every=40", "--set", "train.checkpoint_every=1000",
-        "--set", "train.lr_final=3e-4",
+        "train",
+        "tiny.toml",
+        "--model",
+        "lstm",
+        "--out",
+        out,
+        "--set",
+        "train.sequences=4000",
+        "--set",
+        "train.report_every=40",
+        "--set",
+        "train.checkpoint_every=1000",
+        "--set",
+        "train.lr_final=3e-4",
     ]
 }
 
@@ -619,8 +703,18 @@ fn kills_during_a_save_leave_a_run_that_resumes_exactly() {
     let s = Sandbox::new();
     let args = |out: &str| {
         [
-            "train", "tiny.toml", "--model", "lstm", "--out", out,
-            "--set", "train.sequences=120", "--set", "train.report_every=8", "--set", "train.checkpoint_every=4",
+            "train",
+            "tiny.toml",
+            "--model",
+            "lstm",
+            "--out",
+            out,
+            "--set",
+            "train.sequences=120",
+            "--set",
+            "train.report_every=8",
+            "--set",
+            "train.checkpoint_every=4",
         ]
         .map(str::to_owned)
     };
@@ -637,7 +731,10 @@ fn kills_during_a_save_leave_a_run_that_resumes_exactly() {
             let (status, _) = wait_for_exit(child, Duration::from_secs(60), "ntm");
             caught = dir.join(folder).exists();
             if caught || attempt == 30 {
-                println!("{case}: attempt {attempt}, killed {} a save ({status})", if caught { "inside" } else { "outside" });
+                println!(
+                    "{case}: attempt {attempt}, killed {} a save ({status})",
+                    if caught { "inside" } else { "outside" }
+                );
                 break;
             }
         }

@@ -8,8 +8,8 @@ mod sandbox;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::values;
-use ntm::models::factory::ModelConfig;
 use ntm::base::kinds::MemoryInit;
+use ntm::models::factory::ModelConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig};
 use ntm::models::resize::resize_logits;
 use sandbox::{assert_png, lengths_and_slots, snapshot, Sandbox, TINY};
@@ -98,7 +98,11 @@ fn heads_figures_of_several_models_or_sizes_do_not_overwrite_each_other() {
     let printed = s.ok(&["plot", "heads", "r/ntm", "--length", "3", "--slots", "16"]);
     assert_eq!(Path::new(printed.trim()), Path::new("r/plots/heads-ntm-3-16slots.png"));
     assert_png(&s.path("r/plots/heads-ntm-3-16slots.png"));
-    assert_eq!(std::fs::read(s.path("r/plots/heads-ntm-3.png")).unwrap(), trained_size, "the trained size's figure was overwritten");
+    assert_eq!(
+        std::fs::read(s.path("r/plots/heads-ntm-3.png")).unwrap(),
+        trained_size,
+        "the trained size's figure was overwritten"
+    );
 }
 
 #[test]

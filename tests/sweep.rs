@@ -14,7 +14,6 @@ use sandbox::{assert_png, bytes, metrics, read_json, snapshot, text, wait_for_ex
 
 const MODELS: [&str; 2] = ["lstm", "ntm"];
 
-
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> =
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -49,7 +48,9 @@ fn a_sweep_trains_every_seed_evaluates_and_summarises() {
     // The job is exactly `ntm train ... --set seed=k`.
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "alone", "--set", "seed=2"]);
     assert_eq!(metrics(&s.path("alone/ntm")), metrics(&out.join("seed-2/ntm")));
-    assert!(bytes(&s.path("alone/ntm/checkpoint.safetensors")) == bytes(&out.join("seed-2/ntm/checkpoint.safetensors")));
+    assert!(
+        bytes(&s.path("alone/ntm/checkpoint.safetensors")) == bytes(&out.join("seed-2/ntm/checkpoint.safetensors"))
+    );
 
     let summary = read_json(&out.join("summary.json"));
     assert_eq!((summary["experiment"].as_str(), summary["task"].as_str()), (Some("tiny"), Some("copy")));
@@ -83,7 +84,10 @@ fn a_sweep_trains_every_seed_evaluates_and_summarises() {
 
     // A second sweep into the folder is refused, naming it; nothing changes.
     let before = snapshot(&out);
-    let line = s.fails(&["sweep", "tiny.toml", "--seeds", "1-2", "--out", "sw"], &["sw/seed-1/lstm", "already holds a run", "3 other", "--resume", "--overwrite"]);
+    let line = s.fails(
+        &["sweep", "tiny.toml", "--seeds", "1-2", "--out", "sw"],
+        &["sw/seed-1/lstm", "already holds a run", "3 other", "--resume", "--overwrite"],
+    );
     assert!(!line.contains("panicked"));
     assert!(snapshot(&out) == before, "a refused sweep changed files");
 
@@ -97,8 +101,13 @@ fn a_sweep_trains_every_seed_evaluates_and_summarises() {
     }
     // --resume with one more seed trains that seed only.
     s.ok(&["sweep", "tiny.toml", "--seeds", "1-3", "--out", "sw", "--resume"]);
-    assert!(bytes(&out.join("seed-1/ntm/checkpoint.safetensors")) == before[Path::new("seed-1/ntm/checkpoint.safetensors")]);
-    assert_eq!(read_json(&out.join("summary.json"))["models"]["ntm"]["converged"].as_str().unwrap().split(" of ").nth(1), Some("3"));
+    assert!(
+        bytes(&out.join("seed-1/ntm/checkpoint.safetensors")) == before[Path::new("seed-1/ntm/checkpoint.safetensors")]
+    );
+    assert_eq!(
+        read_json(&out.join("summary.json"))["models"]["ntm"]["converged"].as_str().unwrap().split(" of ").nth(1),
+        Some("3")
+    );
 
     // --print-commands writes nothing; running its commands anywhere and `summarize` gives
     // the sweep's own summary.
@@ -125,7 +134,10 @@ fn a_sweep_trains_every_seed_evaluates_and_summarises() {
         assert_eq!(ours["models"][model]["seeds"], keep(&sweep["models"][model])["seeds"], "{model}");
     }
     s.ok(&["sweep", "tiny.toml", "--seeds", "1-2", "--out", "sw2"]);
-    assert!(bytes(&s.path("sw2/summary.json")) == bytes(&s.path("elsewhere/summary.json")), "summarize differs from the sweep");
+    assert!(
+        bytes(&s.path("sw2/summary.json")) == bytes(&s.path("elsewhere/summary.json")),
+        "summarize differs from the sweep"
+    );
     for figure in ["sweep-curves.png", "sweep-generalisation.png", "sweep-convergence.png"] {
         assert_png(&s.path("elsewhere/plots").join(figure));
     }
@@ -134,8 +146,32 @@ fn a_sweep_trains_every_seed_evaluates_and_summarises() {
 #[test]
 fn bad_input_gives_one_error_line_and_changes_nothing() {
     let s = Sandbox::new();
-    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "mixed/seed-1", "--set", "seed=1", "--set", "train.sequences=16"]);
-    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "mixed/seed-2", "--set", "seed=2", "--set", "train.sequences=16", "--set", "train.lr=0.01"]);
+    s.ok(&[
+        "train",
+        "tiny.toml",
+        "--model",
+        "ntm",
+        "--out",
+        "mixed/seed-1",
+        "--set",
+        "seed=1",
+        "--set",
+        "train.sequences=16",
+    ]);
+    s.ok(&[
+        "train",
+        "tiny.toml",
+        "--model",
+        "ntm",
+        "--out",
+        "mixed/seed-2",
+        "--set",
+        "seed=2",
+        "--set",
+        "train.sequences=16",
+        "--set",
+        "train.lr=0.01",
+    ]);
     std::fs::create_dir(s.path("empty")).unwrap();
     let before = snapshot(s.dir.path());
     let sweep = |extra: &[&'static str]| [&["sweep", "tiny.toml", "--out", "sw"][..], extra].concat();
@@ -152,7 +188,10 @@ fn bad_input_gives_one_error_line_and_changes_nothing() {
         (vec!["sweep", "missing.toml", "--seeds", "1"], vec!["missing.toml"]),
         (vec!["summarize", "empty"], vec!["empty", "no seed runs"]),
         (vec!["summarize", "nowhere"], vec!["nowhere"]),
-        (vec!["summarize", "mixed"], vec!["different experiments", "seed-2/ntm/config.toml", "train.lr = 0.003 vs 0.01"]),
+        (
+            vec!["summarize", "mixed"],
+            vec!["different experiments", "seed-2/ntm/config.toml", "train.lr = 0.003 vs 0.01"],
+        ),
         (vec!["summarize", "mixed", "--threshold=-1"], vec!["--threshold -1"]),
     ];
     for (args, words) in &cases {
@@ -180,13 +219,24 @@ fn a_diverging_model_is_reported_and_the_others_go_on() {
     assert_png(&s.path("sw/plots/sweep-convergence.png"));
 }
 
-
 #[test]
 fn ctrl_c_stops_every_job_and_resume_finishes_the_sweep() {
     let s = Sandbox::new();
     let args = [
-        "sweep", "tiny.toml", "--seeds", "1-3", "--models", "lstm", "--jobs", "2", "--out", "sw",
-        "--set", "train.sequences=20000", "--set", "train.report_every=200",
+        "sweep",
+        "tiny.toml",
+        "--seeds",
+        "1-3",
+        "--models",
+        "lstm",
+        "--jobs",
+        "2",
+        "--out",
+        "sw",
+        "--set",
+        "train.sequences=20000",
+        "--set",
+        "train.report_every=200",
     ];
     let mut child = Command::new(env!("CARGO_BIN_EXE_ntm"))
         .args(args)

@@ -27,11 +27,7 @@ macro_rules! float {
             fn slice_mut(storage: &mut CpuStorage) -> Result<&mut [Self]> {
                 match storage {
                     CpuStorage::$variant(data) => Ok(data),
-                    other => bail!(
-                        "a {:?} buffer where {:?} was expected",
-                        other.dtype(),
-                        DType::$variant
-                    ),
+                    other => bail!("a {:?} buffer where {:?} was expected", other.dtype(), DType::$variant),
                 }
             }
         }
@@ -73,10 +69,7 @@ pub(crate) fn slice<'a, T: Float>(storage: &'a CpuStorage, layout: &Layout) -> R
 }
 
 /// The contiguous data of a CPU storage under `layout`, writable.
-pub(crate) fn slice_mut<'a, T: Float>(
-    storage: &'a mut CpuStorage,
-    layout: &Layout,
-) -> Result<&'a mut [T]> {
+pub(crate) fn slice_mut<'a, T: Float>(storage: &'a mut CpuStorage, layout: &Layout) -> Result<&'a mut [T]> {
     Ok(&mut T::slice_mut(storage)?[range(layout)?])
 }
 
@@ -84,9 +77,7 @@ pub(crate) fn slice_mut<'a, T: Float>(
 pub(crate) fn read<T: Float, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> Result<R> {
     let t = t.contiguous()?;
     let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(s) = &*storage else {
-        bail!("a hand-written CPU loop needs CPU tensors")
-    };
+    let Storage::Cpu(s) = &*storage else { bail!("a hand-written CPU loop needs CPU tensors") };
     Ok(f(slice(s, layout)?))
 }
 

@@ -8,16 +8,12 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
 use crate::cmd::cli::BenchArgs;
 use ntm::base::kinds::Engine;
+use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    if let Some(m) = args
-        .models
-        .iter()
-        .find(|m| !matches!(m.as_str(), "ntm" | "lstm"))
-    {
+    if let Some(m) = args.models.iter().find(|m| !matches!(m.as_str(), "ntm" | "lstm")) {
         bail!("--models: unknown model {m:?}; use ntm, lstm");
     }
     if args.batches.contains(&0) || args.lengths.contains(&0) || args.lengths.is_empty() {
@@ -47,9 +43,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let slots = args.slots.clone().unwrap_or_else(|| vec![ntm::models::ntm::MemoryConfig::default().slots]);
     let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
     if let Some(index) = args.case {
-        let case = cases
-            .get(index)
-            .with_context(|| format!("--case {index}: no such case"))?;
+        let case = cases.get(index).with_context(|| format!("--case {index}: no such case"))?;
         let row = bench::run_case(case, &settings).context("bench")?;
         println!("{}", serde_json::to_string(&row)?);
         return Ok(());
@@ -57,20 +51,21 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     // Every case's memory checked before the first runs (here, not in each case's child).
     for case in &cases {
         let length = case.length.unwrap_or(settings.length);
-        let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch).to_lowercase();
+        let what = format!("the {:?} case of {} at batch {} and length {length}", case.mode, case.model, case.batch)
+            .to_lowercase();
         ntm::measure::budget::check_fits(&what, bench::estimate_bytes(case, &settings))
             .map_err(|e| anyhow::anyhow!("{e}; lower --lengths, --slots or --batches"))?;
     }
     let mut rows = Vec::with_capacity(cases.len());
     for (index, case) in cases.iter().enumerate() {
-        let row = if args.in_process {
-            bench::run_case(case, &settings).context("bench")?
-        } else {
-            run_child(index, case)?
-        };
+        let row =
+            if args.in_process { bench::run_case(case, &settings).context("bench")? } else { run_child(index, case)? };
         if !args.json {
             let slots = row.slots.map_or(String::new(), |n| format!(" {n} slots"));
-            eprintln!("measured {} {} {} batch {}{slots} length {}", row.engine, row.model, row.mode, row.batch, row.length);
+            eprintln!(
+                "measured {} {} {} batch {}{slots} length {}",
+                row.engine, row.model, row.mode, row.batch, row.length
+            );
         }
         rows.push(row);
     }
@@ -96,10 +91,7 @@ fn run_child(index: usize, case: &BenchCase) -> Result<BenchRow> {
     let exe = std::env::current_exe().context("bench: cannot find the ntm binary")?;
     let mut argv: Vec<String> = std::env::args().skip(1).filter(|a| a != "--json").collect();
     argv.extend(["--json".into(), "--case".into(), index.to_string()]);
-    let output = Command::new(exe)
-        .args(&argv)
-        .output()
-        .context("bench: cannot start a case")?;
+    let output = Command::new(exe).args(&argv).output().context("bench: cannot start a case")?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(

@@ -323,9 +323,13 @@ impl std::fmt::Display for Slots {
 pub fn parse_slots(text: &str) -> Result<Slots, String> {
     let text = text.trim();
     if let Some(k) = text.strip_suffix(['x', 'X']) {
-        return parse_count(k).map(Slots::PerLength).map_err(|e| format!("{e} (Kx: K times each test length, e.g. 2x)"));
+        return parse_count(k)
+            .map(Slots::PerLength)
+            .map_err(|e| format!("{e} (Kx: K times each test length, e.g. 2x)"));
     }
-    text.parse::<usize>().map(Slots::Fixed).map_err(|_| format!("{text:?} is not a number of slots N or a multiple Kx of the test length, e.g. 2x"))
+    text.parse::<usize>()
+        .map(Slots::Fixed)
+        .map_err(|_| format!("{text:?} is not a number of slots N or a multiple Kx of the test length, e.g. 2x"))
 }
 
 /// A list of counts of at least 1, given as `5,10,15,20`.

@@ -4,10 +4,10 @@ use anyhow::{bail, Result};
 use ntm_tasks::{MAX_LENGTH, MAX_REPEATS};
 
 use crate::cmd::cli::{EvalArgs, Slots};
-use ntm::records::report::{EvalReport, EvalResult};
 use ntm::config::EvalConfig;
 use ntm::measure::eval::evaluate_loaded;
 use ntm::models::resize::{check_room, slots_needed};
+use ntm::records::report::{EvalReport, EvalResult};
 use ntm::records::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
 
 pub fn eval(args: &EvalArgs) -> Result<()> {
@@ -114,7 +114,8 @@ fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
 /// The report of `loaded` on `plan` with the memory sizes of `slots`: one model per size, each
 /// evaluated on the lengths that have it; every result names its slots.
 fn evaluate_sized(loaded: &LoadedModel, plan: &EvalConfig, slots: Slots) -> Result<EvalReport> {
-    let mut report = EvalReport { model: loaded.built.name.clone(), task: loaded.experiment.task.name().into(), results: vec![] };
+    let mut report =
+        EvalReport { model: loaded.built.name.clone(), task: loaded.experiment.task.name().into(), results: vec![] };
     let size = |length| slots.at(slots_needed(&loaded.experiment.task, length).0);
     let mut sizes: Vec<usize> = plan.lengths.iter().map(|&l| size(l)).collect();
     sizes.sort_unstable();

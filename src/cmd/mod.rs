@@ -1,8 +1,8 @@
 //! The CLI layer: one file per subcommand; errors become `anyhow` errors with context here
 //! and one line on stderr in `main`.
 
-pub mod cli;
 mod bench;
+pub mod cli;
 mod episode;
 mod eval;
 mod plot;
@@ -16,9 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Result};
 
-use ntm::records::checkpoint::{self, META_FILE};
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
 use ntm::config::Experiment;
+use ntm::records::checkpoint::{self, META_FILE};
 use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
@@ -72,10 +72,7 @@ fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
     }
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         if !args.overwrite {
-            bail!(
-                "{}: already holds a run; pass --resume to continue it or --overwrite to replace it",
-                dir.display()
-            );
+            bail!("{}: already holds a run; pass --resume to continue it or --overwrite to replace it", dir.display());
         }
         std::fs::remove_dir_all(dir)?;
     }

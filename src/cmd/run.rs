@@ -1,20 +1,19 @@
 //! `ntm run`: train every model of an experiment (in parallel where there are cores),
 //! evaluate each on the test lengths, and print a table.
 
-
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
 use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
-use ntm::records::checkpoint;
 use crate::cmd::cli::RunArgs;
-use ntm::measure::eval::evaluate_model;
 use ntm::base::pool;
-use ntm::train::progress::Progress;
+use ntm::measure::eval::evaluate_model;
+use ntm::records::checkpoint;
 use ntm::records::report::EvalReport;
 use ntm::records::run_dir;
+use ntm::train::progress::Progress;
 use ntm::train::Trainer;
 
 pub fn run(args: &RunArgs) -> Result<()> {

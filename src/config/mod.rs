@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use ntm_tasks::TaskSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::optim::curriculum::Curriculum;
 use crate::models::factory::ModelConfig;
+use crate::optim::curriculum::Curriculum;
 use crate::optim::OptimizerKind;
 
 mod overrides;
@@ -224,8 +224,7 @@ pub enum ConfigError {
 impl Experiment {
     /// Reads `path`, applies the `key=value` overrides in order and validates the result.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
+        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
         Self::from_toml(&text, path, overrides)
     }
 
@@ -236,9 +235,7 @@ impl Experiment {
         if !overrides.is_empty() {
             experiment = overrides::apply(&experiment, overrides, path)?;
         }
-        experiment
-            .validate()
-            .map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+        experiment.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
         Ok(experiment)
     }
 

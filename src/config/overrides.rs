@@ -41,9 +41,8 @@ pub(super) fn apply(experiment: &Experiment, overrides: &[String], path: &Path) 
 /// or be one of the [optional](is_optional) ones, which this creates.
 fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), ConfigError> {
     let fail = |message: String| ConfigError::Override { assignment: assignment.to_owned(), message };
-    let (key, text) = assignment
-        .split_once('=')
-        .ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
+    let (key, text) =
+        assignment.split_once('=').ok_or_else(|| fail("expected key=value, e.g. train.sequences=2000".into()))?;
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|part| part.trim().is_empty()) {
@@ -70,9 +69,7 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
             }
             table.insert((*part).to_owned(), toml::Value::Table(Default::default()));
         }
-        slot = table
-            .get_mut(*part)
-            .ok_or_else(|| fail(format!("no field {} in the experiment", path.join("."))))?;
+        slot = table.get_mut(*part).ok_or_else(|| fail(format!("no field {} in the experiment", path.join("."))))?;
     }
     let fits = std::mem::discriminant(&parsed) == std::mem::discriminant(slot)
         || matches!((&*slot, &parsed), (toml::Value::Float(_), toml::Value::Integer(_)));

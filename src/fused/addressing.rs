@@ -294,10 +294,7 @@ fn column_backward<T: Real>(
         let (dd, sc) = (&ddot[start..start + BLOCK], &scale[start..start + BLOCK]);
         let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
         for (((column, dcolumn), &k), p) in columns.zip(key).zip(partial.chunks_exact_mut(BLOCK)) {
-            let (x, d) = (
-                &column[start..start + BLOCK],
-                &mut dcolumn[start..start + BLOCK],
-            );
+            let (x, d) = (&column[start..start + BLOCK], &mut dcolumn[start..start + BLOCK]);
             for j in 0..BLOCK {
                 d[j] += dd[j] * k + sc[j] * x[j];
                 p[j] += dd[j] * x[j];
@@ -305,9 +302,8 @@ fn column_backward<T: Real>(
         }
     }
     let columns = mem.chunks_exact(n).zip(dmem.chunks_exact_mut(n));
-    for (((column, dcolumn), (&k, dk)), p) in columns
-        .zip(key.iter().zip(dkey.iter_mut()))
-        .zip(partial.chunks_exact(BLOCK))
+    for (((column, dcolumn), (&k, dk)), p) in
+        columns.zip(key.iter().zip(dkey.iter_mut())).zip(partial.chunks_exact(BLOCK))
     {
         *dk = sum(p);
         for i in whole..n {

@@ -62,15 +62,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let k = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = (x - k * LN2_HI) - k * LN2_LO;
     let mut p = 1.0 / 5040.0;
-    for c in [
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
+    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
         p = p * r + c;
     }
     p * f32::from_bits(((k as i32 + 127) as u32) << 23)
@@ -128,13 +120,8 @@ pub(crate) fn gradients3<T: Real>(
     inputs: [&Tensor; 3],
 ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
     let [g1, g2, g3] = grads;
-    let grad =
-        |g: Vec<T>, like: &Tensor| Tensor::from_vec(g, like.shape(), like.device()).map(Some);
-    Ok((
-        grad(g1, inputs[0])?,
-        grad(g2, inputs[1])?,
-        grad(g3, inputs[2])?,
-    ))
+    let grad = |g: Vec<T>, like: &Tensor| Tensor::from_vec(g, like.shape(), like.device()).map(Some);
+    Ok((grad(g1, inputs[0])?, grad(g2, inputs[1])?, grad(g3, inputs[2])?))
 }
 
 /// The logistic function 1 / (1 + e^-x).
@@ -147,10 +134,7 @@ pub(crate) fn sigmoid<T: Real>(x: T) -> T {
 /// Softmax of `z` in place (maximum subtracted).
 #[inline(always)]
 pub(crate) fn softmax<T: Real>(z: &mut [T]) {
-    let max = z
-        .iter()
-        .copied()
-        .fold(z[0], |m, x| if x > m { x } else { m });
+    let max = z.iter().copied().fold(z[0], |m, x| if x > m { x } else { m });
     for v in z.iter_mut() {
         *v = (*v - max).exp();
     }
@@ -182,11 +166,7 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let zero = T::from_f64(0.0);
     let mut partial = [zero; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .fold(zero, |s, (&x, &y)| s + x * y);
+    let tail = ca.remainder().iter().zip(cb.remainder()).fold(zero, |s, (&x, &y)| s + x * y);
     for (x, y) in ca.zip(cb) {
         for k in 0..8 {
             partial[k] += x[k] * y[k];

@@ -32,29 +32,16 @@ const SLOTS: usize = 6;
 /// `x`: `[T, B, in]`, `weight`: `[in + H, 4H]`, `bias`: `[4H]`, `h0`, `c0`: `[B, H]` or `[H]`
 /// (broadcast over the batch) -> every hidden state `[T, B, H]`. Same function as stepping
 /// [`crate::models::lstm::LstmCell`] over `t`; f32 and f64 on the CPU.
-pub fn lstm_layer(
-    x: &Tensor,
-    weight: &Tensor,
-    bias: &Tensor,
-    h0: &Tensor,
-    c0: &Tensor,
-) -> Result<Tensor> {
+pub fn lstm_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor, c0: &Tensor) -> Result<Tensor> {
     let (time, batch, inputs) = x.dims3()?;
     let (rows, four_h) = weight.dims2()?;
     let hidden = four_h / 4;
     if four_h % 4 != 0 || rows != inputs + hidden {
-        candle_core::bail!(
-            "lstm_layer: weight {:?} does not fit {inputs} inputs (needs [in + H, 4H])",
-            weight.dims()
-        );
+        candle_core::bail!("lstm_layer: weight {:?} does not fit {inputs} inputs (needs [in + H, 4H])", weight.dims());
     }
     let w_x = weight.narrow(0, 0, inputs)?; // [in, 4H]
     let w_h = weight.narrow(0, inputs, hidden)?; // [H, 4H]
-    let gx = x
-        .reshape((time * batch, inputs))?
-        .matmul(&w_x)?
-        .broadcast_add(bias)?
-        .reshape((time, batch, four_h))?; // [T, B, 4H]
+    let gx = x.reshape((time * batch, inputs))?.matmul(&w_x)?.broadcast_add(bias)?.reshape((time, batch, four_h))?; // [T, B, 4H]
     let state = |s: &Tensor| -> Result<Tensor> {
         match s.rank() {
             1 => s.unsqueeze(0)?.broadcast_as((batch, hidden)),
@@ -130,11 +117,7 @@ pub(crate) fn cell_backward<T: Real>(
 
 /// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> the tape `[T, B, 6H]`.
 fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
-    let Dims {
-        time,
-        batch,
-        hidden: h,
-    } = d;
+    let Dims { time, batch, hidden: h } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
     let mut saved = vec![T::from_f64(0.0); time * batch * row];
     let mut gates = vec![T::from_f64(0.0); batch * g4]; // [B, 4H]
@@ -142,15 +125,7 @@ fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
     let mut c_prev = state0[bh..2 * bh].to_vec(); // [B, H]
     for t in 0..time {
         gates.copy_from_slice(&gx[t * batch * g4..(t + 1) * batch * g4]);
-        matmul(
-            &mut gates,
-            true,
-            &h_prev,
-            (h, 1),
-            w_h,
-            (g4, 1),
-            (batch, g4, h),
-        );
+        matmul(&mut gates, true, &h_prev, (h, 1), w_h, (g4, 1), (batch, g4, h));
         for r in 0..batch {
             let out = &mut saved[(t * batch + r) * row..][..row];
             let (hc, acts) = out.split_at_mut(2 * h);
@@ -166,18 +141,8 @@ fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
 
 /// Gradients of the recurrence: returns `(d gx [T, B, 4H], d w_h [H, 4H], d state0 [2, B, H])`
 /// from the tape `saved` and `grad`, the gradient of the hidden states `[T, B, H]`.
-fn backward<T: Real>(
-    saved: &[T],
-    grad: &[T],
-    w_h: &[T],
-    state0: &[T],
-    d: Dims,
-) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let Dims {
-        time,
-        batch,
-        hidden: h,
-    } = d;
+fn backward<T: Real>(saved: &[T], grad: &[T], w_h: &[T], state0: &[T], d: Dims) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let Dims { time, batch, hidden: h } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
     let zero = T::from_f64(0.0);
     let mut d_gates = vec![zero; time * batch * g4]; // [T, B, 4H]
@@ -187,11 +152,7 @@ fn backward<T: Real>(
     for t in (0..time).rev() {
         for r in 0..batch {
             let at = (t * batch + r) * row;
-            let c_prev = if t > 0 {
-                &saved[at - batch * row + h..][..h]
-            } else {
-                &state0[bh + r * h..][..h]
-            };
+            let c_prev = if t > 0 { &saved[at - batch * row + h..][..h] } else { &state0[bh + r * h..][..h] };
             let (c, gates) = (&saved[at + h..][..h], &saved[at + 2 * h..][..g4]);
             let grad_h = &grad[(t * batch + r) * h..][..h];
             for j in 0..h {
@@ -203,15 +164,7 @@ fn backward<T: Real>(
         }
         // dh_{t-1} = d gates_t W_h^T: [B, 4H] x [4H, H]
         let dg_t = &d_gates[t * batch * g4..(t + 1) * batch * g4];
-        matmul(
-            &mut dh_next,
-            false,
-            dg_t,
-            (g4, 1),
-            w_h,
-            (1, g4),
-            (batch, h, g4),
-        );
+        matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
     }
     // d W_h = sum_t h_{t-1}^T d gates_t, one matmul over all T*B rows: [H, TB] x [TB, 4H].
     let mut h_prev = Vec::with_capacity(time * bh);
@@ -220,15 +173,7 @@ fn backward<T: Real>(
         h_prev.extend_from_slice(&saved[r * row..][..h]);
     }
     let mut d_wh = vec![zero; h * g4];
-    matmul(
-        &mut d_wh,
-        false,
-        &h_prev,
-        (1, h),
-        &d_gates,
-        (g4, 1),
-        (h, g4, time * batch),
-    );
+    matmul(&mut d_wh, false, &h_prev, (1, h), &d_gates, (g4, 1), (h, g4, time * batch));
     let mut d_state0 = dh_next;
     d_state0.extend_from_slice(&dc);
     (d_gates, d_wh, d_state0)
@@ -246,11 +191,7 @@ impl<T: Real> LstmRecurrence<T> {
                 state0.shape()
             );
         }
-        Ok(Dims {
-            time,
-            batch,
-            hidden,
-        })
+        Ok(Dims { time, batch, hidden })
     }
 }
 
@@ -270,16 +211,9 @@ impl<T: Real> CustomOp3 for LstmRecurrence<T> {
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
         let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
-        let h: Vec<T> = saved
-            .chunks_exact(SLOTS * d.hidden)
-            .flat_map(|row| &row[..d.hidden])
-            .copied()
-            .collect();
+        let h: Vec<T> = saved.chunks_exact(SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
         self.tape.keep(saved)?;
-        Ok((
-            T::to_cpu_storage_owned(h),
-            Shape::from((d.time, d.batch, d.hidden)),
-        ))
+        Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
     }
 
     fn bwd(

@@ -33,9 +33,7 @@ impl<X> Clone for SharedTape<X> {
 
 impl<X> SharedTape<X> {
     fn lock(&self) -> Result<MutexGuard<'_, Option<X>>> {
-        self.0
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("fused op: the tape's lock is poisoned".into()))
+        self.0.lock().map_err(|_| candle_core::Error::Msg("fused op: the tape's lock is poisoned".into()))
     }
 
     /// Keeps `tape` (the forward's), replacing any earlier one.

@@ -24,15 +24,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::measure::budget;
-use crate::config::{EvalConfig, Experiment, TrainConfig};
-use crate::optim::loss;
-use crate::models::batch::TensorBatch;
-use crate::error::{tensor, Result};
-use crate::models::factory::ModelConfig;
 use crate::base::kinds::Engine;
+use crate::config::{EvalConfig, Experiment, TrainConfig};
+use crate::error::{tensor, Result};
+use crate::measure::budget;
+use crate::models::batch::TensorBatch;
+use crate::models::factory::ModelConfig;
 use crate::models::lstm::LstmBaselineConfig;
 use crate::models::ntm::NtmConfig;
+use crate::optim::loss;
 use crate::optim::OptimizerKind;
 use crate::train::{Step, Trainer};
 
@@ -147,25 +147,13 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> V
     for &batch in batches {
         if models.iter().any(|m| m == "ntm") {
             for &engine in engines {
-                let config = ModelConfig::Ntm(NtmConfig {
-                    engine,
-                    ..NtmConfig::default()
-                });
-                cases.push(BenchCase {
-                    model: "ntm".into(),
-                    config,
-                    batch,
-                    length: None,
-                    mode: BenchMode::Train,
-                });
+                let config = ModelConfig::Ntm(NtmConfig { engine, ..NtmConfig::default() });
+                cases.push(BenchCase { model: "ntm".into(), config, batch, length: None, mode: BenchMode::Train });
             }
         }
         if models.iter().any(|m| m == "lstm") {
             for &engine in engines {
-                let lstm = LstmBaselineConfig {
-                    engine,
-                    ..LstmBaselineConfig::default()
-                };
+                let lstm = LstmBaselineConfig { engine, ..LstmBaselineConfig::default() };
                 let model = format!("lstm-{}x{}", lstm.layers, lstm.size);
                 cases.push(BenchCase {
                     model,
@@ -183,12 +171,7 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> V
 /// The scaling grid: every case of [`copy_cases`] at every copy length of `lengths`, the
 /// NTMs at every memory size of `slots`, each in every mode of `modes`; smallest first
 /// (lengths outer, then slots).
-pub fn grid_cases(
-    base: &[BenchCase],
-    lengths: &[usize],
-    slots: &[usize],
-    modes: &[BenchMode],
-) -> Vec<BenchCase> {
+pub fn grid_cases(base: &[BenchCase], lengths: &[usize], slots: &[usize], modes: &[BenchMode]) -> Vec<BenchCase> {
     let mut cases = Vec::new();
     for &length in lengths {
         for case in base {
@@ -313,10 +296,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
     }
     let sequences = (settings.steps.max(1) * case.batch) as f64;
     let per_sequence: Vec<f64> = rep_ms.iter().map(|ms| ms / sequences).collect();
-    let per_step: Vec<f64> = per_sequence
-        .iter()
-        .map(|ms| ms / time_steps as f64)
-        .collect();
+    let per_step: Vec<f64> = per_sequence.iter().map(|ms| ms / time_steps as f64).collect();
     let (seq_med, seq_min, seq_max) = summary(&per_sequence);
     let (step_med, step_min, step_max) = summary(&per_step);
     Ok(BenchRow {
@@ -340,11 +320,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
 }
 
 /// Measures every case in order, calling `on_row` after each.
-pub fn run(
-    cases: &[BenchCase],
-    settings: &BenchSettings,
-    mut on_row: impl FnMut(&BenchRow),
-) -> Result<Vec<BenchRow>> {
+pub fn run(cases: &[BenchCase], settings: &BenchSettings, mut on_row: impl FnMut(&BenchRow)) -> Result<Vec<BenchRow>> {
     let mut rows = Vec::with_capacity(cases.len());
     for case in cases {
         let row = run_case(case, settings)?;
@@ -359,11 +335,7 @@ fn summary(values: &[f64]) -> (f64, f64, f64) {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    };
+    let median = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
     (median, sorted[0], sorted[n - 1])
 }
 
@@ -385,18 +357,20 @@ fn reset_peak_rss() -> bool {
 pub fn table(rows: &[BenchRow]) -> String {
     let mut out = format!(
         "{:<10} {:<12} {:<5} {:>5} {:>6} {:>6} {:>24} {:>24} {:>10} {:>9}\n",
-        "engine", "model", "mode", "batch", "slots", "length", "ms/step (min-max)", "ms/sequence (min-max)", "peak MiB",
+        "engine",
+        "model",
+        "mode",
+        "batch",
+        "slots",
+        "length",
+        "ms/step (min-max)",
+        "ms/sequence (min-max)",
+        "peak MiB",
         "estimate"
     );
     for r in rows {
-        let step = format!(
-            "{:.4} ({:.4}-{:.4})",
-            r.ms_per_step, r.ms_per_step_min, r.ms_per_step_max
-        );
-        let seq = format!(
-            "{:.2} ({:.2}-{:.2})",
-            r.ms_per_sequence, r.ms_per_sequence_min, r.ms_per_sequence_max
-        );
+        let step = format!("{:.4} ({:.4}-{:.4})", r.ms_per_step, r.ms_per_step_min, r.ms_per_step_max);
+        let seq = format!("{:.2} ({:.2}-{:.2})", r.ms_per_sequence, r.ms_per_sequence_min, r.ms_per_sequence_max);
         let scope = if r.peak_rss_scope == "case" { "" } else { "*" };
         let slots = r.slots.map_or("-".to_string(), |n| n.to_string());
         out += &format!(

@@ -23,10 +23,10 @@
 
 use ntm_tasks::TaskSpec;
 
+use crate::base::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
 use crate::config::Experiment;
 use crate::error::{Error, Result};
 use crate::models::factory::ModelConfig;
-use crate::base::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
 use crate::pieces::heads::Head;
 
 /// Floats a head's addressing keeps per slot (`fused::addressing::SLOTS`): weighting,
@@ -107,7 +107,8 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
             let features = h + reads * m;
             // Per step: memory, addressing, controller rows, gates, cells, outputs, head
             // projections raw and activated, features.
-            let tape = n * m + heads * ADDRESSING_SLOTS * n + rows + layers * (cols + 2.0 * h) + 2.0 * widths + features;
+            let tape =
+                n * m + heads * ADDRESSING_SLOTS * n + rows + layers * (cols + 2.0 * h) + 2.0 * widths + features;
             Shape {
                 parameters,
                 tape,
@@ -338,7 +339,11 @@ pub fn eval_chunk(name: &str, model: &ModelConfig, io: (usize, usize), steps: f6
     let (mut lo, mut hi) = (1, wanted);
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if fits(mid) { lo = mid } else { hi = mid }
+        if fits(mid) {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     Ok(lo)
 }

@@ -7,12 +7,12 @@ use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::measure::budget;
 use crate::config::{EvalConfig, Experiment};
-use crate::models::batch::TensorBatch;
 use crate::error::{tensor, Error, Result};
-use crate::optim::loss;
+use crate::measure::budget;
+use crate::models::batch::TensorBatch;
 use crate::models::SequenceModel;
+use crate::optim::loss;
 use crate::records::report::{EvalReport, EvalResult};
 use crate::records::run_dir::LoadedModel;
 
@@ -141,9 +141,8 @@ pub fn evaluate_model(
         let steps = budget::episode_steps(&experiment.task, length, repeats);
         chunks.push(((length, repeats), budget::eval_chunk(name, config, io, steps, EVAL_BATCH)?));
     }
-    let chunk = |length, repeats| {
-        chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c)
-    };
+    let chunk =
+        |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
     let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
 }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use crate::models::ntm::{Ntm, NtmConfig};
-use crate::pieces::params::{sorted_parameters, ParamBuilder};
 use crate::models::SequenceModel;
+use crate::pieces::params::{sorted_parameters, ParamBuilder};
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,9 +54,7 @@ impl ModelConfig {
         let params = ParamBuilder::new(varmap, seed, dtype, device);
         Ok(match self {
             ModelConfig::Ntm(c) => Box::new(Ntm::new(c, &params, input_width, output_width)?),
-            ModelConfig::Lstm(c) => {
-                Box::new(LstmBaseline::new(c, &params, input_width, output_width)?)
-            }
+            ModelConfig::Lstm(c) => Box::new(LstmBaseline::new(c, &params, input_width, output_width)?),
         })
     }
 }
@@ -77,8 +75,7 @@ impl BuiltModel {
     /// parameters from `seed`.
     pub fn new(name: &str, config: &ModelConfig, seed: u64, task: &dyn Task) -> Result<Self> {
         let varmap = VarMap::new();
-        let model =
-            config.build(&varmap, seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)?;
+        let model = config.build(&varmap, seed, task.input_width(), task.output_width(), DType::F32, &Device::Cpu)?;
         let parameters = sorted_parameters(&varmap);
         Ok(Self { name: name.to_owned(), config: config.clone(), varmap, model, parameters })
     }

@@ -14,8 +14,8 @@ use candle_nn::ops::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use crate::base::kinds::Engine;
-use crate::pieces::params::{Dense, Init, ParamBuilder};
 use crate::models::SequenceModel;
+use crate::pieces::params::{Dense, Init, ParamBuilder};
 
 /// The forget gate's bias starts here so the cell remembers by default early in training.
 const FORGET_BIAS_INIT: f64 = 1.0;
@@ -122,23 +122,12 @@ pub struct LstmStack {
 
 impl LstmStack {
     /// `layers` cells of `hidden` units named `<name>.layer<i>`; the first takes `inputs`.
-    pub fn new(
-        params: &ParamBuilder,
-        inputs: usize,
-        hidden: usize,
-        layers: usize,
-    ) -> Result<Self> {
+    pub fn new(params: &ParamBuilder, inputs: usize, hidden: usize, layers: usize) -> Result<Self> {
         Self::with_scale(params, inputs, hidden, layers, 1.0)
     }
 
     /// As [`new`](Self::new), the weights uniform in +-`scale`/sqrt(hidden).
-    pub fn with_scale(
-        params: &ParamBuilder,
-        inputs: usize,
-        hidden: usize,
-        layers: usize,
-        scale: f64,
-    ) -> Result<Self> {
+    pub fn with_scale(params: &ParamBuilder, inputs: usize, hidden: usize, layers: usize, scale: f64) -> Result<Self> {
         let mut cells = Vec::with_capacity(layers);
         let mut initial = Vec::with_capacity(layers);
         for layer in 0..layers {
@@ -146,10 +135,7 @@ impl LstmStack {
             let width = if layer == 0 { inputs } else { hidden };
             cells.push(LstmCell::with_scale(params, &name, width, hidden, scale)?);
             let p = params.pp(&name);
-            initial.push((
-                p.get(&[hidden], "h0", Init::Constant(0.0))?,
-                p.get(&[hidden], "c0", Init::Constant(0.0))?,
-            ));
+            initial.push((p.get(&[hidden], "h0", Init::Constant(0.0))?, p.get(&[hidden], "c0", Init::Constant(0.0))?));
         }
         Ok(Self { cells, initial })
     }
@@ -227,12 +213,7 @@ pub struct LstmBaseline {
 
 impl LstmBaseline {
     /// The baseline for `inputs` input and `outputs` output channels.
-    pub fn new(
-        config: &LstmBaselineConfig,
-        params: &ParamBuilder,
-        inputs: usize,
-        outputs: usize,
-    ) -> Result<Self> {
+    pub fn new(config: &LstmBaselineConfig, params: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
         let stack = LstmStack::new(&params.pp("lstm"), inputs, config.size, config.layers)?;
         let output = Dense::new(params, "output", config.size, outputs)?;
         Ok(Self { stack, output, engine: config.engine })

@@ -16,15 +16,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::fused::ntm::{NtmRun, NtmSizes};
 use crate::base::kinds::{ControllerKind, Engine, HeadKind, InitialWeighting, MemoryInit};
-use crate::pieces::addressing::softmax;
+use crate::fused::ntm::{NtmRun, NtmSizes};
 use crate::models::controller::{Controller, ControllerState};
+use crate::models::{unroll, MemoryRecord, SequenceModel};
+use crate::pieces::addressing::softmax;
 use crate::pieces::heads::{Head, HeadParams};
 use crate::pieces::memory;
 use crate::pieces::params::{Dense, Init, ParamBuilder};
 use crate::pieces::trace::{HeadStep, HeadTrace};
-use crate::models::{unroll, MemoryRecord, SequenceModel};
 
 /// The initial weighting of every head is softmax of a learned logit vector that starts with
 /// this value at slot 0 and 0 elsewhere: the heads start focused on slot 0. A uniform start
@@ -177,12 +177,7 @@ pub struct Ntm {
 
 impl Ntm {
     /// An NTM for `inputs` input and `outputs` output channels.
-    pub fn new(
-        config: &NtmConfig,
-        params: &ParamBuilder,
-        inputs: usize,
-        outputs: usize,
-    ) -> Result<Self> {
+    pub fn new(config: &NtmConfig, params: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
         let (n, m) = (config.memory.slots, config.memory.width);
         let (c, s) = (config.controller_size, config.shifts.len());
         let controller = Controller::new(
@@ -224,8 +219,7 @@ impl Ntm {
             MemoryInit::Random => {
                 // A fixed generator: the same matrix for every seed and whatever else is built.
                 let mut rng = ChaCha8Rng::seed_from_u64(0x4e544d); // "NTM"
-                let values: Vec<f64> =
-                    (0..n * m).map(|_| rng.random_range(-memory_bound..=memory_bound)).collect();
+                let values: Vec<f64> = (0..n * m).map(|_| rng.random_range(-memory_bound..=memory_bound)).collect();
                 Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)
             }
         };
@@ -331,12 +325,7 @@ impl Ntm {
 
     /// One time step. `x`: `[B, inputs]` -> logits `[B, outputs]`, the next state, and (when
     /// `record`) what the heads did.
-    pub fn step(
-        &self,
-        x: &Tensor,
-        state: NtmState,
-        record: bool,
-    ) -> Result<(Tensor, NtmState, Option<StepRecord>)> {
+    pub fn step(&self, x: &Tensor, state: NtmState, record: bool) -> Result<(Tensor, NtmState, Option<StepRecord>)> {
         let shifts = &self.config.shifts;
         let mut controller_input = Vec::with_capacity(1 + state.reads.len());
         controller_input.push(x.clone());
@@ -423,8 +412,7 @@ impl SequenceModel for Ntm {
 
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
         let mut state = self.initial_state(inputs.dim(1)?)?;
-        let initial_memory: Vec<Vec<f32>> =
-            state.memory.get(0)?.to_dtype(DType::F32)?.to_vec2()?;
+        let initial_memory: Vec<Vec<f32>> = state.memory.get(0)?.to_dtype(DType::F32)?.to_vec2()?;
         if self.config.engine == Engine::Fused {
             let (logits, run) = self.forward_fused(inputs)?;
             let heads = run.head_traces()?;
@@ -464,8 +452,7 @@ impl SequenceModel for Ntm {
     }
 
     fn parameter_count(&self) -> usize {
-        let heads: usize =
-            self.read_heads.iter().chain(&self.write_heads).map(Head::parameter_count).sum();
+        let heads: usize = self.read_heads.iter().chain(&self.write_heads).map(Head::parameter_count).sum();
         let initial: usize = self
             .initial_reads
             .iter()

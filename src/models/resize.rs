@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use candle_core::Tensor;
 use ntm_tasks::TaskSpec;
 
-use crate::models::factory::ModelConfig;
 use crate::base::kinds::MemoryInit;
+use crate::models::factory::ModelConfig;
 
 /// Model `name` (`model`) with `slots` memory slots (see the module's table); one clear line
 /// where that makes no sense (a model without memory, a learned memory, a shift that no longer
@@ -75,10 +75,7 @@ fn is_weighting_logits(name: &str) -> bool {
 
 /// A checkpoint's tensors made to fit a model with `slots` slots (see the module's table);
 /// every other tensor unchanged.
-pub fn resize_tensors(
-    tensors: HashMap<String, Tensor>,
-    slots: usize,
-) -> candle_core::Result<HashMap<String, Tensor>> {
+pub fn resize_tensors(tensors: HashMap<String, Tensor>, slots: usize) -> candle_core::Result<HashMap<String, Tensor>> {
     tensors
         .into_iter()
         .map(|(name, t)| {

@@ -88,7 +88,11 @@ impl<T: Float> Clamp<T> {
     /// else-if chain: this form the compiler vectorises.
     fn apply(self, x: T) -> T {
         let x = if x < self.lo { self.lo } else { x };
-        if x > self.hi { self.hi } else { x }
+        if x > self.hi {
+            self.hi
+        } else {
+            x
+        }
     }
 
     /// The sum of the squares of `g` clipped (in f64), and whether clipping changes `g`.

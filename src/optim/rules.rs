@@ -61,10 +61,8 @@ pub struct Optimizer {
 impl Optimizer {
     /// A new optimiser with zero state.
     pub fn new(kind: OptimizerKind, vars: Vec<Var>, lr: f64) -> Result<Self> {
-        let slots = vars
-            .iter()
-            .map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?]))
-            .collect::<Result<_>>()?;
+        let slots =
+            vars.iter().map(|v| Ok([buffer(&v.zeros_like()?)?, buffer(&v.zeros_like()?)?])).collect::<Result<_>>()?;
         let (epsilon, momentum, weight_decay) = (DEFAULT_EPSILON, DEFAULT_MOMENTUM, 0.0);
         Ok(Self { kind, vars, slots, snapshot: OnceCell::new(), lr, epsilon, momentum, weight_decay, steps: 0 })
     }
@@ -107,11 +105,7 @@ impl Optimizer {
     /// are a copy of the state as it is now (the first call after an update makes it).
     pub fn state(&self) -> (&[[Tensor; 2]], u64) {
         let tensors = self.snapshot.get_or_init(|| {
-            self.slots
-                .iter()
-                .zip(&self.vars)
-                .map(|([a, b], v)| [tensor(a, v.shape()), tensor(b, v.shape())])
-                .collect()
+            self.slots.iter().zip(&self.vars).map(|([a, b], v)| [tensor(a, v.shape()), tensor(b, v.shape())]).collect()
         });
         (tensors, self.steps)
     }

@@ -108,12 +108,7 @@ pub struct Addressed {
 /// The full pipeline of figure 2: content -> interpolate -> shift -> sharpen.
 ///
 /// `memory`: `[B, N, M]`, `previous`: the head's last weighting `[B, N]`.
-pub fn address(
-    params: &AddressingParams,
-    memory: &Tensor,
-    previous: &Tensor,
-    shifts: &[i64],
-) -> Result<Addressed> {
+pub fn address(params: &AddressingParams, memory: &Tensor, previous: &Tensor, shifts: &[i64]) -> Result<Addressed> {
     let content = content_weighting(&params.key, &params.beta, memory)?;
     let gated = interpolate(&content, previous, &params.gate)?;
     let shifted = shift(&gated, &params.shift, shifts)?;

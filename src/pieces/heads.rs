@@ -81,10 +81,7 @@ impl Head {
     /// Splits the projection of `controller_output` (`[B, C]`) by the table in the module doc
     /// and applies the activations.
     pub fn params(&self, controller_output: &Tensor) -> Result<HeadParams> {
-        let raw = self
-            .projection
-            .forward(controller_output)?
-            .clamp(-PRE_ACTIVATION_CLIP, PRE_ACTIVATION_CLIP)?; // [B, out]
+        let raw = self.projection.forward(controller_output)?.clamp(-PRE_ACTIVATION_CLIP, PRE_ACTIVATION_CLIP)?; // [B, out]
         let m = self.width;
         let s = self.shifts;
         let mut at = 0;

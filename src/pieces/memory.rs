@@ -20,17 +20,10 @@ pub fn write(memory: &Tensor, weighting: &Tensor, erase: &Tensor, add: &Tensor) 
     (memory * (1.0 - erase_outer)?)? + add_outer
 }
 
-
 /// The constant every cell starts at under [`crate::base::kinds::MemoryInit::Constant`].
 pub const CONSTANT_INIT: f64 = 1e-6;
 
 /// The constant initial memory, `[B, N, M]`.
-pub fn constant_memory(
-    batch: usize,
-    slots: usize,
-    width: usize,
-    dtype: DType,
-    device: &Device,
-) -> Result<Tensor> {
+pub fn constant_memory(batch: usize, slots: usize, width: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     Tensor::full(CONSTANT_INIT, (batch, slots, width), device)?.to_dtype(dtype)
 }

@@ -77,11 +77,7 @@ impl ParamBuilder {
         let mut data = self.varmap.data().lock().expect("parameter map poisoned");
         if let Some(var) = data.get(&path) {
             if var.dims() != shape {
-                candle_core::bail!(
-                    "parameter {path} has shape {:?}, the model needs {:?}",
-                    var.dims(),
-                    shape
-                );
+                candle_core::bail!("parameter {path} has shape {:?}, the model needs {:?}", var.dims(), shape);
             }
             return Ok(var.as_tensor().clone());
         }
@@ -110,13 +106,8 @@ impl ParamBuilder {
 /// Every parameter in `varmap` with its name, sorted by name: a stable order for optimisers
 /// and checkpoints (the map itself has none).
 pub fn sorted_parameters(varmap: &VarMap) -> Vec<(String, Var)> {
-    let mut parameters: Vec<(String, Var)> = varmap
-        .data()
-        .lock()
-        .expect("parameter map poisoned")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut parameters: Vec<(String, Var)> =
+        varmap.data().lock().expect("parameter map poisoned").iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     parameters.sort_by(|a, b| a.0.cmp(&b.0));
     parameters
 }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::kinds::HeadKind;
 
-
 /// One head's state at one time step, all activations applied (paper section 3.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeadStep {

@@ -8,8 +8,8 @@
 use std::ops::Range;
 use std::path::Path;
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::chart::MeshStyle;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -60,16 +60,8 @@ impl LogAxis {
             }
             max = max.max(v);
         }
-        let floor = if min_pos.is_finite() {
-            10f64.powf(min_pos.log10().floor() - 1.0).max(MIN_FLOOR)
-        } else {
-            1e-2
-        };
-        let top = if max.is_finite() {
-            max.max(floor * 10.0)
-        } else {
-            floor * 10.0
-        };
+        let floor = if min_pos.is_finite() { 10f64.powf(min_pos.log10().floor() - 1.0).max(MIN_FLOOR) } else { 1e-2 };
+        let top = if max.is_finite() { max.max(floor * 10.0) } else { floor * 10.0 };
         let span = (top / floor).log10();
         let f = headroom.clamp(0.05, 0.6);
         let hi = top * 10f64.powf(span * f / (1.0 - f));

@@ -116,7 +116,9 @@ pub fn plot_sweep_convergence(summary: &Summary, title: &str, path: &Path) -> Re
             }
             if seed.status == Status::Diverged {
                 let size = (row_h as i32 / 3).clamp(3, 7);
-                chart.draw_series(std::iter::once(Cross::new((end, y), size, ERROR_MARK.stroke_width(2)))).map_err(err)?;
+                chart
+                    .draw_series(std::iter::once(Cross::new((end, y), size, ERROR_MARK.stroke_width(2))))
+                    .map_err(err)?;
             }
             let (px, py) = chart.backend_coord(&(x_max, y));
             let (lx, _) = chart.backend_coord(&(0.0, y));
@@ -160,10 +162,18 @@ fn draw_key<DB: DrawingBackend>(
     let mut x = 20;
     root.draw(&Rectangle::new([(x, y - 6), (x + 30, y + 6)], INK.mix(0.45).filled()))?;
     root.draw(&Circle::new((x + 30, y), 5, INK.filled()))?;
-    root.draw(&Text::new("bar: training until the bit errors first fell below the threshold", (x + 44, y), style.clone()))?;
+    root.draw(&Text::new(
+        "bar: training until the bit errors first fell below the threshold",
+        (x + 44, y),
+        style.clone(),
+    ))?;
     x += 560;
     root.draw(&PathElement::new([(x, y - 9), (x, y + 9)], ERROR_MARK.stroke_width(2)))?;
-    root.draw(&Text::new(format!("a report interval above {relapse} bit errors after that"), (x + 12, y), style.clone()))?;
+    root.draw(&Text::new(
+        format!("a report interval above {relapse} bit errors after that"),
+        (x + 12, y),
+        style.clone(),
+    ))?;
     x += 420;
     root.draw(&Cross::new((x, y), 6, ERROR_MARK.stroke_width(2)))?;
     root.draw(&Text::new("diverged (NaN)", (x + 14, y), style))?;

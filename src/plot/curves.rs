@@ -22,25 +22,12 @@ type Points = Vec<(f64, f64)>;
 
 /// Draws the learning curves of `runs` (model name, its `metrics.jsonl` records) to the PNG
 /// at `path`: loss on the left, bit errors on the right, log y axes.
-pub fn plot_curves(
-    runs: &[(String, Vec<MetricsRecord>)],
-    title: &str,
-    path: &Path,
-) -> Result<(), PlotError> {
-    let loss: Vec<Points> = runs
-        .iter()
-        .map(|(_, r)| points(r, |m| m.loss_bits))
-        .collect();
-    let errors: Vec<Points> = runs
-        .iter()
-        .map(|(_, r)| points(r, |m| m.bit_errors))
-        .collect();
+pub fn plot_curves(runs: &[(String, Vec<MetricsRecord>)], title: &str, path: &Path) -> Result<(), PlotError> {
+    let loss: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.loss_bits)).collect();
+    let errors: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.bit_errors)).collect();
     let any_finite = |set: &[Points]| set.iter().flatten().any(|p| p.1.is_finite());
     if !any_finite(&loss) && !any_finite(&errors) {
-        return Err(PlotError::empty(
-            path,
-            "no training records with finite values",
-        ));
+        return Err(PlotError::empty(path, "no training records with finite values"));
     }
     let names: Vec<&str> = runs.iter().map(|(n, _)| n.as_str()).collect();
     let x_max = loss.iter().flatten().map(|p| p.0).fold(0.0, f64::max);
@@ -50,33 +37,18 @@ pub fn plot_curves(
         let err = |e| PlotError::draw(path, e);
         let (root, left, right) = two_panel_page(path, title)?;
         let colours = model_colours(&names);
-        let panels = [
-            (&left, &loss, "loss (bits per sequence)"),
-            (&right, &errors, "wrong bits per sequence"),
-        ];
+        let panels = [(&left, &loss, "loss (bits per sequence)"), (&right, &errors, "wrong bits per sequence")];
         for (area, set, y_desc) in panels {
             let axis = LogAxis::fit(set.iter().flatten().map(|p| p.1), legend_room(runs.len()));
-            let mut chart = log_chart(
-                area,
-                x_range.clone(),
-                &axis,
-                "training sequences seen",
-                y_desc,
-            )
-            .map_err(err)?;
+            let mut chart = log_chart(area, x_range.clone(), &axis, "training sequences seen", y_desc).map_err(err)?;
             for ((pts, name), colour) in set.iter().zip(&names).zip(&colours) {
-                let raw: Points = pts
-                    .iter()
-                    .filter_map(|&(x, y)| Some((x, axis.clamp(y)?)))
-                    .collect();
+                let raw: Points = pts.iter().filter_map(|&(x, y)| Some((x, axis.clamp(y)?))).collect();
                 let smooth = smoothed(&raw, half_window(raw.len()));
                 if raw.len() <= FEW_POINTS {
                     let dots = raw.iter().map(|&p| Circle::new(p, 3, colour.filled()));
                     chart.draw_series(dots).map_err(err)?;
                 }
-                chart
-                    .draw_series(LineSeries::new(raw, colour.mix(0.22).stroke_width(1)))
-                    .map_err(err)?;
+                chart.draw_series(LineSeries::new(raw, colour.mix(0.22).stroke_width(1))).map_err(err)?;
                 let line = colour.stroke_width(2);
                 chart
                     .draw_series(LineSeries::new(smooth, line))
@@ -92,10 +64,7 @@ pub fn plot_curves(
 
 /// The points of one metric, sorted by sequences seen (bad values are dealt with later).
 fn points(records: &[MetricsRecord], metric: impl Fn(&MetricsRecord) -> f64) -> Points {
-    let mut pts: Points = records
-        .iter()
-        .map(|r| (r.sequences as f64, metric(r)))
-        .collect();
+    let mut pts: Points = records.iter().map(|r| (r.sequences as f64, metric(r))).collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     pts
 }
@@ -110,11 +79,8 @@ fn half_window(points: usize) -> usize {
 /// shown as `exp`: a running geometric mean. Points whose x or y is not finite, or whose y
 /// is not positive, are left out.
 pub(crate) fn smoothed(points: &[(f64, f64)], half: usize) -> Points {
-    let good: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 > 0.0)
-        .map(|&(x, y)| (x, y.ln()))
-        .collect();
+    let good: Vec<(f64, f64)> =
+        points.iter().filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 > 0.0).map(|&(x, y)| (x, y.ln())).collect();
     // prefix[i] = sum of the first i logs, so every window sum is one subtraction.
     let mut prefix = vec![0.0; good.len() + 1];
     for (i, p) in good.iter().enumerate() {
@@ -138,18 +104,9 @@ mod tests {
         for (_, y) in smoothed(&flat, 5) {
             assert!((y - 3.0).abs() < 1e-9);
         }
-        let spike = [
-            (0.0, 1.0),
-            (1.0, 1.0),
-            (2.0, 1000.0),
-            (3.0, 1.0),
-            (4.0, 1.0),
-        ];
+        let spike = [(0.0, 1.0), (1.0, 1.0), (2.0, 1000.0), (3.0, 1.0), (4.0, 1.0)];
         let s = smoothed(&spike, 1);
-        assert!(
-            (s[2].1 - 10.0).abs() < 1e-9,
-            "geometric mean of 1, 1000, 1: {s:?}"
-        );
+        assert!((s[2].1 - 10.0).abs() < 1e-9, "geometric mean of 1, 1000, 1: {s:?}");
         assert!((s[0].1 - 1.0).abs() < 1e-9);
         for (a, b) in smoothed(&spike, 0).iter().zip(&spike) {
             assert!((a.1 / b.1 - 1.0).abs() < 1e-12);
@@ -158,13 +115,7 @@ mod tests {
 
     #[test]
     fn smoothing_skips_bad_values_and_window_is_bounded() {
-        let pts = [
-            (0.0, 1.0),
-            (1.0, f64::NAN),
-            (2.0, 0.0),
-            (f64::NAN, 1.0),
-            (3.0, 1.0),
-        ];
+        let pts = [(0.0, 1.0), (1.0, f64::NAN), (2.0, 0.0), (f64::NAN, 1.0), (3.0, 1.0)];
         assert_eq!(smoothed(&pts, 3).len(), 2);
         assert!(smoothed(&[], 3).is_empty());
         assert_eq!(half_window(20), 0);

@@ -7,11 +7,11 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::ops::sigmoid;
 use ntm_tasks::Episode;
 
-use crate::models::batch::TensorBatch;
 use crate::error::{io, tensor, Error, Result};
 use crate::measure::eval::eval_rng;
-use crate::pieces::trace::Trace;
+use crate::models::batch::TensorBatch;
 use crate::models::MemoryRecord;
+use crate::pieces::trace::Trace;
 use crate::records::report::OutputSample;
 use crate::records::run_dir::LoadedModel;
 
@@ -82,12 +82,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>
 
 /// The model's answer at `length` (and `repeats`, if given): target and output on the
 /// scored time steps.
-pub fn output_sample(
-    loaded: &LoadedModel,
-    length: usize,
-    repeats: Option<usize>,
-    seed: u64,
-) -> Result<OutputSample> {
+pub fn output_sample(loaded: &LoadedModel, length: usize, repeats: Option<usize>, seed: u64) -> Result<OutputSample> {
     let (episode, outputs, _) = run_episode(loaded, (length, repeats), seed, false)?;
     let scored: Vec<usize> = (0..episode.mask.len()).filter(|&t| episode.mask[t] > 0.0).collect();
     Ok(OutputSample {

@@ -15,8 +15,10 @@ use crate::models::resize::check_room;
 use crate::plot::episodes::{output_sample, trace_episode, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::records::report::EvalReport;
+use crate::records::run_dir::{
+    self, has_memory, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics,
+};
 use crate::sweep::summarize::SweepRecord;
-use crate::records::run_dir::{self, has_memory, load_model_sized, model_dirs, plots_dir, read_config, read_eval, read_metrics};
 
 /// `Err(Error::Invalid(...))` with a formatted message.
 macro_rules! invalid {
@@ -308,7 +310,7 @@ pub fn sweep_figures(dir: &Path, record: &SweepRecord, threshold: f64) -> Result
     let (summary, base, curves, n) = (&record.summary, &record.experiment, &record.curves, record.seeds);
     let task = base.task.name();
     let plots = dir.join("plots");
-        let task_words = base.task.build().length_words();
+    let task_words = base.task.build().length_words();
     let range = base.task.build().length_range();
     let what = format!("{task}, {n} seed{}", if n == 1 { "" } else { "s" });
     plot::plot_sweep_curves(curves, threshold, &format!("{what}: learning curves"), &plots.join("sweep-curves.png"))?;
@@ -326,7 +328,9 @@ pub fn sweep_figures(dir: &Path, record: &SweepRecord, threshold: f64) -> Result
                     .across_seeds
                     .eval
                     .iter()
-                    .filter_map(|e| Some(RepeatCell { length: e.length, repeats: e.repeats?, bit_errors: e.bit_errors.median }))
+                    .filter_map(|e| {
+                        Some(RepeatCell { length: e.length, repeats: e.repeats?, bit_errors: e.bit_errors.median })
+                    })
                     .collect(),
             })
             .collect();

@@ -63,19 +63,11 @@ pub fn plot_generalisation(
     let train_range: LengthRange = train_range.into();
     let finite = |r: &EvalResult| r.bit_errors.is_finite() || r.loss_bits.is_finite();
     if !reports.iter().flat_map(|r| &r.results).any(finite) {
-        return Err(PlotError::empty(
-            path,
-            "no evaluation results with finite values",
-        ));
+        return Err(PlotError::empty(path, "no evaluation results with finite values"));
     }
     let names: Vec<&str> = reports.iter().map(|r| r.model.as_str()).collect();
     let (_, train_hi) = train_range.ordered();
-    let longest = reports
-        .iter()
-        .flat_map(|r| &r.results)
-        .map(|r| r.length)
-        .max()
-        .unwrap_or(1);
+    let longest = reports.iter().flat_map(|r| &r.results).map(|r| r.length).max().unwrap_or(1);
     let x_max = longest.max(train_hi).max(1) as f64;
     let x_range = 0.0..x_max * 1.05 + 1.0;
 
@@ -90,20 +82,14 @@ pub fn plot_generalisation(
         for (area, metric, y_desc) in metrics {
             let values = reports.iter().flat_map(|r| &r.results).map(metric);
             let axis = LogAxis::fit(values, legend_room(reports.len()));
-            let mut chart = log_chart(area, x_range.clone(), &axis, &train_range.axis(), y_desc)
-                .map_err(err)?;
+            let mut chart = log_chart(area, x_range.clone(), &axis, &train_range.axis(), y_desc).map_err(err)?;
             shade_training(&mut chart, &axis, &train_range).map_err(err)?;
             for ((report, name), &colour) in reports.iter().zip(&names).zip(&colours) {
-                let mut pts: Vec<(f64, f64)> = report
-                    .results
-                    .iter()
-                    .filter_map(|r| Some((r.length as f64, axis.clamp(metric(r))?)))
-                    .collect();
+                let mut pts: Vec<(f64, f64)> =
+                    report.results.iter().filter_map(|r| Some((r.length as f64, axis.clamp(metric(r))?))).collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                 let line = colour.stroke_width(2);
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), line))
-                    .map_err(err)?;
+                chart.draw_series(LineSeries::new(pts.clone(), line)).map_err(err)?;
                 chart
                     .draw_series(pts.iter().map(|&p| Circle::new(p, 5, colour.filled())))
                     .map_err(err)?
@@ -113,12 +99,7 @@ pub fn plot_generalisation(
                             + PathElement::new(vec![(0, 0), (24, 0)], line)
                             + Circle::new((12, 0), 5, colour.filled())
                     });
-                chart
-                    .draw_series(
-                        pts.iter()
-                            .map(|&p| Circle::new(p, 5, WHITE.stroke_width(1))),
-                    )
-                    .map_err(err)?;
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 5, WHITE.stroke_width(1)))).map_err(err)?;
             }
             draw_legend(&mut chart).map_err(err)?;
         }
@@ -135,14 +116,9 @@ pub(crate) fn shade_training<DB: DrawingBackend>(
     let (bottom, top) = (axis.range().start, axis.hi);
     let (lo, hi) = training.ordered();
     let (x0, x1) = (lo as f64 - 0.5, hi as f64 + 0.5);
-    chart.draw_series(std::iter::once(Rectangle::new(
-        [(x0, bottom), (x1, top)],
-        TRAIN_SHADE.filled(),
-    )))?;
+    chart.draw_series(std::iter::once(Rectangle::new([(x0, bottom), (x1, top)], TRAIN_SHADE.filled())))?;
     let ink = INK.mix(0.8);
-    let style = text(AXIS_SIZE - 1)
-        .color(&ink)
-        .pos(Pos::new(HPos::Left, VPos::Top));
+    let style = text(AXIS_SIZE - 1).color(&ink).pos(Pos::new(HPos::Left, VPos::Top));
     let label = EmptyElement::at((x0, top)) + Text::new(training.words.range, (6, 6), style);
     chart.draw_series(std::iter::once(label))?;
     Ok(())

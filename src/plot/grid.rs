@@ -22,10 +22,7 @@ impl Grid {
     /// Transposes time-major vectors (`[time][channel]`, as the records store them) into a
     /// `[channel][time]` grid of `cols` time steps. Ragged or missing vectors are padded
     /// with NaN, which draws grey.
-    pub(crate) fn from_time_major<'a>(
-        steps: impl IntoIterator<Item = &'a [f32]>,
-        cols: usize,
-    ) -> Grid {
+    pub(crate) fn from_time_major<'a>(steps: impl IntoIterator<Item = &'a [f32]>, cols: usize) -> Grid {
         let steps: Vec<&[f32]> = steps.into_iter().take(cols).collect();
         let rows = steps.iter().map(|s| s.len()).max().unwrap_or(0);
         let mut values = vec![f32::NAN; rows * cols];
@@ -48,11 +45,7 @@ impl Grid {
 
     /// The smallest and largest finite values, if any.
     pub(crate) fn finite_range(&self) -> Option<(f64, f64)> {
-        let finite = self
-            .values
-            .iter()
-            .filter(|v| v.is_finite())
-            .map(|&v| v as f64);
+        let finite = self.values.iter().filter(|v| v.is_finite()).map(|&v| v as f64);
         finite.fold(None, |acc, v| match acc {
             None => Some((v, v)),
             Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
@@ -71,11 +64,7 @@ impl Grid {
     /// (bits, probabilities), otherwise the grid's own finite range.
     pub(crate) fn sequential_scale(&self) -> Scale {
         match self.finite_range() {
-            Some((lo, hi)) if lo < 0.0 || hi > 1.0 => Scale {
-                lo,
-                hi: hi.max(lo + 1e-6),
-                ..Scale::unit()
-            },
+            Some((lo, hi)) if lo < 0.0 || hi > 1.0 => Scale { lo, hi: hi.max(lo + 1e-6), ..Scale::unit() },
             _ => Scale::unit(),
         }
     }
@@ -167,11 +156,7 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(
         area_pixels.draw(&Rectangle::new(band, WHITE.mix(0.6).filled()))?;
     }
     let mark = ERROR_MARK.stroke_width(if w as usize >= 10 * cols { 2 } else { 1 });
-    for &(r, c) in map
-        .marks
-        .iter()
-        .filter(|(r, c)| map.rows.contains(r) && *c < cols)
-    {
+    for &(r, c) in map.marks.iter().filter(|(r, c)| map.rows.contains(r) && *c < cols) {
         area_pixels.draw(&Rectangle::new(cell(r, c), mark))?;
     }
     for &c in map.dividers.iter().filter(|&&c| c > 0 && c < cols) {
@@ -180,10 +165,7 @@ pub(crate) fn draw_heatmap<DB: DrawingBackend>(
         area_pixels.draw(&PathElement::new(line, WHITE.mix(0.9).stroke_width(1)))?;
     }
     // A frame around the cells.
-    let frame = [
-        (-0.5, -(lo as f64 - 0.5)),
-        (cols as f64 - 0.5, -(hi as f64 - 0.5)),
-    ];
+    let frame = [(-0.5, -(lo as f64 - 0.5)), (cols as f64 - 0.5, -(hi as f64 - 0.5))];
     area_pixels.draw(&Rectangle::new(frame, INK.stroke_width(1)))?;
     Ok(())
 }
@@ -231,10 +213,7 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
         let colour = scale.colour(v0 + step / 2.0);
         Rectangle::new([(0.0, v0), (1.0, v0 + step)], colour.filled())
     }))?;
-    chart.plotting_area().draw(&Rectangle::new(
-        [(0.0, scale.lo), (1.0, scale.hi)],
-        INK.stroke_width(1),
-    ))?;
+    chart.plotting_area().draw(&Rectangle::new([(0.0, scale.lo), (1.0, scale.hi)], INK.stroke_width(1)))?;
     Ok(())
 }
 

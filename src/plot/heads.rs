@@ -56,15 +56,7 @@ struct Panel {
 impl Panel {
     fn new(caption: String, y_desc: &'static str, grid: Grid, scale: Scale) -> Self {
         let rows = 0..grid.rows;
-        Panel {
-            caption,
-            y_desc,
-            grid,
-            rows,
-            scale,
-            masked: false,
-            marks: Vec::new(),
-        }
+        Panel { caption, y_desc, grid, rows, scale, masked: false, marks: Vec::new() }
     }
 
     /// Pixel height of the cells: about 6 px a row, within [54, 320].
@@ -91,16 +83,11 @@ pub fn plot_heads(trace: &Trace, title: &str, path: &Path) -> Result<(), PlotErr
 /// The episode's length in time steps: the longest of its recorded sequences.
 fn time_steps(trace: &Trace) -> usize {
     let heads = trace.heads.iter().map(|h| h.steps.len());
-    [
-        trace.inputs.len(),
-        trace.targets.len(),
-        trace.outputs.len(),
-        trace.mask.len(),
-    ]
-    .into_iter()
-    .chain(heads)
-    .max()
-    .unwrap_or(0)
+    [trace.inputs.len(), trace.targets.len(), trace.outputs.len(), trace.mask.len()]
+        .into_iter()
+        .chain(heads)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The heads' panels in columns: one column, or, for more than [`ONE_COLUMN_HEADS`] heads of
@@ -124,11 +111,7 @@ fn head_columns(trace: &Trace, steps: usize) -> Vec<Vec<Panel>> {
 fn episode_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
     let scored = |t: usize| trace.mask.get(t).is_some_and(|&m| m >= 0.5);
     let grid = |m: &[Vec<f32>]| Grid::from_time_major(m.iter().map(Vec::as_slice), steps);
-    let (inputs, targets, outputs) = (
-        grid(&trace.inputs),
-        grid(&trace.targets),
-        grid(&trace.outputs),
-    );
+    let (inputs, targets, outputs) = (grid(&trace.inputs), grid(&trace.targets), grid(&trace.outputs));
     let wrong: Vec<(usize, usize)> = (0..outputs.rows)
         .flat_map(|r| (0..steps).map(move |t| (r, t)))
         .filter(|&(r, t)| {
@@ -136,11 +119,7 @@ fn episode_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
             scored(t) && o.is_finite() && y.is_finite() && (o >= 0.5) != (y >= 0.5)
         })
         .collect();
-    let faded = if trace.mask.iter().any(|&m| m < 0.5) {
-        " (faded: not scored)"
-    } else {
-        ""
-    };
+    let faded = if trace.mask.iter().any(|&m| m < 0.5) { " (faded: not scored)" } else { "" };
     let caption = match wrong.len() {
         0 => format!("model outputs: no wrong bits{faded}"),
         1 => format!("model outputs: 1 wrong bit, outlined red{faded}"),
@@ -162,17 +141,11 @@ fn episode_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
 fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
     let mut heads: Vec<&HeadTrace> = trace.heads.iter().collect();
     heads.sort_by_key(|h| (h.kind == HeadKind::Read, h.index));
-    let weightings: Vec<Grid> = heads
-        .iter()
-        .map(|h| Grid::from_time_major(h.steps.iter().map(|s| s.weighting.as_slice()), steps))
-        .collect();
+    let weightings: Vec<Grid> =
+        heads.iter().map(|h| Grid::from_time_major(h.steps.iter().map(|s| s.weighting.as_slice()), steps)).collect();
     let (slots, shown) = slot_window(&weightings);
     let over = if shown.len() < slots {
-        format!(
-            "slots {}–{} of {slots} (unused slots hidden)",
-            shown.start,
-            shown.end - 1
-        )
+        format!("slots {}–{} of {slots} (unused slots hidden)", shown.start, shown.end - 1)
     } else {
         format!("the {slots} memory slots")
     };
@@ -194,16 +167,9 @@ fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
         };
         if vectors.iter().any(Option::is_some) {
             let grid = Grid::from_time_major(vectors.into_iter().map(|v| v.unwrap_or(&[])), steps);
-            let max_abs = grid
-                .finite_range()
-                .map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
+            let max_abs = grid.finite_range().map_or(1.0, |(lo, hi)| lo.abs().max(hi.abs()));
             let scale = Scale::symmetric(max_abs);
-            out.push(Panel::new(
-                format!("{name}: {what}"),
-                "channel",
-                grid,
-                scale,
-            ));
+            out.push(Panel::new(format!("{name}: {what}"), "channel", grid, scale));
         }
     }
     out
@@ -220,10 +186,7 @@ fn slot_window(weightings: &[Grid]) -> (usize, Range<usize>) {
     let used = weightings.iter().filter_map(|g| g.used_rows(USED_WEIGHT));
     let span = used.reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
     match span {
-        Some(s) => (
-            slots,
-            s.start.saturating_sub(CROP_MARGIN)..(s.end + CROP_MARGIN).min(slots),
-        ),
+        Some(s) => (slots, s.start.saturating_sub(CROP_MARGIN)..(s.end + CROP_MARGIN).min(slots)),
         None => (slots, 0..slots),
     }
 }
@@ -255,20 +218,11 @@ fn draw(
     let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
-    draw_caption(
-        &root,
-        &subtitle(trace, steps),
-        (MARGIN as i32, 40),
-        CAPTION_SIZE - 1,
-    )
-    .map_err(err)?;
+    draw_caption(&root, &subtitle(trace, steps), (MARGIN as i32, 40), CAPTION_SIZE - 1).map_err(err)?;
 
-    let faded: Vec<bool> = (0..steps)
-        .map(|t| trace.mask.get(t).is_some_and(|&m| m < 0.5))
-        .collect();
-    let dividers: Vec<usize> = (1..trace.mask.len().min(steps))
-        .filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5))
-        .collect();
+    let faded: Vec<bool> = (0..steps).map(|t| trace.mask.get(t).is_some_and(|&m| m < 0.5)).collect();
+    let dividers: Vec<usize> =
+        (1..trace.mask.len().min(steps)).filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5)).collect();
 
     let page = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
     let style = Stack { faded: &faded, dividers: &dividers };
@@ -331,29 +285,17 @@ impl Stack<'_> {
 
 /// One line under the title describing the memory and heads.
 fn subtitle(trace: &Trace, steps: usize) -> String {
-    let slots = trace
-        .heads
-        .iter()
-        .flat_map(|h| h.steps.first())
-        .map(|s| s.weighting.len())
-        .max();
+    let slots = trace.heads.iter().flat_map(|h| h.steps.first()).map(|s| s.weighting.len()).max();
     let slots = slots.unwrap_or(trace.initial_memory.len());
     let width = trace.initial_memory.first().map_or(0, |row| row.len());
     let count = |k| trace.heads.iter().filter(|h| h.kind == k).count();
-    let shifts: Vec<String> = trace
-        .shifts
-        .iter()
-        .map(|&s| if s == 0 { "0".into() } else { format!("{s:+}") })
-        .collect();
+    let shifts: Vec<String> =
+        trace.shifts.iter().map(|&s| if s == 0 { "0".into() } else { format!("{s:+}") }).collect();
     format!(
         "{} time steps  ·  memory {slots} × {width}  ·  {} read / {} write heads  ·  shifts {}",
         steps,
         count(HeadKind::Read),
         count(HeadKind::Write),
-        if shifts.is_empty() {
-            "none".to_string()
-        } else {
-            shifts.join(", ")
-        },
+        if shifts.is_empty() { "none".to_string() } else { shifts.join(", ") },
     )
 }

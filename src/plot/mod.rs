@@ -69,11 +69,7 @@ pub enum PlotError {
         "figure {} would be {width} x {height} pixels, more than {MAX_SIDE} on a side",
         path.display()
     )]
-    TooLarge {
-        path: PathBuf,
-        width: u32,
-        height: u32,
-    },
+    TooLarge { path: PathBuf, width: u32, height: u32 },
     /// The embedded font could not be registered.
     #[error("cannot use the embedded font: {0}")]
     Font(String),
@@ -82,18 +78,12 @@ pub enum PlotError {
 impl PlotError {
     /// A [`PlotError::Empty`] for `path`.
     pub(crate) fn empty(path: &Path, what: impl Into<String>) -> Self {
-        PlotError::Empty {
-            path: path.to_path_buf(),
-            what: what.into(),
-        }
+        PlotError::Empty { path: path.to_path_buf(), what: what.into() }
     }
 
     /// A [`PlotError::Draw`] for `path` from any plotters error.
     pub(crate) fn draw(path: &Path, err: impl Display) -> Self {
-        PlotError::Draw {
-            path: path.to_path_buf(),
-            message: err.to_string(),
-        }
+        PlotError::Draw { path: path.to_path_buf(), message: err.to_string() }
     }
 }
 
@@ -107,27 +97,17 @@ impl From<PlotError> for crate::Error {
 pub(crate) fn check_size(path: &Path, width: u32, height: u32) -> Result<(), PlotError> {
     if width > MAX_SIDE || height > MAX_SIDE {
         let path = path.to_path_buf();
-        return Err(PlotError::TooLarge {
-            path,
-            width,
-            height,
-        });
+        return Err(PlotError::TooLarge { path, width, height });
     }
     Ok(())
 }
 
 /// Registers the font, creates the figure's folder, then runs `draw`, turning a panic
 /// inside the plotting library into a [`PlotError::Draw`] rather than aborting the caller.
-pub(crate) fn render(
-    path: &Path,
-    draw: impl FnOnce() -> Result<(), PlotError>,
-) -> Result<(), PlotError> {
+pub(crate) fn render(path: &Path, draw: impl FnOnce() -> Result<(), PlotError>) -> Result<(), PlotError> {
     style::ensure_font()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| PlotError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| PlotError::Io { path: path.to_path_buf(), source })?;
     }
     match catch_unwind(AssertUnwindSafe(draw)) {
         Ok(result) => result,
@@ -137,10 +117,7 @@ pub(crate) fn render(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(PlotError::draw(
-                path,
-                format!("the plotting library panicked: {message}"),
-            ))
+            Err(PlotError::draw(path, format!("the plotting library panicked: {message}")))
         }
     }
 }

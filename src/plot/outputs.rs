@@ -42,7 +42,12 @@ pub fn plot_outputs(samples: &[OutputSample], title: &str, path: &Path) -> Resul
 }
 
 /// [`plot_outputs`] with the task's words for its length in the captions (`6 items`).
-pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str, path: &Path) -> Result<(), PlotError> {
+pub fn plot_outputs_in(
+    samples: &[OutputSample],
+    words: LengthWords,
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
     let steps = |s: &OutputSample| s.target.len().max(s.output.len());
     let max_t = samples.iter().map(steps).max().unwrap_or(0);
     if max_t == 0 {
@@ -59,10 +64,7 @@ pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str
     rows.sort_unstable();
     rows.dedup();
     let widest = |m: &[Vec<f32>]| m.iter().map(|v| v.len()).max().unwrap_or(0);
-    let channels = samples
-        .iter()
-        .map(|s| widest(&s.target).max(widest(&s.output)))
-        .max();
+    let channels = samples.iter().map(|s| widest(&s.target).max(widest(&s.output))).max();
     let channels = channels.unwrap_or(1).max(1);
 
     let max_t = max_t.min(MAX_SIDE as usize) as u32;
@@ -85,14 +87,9 @@ pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str
         draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
         for (i, &(length, repeats)) in rows.iter().enumerate() {
             for (j, &model) in models.iter().enumerate() {
-                let origin = (
-                    (MARGIN + j as u32 * cell_w) as i32,
-                    (HEADER + i as u32 * block_h) as i32,
-                );
+                let origin = ((MARGIN + j as u32 * cell_w) as i32, (HEADER + i as u32 * block_h) as i32);
                 let cell = root.clone().shrink(origin, (cell_w - GAP, block_h - GAP));
-                let sample = samples
-                    .iter()
-                    .find(|s| s.model == model && s.length == length && s.repeats == repeats);
+                let sample = samples.iter().find(|s| s.model == model && s.length == length && s.repeats == repeats);
                 match sample {
                     Some(s) => draw_cell(&cell, s, words, px, map_h).map_err(err)?,
                     None => {
@@ -103,9 +100,7 @@ pub fn plot_outputs_in(samples: &[OutputSample], words: LengthWords, title: &str
             }
         }
         let bar_x = (MARGIN + models.len() as u32 * cell_w) as i32;
-        let bar = root
-            .clone()
-            .shrink((bar_x, (HEADER + CAPTION_H) as i32), (BAR_W, 2 * map_h + 4));
+        let bar = root.clone().shrink((bar_x, (HEADER + CAPTION_H) as i32), (BAR_W, 2 * map_h + 4));
         draw_colour_bar(&bar, &Scale::unit(), 0).map_err(err)?;
         root.present().map_err(err)
     })
@@ -151,17 +146,12 @@ fn draw_cell<DB: DrawingBackend>(
 
     let maps_w = LABEL_W + steps as u32 * px;
     let label = text(CAPTION_SIZE - 2).pos(Pos::new(HPos::Left, VPos::Center));
-    let panels = [
-        ("target", &target, CAPTION_H, 0, &[][..]),
-        ("output", &output, CAPTION_H + map_h + 4, AXIS_H, &wrong[..]),
-    ];
+    let panels =
+        [("target", &target, CAPTION_H, 0, &[][..]), ("output", &output, CAPTION_H + map_h + 4, AXIS_H, &wrong[..])];
     for (name, grid, y, bottom, marks) in panels {
         let mid = (y + map_h / 2) as i32;
         cell.draw(&Text::new(name, (0, mid), label.clone()))?;
-        let area = cell.clone().shrink(
-            (LABEL_W as i32, y as i32),
-            (maps_w - LABEL_W, map_h + bottom),
-        );
+        let area = cell.clone().shrink((LABEL_W as i32, y as i32), (maps_w - LABEL_W, map_h + bottom));
         let map = Heatmap {
             grid,
             rows: 0..grid.rows,

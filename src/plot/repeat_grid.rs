@@ -151,9 +151,7 @@ fn draw_panel<DB: DrawingBackend>(
         let idx: Vec<usize> = (0..values.len()).filter(|&i| (lo..=hi).contains(&values[i])).collect();
         Some((*idx.first()?, *idx.last()?))
     };
-    if let (Some((y0, y1)), Some((x0, x1))) =
-        (inside(lengths, training.lengths), inside(repeats, training.repeats))
-    {
+    if let (Some((y0, y1)), Some((x0, x1))) = (inside(lengths, training.lengths), inside(repeats, training.repeats)) {
         let frame = [(x0 as f64 - 0.5, y0 as f64 - 0.5), (x1 as f64 + 0.5, y1 as f64 + 0.5)];
         chart.draw_series(std::iter::once(Rectangle::new(frame, OUTLINE.stroke_width(3))))?;
         chart.draw_series(std::iter::once(Rectangle::new(frame, INK.stroke_width(1))))?;

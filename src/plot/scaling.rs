@@ -36,11 +36,8 @@ struct Series {
 }
 
 fn series(rows: &[BenchRow]) -> Vec<Series> {
-    let mut keys: Vec<(String, usize)> = rows
-        .iter()
-        .filter(|r| r.slots.is_some())
-        .map(|r| (r.mode.clone(), r.length))
-        .collect();
+    let mut keys: Vec<(String, usize)> =
+        rows.iter().filter(|r| r.slots.is_some()).map(|r| (r.mode.clone(), r.length)).collect();
     keys.sort();
     keys.dedup();
     let mut lengths: Vec<usize> = keys.iter().map(|k| k.1).collect();
@@ -84,10 +81,8 @@ pub fn plot_scaling(rows: &[BenchRow], title: &str, path: &Path) -> Result<(), P
     render(path, || {
         let err = |e| PlotError::draw(path, e);
         let (root, left, right) = two_panel_page(path, title)?;
-        let panels: [(_, fn(&Series) -> &Vec<(f64, f64)>, &str); 2] = [
-            (&left, |s| &s.time, "ms per sequence-step"),
-            (&right, |s| &s.memory, "peak MiB (whole process)"),
-        ];
+        let panels: [(_, fn(&Series) -> &Vec<(f64, f64)>, &str); 2] =
+            [(&left, |s| &s.time, "ms per sequence-step"), (&right, |s| &s.memory, "peak MiB (whole process)")];
         for (area, points, y_desc) in panels {
             let ys: Vec<f64> = lines.iter().flat_map(|s| points(s).iter().map(|p| p.1)).filter(|y| *y > 0.0).collect();
             let (lo, hi) = ys.iter().fold((f64::INFINITY, 0.0f64), |(a, b), &y| (a.min(y), b.max(y)));

@@ -47,10 +47,7 @@ pub(crate) fn text(size: u32) -> TextStyle<'static> {
 /// [`PlotError::Font`] instead of a panic (or of silently missing text).
 pub(crate) fn ensure_font() -> Result<(), PlotError> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| register_font_bytes(FONT, FONT_BYTES))
-        .clone()
-        .map_err(PlotError::Font)
+    REGISTERED.get_or_init(|| register_font_bytes(FONT, FONT_BYTES)).clone().map_err(PlotError::Font)
 }
 
 /// Registers `bytes` (a whole TrueType/OpenType file) as the normal style of `family`.
@@ -129,15 +126,8 @@ const VIRIDIS: [(u8, u8, u8); 9] = [
 ];
 
 /// A diverging blue-white-red map (ColorBrewer RdBu, reversed) for signed values.
-const DIVERGING: [(u8, u8, u8); 7] = [
-    (33, 102, 172),
-    (103, 169, 207),
-    (209, 229, 240),
-    (247, 247, 247),
-    (253, 219, 199),
-    (239, 138, 98),
-    (178, 24, 43),
-];
+const DIVERGING: [(u8, u8, u8); 7] =
+    [(33, 102, 172), (103, 169, 207), (209, 229, 240), (247, 247, 247), (253, 219, 199), (239, 138, 98), (178, 24, 43)];
 
 /// Which colour map a heatmap uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,26 +169,14 @@ pub(crate) struct Scale {
 impl Scale {
     /// Values in `[0, 1]` (bits, sigmoid outputs, weightings) on viridis.
     pub(crate) fn unit() -> Self {
-        Scale {
-            map: ColourMap::Viridis,
-            lo: 0.0,
-            hi: 1.0,
-        }
+        Scale { map: ColourMap::Viridis, lo: 0.0, hi: 1.0 }
     }
 
     /// Signed values on the diverging map, symmetric around 0 so white means 0.
     /// `max_abs` that is not finite or not positive falls back to 1.
     pub(crate) fn symmetric(max_abs: f64) -> Self {
-        let a = if max_abs.is_finite() && max_abs > 0.0 {
-            max_abs
-        } else {
-            1.0
-        };
-        Scale {
-            map: ColourMap::Diverging,
-            lo: -a,
-            hi: a,
-        }
+        let a = if max_abs.is_finite() && max_abs > 0.0 { max_abs } else { 1.0 };
+        Scale { map: ColourMap::Diverging, lo: -a, hi: a }
     }
 
     /// The colour of value `v`.

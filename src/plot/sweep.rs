@@ -71,14 +71,11 @@ fn draw_model<'a, DB: DrawingBackend + 'a>(
     if dots {
         chart.draw_series(median.iter().map(|&p| Circle::new(p, 5, colour.filled())))?;
     }
-    chart
-        .draw_series(LineSeries::new(median, line))?
-        .label(label)
-        .legend(move |(x, y)| {
-            EmptyElement::at((x, y))
-                + Rectangle::new([(0, -6), (24, 6)], colour.mix(BAND_ALPHA).filled())
-                + PathElement::new(vec![(0, 0), (24, 0)], line)
-        });
+    chart.draw_series(LineSeries::new(median, line))?.label(label).legend(move |(x, y)| {
+        EmptyElement::at((x, y))
+            + Rectangle::new([(0, -6), (24, 6)], colour.mix(BAND_ALPHA).filled())
+            + PathElement::new(vec![(0, 0), (24, 0)], line)
+    });
     Ok(())
 }
 
@@ -99,7 +96,9 @@ pub fn plot_sweep_curves(
     let metric = |f: fn(&MetricsRecord) -> f64| -> Vec<Series> {
         models
             .iter()
-            .map(|(_, seeds)| Series::new(seeds.iter().map(|r| r.iter().map(|m| (m.sequences as f64, f(m))).collect()).collect()))
+            .map(|(_, seeds)| {
+                Series::new(seeds.iter().map(|r| r.iter().map(|m| (m.sequences as f64, f(m))).collect()).collect())
+            })
             .collect()
     };
     let (loss, errors) = (metric(|m| m.loss_bits), metric(|m| m.bit_errors));
@@ -113,7 +112,10 @@ pub fn plot_sweep_curves(
         let err = |e| PlotError::draw(path, e);
         let (root, left, right) = two_panel_page(path, title)?;
         let colours = model_colours(&names);
-        let panels = [(&left, &loss, "loss (bits per sequence)", None), (&right, &errors, "wrong bits per sequence", Some(threshold))];
+        let panels = [
+            (&left, &loss, "loss (bits per sequence)", None),
+            (&right, &errors, "wrong bits per sequence", Some(threshold)),
+        ];
         for (area, set, y_desc, line) in panels {
             let values = set.iter().flat_map(Series::values).chain(line);
             let axis = LogAxis::fit(values, legend_room(models.len() + line.is_some() as usize));
@@ -146,7 +148,8 @@ pub fn plot_sweep_generalisation(
     path: &Path,
 ) -> Result<(), PlotError> {
     let train_range: LengthRange = train_range.into();
-    let models: Vec<(&String, usize)> = summary.models.iter().map(|(n, m)| (n, m.counts.evaluated)).filter(|m| m.1 > 0).collect();
+    let models: Vec<(&String, usize)> =
+        summary.models.iter().map(|(n, m)| (n, m.counts.evaluated)).filter(|m| m.1 > 0).collect();
     let metric = |f: fn(&crate::sweep::summary::EvalPoint) -> f64| -> Vec<Series> {
         models
             .iter()
@@ -168,7 +171,9 @@ pub fn plot_sweep_generalisation(
         let err = |e| PlotError::draw(path, e);
         let (root, left, right) = two_panel_page(path, title)?;
         let colours = model_colours(&names);
-        for (area, set, y_desc) in [(&left, &errors, "wrong bits per sequence"), (&right, &loss, "loss (bits per sequence)")] {
+        for (area, set, y_desc) in
+            [(&left, &errors, "wrong bits per sequence"), (&right, &loss, "loss (bits per sequence)")]
+        {
             let axis = LogAxis::fit(set.iter().flat_map(Series::values), legend_room(models.len()));
             let mut chart = log_chart(area, x_range.clone(), &axis, &train_range.axis(), y_desc).map_err(err)?;
             shade_training(&mut chart, &axis, &train_range).map_err(err)?;

@@ -185,11 +185,7 @@ pub fn load_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError>
 
 /// Sets every variable of `varmap` from `tensors` (read from `path`, named in errors): each
 /// must be there, of the variable's shape, and nothing else may be.
-pub fn set_weights(
-    path: &Path,
-    tensors: HashMap<String, Tensor>,
-    varmap: &VarMap,
-) -> Result<(), CheckpointError> {
+pub fn set_weights(path: &Path, tensors: HashMap<String, Tensor>, varmap: &VarMap) -> Result<(), CheckpointError> {
     let data = varmap.data().lock().expect("parameter map poisoned");
     let mut extra: Vec<&String> = tensors.keys().filter(|name| !data.contains_key(*name)).collect();
     extra.sort();
@@ -200,14 +196,12 @@ pub fn set_weights(
     names.sort();
     for name in names {
         let var = &data[name];
-        let tensor = tensors
-            .get(name)
-            .ok_or_else(|| CheckpointError::Missing { path: path.to_owned(), name: name.clone() })?;
+        let tensor =
+            tensors.get(name).ok_or_else(|| CheckpointError::Missing { path: path.to_owned(), name: name.clone() })?;
         check_shape(path, name, tensor, var.dims())?;
-        let tensor = tensor.to_dtype(var.dtype()).map_err(|e| CheckpointError::Read {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
+        let tensor = tensor
+            .to_dtype(var.dtype())
+            .map_err(|e| CheckpointError::Read { path: path.to_owned(), message: e.to_string() })?;
         var.set(&tensor).map_err(|e| CheckpointError::Read { path: path.to_owned(), message: e.to_string() })?;
     }
     Ok(())
@@ -262,9 +256,8 @@ pub fn load_optimizer_state(
     let path = path(dir, OPTIMIZER_FILE);
     let mut tensors = read_tensors(&path)?;
     let mut take = |name: String, shape: &[usize]| {
-        let tensor = tensors
-            .remove(&name)
-            .ok_or_else(|| CheckpointError::Missing { path: path.clone(), name: name.clone() })?;
+        let tensor =
+            tensors.remove(&name).ok_or_else(|| CheckpointError::Missing { path: path.clone(), name: name.clone() })?;
         check_shape(&path, &name, &tensor, shape)?;
         Ok(tensor)
     };

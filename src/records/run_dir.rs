@@ -25,10 +25,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::records::checkpoint;
 use crate::config::Experiment;
 use crate::error::{io, Error, Result};
 use crate::models::factory::BuiltModel;
+use crate::records::checkpoint;
 use crate::records::failure::Failure;
 use crate::records::report::{EvalReport, MetricsRecord};
 
@@ -167,8 +167,7 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsRecord>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line)
-                .map_err(|e| Error::Invalid(format!("{}: line {}: {e}", path.display(), i + 1)))
+            serde_json::from_str(line).map_err(|e| Error::Invalid(format!("{}: line {}: {e}", path.display(), i + 1)))
         })
         .collect()
 }
@@ -224,13 +223,9 @@ pub fn write_eval(dir: &Path, report: &EvalReport) -> Result<()> {
 pub fn read_eval(dir: &Path) -> Result<EvalReport> {
     let path = dir.join(EVAL_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Invalid(format!(
-            "{}: cannot read (write it with `ntm eval --save` or `ntm run`): {e}",
-            path.display()
-        ))
+        Error::Invalid(format!("{}: cannot read (write it with `ntm eval --save` or `ntm run`): {e}", path.display()))
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Invalid(format!("{}: not an eval report: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: not an eval report: {e}", path.display())))
 }
 
 /// Writes `failure` as `failure.json` into model folder `dir`; returns its path.
@@ -277,7 +272,8 @@ pub fn load_model_sized(dir: &Path, slots: Option<usize>) -> Result<LoadedModel>
 pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> Result<LoadedModel> {
     let (mut experiment, name) = read_config(dir)?;
     if let Some(slots) = slots {
-        let resized = crate::models::resize::resize_model(&experiment.models[&name], &name, slots).map_err(Error::Invalid)?;
+        let resized =
+            crate::models::resize::resize_model(&experiment.models[&name], &name, slots).map_err(Error::Invalid)?;
         experiment.models.insert(name.clone(), resized);
     }
     let built = BuiltModel::new(&name, &experiment.models[&name], experiment.seed, experiment.task.build().as_ref())

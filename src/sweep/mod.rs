@@ -259,6 +259,9 @@ mod tests {
         assert_eq!(over.last().unwrap(), "--overwrite");
         assert_eq!(job.log(Path::new("d")), Path::new("d/seed-3/ntm.log"));
         let all = jobs(&[1, 2], &["lstm".into(), "ntm".into()]);
-        assert_eq!(all.iter().map(Job::label).collect::<Vec<_>>(), ["seed 1 lstm", "seed 1 ntm", "seed 2 lstm", "seed 2 ntm"]);
+        assert_eq!(
+            all.iter().map(Job::label).collect::<Vec<_>>(),
+            ["seed 1 lstm", "seed 1 ntm", "seed 2 lstm", "seed 2 ntm"]
+        );
     }
 }

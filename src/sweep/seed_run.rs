@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use super::summary::{SeedData, Status};
-use crate::records::checkpoint;
 use crate::config::Experiment;
 use crate::measure::eval::evaluate_loaded;
+use crate::records::checkpoint;
 use crate::records::report::EvalReport;
-use crate::records::run_dir::{self, load_model, read_metrics, write_eval, CONFIG_FILE, EVAL_FILE, FAILURE_FILE, METRICS_FILE};
+use crate::records::run_dir::{
+    self, load_model, read_metrics, write_eval, CONFIG_FILE, EVAL_FILE, FAILURE_FILE, METRICS_FILE,
+};
 use crate::train::Trainer;
 
 /// A run folder that cannot be read or used, naming it.

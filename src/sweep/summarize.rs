@@ -73,7 +73,8 @@ pub fn summarize_dir(dir: &Path, selection: Option<&Selection>, threshold: f64, 
 
 /// The selected seed runs of sweep folder `dir`, by seed and model.
 fn read_runs(dir: &Path, selection: Option<&Selection>) -> Result<Vec<SeedRun>> {
-    let seeds = seed_dirs(dir).map_err(|e| Error::Invalid(format!("{}: cannot read the sweep folder: {e}", dir.display())))?;
+    let seeds =
+        seed_dirs(dir).map_err(|e| Error::Invalid(format!("{}: cannot read the sweep folder: {e}", dir.display())))?;
     let mut runs = Vec::new();
     for (seed, seed_dir) in seeds {
         if selection.is_some_and(|s| !s.seeds.contains(&seed)) {
@@ -105,9 +106,7 @@ fn base_experiment(dir: &Path, runs: &[SeedRun]) -> Result<Experiment> {
         false => None,
     };
     let first = &runs[0];
-    let relative = |run: &SeedRun| -> PathBuf {
-        run.dir.strip_prefix(dir).unwrap_or(&run.dir).join(CONFIG_FILE)
-    };
+    let relative = |run: &SeedRun| -> PathBuf { run.dir.strip_prefix(dir).unwrap_or(&run.dir).join(CONFIG_FILE) };
     let differs = |this: &SeedRun, reference: String, field: String| -> Error {
         Error::Invalid(format!(
             "{}: runs of different experiments: {} is not a run of the experiment of {reference} ({field}); \

@@ -299,12 +299,7 @@ pub fn summarize_model(seeds: &[SeedData], threshold: f64) -> ModelSummary {
 }
 
 /// The summary of every model: `models` maps a model name to its seeds' data.
-pub fn summarize(
-    experiment: &str,
-    task: &str,
-    models: &BTreeMap<String, Vec<SeedData>>,
-    threshold: f64,
-) -> Summary {
+pub fn summarize(experiment: &str, task: &str, models: &BTreeMap<String, Vec<SeedData>>, threshold: f64) -> Summary {
     Summary {
         experiment: experiment.to_owned(),
         task: task.to_owned(),
@@ -342,8 +337,12 @@ pub fn table(summary: &Summary) -> String {
             "{name}: {} seeds converged (training bit errors < {} per sequence); {} finished ({} of them below it at the end), {} diverged, {} unfinished\n",
             model.converged, summary.threshold, c.finished, c.final_below_threshold, c.diverged, c.unfinished
         );
-        let cells: Vec<(usize, Option<usize>)> = model.across_seeds.eval.iter().map(|e| (e.length, e.repeats)).collect();
-        s += &format!("{:>6} {:<10} {:>12} {:>8} {:>10} {:>10}", "seed", "status", "converged", "relapses", "final err", "final loss");
+        let cells: Vec<(usize, Option<usize>)> =
+            model.across_seeds.eval.iter().map(|e| (e.length, e.repeats)).collect();
+        s += &format!(
+            "{:>6} {:<10} {:>12} {:>8} {:>10} {:>10}",
+            "seed", "status", "converged", "relapses", "final err", "final loss"
+        );
         for &cell in &cells {
             s += &format!(" {:>8}", cell_label(cell));
         }
@@ -352,10 +351,16 @@ pub fn table(summary: &Summary) -> String {
             let status = format!("{:?}", seed.status).to_lowercase();
             let converged = seed.converged_at.map_or("never".to_owned(), |n| n.to_string());
             let relapses = seed.relapse.as_ref().map_or("-".to_owned(), |r| r.above.len().to_string());
-            let (err, loss) = seed.last.map_or(("-".to_owned(), "-".to_owned()), |f| (cell(f.bit_errors), cell(f.loss_bits)));
+            let (err, loss) =
+                seed.last.map_or(("-".to_owned(), "-".to_owned()), |f| (cell(f.bit_errors), cell(f.loss_bits)));
             s += &format!("{:>6} {status:<10} {converged:>12} {relapses:>8} {err:>10} {loss:>10}", seed.seed);
             for &at in &cells {
-                let value = seed.eval.iter().flatten().find(|p| (p.length, p.repeats) == at).map_or("-".to_owned(), |p| cell(p.bit_errors));
+                let value = seed
+                    .eval
+                    .iter()
+                    .flatten()
+                    .find(|p| (p.length, p.repeats) == at)
+                    .map_or("-".to_owned(), |p| cell(p.bit_errors));
                 s += &format!(" {value:>8}");
             }
             s += "\n";
@@ -381,7 +386,11 @@ pub fn table(summary: &Summary) -> String {
         if a.converged_at.is_none() {
             rows.insert(0, ("converged at (sequences)".into(), None));
         }
-        rows.extend(a.eval.iter().map(|e| (format!("eval {} bit errors", cell_label((e.length, e.repeats))), Some(e.bit_errors))));
+        rows.extend(
+            a.eval
+                .iter()
+                .map(|e| (format!("eval {} bit errors", cell_label((e.length, e.repeats))), Some(e.bit_errors))),
+        );
         for (label, stats) in rows {
             match stats {
                 Some(t) => {
@@ -421,7 +430,19 @@ mod tests {
     }
 
     fn eval(errors: &[(usize, f64)]) -> Option<Vec<EvalResult>> {
-        Some(errors.iter().map(|&(length, e)| EvalResult { length, repeats: None, loss_bits: 1.0 + e, bit_errors: e, sequences: 4, slots: None }).collect())
+        Some(
+            errors
+                .iter()
+                .map(|&(length, e)| EvalResult {
+                    length,
+                    repeats: None,
+                    loss_bits: 1.0 + e,
+                    bit_errors: e,
+                    sequences: 4,
+                    slots: None,
+                })
+                .collect(),
+        )
     }
 
     fn seed(seed: u64, status: Status, errors: &[f64], ev: Option<Vec<EvalResult>>) -> SeedData {
@@ -485,7 +506,15 @@ mod tests {
         assert_eq!(m.converged, "3 of 5");
         assert_eq!(
             m.counts,
-            Counts { seeds: 5, converged: 3, finished: 3, diverged: 1, unfinished: 1, final_below_threshold: 2, evaluated: 3 }
+            Counts {
+                seeds: 5,
+                converged: 3,
+                finished: 3,
+                diverged: 1,
+                unfinished: 1,
+                final_below_threshold: 2,
+                evaluated: 3
+            }
         );
         assert_eq!(m.seeds.iter().map(|s| s.seed).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
         let s2 = &m.seeds[1];
@@ -509,7 +538,16 @@ mod tests {
     fn no_seed_with_numbers_gives_nulls() {
         let m = summarize_model(&[seed(1, Status::Unfinished, &[], None)], 0.05);
         assert_eq!(m.converged, "0 of 1");
-        assert_eq!(m.across_seeds, AcrossSeeds { converged_at: None, relapse_max_bit_errors: None, final_bit_errors: None, final_loss_bits: None, eval: vec![] });
+        assert_eq!(
+            m.across_seeds,
+            AcrossSeeds {
+                converged_at: None,
+                relapse_max_bit_errors: None,
+                final_bit_errors: None,
+                final_loss_bits: None,
+                eval: vec![]
+            }
+        );
         let json = serde_json::to_value(&m).unwrap();
         assert!(json["across_seeds"]["converged_at"].is_null() && json["seeds"][0]["final"].is_null(), "{json}");
     }
@@ -517,10 +555,13 @@ mod tests {
     #[test]
     fn summary_json_and_table() {
         let mut models = BTreeMap::new();
-        models.insert("ntm".to_owned(), vec![
-            seed(1, Status::Finished, &[30.0, 0.01, 0.0], eval(&[(10, 0.0)])),
-            seed(2, Status::Diverged, &[30.0], None),
-        ]);
+        models.insert(
+            "ntm".to_owned(),
+            vec![
+                seed(1, Status::Finished, &[30.0, 0.01, 0.0], eval(&[(10, 0.0)])),
+                seed(2, Status::Diverged, &[30.0], None),
+            ],
+        );
         let summary = summarize("copy", "copy", &models, 0.05);
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["models"]["ntm"]["converged"], "1 of 2");

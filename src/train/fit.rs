@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::{Interval, Step, TrainOutcome, Trainer};
-use crate::records::checkpoint;
 use crate::error::{io, Result};
+use crate::records::checkpoint;
 use crate::records::failure::{show, Failure, Fault};
-use crate::train::progress::Progress;
 use crate::records::run_dir::{self, MetricsLog};
+use crate::train::progress::Progress;
 
 impl Trainer {
     /// Trains into model folder `dir` until `train.sequences` or until `stop` is raised (then
@@ -86,7 +86,9 @@ impl Trainer {
         let gradient = tensor.as_ref().map_or(String::new(), |t| format!(" (first non-finite gradient: {t})"));
         let skips = match self.skips_in_a_row() {
             0 => String::new(),
-            n => format!(" after {n} batches skipped in a row (train.skip_nonfinite = {})", self.settings.skip_nonfinite),
+            n => {
+                format!(" after {n} batches skipped in a row (train.skip_nonfinite = {})", self.settings.skip_nonfinite)
+            }
         };
         Failure {
             model: name.to_owned(),

@@ -19,15 +19,15 @@ use ntm_tasks::Task;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::records::checkpoint::{self, CheckpointMeta};
 use crate::config::{Experiment, TrainConfig};
-use crate::models::batch::TensorBatch;
 use crate::error::{tensor, Error, Result};
+use crate::models::batch::TensorBatch;
 use crate::models::factory::BuiltModel;
-use crate::records::failure::{first_non_finite, Failure, Fault};
-use crate::optim::loss;
 use crate::models::SequenceModel;
+use crate::optim::loss;
 use crate::optim::{clipped_gradients, Optimizer};
+use crate::records::checkpoint::{self, CheckpointMeta};
+use crate::records::failure::{first_non_finite, Failure, Fault};
 use crate::records::report::MetricsRecord;
 use crate::records::run_dir;
 
@@ -244,10 +244,7 @@ impl Trainer {
             let (clipped, norm) = clipped_gradients(vars, &grads, value_clip, norm_clip)?;
             let loss_bits = loss::nats_to_bits(loss.to_scalar::<f32>()? as f64);
             if !(loss_bits.is_finite() && norm.is_finite()) {
-                let raw = built
-                    .parameters
-                    .iter()
-                    .filter_map(|(n, v)| grads.get(v.as_tensor()).map(|g| (n.clone(), g)));
+                let raw = built.parameters.iter().filter_map(|(n, v)| grads.get(v.as_tensor()).map(|g| (n.clone(), g)));
                 // The gradients as computed, before clipping: the first that is not finite.
                 let tensor = first_non_finite(raw)?;
                 let bit_errors = match loss_bits.is_finite() {
@@ -411,6 +408,11 @@ impl TrainOutcome {
             format!(", last {:.3} bits, {:.3} bit errors per sequence", r.loss_bits, r.bit_errors)
         });
         let how = if self.interrupted { "stopped" } else { "trained" };
-        format!("{name}: {how} at {} sequences in {:.0} s{last}; saved in {}", self.sequences, self.seconds, dir.display())
+        format!(
+            "{name}: {how} at {} sequences in {:.0} s{last}; saved in {}",
+            self.sequences,
+            self.seconds,
+            dir.display()
+        )
     }
 }

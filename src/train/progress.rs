@@ -18,11 +18,9 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = multi.add(ProgressBar::new(0));
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{prefix:>6} [{bar:30}] {pos}/{len} seq  {msg}  {per_sec}  eta {eta}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{prefix:>6} [{bar:30}] {pos}/{len} seq  {msg}  {per_sec}  eta {eta}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
             );
             bar.set_prefix(label.to_owned());
             bar
@@ -62,10 +60,7 @@ impl Progress {
         let text = format!("loss {:.2} bits  errors {:.3} bits/seq", record.loss_bits, record.bit_errors);
         match &self.bar {
             Some(bar) => bar.set_message(text),
-            None => eprintln!(
-                "{}: {} sequences  {text}  {:.0} s",
-                self.label, record.sequences, record.seconds
-            ),
+            None => eprintln!("{}: {} sequences  {text}  {:.0} s", self.label, record.sequences, record.seconds),
         }
     }
 

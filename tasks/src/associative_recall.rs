@@ -33,11 +33,12 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS,
+    MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
-use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The fewest items an episode can have: the query is an item with another after it.
 pub const MIN_ITEMS: usize = 2;

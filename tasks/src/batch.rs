@@ -104,11 +104,7 @@ impl Batch {
     /// # Panics
     /// If `b >= batch`.
     pub fn episode(&self, b: usize) -> Episode {
-        assert!(
-            b < self.batch,
-            "element {b} out of range for a batch of {}",
-            self.batch
-        );
+        assert!(b < self.batch, "element {b} out of range for a batch of {}", self.batch);
         Episode {
             length: self.lengths[b],
             inputs: (0..self.time).map(|t| self.input(t, b).to_vec()).collect(),
@@ -208,7 +204,12 @@ mod tests {
         long.lengths = vec![2, 3];
         let both = Batch::stack(&[short.clone(), long.clone()]);
         assert_eq!((both.time, both.batch, both.lengths.clone()), (4, 3, vec![1, 2, 3]));
-        let padded = |e: Episode, time| Episode { inputs: e.inputs[..time].to_vec(), targets: e.targets[..time].to_vec(), mask: e.mask[..time].to_vec(), ..e };
+        let padded = |e: Episode, time| Episode {
+            inputs: e.inputs[..time].to_vec(),
+            targets: e.targets[..time].to_vec(),
+            mask: e.mask[..time].to_vec(),
+            ..e
+        };
         assert_eq!(padded(both.episode(0), 2), short.episode(0));
         assert_eq!(&both.episode(0).mask[2..], &[0.0, 0.0]);
         assert_eq!(both.episode(1), long.episode(0));

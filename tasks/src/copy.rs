@@ -26,8 +26,8 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task, MAX_BITS,
-    MAX_LENGTH,
+    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task,
+    MAX_BITS, MAX_LENGTH,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -46,11 +46,7 @@ pub struct CopySpec {
 
 impl Default for CopySpec {
     fn default() -> Self {
-        CopySpec {
-            bits: 8,
-            min_length: 1,
-            max_length: 20,
-        }
+        CopySpec { bits: 8, min_length: 1, max_length: 20 }
     }
 }
 

@@ -30,8 +30,8 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS, MAX_LENGTH,
-    MAX_REPEATS,
+    at_least_one, at_most, capped_range, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS,
+    MAX_LENGTH, MAX_REPEATS,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -55,13 +55,7 @@ pub struct RepeatCopySpec {
 
 impl Default for RepeatCopySpec {
     fn default() -> Self {
-        RepeatCopySpec {
-            bits: 8,
-            min_length: 1,
-            max_length: 10,
-            min_repeats: 1,
-            max_repeats: 10,
-        }
+        RepeatCopySpec { bits: 8, min_length: 1, max_length: 10, min_repeats: 1, max_repeats: 10 }
     }
 }
 
@@ -72,12 +66,7 @@ impl RepeatCopySpec {
         at_most("bits", self.bits, MAX_BITS)?;
         check_range("min_length", self.min_length, "max_length", self.max_length)?;
         at_most("max_length", self.max_length, MAX_LENGTH)?;
-        check_range(
-            "min_repeats",
-            self.min_repeats,
-            "max_repeats",
-            self.max_repeats,
-        )?;
+        check_range("min_repeats", self.min_repeats, "max_repeats", self.max_repeats)?;
         at_most("max_repeats", self.max_repeats, MAX_REPEATS)
     }
 }
@@ -111,11 +100,7 @@ impl RepeatCopy {
         let (a, b) = (self.spec.min_repeats as f64, self.spec.max_repeats as f64);
         let mean = (a + b) / 2.0;
         let n = b - a + 1.0;
-        let std = if n > 1.0 {
-            ((n * n - 1.0) / 12.0).sqrt()
-        } else {
-            1.0
-        };
+        let std = if n > 1.0 { ((n * n - 1.0) / 12.0).sqrt() } else { 1.0 };
         ((repeats as f64 - mean) / std) as f32
     }
 
@@ -192,11 +177,7 @@ impl RepeatCopy {
                 (reps, random_bits(rng, len, bits)) // [len][bits]
             })
             .collect();
-        let time = elements
-            .iter()
-            .map(|(reps, seq)| Self::episode_time(seq.len(), *reps))
-            .max()
-            .unwrap_or(0);
+        let time = elements.iter().map(|(reps, seq)| Self::episode_time(seq.len(), *reps)).max().unwrap_or(0);
 
         let mut out = Batch::zeros(time, batch, self.input_width(), self.output_width());
         for (b, (reps, seq)) in elements.iter().enumerate() {
@@ -225,11 +206,7 @@ mod tests {
     use super::*;
 
     fn task(min_repeats: usize, max_repeats: usize) -> RepeatCopy {
-        RepeatCopy::new(RepeatCopySpec {
-            min_repeats,
-            max_repeats,
-            ..Default::default()
-        })
+        RepeatCopy::new(RepeatCopySpec { min_repeats, max_repeats, ..Default::default() })
     }
 
     #[test]

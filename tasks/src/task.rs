@@ -65,13 +65,8 @@ pub trait Task: Send + Sync {
     /// # Panics
     /// If `batch == 0`, `length == Some(0)`, or `repeats` is `Some` for a task without a
     /// repeat count (check [`repeat_range`](Task::repeat_range) first).
-    fn sample_sized(
-        &self,
-        rng: &mut dyn RngCore,
-        batch: usize,
-        length: Option<usize>,
-        repeats: Option<usize>,
-    ) -> Batch;
+    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>)
+        -> Batch;
 
     /// Samples `batch` training episodes no longer than `max_length`: each element draws its
     /// length uniformly from `min..=min(max_length, max)` of
@@ -147,11 +142,7 @@ impl LengthWords {
 }
 
 /// The length of one element: `fixed` if given, else uniform over `range` (inclusive).
-pub(crate) fn draw_length(
-    rng: &mut dyn RngCore,
-    range: (usize, usize),
-    fixed: Option<usize>,
-) -> usize {
+pub(crate) fn draw_length(rng: &mut dyn RngCore, range: (usize, usize), fixed: Option<usize>) -> usize {
     match fixed {
         Some(length) => {
             assert!(length >= 1, "sequence length must be at least 1, got 0");
@@ -176,13 +167,7 @@ pub(crate) fn capped_range((min, max): (usize, usize), max_length: usize) -> (us
 
 /// `length` vectors of `bits` random bits, each 0 or 1 with probability 1/2, `[length][bits]`.
 pub(crate) fn random_bits(rng: &mut dyn RngCore, length: usize, bits: usize) -> Vec<Vec<f32>> {
-    (0..length)
-        .map(|_| {
-            (0..bits)
-                .map(|_| if rng.random::<bool>() { 1.0 } else { 0.0 })
-                .collect()
-        })
-        .collect()
+    (0..length).map(|_| (0..bits).map(|_| if rng.random::<bool>() { 1.0 } else { 0.0 }).collect()).collect()
 }
 
 /// Panics with a clear message if a task without a repeat count is asked for one.
@@ -229,9 +214,7 @@ pub(crate) fn at_least_one(field: &str, value: usize) -> Result<(), String> {
 pub(crate) fn check_range(min_field: &str, min: usize, max_field: &str, max: usize) -> Result<(), String> {
     at_least_one(min_field, min)?;
     if min > max {
-        return Err(format!(
-            "task.{min_field} = {min} is greater than task.{max_field} = {max}"
-        ));
+        return Err(format!("task.{min_field} = {min} is greater than task.{max_field} = {max}"));
     }
     Ok(())
 }

@@ -17,9 +17,7 @@ fn sample(task: &AssociativeRecall, seed: u64, batch: usize, items: Option<usize
 
 /// The items an element reads, `[n][item_length][bits]`, taken back out of its inputs.
 fn items_of(ep: &Episode, bits: usize, len: usize) -> Vec<Vec<Vec<f32>>> {
-    (0..ep.length)
-        .map(|i| (0..len).map(|t| ep.inputs[i * (len + 1) + 1 + t][..bits].to_vec()).collect())
-        .collect()
+    (0..ep.length).map(|i| (0..len).map(|t| ep.inputs[i * (len + 1) + 1 + t][..bits].to_vec()).collect()).collect()
 }
 
 /// Checks one element against the layout of the module docs and returns its query's index.
@@ -100,13 +98,17 @@ fn fixed_item_count_beyond_training_and_other_sizes() {
     let batch = sample(&paper_task(), 3, 4, Some(20));
     assert_eq!(batch.lengths, vec![20; 4]);
     assert_eq!(batch.time, 88);
-    (0..4).for_each(|b| { check_element(&batch, b, 3); });
+    (0..4).for_each(|b| {
+        check_element(&batch, b, 3);
+    });
 
     // Tiny items: 2 x 1 bits have 4 values, so 4 items use every one of them.
     let small = AssociativeRecall::new(AssociativeRecallSpec { bits: 1, item_length: 2, min_items: 2, max_items: 4 });
     assert_eq!((small.input_width(), small.output_width()), (3, 1));
     let batch = sample(&small, 4, 50, Some(4));
-    (0..50).for_each(|b| { check_element(&batch, b, 2); });
+    (0..50).for_each(|b| {
+        check_element(&batch, b, 2);
+    });
 }
 
 #[test]
@@ -175,10 +177,7 @@ fn invalid_specs_name_field_and_value() {
 #[test]
 fn toml_table() {
     let spec: TaskSpec = toml::from_str("kind = \"associative-recall\"\nmax_items = 8\n").unwrap();
-    assert_eq!(
-        spec,
-        TaskSpec::AssociativeRecall(AssociativeRecallSpec { max_items: 8, ..Default::default() })
-    );
+    assert_eq!(spec, TaskSpec::AssociativeRecall(AssociativeRecallSpec { max_items: 8, ..Default::default() }));
     assert_eq!(spec.name(), "associative-recall");
     assert_eq!(spec.build().length_range(), (2, 8));
     assert!(toml::from_str::<TaskSpec>("kind = \"associative-recall\"\nmin_length = 2\n").is_err());

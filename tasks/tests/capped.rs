@@ -45,7 +45,12 @@ fn a_cap_at_the_top_draws_exactly_what_sample_draws() {
         for cap in [max, max + 7] {
             let (mut a, mut b) = (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
             for _ in 0..3 {
-                assert_eq!(task.sample_up_to(&mut a, 5, cap), task.sample(&mut b, 5, None), "{} at cap {cap}", task.name());
+                assert_eq!(
+                    task.sample_up_to(&mut a, 5, cap),
+                    task.sample(&mut b, 5, None),
+                    "{} at cap {cap}",
+                    task.name()
+                );
             }
             assert_eq!(a.next_u64(), b.next_u64(), "{}: the generators part ways", task.name());
         }
@@ -86,7 +91,13 @@ impl Task for Plain {
     fn length_range(&self) -> (usize, usize) {
         (3, 12)
     }
-    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>) -> Batch {
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         let length = length.unwrap_or_else(|| rng.random_range(3..=12));
         self.0.sample_sized(rng, batch, Some(length), repeats)
     }

@@ -35,11 +35,7 @@ fn shapes_and_widths() {
 
 #[test]
 fn custom_widths() {
-    let task = CopyTask::new(CopySpec {
-        bits: 3,
-        min_length: 4,
-        max_length: 4,
-    });
+    let task = CopyTask::new(CopySpec { bits: 3, min_length: 4, max_length: 4 });
     let batch = sample(&task, 2, 5, None);
     assert_eq!((batch.input_width, batch.output_width), (4, 3));
     assert_eq!(batch.lengths, vec![4; 5]);
@@ -68,16 +64,9 @@ fn check_element(batch: &Batch, b: usize) {
             assert_eq!(ep.mask[t], 0.0);
         } else if t <= 2 * len {
             // Answering: no input, target = the sequence.
-            assert!(
-                input.iter().all(|&v| v == 0.0),
-                "input during answer at {t}"
-            );
+            assert!(input.iter().all(|&v| v == 0.0), "input during answer at {t}");
             assert_eq!(ep.mask[t], 1.0);
-            assert_eq!(
-                target[..],
-                ep.inputs[t - len - 1][..bits],
-                "target at step {t}"
-            );
+            assert_eq!(target[..], ep.inputs[t - len - 1][..bits], "target at step {t}");
         } else {
             // Padding.
             assert!(input.iter().all(|&v| v == 0.0), "padding input at {t}");
@@ -139,11 +128,7 @@ fn fixed_length_may_exceed_training_range() {
 
 #[test]
 fn drawn_lengths_cover_the_range_and_stay_inside() {
-    let task = CopyTask::new(CopySpec {
-        bits: 2,
-        min_length: 3,
-        max_length: 12,
-    });
+    let task = CopyTask::new(CopySpec { bits: 2, min_length: 3, max_length: 12 });
     let batch = sample(&task, 6, 2000, None);
     let seen: BTreeSet<usize> = batch.lengths.iter().copied().collect();
     assert_eq!(seen, (3..=12).collect::<BTreeSet<_>>());
@@ -199,11 +184,7 @@ fn empty_batch_panics() {
 #[test]
 #[should_panic(expected = "task.min_length = 5 is greater than task.max_length = 3")]
 fn new_rejects_invalid_spec() {
-    CopyTask::new(CopySpec {
-        bits: 8,
-        min_length: 5,
-        max_length: 3,
-    });
+    CopyTask::new(CopySpec { bits: 8, min_length: 5, max_length: 3 });
 }
 
 #[test]

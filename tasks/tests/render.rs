@@ -9,20 +9,8 @@ fn hand_built_copy_episode_exact() {
     // The render module doc's example: L = 2, bits = 2.
     let ep = Episode {
         length: 2,
-        inputs: vec![
-            vec![1., 1., 0.],
-            vec![0., 1., 0.],
-            vec![0., 0., 1.],
-            vec![0., 0., 0.],
-            vec![0., 0., 0.],
-        ],
-        targets: vec![
-            vec![0., 0.],
-            vec![0., 0.],
-            vec![0., 0.],
-            vec![1., 1.],
-            vec![0., 1.],
-        ],
+        inputs: vec![vec![1., 1., 0.], vec![0., 1., 0.], vec![0., 0., 1.], vec![0., 0., 0.], vec![0., 0., 0.]],
+        targets: vec![vec![0., 0.], vec![0., 0.], vec![0., 0.], vec![1., 1.], vec![0., 1.]],
         mask: vec![0., 0., 0., 1., 1.],
     };
     let want = "\
@@ -63,14 +51,8 @@ fn sampled_copy_episode_rows() {
     assert_eq!(lines[0], "episode: length 12, 25 steps");
     assert_eq!(lines[1], "t     0         10        20");
     // The delimiter row: on only at step 12.
-    assert_eq!(
-        lines[2 + 8],
-        format!("in  8 {}#{}", ".".repeat(12), ".".repeat(12))
-    );
-    assert_eq!(
-        lines[19],
-        format!("mask  {}{}", ".".repeat(13), "#".repeat(12))
-    );
+    assert_eq!(lines[2 + 8], format!("in  8 {}#{}", ".".repeat(12), ".".repeat(12)));
+    assert_eq!(lines[19], format!("mask  {}{}", ".".repeat(13), "#".repeat(12)));
     // Each target row is its input row shifted by L + 1.
     for c in 0..8 {
         let input_row = &lines[2 + c][6..];
@@ -82,11 +64,7 @@ fn sampled_copy_episode_rows() {
 
 #[test]
 fn wide_episodes_align_two_digit_channels() {
-    let task = CopyTask::new(CopySpec {
-        bits: 12,
-        min_length: 2,
-        max_length: 2,
-    });
+    let task = CopyTask::new(CopySpec { bits: 12, min_length: 2, max_length: 2 });
     let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(0), 1, None);
     let text = render_episode(&batch.episode(0));
     assert!(text.contains("\nin   0 "), "{text}");
@@ -103,12 +81,6 @@ fn repeat_copy_shows_the_repeat_count_and_end_marker() {
     // (10 - 5.5) / sqrt(8.25) ~ 1.57 > 1: drawn as '+', at step L + 1 = 3.
     assert!(text.contains("\nin  9 ...+"), "{text}");
     // End marker at step L + 2 + L * R = 24, the last of 25 steps.
-    assert!(
-        text.contains(&format!("\nout 8 {}#\n", ".".repeat(24))),
-        "{text}"
-    );
-    assert!(
-        text.contains(&format!("\nmask  ....{}\n", "#".repeat(21))),
-        "{text}"
-    );
+    assert!(text.contains(&format!("\nout 8 {}#\n", ".".repeat(24))), "{text}");
+    assert!(text.contains(&format!("\nmask  ....{}\n", "#".repeat(21))), "{text}");
 }

@@ -42,25 +42,15 @@ fn check_element(task: &RepeatCopy, batch: &Batch, b: usize) -> usize {
             assert_eq!(input[bits..], [0.0, 0.0], "flags on at step {t}");
         } else if t == len {
             assert_eq!(input[bits], 1.0, "delimiter");
-            assert!(input
-                .iter()
-                .enumerate()
-                .all(|(c, &v)| c == bits || v == 0.0));
+            assert!(input.iter().enumerate().all(|(c, &v)| c == bits || v == 0.0));
         } else if t == len + 1 {
             assert!(input[..=bits].iter().all(|&v| v == 0.0));
         } else {
-            assert!(
-                input.iter().all(|&v| v == 0.0),
-                "input after reading, step {t}"
-            );
+            assert!(input.iter().all(|&v| v == 0.0), "input after reading, step {t}");
         }
         if (answer..end).contains(&t) {
             assert_eq!(ep.mask[t], 1.0);
-            assert_eq!(
-                target[..bits],
-                ep.inputs[(t - answer) % len][..bits],
-                "step {t}"
-            );
+            assert_eq!(target[..bits], ep.inputs[(t - answer) % len][..bits], "step {t}");
             assert_eq!(target[bits], 0.0, "end marker early at {t}");
         } else if t == end {
             assert_eq!(ep.mask[t], 1.0);
@@ -68,10 +58,7 @@ fn check_element(task: &RepeatCopy, batch: &Batch, b: usize) -> usize {
             assert!(target[..bits].iter().all(|&v| v == 0.0));
         } else {
             assert_eq!(ep.mask[t], 0.0, "mask outside the answer, step {t}");
-            assert!(
-                target.iter().all(|&v| v == 0.0),
-                "target outside the answer, {t}"
-            );
+            assert!(target.iter().all(|&v| v == 0.0), "target outside the answer, {t}");
         }
     }
     reps
@@ -87,10 +74,8 @@ fn shapes_and_widths() {
     assert_eq!(task.repeat_range(), Some((1, 10)));
 
     let batch = task.sample(&mut rng(1), 16, None);
-    let longest = (0..16)
-        .map(|b| RepeatCopy::episode_time(batch.lengths[b], repeats_from_mask(&batch, b)))
-        .max()
-        .unwrap();
+    let longest =
+        (0..16).map(|b| RepeatCopy::episode_time(batch.lengths[b], repeats_from_mask(&batch, b))).max().unwrap();
     assert_eq!(batch.time, longest);
     assert_eq!((batch.input_width, batch.output_width), (10, 9));
     assert_eq!(batch.inputs.len(), batch.time * 16 * 10);
@@ -114,13 +99,8 @@ fn layout_of_every_element() {
 #[test]
 fn hand_checked_small_episode() {
     // L = 2, R = 2, bits = 3: the module doc's diagram, 9 steps.
-    let task = RepeatCopy::new(RepeatCopySpec {
-        bits: 3,
-        min_length: 2,
-        max_length: 2,
-        min_repeats: 1,
-        max_repeats: 3,
-    });
+    let task =
+        RepeatCopy::new(RepeatCopySpec { bits: 3, min_length: 2, max_length: 2, min_repeats: 1, max_repeats: 3 });
     let batch = task.sample_sized(&mut rng(9), 1, None, Some(2));
     assert_eq!(batch.time, 9);
     let ep = batch.episode(0);
@@ -149,19 +129,14 @@ fn padding_is_zero_with_mask_zero() {
             padded_steps += 1;
         }
     }
-    assert!(
-        padded_steps > 0,
-        "want mixed episode times to exercise padding"
-    );
+    assert!(padded_steps > 0, "want mixed episode times to exercise padding");
 }
 
 #[test]
 fn repeat_channel_is_normalised_over_training() {
     let task = paper_task();
     let batch = task.sample(&mut rng(5), 5000, None);
-    let values: Vec<f64> = (0..batch.batch)
-        .map(|b| batch.input(batch.lengths[b] + 1, b)[9] as f64)
-        .collect();
+    let values: Vec<f64> = (0..batch.batch).map(|b| batch.input(batch.lengths[b] + 1, b)[9] as f64).collect();
     let n = values.len() as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
@@ -172,18 +147,11 @@ fn repeat_channel_is_normalised_over_training() {
 
 #[test]
 fn drawn_lengths_and_repeats_cover_their_ranges() {
-    let task = RepeatCopy::new(RepeatCopySpec {
-        bits: 2,
-        min_length: 2,
-        max_length: 6,
-        min_repeats: 3,
-        max_repeats: 7,
-    });
+    let task =
+        RepeatCopy::new(RepeatCopySpec { bits: 2, min_length: 2, max_length: 6, min_repeats: 3, max_repeats: 7 });
     let batch = task.sample(&mut rng(6), 1000, None);
     let lengths: BTreeSet<usize> = batch.lengths.iter().copied().collect();
-    let repeats: BTreeSet<usize> = (0..batch.batch)
-        .map(|b| repeats_from_mask(&batch, b))
-        .collect();
+    let repeats: BTreeSet<usize> = (0..batch.batch).map(|b| repeats_from_mask(&batch, b)).collect();
     assert_eq!(lengths, (2..=6).collect::<BTreeSet<_>>());
     assert_eq!(repeats, (3..=7).collect::<BTreeSet<_>>());
 }
@@ -257,8 +225,5 @@ fn same_seed_same_batch_different_seed_differs() {
 #[test]
 #[should_panic(expected = "task.min_repeats = 0: must be at least 1")]
 fn new_rejects_invalid_spec() {
-    RepeatCopy::new(RepeatCopySpec {
-        min_repeats: 0,
-        ..Default::default()
-    });
+    RepeatCopy::new(RepeatCopySpec { min_repeats: 0, ..Default::default() });
 }

@@ -11,80 +11,36 @@ struct File {
 }
 
 fn parse(text: &str) -> Result<TaskSpec, String> {
-    toml::from_str::<File>(text)
-        .map(|f| f.task)
-        .map_err(|e| e.to_string())
+    toml::from_str::<File>(text).map(|f| f.task).map_err(|e| e.to_string())
 }
 
 #[test]
 fn defaults_are_the_papers() {
-    assert_eq!(
-        TaskSpec::default(),
-        TaskSpec::Copy(CopySpec {
-            bits: 8,
-            min_length: 1,
-            max_length: 20
-        })
-    );
+    assert_eq!(TaskSpec::default(), TaskSpec::Copy(CopySpec { bits: 8, min_length: 1, max_length: 20 }));
     assert_eq!(
         RepeatCopySpec::default(),
-        RepeatCopySpec {
-            bits: 8,
-            min_length: 1,
-            max_length: 10,
-            min_repeats: 1,
-            max_repeats: 10
-        }
+        RepeatCopySpec { bits: 8, min_length: 1, max_length: 10, min_repeats: 1, max_repeats: 10 }
     );
     assert_eq!(TaskSpec::default().validate(), Ok(()));
-    assert_eq!(
-        TaskSpec::RepeatCopy(RepeatCopySpec::default()).validate(),
-        Ok(())
-    );
+    assert_eq!(TaskSpec::RepeatCopy(RepeatCopySpec::default()).validate(), Ok(()));
 }
 
 #[test]
 fn validate_names_field_and_value() {
     // (spec, expected error), table-driven.
-    let copy = |bits, min_length, max_length| {
-        TaskSpec::Copy(CopySpec {
-            bits,
-            min_length,
-            max_length,
-        })
-    };
+    let copy = |bits, min_length, max_length| TaskSpec::Copy(CopySpec { bits, min_length, max_length });
     let repeat = |min_repeats, max_repeats| {
-        TaskSpec::RepeatCopy(RepeatCopySpec {
-            min_repeats,
-            max_repeats,
-            ..Default::default()
-        })
+        TaskSpec::RepeatCopy(RepeatCopySpec { min_repeats, max_repeats, ..Default::default() })
     };
     let cases = [
         (copy(0, 1, 20), "task.bits = 0: must be at least 1"),
-        (
-            copy(8, 5, 3),
-            "task.min_length = 5 is greater than task.max_length = 3",
-        ),
+        (copy(8, 5, 3), "task.min_length = 5 is greater than task.max_length = 3"),
         (copy(8, 0, 3), "task.min_length = 0: must be at least 1"),
         (repeat(0, 10), "task.min_repeats = 0: must be at least 1"),
+        (repeat(11, 10), "task.min_repeats = 11 is greater than task.max_repeats = 10"),
+        (TaskSpec::RepeatCopy(RepeatCopySpec { bits: 0, ..Default::default() }), "task.bits = 0: must be at least 1"),
         (
-            repeat(11, 10),
-            "task.min_repeats = 11 is greater than task.max_repeats = 10",
-        ),
-        (
-            TaskSpec::RepeatCopy(RepeatCopySpec {
-                bits: 0,
-                ..Default::default()
-            }),
-            "task.bits = 0: must be at least 1",
-        ),
-        (
-            TaskSpec::RepeatCopy(RepeatCopySpec {
-                min_length: 4,
-                max_length: 2,
-                ..Default::default()
-            }),
+            TaskSpec::RepeatCopy(RepeatCopySpec { min_length: 4, max_length: 2, ..Default::default() }),
             "task.min_length = 4 is greater than task.max_length = 2",
         ),
     ];
@@ -98,21 +54,13 @@ fn validate_names_field_and_value() {
 
 #[test]
 fn build_gives_the_described_task() {
-    let copy = TaskSpec::Copy(CopySpec {
-        bits: 5,
-        min_length: 2,
-        max_length: 7,
-    });
+    let copy = TaskSpec::Copy(CopySpec { bits: 5, min_length: 2, max_length: 7 });
     let task = copy.build();
     assert_eq!((copy.name(), task.name()), ("copy", "copy"));
     assert_eq!((task.input_width(), task.output_width()), (6, 5));
     assert_eq!(task.length_range(), (2, 7));
 
-    let repeat = TaskSpec::RepeatCopy(RepeatCopySpec {
-        bits: 4,
-        max_length: 3,
-        ..Default::default()
-    });
+    let repeat = TaskSpec::RepeatCopy(RepeatCopySpec { bits: 4, max_length: 3, ..Default::default() });
     let task = repeat.build();
     assert_eq!((repeat.name(), task.name()), ("repeat-copy", "repeat-copy"));
     assert_eq!((task.input_width(), task.output_width()), (6, 5));
@@ -122,11 +70,7 @@ fn build_gives_the_described_task() {
 #[test]
 #[should_panic(expected = "task.bits = 0")]
 fn build_panics_on_invalid_spec() {
-    TaskSpec::Copy(CopySpec {
-        bits: 0,
-        ..Default::default()
-    })
-    .build();
+    TaskSpec::Copy(CopySpec { bits: 0, ..Default::default() }).build();
 }
 
 #[test]
@@ -141,14 +85,7 @@ max_length = 20
 "#,
     )
     .unwrap();
-    assert_eq!(
-        spec,
-        TaskSpec::Copy(CopySpec {
-            bits: 8,
-            min_length: 1,
-            max_length: 20
-        })
-    );
+    assert_eq!(spec, TaskSpec::Copy(CopySpec { bits: 8, min_length: 1, max_length: 20 }));
 }
 
 #[test]
@@ -165,35 +102,17 @@ max_repeats = 12
 "#,
     )
     .unwrap();
-    let want = RepeatCopySpec {
-        bits: 6,
-        min_length: 2,
-        max_length: 9,
-        min_repeats: 3,
-        max_repeats: 12,
-    };
+    let want = RepeatCopySpec { bits: 6, min_length: 2, max_length: 9, min_repeats: 3, max_repeats: 12 };
     assert_eq!(spec, TaskSpec::RepeatCopy(want));
 }
 
 #[test]
 fn toml_partial_tables_take_defaults() {
-    assert_eq!(
-        parse("[task]\nkind = \"copy\"\n").unwrap(),
-        TaskSpec::default()
-    );
+    assert_eq!(parse("[task]\nkind = \"copy\"\n").unwrap(), TaskSpec::default());
     let spec = parse("[task]\nkind = \"copy\"\nmax_length = 30\n").unwrap();
-    assert_eq!(
-        spec,
-        TaskSpec::Copy(CopySpec {
-            max_length: 30,
-            ..Default::default()
-        })
-    );
+    assert_eq!(spec, TaskSpec::Copy(CopySpec { max_length: 30, ..Default::default() }));
     let spec = parse("[task]\nkind = \"repeat-copy\"\nmax_repeats = 20\n").unwrap();
-    let want = RepeatCopySpec {
-        max_repeats: 20,
-        ..Default::default()
-    };
+    let want = RepeatCopySpec { max_repeats: 20, ..Default::default() };
     assert_eq!(spec, TaskSpec::RepeatCopy(want));
 }
 
@@ -218,10 +137,7 @@ fn toml_unknown_or_missing_kind_rejected() {
 
 #[test]
 fn toml_round_trip() {
-    let spec = TaskSpec::RepeatCopy(RepeatCopySpec {
-        bits: 3,
-        ..Default::default()
-    });
+    let spec = TaskSpec::RepeatCopy(RepeatCopySpec { bits: 3, ..Default::default() });
     let text = toml::to_string(&File { task: spec.clone() }).unwrap();
     assert!(text.contains("kind = \"repeat-copy\""), "{text}");
     assert_eq!(parse(&text).unwrap(), spec);
@@ -231,15 +147,9 @@ fn toml_round_trip() {
 fn json_round_trip_and_shape() {
     let spec = TaskSpec::default();
     let json = serde_json::to_value(&spec).unwrap();
-    assert_eq!(
-        json,
-        serde_json::json!({"kind": "copy", "bits": 8, "min_length": 1, "max_length": 20})
-    );
+    assert_eq!(json, serde_json::json!({"kind": "copy", "bits": 8, "min_length": 1, "max_length": 20}));
     assert_eq!(serde_json::from_value::<TaskSpec>(json).unwrap(), spec);
     let partial: TaskSpec = serde_json::from_str(r#"{"kind": "repeat-copy", "bits": 4}"#).unwrap();
-    let want = RepeatCopySpec {
-        bits: 4,
-        ..Default::default()
-    };
+    let want = RepeatCopySpec { bits: 4, ..Default::default() };
     assert_eq!(partial, TaskSpec::RepeatCopy(want));
 }

@@ -11,9 +11,7 @@ pub const CPU: Device = Device::Cpu;
 
 /// A tensor of `shape` from row-major `values`, converted to `dtype`.
 pub fn tensor(values: &[f64], shape: &[usize], dtype: DType) -> Tensor {
-    Tensor::from_vec(values.to_vec(), shape, &CPU)
-        .and_then(|t| t.to_dtype(dtype))
-        .expect("tensor from literal")
+    Tensor::from_vec(values.to_vec(), shape, &CPU).and_then(|t| t.to_dtype(dtype)).expect("tensor from literal")
 }
 
 /// An f64 tensor of `shape` from row-major `values`.
@@ -23,10 +21,7 @@ pub fn t64(values: &[f64], shape: &[usize]) -> Tensor {
 
 /// Every entry of `t` as f64, row-major.
 pub fn values(t: &Tensor) -> Vec<f64> {
-    t.flatten_all()
-        .and_then(|t| t.to_dtype(DType::F64))
-        .and_then(|t| t.to_vec1::<f64>())
-        .expect("tensor to values")
+    t.flatten_all().and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_vec1::<f64>()).expect("tensor to values")
 }
 
 /// Asserts `|actual[i] - expected[i]| <= tol` everywhere, naming `what` and the first index
@@ -112,10 +107,7 @@ fn numeric_derivative(
             })
             .collect();
         let out = f(&tensors).expect("forward pass");
-        (out * projection)
-            .and_then(|t| t.sum_all())
-            .and_then(|t| t.to_scalar::<f64>())
-            .expect("projected loss")
+        (out * projection).and_then(|t| t.sum_all()).and_then(|t| t.to_scalar::<f64>()).expect("projected loss")
     };
     (loss_at(FD_EPS) - loss_at(-FD_EPS)) / (2.0 * FD_EPS)
 }
@@ -131,14 +123,9 @@ pub fn check_gradients(
     f: impl Fn(&[Tensor]) -> Result<Tensor>,
     seed: u64,
 ) -> f64 {
-    let owned: Vec<(String, Vec<f64>, Vec<usize>)> = inputs
-        .iter()
-        .map(|(n, t)| (n.to_string(), values(t), t.dims().to_vec()))
-        .collect();
-    let vars: Vec<Var> = owned
-        .iter()
-        .map(|(_, v, shape)| Var::from_tensor(&t64(v, shape)).expect("var"))
-        .collect();
+    let owned: Vec<(String, Vec<f64>, Vec<usize>)> =
+        inputs.iter().map(|(n, t)| (n.to_string(), values(t), t.dims().to_vec())).collect();
+    let vars: Vec<Var> = owned.iter().map(|(_, v, shape)| Var::from_tensor(&t64(v, shape)).expect("var")).collect();
     let tensors: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
     let out = f(&tensors).expect("forward pass");
     let mut r = rng(seed);

@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use ntm::records::run_dir::EXPERIMENT_FILE;
-use ntm::sweep::summarize::Selection;
 use super::Interrupted;
 use crate::cmd::cli::SweepArgs;
 use ntm::config::Experiment;
 use ntm::records::report::{EvalReport, MetricsRecord};
+use ntm::records::run_dir::EXPERIMENT_FILE;
 use ntm::sweep::seed_run::{self, SeedRunError};
+use ntm::sweep::summarize::Selection;
 use ntm::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
 use ntm::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
 
@@ -130,7 +130,9 @@ fn install_handler() {
             interrupt(pid);
         }
         if n == 1 {
-            eprintln!("Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)");
+            eprintln!(
+                "Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)"
+            );
         } else {
             eprintln!("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
             std::process::exit(super::INTERRUPTED_EXIT.into());
@@ -336,7 +338,8 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
             match status.code() {
                 Some(0) if presses() == 0 => {
                     let last = last_record(&r.job.dir(out));
-                    let tail = last.map_or(String::new(), |m| format!(", last {:.3} bit errors per sequence", m.bit_errors));
+                    let tail =
+                        last.map_or(String::new(), |m| format!(", last {:.3} bit errors per sequence", m.bit_errors));
                     display.note(&format!("{label}: trained{tail}; evaluating"));
                     evaluating.push((r.job.clone(), evaluate(&r.job)));
                 }
@@ -362,8 +365,11 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
             let (job, handle) = evaluating.swap_remove(i);
             match handle.join() {
                 Ok(Ok(report)) => {
-                    let errors: Vec<String> =
-                        report.results.iter().map(|r| format!("{} {:.3}", cell_label((r.length, r.repeats)), r.bit_errors)).collect();
+                    let errors: Vec<String> = report
+                        .results
+                        .iter()
+                        .map(|r| format!("{} {:.3}", cell_label((r.length, r.repeats)), r.bit_errors))
+                        .collect();
                     display.note(&format!("{}: evaluated, bit errors {}", job.label(), errors.join(", ")));
                 }
                 Ok(Err(e)) => {

@@ -56,7 +56,10 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
             for name in names {
                 if !experiment.models.contains_key(name) {
                     let known: Vec<&String> = experiment.models.keys().collect();
-                    bail!("--models: {}: no model named {name:?} (the experiment has {known:?})", args.experiment.display());
+                    bail!(
+                        "--models: {}: no model named {name:?} (the experiment has {known:?})",
+                        args.experiment.display()
+                    );
                 }
                 if !models.contains(name) {
                     models.push(name.clone());
@@ -89,12 +92,14 @@ fn check_memory(experiment: &Experiment, training: &[&Job], (jobs_at_once, by_de
     for model in models {
         ntm::measure::budget::check_training(experiment, model)?;
     }
-    let mut each: Vec<f64> = training.iter().map(|job| ntm::measure::budget::training_estimate(experiment, &job.model)).collect();
+    let mut each: Vec<f64> =
+        training.iter().map(|job| ntm::measure::budget::training_estimate(experiment, &job.model)).collect();
     each.sort_by(|a, b| b.total_cmp(a));
     let at_once = jobs_at_once.min(each.len());
     let default = if by_default { " (the default: one per core)" } else { "" };
     let what = format!("--jobs {jobs_at_once}{default}: running {at_once} trainings at once");
-    ntm::measure::budget::check_fits(&what, each.iter().take(at_once).sum()).map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
+    ntm::measure::budget::check_fits(&what, each.iter().take(at_once).sum())
+        .map_err(|e| anyhow::anyhow!("{e}; lower --jobs"))
 }
 
 /// What each job does given what its folder holds; refuses folders that hold a run unless

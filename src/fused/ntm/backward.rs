@@ -90,22 +90,14 @@ struct Scratch<T> {
 
 /// The backward pass: returns the gradient of the packed parameters `p`, given the tape and
 /// `dfeat` `[T, B, C + R M]`, the gradient of the features.
-pub(super) fn backward<T: Real>(
-    sizes: &NtmSizes,
-    packing: &Packing,
-    p: &[T],
-    tape: &Tape<T>,
-    dfeat: &[T],
-) -> Vec<T> {
+pub(super) fn backward<T: Real>(sizes: &NtmSizes, packing: &Packing, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
     let (time, batch) = (tape.time, tape.batch);
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let zero = T::from_f64(0.0);
     let widths: Vec<usize> = (0..sizes.heads()).map(|k| sizes.head_width(k)).collect();
     let per_step = |width: usize| vec![zero; time * batch * width];
     let mut kept = Kept {
-        preactivations: (0..sizes.layers)
-            .map(|_| per_step(sizes.layer_cols()))
-            .collect(),
+        preactivations: (0..sizes.layers).map(|_| per_step(sizes.layer_cols())).collect(),
         projections: widths.iter().map(|&w| per_step(w)).collect(),
     };
     let mut carried = Carried {
@@ -128,14 +120,7 @@ pub(super) fn backward<T: Real>(
         layer_input: vec![zero; batch * widest_layer.unwrap_or(0)],
         hidden: vec![zero; c],
     };
-    let given = Given {
-        sizes,
-        packing,
-        p,
-        tape,
-        dfeat,
-        widths,
-    };
+    let given = Given { sizes, packing, p, tape, dfeat, widths };
     for t in (0..time).rev() {
         for b in 0..batch {
             read_backward(&given, (t, b), &mut carried, &mut kept, &mut scratch);
@@ -168,20 +153,13 @@ fn read_backward<T: Real>(
     for k in 0..reads {
         let w = given.widths[k];
         for j in 0..m {
-            scratch.read[j] =
-                given.dfeat[row * feat + c + k * m + j] + carried.reads[(b * reads + k) * m + j];
+            scratch.read[j] = given.dfeat[row * feat + c + k * m + j] + carried.reads[(b * reads + k) * m + j];
         }
         let dweighting = &mut carried.weightings[k][b * n..(b + 1) * n];
         scratch.weighting.copy_from_slice(dweighting);
         let saved = tape.addressed(k, t, b, n);
         let dmem = &mut carried.memory[b * nm..(b + 1) * nm];
-        mem::read_backward(
-            &saved[..n],
-            m_now,
-            &scratch.read,
-            &mut scratch.weighting,
-            dmem,
-        );
+        mem::read_backward(&saved[..n], m_now, &scratch.read, &mut scratch.weighting, dmem);
         let draw = &mut kept.projections[k][row * w..][..w];
         head_backward(
             given,
@@ -211,9 +189,8 @@ fn write_backward<T: Real>(
     let (reads, heads, parts) = (sizes.read_heads, sizes.heads(), sizes.parts());
     let row = t * tape.batch + b;
     let m_before = &tape.memory[row * nm..][..nm];
-    let writes: Vec<WriteHead<T>> = (reads..heads)
-        .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row))
-        .collect();
+    let writes: Vec<WriteHead<T>> =
+        (reads..heads).map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row)).collect();
     let head_width = n + 2 * m;
     scratch.write_heads.fill(T::from_f64(0.0));
     let mut grads: Vec<WriteHeadGrad<T>> = scratch
@@ -222,11 +199,7 @@ fn write_backward<T: Real>(
         .map(|g| {
             let (weighting, rest) = g.split_at_mut(n);
             let (erase, add) = rest.split_at_mut(m);
-            WriteHeadGrad {
-                weighting,
-                erase,
-                add,
-            }
+            WriteHeadGrad { weighting, erase, add }
         })
         .collect();
     mem::write_backward(
@@ -298,24 +271,14 @@ fn controller_backward<T: Real>(
         let (r, inputs) = (sizes.layer_rows(l), sizes.layer_inputs(l));
         let dz_t = &mut kept.preactivations[l][tb * cols..(tb + batch) * cols];
         for b in 0..batch {
-            let (dh_above, dz) = (
-                &doutput[b * c..(b + 1) * c],
-                &mut dz_t[b * cols..(b + 1) * cols],
-            );
+            let (dh_above, dz) = (&doutput[b * c..(b + 1) * c], &mut dz_t[b * cols..(b + 1) * cols]);
             let row = tb + b;
             if let Some(initial) = layer.initial {
                 for j in 0..c {
                     scratch.hidden[j] = dh_above[j] + carried.hidden[l][b * c + j];
                 }
-                let c_prev = if t == 0 {
-                    initial.cell.of(p)
-                } else {
-                    &tape.cells[l][(row - batch) * c..][..c]
-                };
-                let (gates, cell) = (
-                    &tape.gates[l][row * cols..][..cols],
-                    &tape.cells[l][row * c..][..c],
-                );
+                let c_prev = if t == 0 { initial.cell.of(p) } else { &tape.cells[l][(row - batch) * c..][..c] };
+                let (gates, cell) = (&tape.gates[l][row * cols..][..cols], &tape.cells[l][row * c..][..c]);
                 let dc = &mut carried.cells[l][b * c..(b + 1) * c];
                 cell_backward(gates, c_prev, cell, &scratch.hidden, dc, dz);
             } else {
@@ -326,15 +289,7 @@ fn controller_backward<T: Real>(
             }
         }
         let dinput = &mut scratch.layer_input[..batch * r];
-        matmul(
-            dinput,
-            false,
-            dz_t,
-            (cols, 1),
-            layer.weight.of(p),
-            (1, cols),
-            (batch, r, cols),
-        );
+        matmul(dinput, false, dz_t, (cols, 1), layer.weight.of(p), (1, cols), (batch, r, cols));
         for b in 0..batch {
             let d = &dinput[b * r..(b + 1) * r];
             if layer.initial.is_some() {
@@ -343,8 +298,7 @@ fn controller_backward<T: Real>(
             if l > 0 {
                 doutput[b * c..(b + 1) * c].copy_from_slice(&d[..c]);
             } else {
-                carried.reads[b * reads * m..(b + 1) * reads * m]
-                    .copy_from_slice(&d[sizes.inputs..inputs]);
+                carried.reads[b * reads * m..(b + 1) * reads * m].copy_from_slice(&d[sizes.inputs..inputs]);
             }
         }
     }
@@ -366,10 +320,7 @@ fn initial_state_gradients<T: Real>(given: &Given<T>, carried: &Carried<T>, grad
     }
     for b in 0..given.tape.batch {
         for i in 0..reads {
-            add_rows(
-                packing.initial_reads[i].of_mut(grad),
-                &carried.reads[(b * reads + i) * m..][..m],
-            );
+            add_rows(packing.initial_reads[i].of_mut(grad), &carried.reads[(b * reads + i) * m..][..m]);
         }
     }
     for k in 0..sizes.heads() {
@@ -377,12 +328,7 @@ fn initial_state_gradients<T: Real>(given: &Given<T>, carried: &Carried<T>, grad
         add_rows(&mut g, &carried.weightings[k]);
         let w0 = &given.tape.initial_weightings[k];
         let inner = dot(w0, &g);
-        for ((d, &w), &gi) in packing.initial_logits[k]
-            .of_mut(grad)
-            .iter_mut()
-            .zip(w0)
-            .zip(&g)
-        {
+        for ((d, &w), &gi) in packing.initial_logits[k].of_mut(grad).iter_mut().zip(w0).zip(&g) {
             *d = w * (gi - inner);
         }
     }
@@ -405,30 +351,14 @@ fn weight_gradients<T: Real>(given: &Given<T>, kept: &Kept<T>, grad: &mut [T]) {
     for (l, layer) in given.packing.layers.iter().enumerate() {
         let r = sizes.layer_rows(l);
         let dz = &kept.preactivations[l];
-        matmul(
-            layer.weight.of_mut(grad),
-            false,
-            &tape.xh[l],
-            (1, r),
-            dz,
-            (cols, 1),
-            (r, cols, all),
-        );
+        matmul(layer.weight.of_mut(grad), false, &tape.xh[l], (1, r), dz, (cols, 1), (r, cols, all));
         add_rows(layer.bias.of_mut(grad), dz);
     }
     let top = &tape.hidden[sizes.layers - 1];
     for (k, projection) in given.packing.heads.iter().enumerate() {
         let w = given.widths[k];
         let draw = &kept.projections[k];
-        matmul(
-            projection.weight.of_mut(grad),
-            false,
-            top,
-            (1, c),
-            draw,
-            (w, 1),
-            (c, w, all),
-        );
+        matmul(projection.weight.of_mut(grad), false, top, (1, c), draw, (w, 1), (c, w, all));
         add_rows(projection.bias.of_mut(grad), draw);
     }
 }
@@ -451,17 +381,6 @@ fn head_backward<T: Real>(
     let row = t * tape.batch + b;
     let (act, raw) = (&tape.act[k][row * w..][..w], &tape.raw[k][row * w..][..w]);
     let (prev, saved) = (tape.previous(k, t, b, n), tape.addressed(k, t, b, n));
-    addr::address_backward(
-        act,
-        mem,
-        prev,
-        &given.sizes.shifts,
-        saved,
-        dw,
-        dact,
-        dmem,
-        dprev,
-        scratch,
-    );
+    addr::address_backward(act, mem, prev, &given.sizes.shifts, saved, dw, dact, dmem, dprev, scratch);
     addr::activation_backward(raw, act, dact, draw, given.sizes.parts());
 }

@@ -32,10 +32,10 @@ mod tape;
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use crate::base::cpu::{by_dtype, host, slice};
+use crate::base::kinds::HeadKind;
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::fused::kernel::Real;
 use crate::fused::tape::SharedTape;
-use crate::base::kinds::HeadKind;
 use crate::pieces::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
@@ -56,8 +56,7 @@ impl<T: Real> NtmSequence<T> {
     fn dims(&self, params: &Layout, inputs: &Layout) -> Result<(usize, usize)> {
         let (time, batch, x) = inputs.shape().dims3()?;
         let total = self.packing.total;
-        if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0
-        {
+        if x != self.sizes.inputs || params.shape().elem_count() != total || time == 0 || batch == 0 {
             candle_core::bail!(
                 "fused ntm: parameters {:?} and inputs {:?} do not fit (need {total} parameters, [T >= 1, B >= 1, {}] inputs)",
                 params.shape(),
@@ -74,23 +73,10 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
         "fused-ntm-sequence"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
-        let tape = forward(
-            &self.sizes,
-            &self.packing,
-            slice(s1, l1)?,
-            slice(s2, l2)?,
-            (time, batch),
-            Keep::All,
-        );
+        let tape = forward(&self.sizes, &self.packing, slice(s1, l1)?, slice(s2, l2)?, (time, batch), Keep::All);
         let features = tape.features.clone();
         self.tape.keep(tape)?;
         Ok((T::to_cpu_storage_owned(features), shape))
@@ -104,14 +90,9 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (p, dfeat) = (host::<T>(params)?, host::<T>(grad)?);
-        let d = self
-            .tape
-            .read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
+        let d = self.tape.read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
         // The inputs are data: no gradient.
-        Ok((
-            Some(Tensor::from_vec(d, params.shape(), params.device())?),
-            None,
-        ))
+        Ok((Some(Tensor::from_vec(d, params.shape(), params.device())?), None))
     }
 }
 
@@ -144,28 +125,20 @@ impl From<SharedTape<Tape<f64>>> for RunTape {
 /// `parameters` checked against `sizes` and packed into one flat vector.
 fn pack(sizes: &NtmSizes, parameters: &[Tensor]) -> Result<Tensor> {
     if sizes.layers == 0 || sizes.write_heads == 0 || sizes.shifts.is_empty() || sizes.slots == 0 {
-        candle_core::bail!("fused ntm: needs at least one controller layer, one write head, one shift and one slot ({sizes:?})");
+        candle_core::bail!(
+            "fused ntm: needs at least one controller layer, one write head, one shift and one slot ({sizes:?})"
+        );
     }
     let shapes = sizes.parameter_shapes();
     if parameters.len() != shapes.len() {
-        candle_core::bail!(
-            "fused ntm: {} parameters given, {} expected",
-            parameters.len(),
-            shapes.len()
-        );
+        candle_core::bail!("fused ntm: {} parameters given, {} expected", parameters.len(), shapes.len());
     }
     for (i, (t, shape)) in parameters.iter().zip(&shapes).enumerate() {
         if t.dims() != shape.as_slice() {
-            candle_core::bail!(
-                "fused ntm: parameter {i} has shape {:?}, expected {shape:?}",
-                t.dims()
-            );
+            candle_core::bail!("fused ntm: parameter {i} has shape {:?}, expected {shape:?}", t.dims());
         }
     }
-    let flat = parameters
-        .iter()
-        .map(|t| t.flatten_all())
-        .collect::<Result<Vec<_>>>()?;
+    let flat = parameters.iter().map(|t| t.flatten_all()).collect::<Result<Vec<_>>>()?;
     Tensor::cat(&flat, 0)
 }
 
@@ -184,11 +157,7 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
         };
         (packed.apply_op2(&inputs, op)?, RunTape::from(tape))
     });
-    Ok(NtmRun {
-        features,
-        sizes: sizes.clone(),
-        tape,
-    })
+    Ok(NtmRun { features, sizes: sizes.clone(), tape })
 }
 
 /// The features `[T, B, C + R M]` of [`run`], bit for bit, computed without a tape: the
@@ -252,11 +221,7 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
                     }
                 })
                 .collect();
-            let index = if kind == HeadKind::Read {
-                k
-            } else {
-                k - sizes.read_heads
-            };
+            let index = if kind == HeadKind::Read { k } else { k - sizes.read_heads };
             HeadTrace { kind, index, steps }
         })
         .collect()
@@ -265,8 +230,8 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fused::kernel::{allow_avx2, has_avx2};
     use crate::base::kinds::ControllerKind;
+    use crate::fused::kernel::{allow_avx2, has_avx2};
     use rand::{Rng, SeedableRng};
 
     /// The kernel's routines compiled with AVX2 and FMA give the same bits as the baseline
@@ -295,11 +260,7 @@ mod tests {
         };
         let (time, batch) = (9, 3);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut random = |count: usize| {
-            (0..count)
-                .map(|_| rng.random_range(-0.8f32..0.8))
-                .collect::<Vec<f32>>()
-        };
+        let mut random = |count: usize| (0..count).map(|_| rng.random_range(-0.8f32..0.8)).collect::<Vec<f32>>();
         let packing = sizes.packing();
         let p = random(packing.total);
         let x = random(time * batch * sizes.inputs);

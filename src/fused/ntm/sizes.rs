@@ -1,8 +1,8 @@
 //! The sizes of a fused NTM and where each parameter sits in the packed parameter vector
 //! ([`Packing`], with a named [`Span`] per parameter).
 
-use crate::fused::addressing::Parts;
 use crate::base::kinds::{ControllerKind, HeadKind};
+use crate::fused::addressing::Parts;
 use crate::pieces::heads::Head;
 
 /// The sizes of an NTM, all the kernel needs to know besides the data.
@@ -101,10 +101,7 @@ impl NtmSizes {
             .map(|l| ControllerLayer {
                 weight: packer.next(&[self.layer_rows(l), self.layer_cols()]),
                 bias: packer.next(&[self.layer_cols()]),
-                initial: self.lstm().then(|| LstmInitial {
-                    hidden: packer.next(&[c]),
-                    cell: packer.next(&[c]),
-                }),
+                initial: self.lstm().then(|| LstmInitial { hidden: packer.next(&[c]), cell: packer.next(&[c]) }),
             })
             .collect();
         let heads = (0..self.heads())
@@ -203,10 +200,7 @@ struct Packer {
 impl Packer {
     /// The place of the next parameter, of `shape`.
     fn next(&mut self, shape: &[usize]) -> Span {
-        let span = Span {
-            start: self.total,
-            len: shape.iter().product(),
-        };
+        let span = Span { start: self.total, len: shape.iter().product() };
         self.total += span.len;
         self.shapes.push(shape.to_vec());
         span

@@ -135,12 +135,8 @@ pub(super) fn forward<T: Real>(
         time,
         batch,
         xh: rows.iter().map(|&r| per_step(r)).collect(),
-        gates: (0..layers)
-            .map(|_| if lstm { per_step(cols) } else { Vec::new() })
-            .collect(),
-        cells: (0..layers)
-            .map(|_| if lstm { per_step(c) } else { Vec::new() })
-            .collect(),
+        gates: (0..layers).map(|_| if lstm { per_step(cols) } else { Vec::new() }).collect(),
+        cells: (0..layers).map(|_| if lstm { per_step(c) } else { Vec::new() }).collect(),
         hidden: (0..layers).map(|_| per_step(c)).collect(),
         raw: widths.iter().map(|&w| per_step(w)).collect(),
         act: widths.iter().map(|&w| per_step(w)).collect(),
@@ -185,27 +181,20 @@ pub(super) fn forward<T: Real>(
             for b in 0..batch {
                 let row = &mut tape.xh[l][(sb + b) * r..][..r];
                 if l == 0 {
-                    row[..sizes.inputs]
-                        .copy_from_slice(&x[(tb + b) * sizes.inputs..][..sizes.inputs]);
+                    row[..sizes.inputs].copy_from_slice(&x[(tb + b) * sizes.inputs..][..sizes.inputs]);
                     for i in 0..reads {
                         let read = &mut row[sizes.inputs + i * m..][..m];
                         if t == 0 {
                             read.copy_from_slice(packing.initial_reads[i].of(p));
                         } else {
-                            read.copy_from_slice(
-                                &tape.features[((tb - batch) + b) * feat + c + i * m..][..m],
-                            );
+                            read.copy_from_slice(&tape.features[((tb - batch) + b) * feat + c + i * m..][..m]);
                         }
                     }
                 } else {
                     row[..c].copy_from_slice(&tape.hidden[l - 1][(sb + b) * c..][..c]);
                 }
                 if let Some(initial) = layer.initial {
-                    let h_prev = if t == 0 {
-                        initial.hidden.of(p)
-                    } else {
-                        &tape.hidden[l][(pb + b) * c..][..c]
-                    };
+                    let h_prev = if t == 0 { initial.hidden.of(p) } else { &tape.hidden[l][(pb + b) * c..][..c] };
                     row[inputs..].copy_from_slice(h_prev);
                 }
             }
@@ -214,15 +203,7 @@ pub(super) fn forward<T: Real>(
                 pre[b * cols..(b + 1) * cols].copy_from_slice(bias);
             }
             let xh_t = &tape.xh[l][sb * r..(sb + batch) * r];
-            matmul(
-                &mut pre,
-                true,
-                xh_t,
-                (r, 1),
-                layer.weight.of(p),
-                (cols, 1),
-                (batch, cols, r),
-            );
+            matmul(&mut pre, true, xh_t, (r, 1), layer.weight.of(p), (cols, 1), (batch, cols, r));
             for b in 0..batch {
                 let hv = &mut tape.hidden[l][(sb + b) * c..][..c];
                 if let Some(initial) = layer.initial {
@@ -249,20 +230,9 @@ pub(super) fn forward<T: Real>(
             for b in 0..batch {
                 raw[b * w..(b + 1) * w].copy_from_slice(projection.bias.of(p));
             }
-            matmul(
-                raw,
-                true,
-                top,
-                (c, 1),
-                projection.weight.of(p),
-                (w, 1),
-                (batch, w, c),
-            );
+            matmul(raw, true, top, (c, 1), projection.weight.of(p), (w, 1), (batch, w, c));
             for b in 0..batch {
-                let (raw, act) = (
-                    &tape.raw[k][(sb + b) * w..][..w],
-                    &mut tape.act[k][(sb + b) * w..][..w],
-                );
+                let (raw, act) = (&tape.raw[k][(sb + b) * w..][..w], &mut tape.act[k][(sb + b) * w..][..w]);
                 addr::activate(raw, act, sizes.parts());
             }
         }
@@ -285,30 +255,19 @@ pub(super) fn forward<T: Real>(
             };
             let (m_prev, m_next) = read_and_write(&mut tape.memory, at, next, nm);
             for k in reads..heads {
-                let (prev, saved) = previous_and_now(
-                    &mut tape.addressing[k],
-                    &tape.initial_weightings[k],
-                    keep,
-                    (t, b, batch),
-                    n,
-                );
+                let (prev, saved) =
+                    previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], keep, (t, b, batch), n);
                 let act = &tape.act[k][(sb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_prev, prev, &sizes.shifts, saved);
             }
-            let writes: Vec<WriteHead<T>> = (reads..heads)
-                .map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, sb + b))
-                .collect();
+            let writes: Vec<WriteHead<T>> =
+                (reads..heads).map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, sb + b)).collect();
             mem::write(&writes, m_next);
             let features = &mut tape.features[(tb + b) * feat..][..feat];
             features[..c].copy_from_slice(&tape.hidden[layers - 1][(sb + b) * c..][..c]);
             for k in 0..reads {
-                let (prev, saved) = previous_and_now(
-                    &mut tape.addressing[k],
-                    &tape.initial_weightings[k],
-                    keep,
-                    (t, b, batch),
-                    n,
-                );
+                let (prev, saved) =
+                    previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], keep, (t, b, batch), n);
                 let act = &tape.act[k][(sb + b) * widths[k]..][..widths[k]];
                 addr::address_forward(act, m_next, prev, &sizes.shifts, saved);
                 mem::read(&saved[..n], m_next, &mut features[c + k * m..][..m]);
@@ -329,9 +288,5 @@ pub(super) fn write_head<'a, T: Real>(
     let (n, parts) = (sizes.slots, sizes.parts());
     let width = parts.add().end;
     let act = &act[row * width..][..width];
-    WriteHead {
-        weighting: &addressing[row * SLOTS * n..][..n],
-        erase: &act[parts.erase()],
-        add: &act[parts.add()],
-    }
+    WriteHead { weighting: &addressing[row * SLOTS * n..][..n], erase: &act[parts.erase()], add: &act[parts.add()] }
 }
