@@ -9,6 +9,8 @@
 
 mod common;
 
+use std::f64::consts::FRAC_1_SQRT_2;
+
 use candle_core::{DType, Tensor};
 use common::{assert_tensor, distributions, rng, tensor, uniform, values};
 use ntm::pieces::addressing::{
@@ -72,7 +74,7 @@ const COSINE_CASES: &[CosineCase] = &[
         ],
         n: 4,
         m: 3,
-        expected: &[0.0, 1.0, 1.0 / 3.0, -2.0 / 3.0, 0.70710678, 0.0, -1.0, 0.70710678],
+        expected: &[0.0, 1.0, 1.0 / 3.0, -2.0 / 3.0, FRAC_1_SQRT_2, 0.0, -1.0, FRAC_1_SQRT_2],
     },
 ];
 

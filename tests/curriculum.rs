@@ -44,15 +44,17 @@ fn batches_at_a_cap_stay_within_it_and_reach_it() {
     }
 }
 
-/// The copy task (lengths 1-10), recording every batch it hands out and the cap asked for
-/// (`None`: `sample`, no cap).
+/// Every batch handed out, with the cap asked for (`None`: `sample`, no cap).
+type Drawn = Arc<Mutex<Vec<(Option<usize>, Batch)>>>;
+
+/// The copy task (lengths 1-10), recording every batch it hands out.
 struct Recording {
     task: CopyTask,
-    drawn: Arc<Mutex<Vec<(Option<usize>, Batch)>>>,
+    drawn: Drawn,
 }
 
 impl Recording {
-    fn new() -> (Self, Arc<Mutex<Vec<(Option<usize>, Batch)>>>) {
+    fn new() -> (Self, Drawn) {
         let drawn = Arc::new(Mutex::new(Vec::new()));
         let task = CopyTask::new(CopySpec { bits: 4, min_length: 1, max_length: 10 });
         (Recording { task, drawn: drawn.clone() }, drawn)

@@ -207,11 +207,9 @@ fn check_model(
     name: &str,
     model: &dyn SequenceModel,
     varmap: &VarMap,
-    inputs: usize,
-    outputs: usize,
+    (inputs, outputs): (usize, usize),
     seed: u64,
-    full: usize,
-    sample: usize,
+    (full, sample): (usize, usize),
 ) {
     let (t, b) = (4, 2);
     let mut r = rng(seed);
@@ -288,7 +286,7 @@ fn check_ntm(name: &str, config: &NtmConfig, seed: u64, check_seed: u64, (full, 
         if config.memory.init == MemoryInit::Learned {
             assert!(varmap.data().lock().unwrap().contains_key("initial.memory"));
         }
-        check_model(&format!("{name} ({})", engine.name()), &model, &varmap, 3, 2, check_seed, full, sample);
+        check_model(&format!("{name} ({})", engine.name()), &model, &varmap, (3, 2), check_seed, (full, sample));
     }
 }
 
@@ -340,5 +338,5 @@ fn lstm_baseline_gradient() {
     let params = ParamBuilder::new(&varmap, 9, DType::F64, &Device::Cpu);
     let model =
         LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2, ..Default::default() }, &params, 3, 2).unwrap();
-    check_model("LSTM baseline", &model, &varmap, 3, 2, 104, usize::MAX, 0);
+    check_model("LSTM baseline", &model, &varmap, (3, 2), 104, (usize::MAX, 0));
 }

@@ -230,7 +230,7 @@ impl Update<'_> {
         }
         if self.shrink != 1.0 {
             let shrink = T::from_f64(self.shrink);
-            w.iter_mut().for_each(|w| *w = *w * shrink);
+            w.iter_mut().for_each(|w| *w *= shrink);
         }
         match self.rule {
             Rule::Rmsprop { lr, eps, mu } => rmsprop(lr, eps, mu, w, g, a, b),
@@ -316,9 +316,12 @@ mod tests {
     const STEP1_RMSPROP: [f64; 4] = [0.9552786822131069, -0.45527864086763564, 2.0, 0.2052786418421089];
     const STEP1_ADAM: [f64; 4] = [0.9900000020881566, -0.49000000002088157, 2.0, 0.24000000006960523];
 
+    /// The weights after each step, the two state tensors after the last, the gradient norms.
+    type TwoSteps = (Vec<Vec<f64>>, [Vec<f64>; 2], Vec<f64>);
+
     /// The weights after each step of `kind` on W0 in `dtype` (the gradients as GRADIENTS, clipped
     /// at 10 and norm 5), the two state tensors after step 2, and the gradient norms.
-    fn two_steps(kind: OptimizerKind, dtype: DType) -> Result<(Vec<Vec<f64>>, [Vec<f64>; 2], Vec<f64>)> {
+    fn two_steps(kind: OptimizerKind, dtype: DType) -> Result<TwoSteps> {
         let values = |t: &Tensor| t.to_dtype(DType::F64)?.to_vec1::<f64>();
         let w = Var::from_tensor(&Tensor::new(&W0, &Device::Cpu)?.to_dtype(dtype)?)?;
         let mut optimizer = Optimizer::new(kind, vec![w.clone()], LR)?;
@@ -327,7 +330,7 @@ mod tests {
             // loss = sum(w * g) has the gradient g.
             let g = Tensor::new(&g, &Device::Cpu)?.to_dtype(dtype)?;
             let grads = (w.as_tensor() * g)?.sum_all()?.backward()?;
-            let (clipped, norm) = clipped_gradients(&[w.clone()], &grads, Some(10.0), Some(5.0))?;
+            let (clipped, norm) = clipped_gradients(std::slice::from_ref(&w), &grads, Some(10.0), Some(5.0))?;
             optimizer.step(&clipped)?;
             weights.push(values(&w)?);
             norms.push(norm);

@@ -214,6 +214,10 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
     Ok(file)
 }
 
+/// Which episodes the outputs figure shows: test lengths, or (for repeat copy) (length,
+/// repeats) cells; `(None, None)` for the defaults.
+pub type Episodes<'a> = (Option<&'a [usize]>, Option<&'a [(usize, usize)]>);
+
 /// Target and output of every model in `run` at each of `lengths`, or, for repeat copy, at
 /// each (length, repeats) of `cells`. `lengths` default to the experiment's `eval.lengths`;
 /// for repeat copy without `lengths`, `cells` default to [`PAPER_CELLS`]. `slots`: the
@@ -222,7 +226,7 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
 /// file and the names of the models left out.
 pub fn outputs(
     run: &Path,
-    (lengths, cells): (Option<&[usize]>, Option<&[(usize, usize)]>),
+    (lengths, cells): Episodes,
     slots: Option<usize>,
     seed: u64,
     output: Option<&Path>,

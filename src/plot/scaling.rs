@@ -11,6 +11,9 @@ use super::style::{format_number, text, AXIS_SIZE, GRID, PALETTE};
 use super::{render, PlotError};
 use crate::measure::bench::BenchRow;
 
+/// Which points of a series a panel draws (time or memory).
+type PointsOf = fn(&Series) -> &Vec<(f64, f64)>;
+
 /// The least-squares slope of log y against log x over `points` (None with fewer than two
 /// distinct x).
 pub fn log_log_slope(points: &[(f64, f64)]) -> Option<f64> {
@@ -81,7 +84,7 @@ pub fn plot_scaling(rows: &[BenchRow], title: &str, path: &Path) -> Result<(), P
     render(path, || {
         let err = |e| PlotError::draw(path, e);
         let (root, left, right) = two_panel_page(path, title)?;
-        let panels: [(_, fn(&Series) -> &Vec<(f64, f64)>, &str); 2] =
+        let panels: [(_, PointsOf, &str); 2] =
             [(&left, |s| &s.time, "ms per sequence-step"), (&right, |s| &s.memory, "peak MiB (whole process)")];
         for (area, points, y_desc) in panels {
             let ys: Vec<f64> = lines.iter().flat_map(|s| points(s).iter().map(|p| p.1)).filter(|y| *y > 0.0).collect();

@@ -73,7 +73,7 @@ impl AssociativeRecallSpec {
         at_most("item_length", self.item_length, MAX_LENGTH)?;
         at_most("max_items", self.max_items, MAX_LENGTH)?;
         let steps = AssociativeRecall::episode_time_checked(self.max_items, self.item_length);
-        if steps.map_or(true, |steps| steps > MAX_LENGTH) {
+        if steps.is_none_or(|steps| steps > MAX_LENGTH) {
             return Err(format!(
                 "task.max_items = {} with task.item_length = {}: episodes of more than {MAX_LENGTH} steps (no machine could hold them)",
                 self.max_items, self.item_length

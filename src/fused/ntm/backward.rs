@@ -274,8 +274,9 @@ fn controller_backward<T: Real>(
             let (dh_above, dz) = (&doutput[b * c..(b + 1) * c], &mut dz_t[b * cols..(b + 1) * cols]);
             let row = tb + b;
             if let Some(initial) = layer.initial {
-                for j in 0..c {
-                    scratch.hidden[j] = dh_above[j] + carried.hidden[l][b * c + j];
+                let from_later = &carried.hidden[l][b * c..(b + 1) * c];
+                for ((h, &above), &later) in scratch.hidden.iter_mut().zip(dh_above).zip(from_later) {
+                    *h = above + later;
                 }
                 let c_prev = if t == 0 { initial.cell.of(p) } else { &tape.cells[l][(row - batch) * c..][..c] };
                 let (gates, cell) = (&tape.gates[l][row * cols..][..cols], &tape.cells[l][row * c..][..c]);

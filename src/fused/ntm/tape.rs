@@ -257,7 +257,8 @@ pub(super) fn forward<T: Real>(
             for k in reads..heads {
                 let (prev, saved) =
                     previous_and_now(&mut tape.addressing[k], &tape.initial_weightings[k], keep, (t, b, batch), n);
-                let act = &tape.act[k][(sb + b) * widths[k]..][..widths[k]];
+                let w = sizes.head_width(k);
+                let act = &tape.act[k][(sb + b) * w..][..w];
                 addr::address_forward(act, m_prev, prev, &sizes.shifts, saved);
             }
             let writes: Vec<WriteHead<T>> =
