@@ -128,17 +128,7 @@ fn resume_command(command: &str, extra: &[&str], args: &ExperimentArgs, out: &Pa
         words.extend(["--set".into(), assignment.clone()]);
     }
     words.push("--resume".into());
-    words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ")
-}
-
-/// `word` as a POSIX shell reads it back: unchanged if it has only safe characters, else in
-/// single quotes.
-fn shell_quote(word: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c);
-    if !word.is_empty() && word.chars().all(safe) {
-        return word.to_owned();
-    }
-    format!("'{}'", word.replace('\'', "'\\''"))
+    ntm::sweep::shell_line(&words)
 }
 
 /// The stop flag of training, raised by Ctrl-C (SIGINT): training saves a checkpoint and
