@@ -28,7 +28,7 @@ use std::ops::Range;
 
 use crate::fused::kernel::{dot, sigmoid, simd_routine, softmax, sum, Real};
 use crate::pieces::addressing::{COSINE_EPSILON, NORM_EPSILON, SHARPEN_EPSILON};
-use crate::pieces::heads::PRE_ACTIVATION_CLIP;
+use crate::pieces::heads::{Parts, PRE_ACTIVATION_CLIP};
 
 /// Saved vectors of length N per head, row and step, in this order.
 pub(crate) const SLOTS: usize = 7;
@@ -57,46 +57,6 @@ fn clip<T: Real>(x: T) -> T {
         -c
     } else {
         x
-    }
-}
-
-/// Where each part of a head's projection sits, by the table in [`crate::pieces::heads`]: `[key (M),
-/// beta, gate, shift (S), gamma]`, then `[erase (M), add (M)]` for a write head.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Parts {
-    m: usize,
-    s: usize,
-}
-
-impl Parts {
-    /// The parts for memory width `m` and `s` allowed shifts.
-    pub(crate) fn new(m: usize, s: usize) -> Self {
-        Self { m, s }
-    }
-    pub(crate) fn key(self) -> Range<usize> {
-        0..self.m
-    }
-    pub(crate) fn beta(self) -> usize {
-        self.m
-    }
-    pub(crate) fn gate(self) -> usize {
-        self.m + 1
-    }
-    pub(crate) fn shift(self) -> Range<usize> {
-        self.m + 2..self.m + 2 + self.s
-    }
-    pub(crate) fn gamma(self) -> usize {
-        self.m + 2 + self.s
-    }
-    /// Width of the addressing parts, all a read head has.
-    pub(crate) fn addressing(self) -> usize {
-        self.m + self.s + 3
-    }
-    pub(crate) fn erase(self) -> Range<usize> {
-        self.addressing()..self.addressing() + self.m
-    }
-    pub(crate) fn add(self) -> Range<usize> {
-        self.addressing() + self.m..self.addressing() + 2 * self.m
     }
 }
 

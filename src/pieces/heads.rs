@@ -14,6 +14,8 @@
 //! | erase | M     | sigmoid (write) | (0, 1)^M    |
 //! | add   | M     | tanh (write)    | (-1, 1)^M   |
 
+use std::ops::Range;
+
 use candle_core::{Result, Tensor};
 use candle_nn::ops::sigmoid;
 
@@ -28,6 +30,54 @@ pub const PRE_ACTIVATION_CLIP: f64 = 20.0;
 /// Numerically stable softplus ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|).
 pub fn softplus(x: &Tensor) -> Result<Tensor> {
     x.relu()? + ((x.abs()?.neg()?.exp()? + 1.0)?.log()?)
+}
+
+/// Where each part of a head's projection sits, by the table above: `[key (M), beta, gate,
+/// shift (S), gamma]`, then `[erase (M), add (M)]` for a write head. The one statement of the
+/// layout: the composed [`Head::params`] and the fused kernels split by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    m: usize,
+    s: usize,
+}
+
+impl Parts {
+    /// The parts for memory width `m` and `s` allowed shifts.
+    pub fn new(m: usize, s: usize) -> Self {
+        Self { m, s }
+    }
+    pub fn key(self) -> Range<usize> {
+        0..self.m
+    }
+    pub fn beta(self) -> usize {
+        self.m
+    }
+    pub fn gate(self) -> usize {
+        self.m + 1
+    }
+    pub fn shift(self) -> Range<usize> {
+        self.m + 2..self.m + 2 + self.s
+    }
+    pub fn gamma(self) -> usize {
+        self.m + 2 + self.s
+    }
+    /// Width of the addressing parts, all a read head has.
+    pub fn addressing(self) -> usize {
+        self.m + self.s + 3
+    }
+    pub fn erase(self) -> Range<usize> {
+        self.addressing()..self.addressing() + self.m
+    }
+    pub fn add(self) -> Range<usize> {
+        self.addressing() + self.m..self.addressing() + 2 * self.m
+    }
+    /// Width of the whole projection of a head of `kind`.
+    pub fn width(self, kind: HeadKind) -> usize {
+        match kind {
+            HeadKind::Read => self.addressing(),
+            HeadKind::Write => self.add().end,
+        }
+    }
 }
 
 /// A head's parameters for one step, activations applied. Shapes as in [`AddressingParams`];
@@ -51,11 +101,7 @@ pub struct Head {
 impl Head {
     /// Output width of the projection for a head of `kind` over memory width `width`.
     pub fn output_width(kind: HeadKind, width: usize, shifts: usize) -> usize {
-        let addressing = width + 1 + 1 + shifts + 1;
-        match kind {
-            HeadKind::Read => addressing,
-            HeadKind::Write => addressing + 2 * width,
-        }
+        Parts::new(width, shifts).width(kind)
     }
 
     /// A head named `name` reading the controller's `controller` outputs.
@@ -82,22 +128,17 @@ impl Head {
     /// and applies the activations.
     pub fn params(&self, controller_output: &Tensor) -> Result<HeadParams> {
         let raw = self.projection.forward(controller_output)?.clamp(-PRE_ACTIVATION_CLIP, PRE_ACTIVATION_CLIP)?; // [B, out]
-        let m = self.width;
-        let s = self.shifts;
-        let mut at = 0;
-        let mut take = |len: usize| {
-            let part = raw.narrow(1, at, len);
-            at += len;
-            part
-        };
-        let key = take(m)?.tanh()?;
-        let beta = softplus(&take(1)?)?;
-        let gate = sigmoid(&take(1)?)?;
-        let shift = softmax(&take(s)?)?;
-        let gamma = (softplus(&take(1)?)? + 1.0)?;
+        let parts = Parts::new(self.width, self.shifts);
+        let range = |r: Range<usize>| raw.narrow(1, r.start, r.len());
+        let one = |i: usize| raw.narrow(1, i, 1);
+        let key = range(parts.key())?.tanh()?;
+        let beta = softplus(&one(parts.beta())?)?;
+        let gate = sigmoid(&one(parts.gate())?)?;
+        let shift = softmax(&range(parts.shift())?)?;
+        let gamma = (softplus(&one(parts.gamma())?)? + 1.0)?;
         let (erase, add) = match self.kind {
             HeadKind::Read => (None, None),
-            HeadKind::Write => (Some(sigmoid(&take(m)?)?), Some(take(m)?.tanh()?)),
+            HeadKind::Write => (Some(sigmoid(&range(parts.erase())?)?), Some(range(parts.add())?.tanh()?)),
         };
         Ok(HeadParams { addressing: AddressingParams { key, beta, gate, shift, gamma }, erase, add })
     }
