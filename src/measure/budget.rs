@@ -23,15 +23,12 @@
 
 use ntm_tasks::TaskSpec;
 
-use crate::base::kinds::{ControllerKind, Engine, HeadKind, MemoryInit};
+use crate::base::kinds::Engine;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
+use crate::fused::ntm::ADDRESSING_SLOTS;
 use crate::models::factory::ModelConfig;
-use crate::pieces::heads::Head;
 
-/// Floats a head's addressing keeps per slot (`fused::addressing::SLOTS`): weighting,
-/// content weighting, cosine, row norm, gated, shifted, log shifted.
-const ADDRESSING_SLOTS: f64 = 7.0;
 /// Bytes per float.
 const FLOAT: f64 = 4.0;
 /// The program itself: code, libraries, allocator and thread stacks (the bench's smallest
@@ -84,33 +81,23 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
     let (x, y) = (inputs as f64, outputs as f64);
     match model {
         ModelConfig::Ntm(c) => {
-            let (n, m, h) = (c.memory.slots as f64, c.memory.width as f64, c.controller_size as f64);
-            let (reads, writes, layers) = (c.read_heads as f64, c.write_heads as f64, c.controller_layers as f64);
-            let lstm = c.controller == ControllerKind::Lstm;
-            let cols = if lstm { 4.0 * h } else { h };
-            let recurrent = if lstm { h } else { 0.0 };
-            let rows0 = x + reads * m + recurrent;
-            let rows = rows0 + (layers - 1.0) * (h + recurrent);
-            let s = c.shifts.len();
-            let head = |kind| Head::output_width(kind, c.memory.width, s) as f64;
-            let widths = reads * head(HeadKind::Read) + writes * head(HeadKind::Write);
-            let heads = reads + writes;
-            let parameters = rows * cols
-                + layers * (cols + 2.0 * recurrent)
-                + h * widths
-                + widths
-                + (h + reads * m) * y
-                + y
-                + reads * m
-                + heads * n
-                + if c.memory.init == MemoryInit::Learned { n * m } else { 0.0 };
-            let features = h + reads * m;
+            let sizes = c.sizes(inputs);
+            let (n, m, h) = (sizes.slots as f64, sizes.width as f64, sizes.hidden as f64);
+            let layers = sizes.layers as f64;
+            let cols = sizes.layer_cols() as f64;
+            let rows: f64 = (0..sizes.layers).map(|l| sizes.layer_rows(l) as f64).sum();
+            let widths: f64 = (0..sizes.heads()).map(|k| sizes.head_width(k) as f64).sum();
+            let features = sizes.features() as f64;
             // Per step: memory, addressing, controller rows, gates, cells, outputs, head
             // projections raw and activated, features.
-            let tape =
-                n * m + heads * ADDRESSING_SLOTS * n + rows + layers * (cols + 2.0 * h) + 2.0 * widths + features;
+            let tape = n * m
+                + sizes.heads() as f64 * ADDRESSING_SLOTS as f64 * n
+                + rows
+                + layers * (cols + 2.0 * h)
+                + 2.0 * widths
+                + features;
             Shape {
-                parameters,
+                parameters: c.parameter_count(inputs, outputs) as f64,
                 tape,
                 state: 3.0 * n * m + 2.0 * (tape - n * m),
                 features,
@@ -257,29 +244,46 @@ pub fn check_fits(what: &str, bytes: f64) -> Result<()> {
     Err(Error::Invalid(format!("{what} needs about {}, more than {}", mib(bytes), available.describe())))
 }
 
+/// What the estimate of training one model needs, resolved once from the experiment: the
+/// model, its batch, its longest episodes' steps and the task's input and output widths.
+struct Training<'a> {
+    model: &'a ModelConfig,
+    batch: usize,
+    steps: f64,
+    io: (usize, usize),
+}
+
+impl<'a> Training<'a> {
+    /// Model `name` of `experiment` (`None`: the experiment has no such model).
+    fn of(experiment: &'a Experiment, name: &str) -> Option<Self> {
+        let model = experiment.models.get(name)?;
+        let task = experiment.task.build();
+        let steps = episode_steps(&experiment.task, task.length_range().1, None);
+        let io = (task.input_width(), task.output_width());
+        Some(Self { model, batch: experiment.train.for_model(name).batch, steps, io })
+    }
+
+    fn bytes(&self) -> f64 {
+        training_bytes(self.model, self.io, self.batch, self.steps)
+    }
+}
+
 /// Bytes that training model `name` of `experiment` needs at its longest episodes (0 for a
 /// name the experiment does not have).
 pub fn training_estimate(experiment: &Experiment, name: &str) -> f64 {
-    let Some(model) = experiment.models.get(name) else { return 0.0 };
-    let task = experiment.task.build();
-    let steps = episode_steps(&experiment.task, task.length_range().1, None);
-    let io = (task.input_width(), task.output_width());
-    training_bytes(model, io, experiment.train.for_model(name).batch, steps)
+    Training::of(experiment, name).map_or(0.0, |t| t.bytes())
 }
 
 /// An error unless training model `name` of `experiment` fits in the memory available,
 /// naming the estimate and what to lower.
 pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
-    let Some(model) = experiment.models.get(name) else { return Ok(()) };
+    let Some(training) = Training::of(experiment, name) else { return Ok(()) };
     let Some(available) = available() else { return Ok(()) };
-    let task = experiment.task.build();
-    let batch = experiment.train.for_model(name).batch;
-    let steps = episode_steps(&experiment.task, task.length_range().1, None);
-    let io = (task.input_width(), task.output_width());
-    let needed = training_estimate(experiment, name);
+    let needed = training.bytes();
     if needed <= available.usable() {
         return Ok(());
     }
+    let Training { model, batch, steps, io } = training;
     let parameters = FLOAT * 7.0 * parameter_count(model, io.0, io.1);
     // The task's fields that make episodes long.
     let task_fields = match &experiment.task {

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::base::kinds::{ControllerKind, Engine, HeadKind, InitialWeighting, MemoryInit};
-use crate::fused::ntm::{NtmRun, NtmSizes};
+use crate::fused::ntm::{NtmRun, NtmSizes, INITIAL_MEMORY};
 use crate::models::controller::{Controller, ControllerState};
 use crate::models::{unroll, MemoryRecord, SequenceModel};
 use crate::pieces::addressing::softmax;
@@ -107,6 +107,29 @@ impl Default for NtmConfig {
 }
 
 impl NtmConfig {
+    /// The sizes of this NTM for `inputs` input channels: what the fused kernel needs, and
+    /// where each parameter sits ([`NtmSizes::parameter_names`]).
+    pub fn sizes(&self, inputs: usize) -> NtmSizes {
+        NtmSizes {
+            inputs,
+            controller: self.controller,
+            hidden: self.controller_size,
+            layers: self.controller_layers,
+            read_heads: self.read_heads,
+            write_heads: self.write_heads,
+            slots: self.memory.slots,
+            width: self.memory.width,
+            shifts: self.shifts.clone(),
+        }
+    }
+
+    /// Trainable scalars of this NTM for `inputs` input and `outputs` output channels: the
+    /// packed parameters of [`NtmSizes::trainable`] and the output layer `[C + R M, Y]`, `[Y]`.
+    pub fn parameter_count(&self, inputs: usize, outputs: usize) -> usize {
+        let sizes = self.sizes(inputs);
+        sizes.trainable(self.memory.init == MemoryInit::Learned) + (sizes.features() + 1) * outputs
+    }
+
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> std::result::Result<(), String> {
         use crate::base::limits::{check_size, MAX_LAYERS, MAX_SLOTS, MAX_UNITS};
@@ -171,6 +194,11 @@ pub struct Ntm {
     initial_read_weightings: Vec<Tensor>,  // [N] logits each
     initial_write_weightings: Vec<Tensor>, // [N] logits each
     initial_memory: Option<Tensor>,        // [N, M] for learned and random init
+    /// The parameters in the fused kernel's order, by [`NtmSizes::parameter_names`] (the
+    /// initial memory, constant or random, among them).
+    packed: Vec<Tensor>,
+    /// Input and output channels.
+    widths: (usize, usize),
     dtype: DType,
     device: Device,
 }
@@ -223,6 +251,19 @@ impl Ntm {
                 Some(Tensor::from_vec(values, (n, m), params.device())?.to_dtype(params.dtype())?)
             }
         };
+        // The fused kernel's parameters, by the names its packing gives, in its order.
+        let packed = config
+            .sizes(inputs)
+            .parameter_names()
+            .iter()
+            .map(|name| match (name == INITIAL_MEMORY, &initial_memory) {
+                (true, Some(memory)) => Ok(memory.clone()),
+                (true, None) => memory::constant_memory(1, n, m, params.dtype(), params.device())?.squeeze(0),
+                (false, _) => params.existing(name).ok_or_else(|| {
+                    candle_core::Error::Msg(format!("the NTM has no parameter {name}, which the fused kernel takes"))
+                }),
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             config: config.clone(),
             controller,
@@ -233,6 +274,8 @@ impl Ntm {
             initial_read_weightings,
             initial_write_weightings,
             initial_memory,
+            packed,
+            widths: (inputs, outputs),
             dtype: params.dtype(),
             device: params.device().clone(),
         })
@@ -264,47 +307,14 @@ impl Ntm {
         })
     }
 
-    /// The sizes the fused kernel needs.
-    fn fused_sizes(&self, inputs: usize) -> NtmSizes {
-        let c = &self.config;
-        NtmSizes {
-            inputs,
-            controller: c.controller,
-            hidden: c.controller_size,
-            layers: c.controller_layers,
-            read_heads: c.read_heads,
-            write_heads: c.write_heads,
-            slots: c.memory.slots,
-            width: c.memory.width,
-            shifts: c.shifts.clone(),
-        }
-    }
-
     /// The whole sequence on the fused kernel: `inputs` `[T, B, X]` -> logits `[T, B, Y]` and
     /// the kernel's run (for traces).
     fn forward_fused(&self, inputs: &Tensor) -> Result<(Tensor, NtmRun)> {
         let (time, batch, x) = inputs.dims3()?;
-        let run = crate::fused::ntm::run(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let run = crate::fused::ntm::run(&self.config.sizes(x), &self.packed, inputs)?;
         let features = run.features.reshape((time * batch, run.features.dim(2)?))?;
         let logits = self.output.forward(&features)?;
         Ok((logits.reshape((time, batch, logits.dim(1)?))?, run))
-    }
-
-    /// The parameters in the fused kernel's order ([`NtmSizes::parameter_shapes`]).
-    fn fused_parameters(&self) -> Result<Vec<Tensor>> {
-        let (n, m) = (self.config.memory.slots, self.config.memory.width);
-        let mut parameters = self.controller.tensors();
-        for head in self.read_heads.iter().chain(&self.write_heads) {
-            parameters.extend(head.tensors());
-        }
-        parameters.extend(self.initial_reads.iter().cloned());
-        parameters.extend(self.initial_read_weightings.iter().cloned());
-        parameters.extend(self.initial_write_weightings.iter().cloned());
-        parameters.push(match &self.initial_memory {
-            Some(memory) => memory.clone(),
-            None => memory::constant_memory(1, n, m, self.dtype, &self.device)?.squeeze(0)?,
-        });
-        Ok(parameters)
     }
 
     /// M_t = M_{t-1} prod_i (1 - w_i e_i) + sum_i w_i a_i over the write heads' `(w, e, a)`
@@ -404,7 +414,7 @@ impl SequenceModel for Ntm {
             return self.forward(inputs);
         }
         let (time, batch, x) = inputs.dims3()?;
-        let features = crate::fused::ntm::forward_only(&self.fused_sizes(x), &self.fused_parameters()?, inputs)?;
+        let features = crate::fused::ntm::forward_only(&self.config.sizes(x), &self.packed, inputs)?;
         let features = features.reshape((time * batch, features.dim(2)?))?; // [T B, C + R M]
         let logits = self.output.forward(&features)?.detach(); // [T B, Y]
         logits.reshape((time, batch, logits.dim(1)?))
@@ -452,18 +462,6 @@ impl SequenceModel for Ntm {
     }
 
     fn parameter_count(&self) -> usize {
-        let heads: usize = self.read_heads.iter().chain(&self.write_heads).map(Head::parameter_count).sum();
-        let initial: usize = self
-            .initial_reads
-            .iter()
-            .chain(&self.initial_read_weightings)
-            .chain(&self.initial_write_weightings)
-            .map(Tensor::elem_count)
-            .sum::<usize>()
-            + match (self.config.memory.init, &self.initial_memory) {
-                (MemoryInit::Learned, Some(m)) => m.elem_count(),
-                _ => 0,
-            };
-        self.controller.parameter_count() + heads + self.output.parameter_count() + initial
+        self.config.parameter_count(self.widths.0, self.widths.1)
     }
 }

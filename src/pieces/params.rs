@@ -70,6 +70,12 @@ impl ParamBuilder {
         &self.device
     }
 
+    /// The parameter `name` (under this builder's prefix) if it has been created.
+    pub fn existing(&self, name: &str) -> Option<Tensor> {
+        let data = self.varmap.data().lock().expect("parameter map poisoned");
+        data.get(&self.path(name)).map(|var| var.as_tensor().clone())
+    }
+
     /// The parameter `name` of `shape`, created with `init` unless it already exists (e.g.
     /// loaded from a checkpoint), in which case its shape must match.
     pub fn get(&self, shape: &[usize], name: &str, init: Init) -> Result<Tensor> {

@@ -39,7 +39,12 @@ use crate::fused::tape::SharedTape;
 use crate::pieces::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
-pub use sizes::NtmSizes;
+pub use sizes::{NtmSizes, INITIAL_MEMORY};
+
+/// Floats a head's addressing keeps per slot, row and step on the tape (what the memory
+/// estimates count): the weighting, content weighting, cosines, row norms, gated, shifted and
+/// log shifted weightings.
+pub const ADDRESSING_SLOTS: usize = crate::fused::addressing::SLOTS;
 use sizes::Packing;
 use tape::{forward, Keep, Tape};
 

@@ -2,8 +2,11 @@
 //! ([`Packing`], with a named [`Span`] per parameter).
 
 use crate::base::kinds::{ControllerKind, HeadKind};
-use crate::fused::addressing::Parts;
-use crate::pieces::heads::Head;
+use crate::pieces::heads::{Head, Parts};
+
+/// The name of the initial memory `[N, M]` among the packed parameters (a model parameter
+/// when the memory is learned).
+pub const INITIAL_MEMORY: &str = "initial.memory";
 
 /// The sizes of an NTM, all the kernel needs to know besides the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,12 +32,12 @@ pub struct NtmSizes {
 }
 
 impl NtmSizes {
-    pub(super) fn lstm(&self) -> bool {
+    pub fn lstm(&self) -> bool {
         self.controller == ControllerKind::Lstm
     }
 
     /// Inputs of controller layer `l` besides its own recurrent state.
-    pub(super) fn layer_inputs(&self, l: usize) -> usize {
+    pub fn layer_inputs(&self, l: usize) -> usize {
         if l == 0 {
             self.inputs + self.read_heads * self.width
         } else {
@@ -43,12 +46,12 @@ impl NtmSizes {
     }
 
     /// Rows of layer `l`'s weight: its inputs, then (LSTM) its previous output.
-    pub(super) fn layer_rows(&self, l: usize) -> usize {
+    pub fn layer_rows(&self, l: usize) -> usize {
         self.layer_inputs(l) + if self.lstm() { self.hidden } else { 0 }
     }
 
     /// Columns of every layer's weight: 4C gates (LSTM) or C units.
-    pub(super) fn layer_cols(&self) -> usize {
+    pub fn layer_cols(&self) -> usize {
         if self.lstm() {
             4 * self.hidden
         } else {
@@ -56,12 +59,12 @@ impl NtmSizes {
         }
     }
 
-    pub(super) fn heads(&self) -> usize {
+    pub fn heads(&self) -> usize {
         self.read_heads + self.write_heads
     }
 
     /// Head k's kind: read heads first, then write heads.
-    pub(super) fn head_kind(&self, k: usize) -> HeadKind {
+    pub fn head_kind(&self, k: usize) -> HeadKind {
         if k < self.read_heads {
             HeadKind::Read
         } else {
@@ -75,7 +78,7 @@ impl NtmSizes {
     }
 
     /// Width of head k's projection.
-    pub(super) fn head_width(&self, k: usize) -> usize {
+    pub fn head_width(&self, k: usize) -> usize {
         Head::output_width(self.head_kind(k), self.width, self.shifts.len())
     }
 
@@ -89,30 +92,56 @@ impl NtmSizes {
         self.packing().shapes
     }
 
-    /// Where each parameter sits in the packed vector, in this order: per controller layer
-    /// its weight `[rows, cols]` and bias `[cols]` (and, LSTM, its initial h and c `[C]`); per
-    /// head (read heads first) its projection's weight `[C, P]` and bias `[P]`; each read
-    /// head's initial read `[M]`; each read, then write head's initial weighting logits `[N]`;
-    /// the initial memory `[N, M]`. The one place that order is written.
+    /// The names of the packed parameters, in order: the model's parameters of these names
+    /// (and shapes, [`NtmSizes::parameter_shapes`]) are what the kernel takes. The initial
+    /// memory, [`INITIAL_MEMORY`], is a parameter only when it is learned.
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.packing().names
+    }
+
+    /// Trainable scalars of the packed parameters: all of them, less the initial memory's
+    /// unless it is learned (a constant or fixed random memory is packed but not trained).
+    pub fn trainable(&self, learned_memory: bool) -> usize {
+        let packing = self.packing();
+        packing.total - if learned_memory { 0 } else { packing.initial_memory.len }
+    }
+
+    /// Where each parameter sits in the packed vector, with its name, in this order: per
+    /// controller layer its weight `[rows, cols]` and bias `[cols]` (and, LSTM, its initial h
+    /// and c `[C]`); per head (read heads first) its projection's weight `[C, P]` and bias
+    /// `[P]`; each read head's initial read `[M]`; each read, then write head's initial
+    /// weighting logits `[N]`; the initial memory `[N, M]`. The one place that order, and the
+    /// parameters' names, are written.
     pub(super) fn packing(&self) -> Packing {
         let (c, n, m) = (self.hidden, self.slots, self.width);
         let mut packer = Packer::default();
         let layers = (0..self.layers)
-            .map(|l| ControllerLayer {
-                weight: packer.next(&[self.layer_rows(l), self.layer_cols()]),
-                bias: packer.next(&[self.layer_cols()]),
-                initial: self.lstm().then(|| LstmInitial { hidden: packer.next(&[c]), cell: packer.next(&[c]) }),
+            .map(|l| {
+                let name = |part: &str| format!("controller.layer{l}.{part}");
+                ControllerLayer {
+                    weight: packer.next(name("weight"), &[self.layer_rows(l), self.layer_cols()]),
+                    bias: packer.next(name("bias"), &[self.layer_cols()]),
+                    initial: self.lstm().then(|| LstmInitial {
+                        hidden: packer.next(name("h0"), &[c]),
+                        cell: packer.next(name("c0"), &[c]),
+                    }),
+                }
             })
             .collect();
+        let head_name = |k: usize| match self.head_kind(k) {
+            HeadKind::Read => format!("read{k}"),
+            HeadKind::Write => format!("write{}", k - self.read_heads),
+        };
         let heads = (0..self.heads())
             .map(|k| HeadProjection {
-                weight: packer.next(&[c, self.head_width(k)]),
-                bias: packer.next(&[self.head_width(k)]),
+                weight: packer.next(format!("heads.{}.weight", head_name(k)), &[c, self.head_width(k)]),
+                bias: packer.next(format!("heads.{}.bias", head_name(k)), &[self.head_width(k)]),
             })
             .collect();
-        let initial_reads = (0..self.read_heads).map(|_| packer.next(&[m])).collect();
-        let initial_logits = (0..self.heads()).map(|_| packer.next(&[n])).collect();
-        let initial_memory = packer.next(&[n, m]);
+        let initial_reads = (0..self.read_heads).map(|i| packer.next(format!("initial.read{i}"), &[m])).collect();
+        let initial_logits =
+            (0..self.heads()).map(|k| packer.next(format!("initial.{}_weighting", head_name(k)), &[n])).collect();
+        let initial_memory = packer.next(INITIAL_MEMORY.to_owned(), &[n, m]);
         Packing {
             layers,
             heads,
@@ -121,6 +150,7 @@ impl NtmSizes {
             initial_memory,
             total: packer.total,
             shapes: packer.shapes,
+            names: packer.names,
         }
     }
 }
@@ -188,6 +218,7 @@ pub(super) struct Packing {
     /// Values in all.
     pub(super) total: usize,
     shapes: Vec<Vec<usize>>,
+    names: Vec<String>,
 }
 
 /// Lays parameters out one after the other.
@@ -195,14 +226,16 @@ pub(super) struct Packing {
 struct Packer {
     total: usize,
     shapes: Vec<Vec<usize>>,
+    names: Vec<String>,
 }
 
 impl Packer {
-    /// The place of the next parameter, of `shape`.
-    fn next(&mut self, shape: &[usize]) -> Span {
+    /// The place of the next parameter, `name` of `shape`.
+    fn next(&mut self, name: String, shape: &[usize]) -> Span {
         let span = Span { start: self.total, len: shape.iter().product() };
         self.total += span.len;
         self.shapes.push(shape.to_vec());
+        self.names.push(name);
         span
     }
 }
