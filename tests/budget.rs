@@ -1,6 +1,6 @@
-//! Memory as a resource (`src/budget.rs`): the estimates' parameter counts against built
-//! models, range errors for sizes no machine could hold, a refusal with the estimate instead
-//! of an allocation failure, and evaluation that runs in smaller chunks where memory is short.
+//! Memory as a resource (`src/measure/budget.rs`): the estimates' parameter counts against built
+//! models, range errors for sizes no machine could hold, a refusal with the estimate instead of an
+//! allocation failure, and evaluation that runs in smaller chunks where memory is short.
 
 mod common;
 mod sandbox;

@@ -116,17 +116,19 @@ fn copy_experiment_parses() {
     let n = ntm(&e);
     assert_eq!((n.controller_size, n.memory.slots, n.memory.width), (100, 128, 20));
     assert!(matches!(&e.models["lstm"], ModelConfig::Lstm(c) if (c.size, c.layers) == (256, 3)));
-    // The NTMs' RMSProp eps is 1e-2 (README, "Over seeds"); the LSTM's Adam keeps 1e-8.
+    // The NTMs' RMSProp eps is 1e-2 (experiments/results/copy/README.md, "Over seeds"); the LSTM's
+    // Adam keeps 1e-8.
     assert_eq!(e.train.for_model("ntm").epsilon, 0.01);
     assert_eq!(e.train.for_model("ntm-ff").epsilon, 0.01);
     assert_eq!(e.train.for_model("lstm").epsilon, 1e-8);
-    // The LSTM-controlled NTM clips the gradient norm at 10 (README, "How the gradient-norm
-    // clip was chosen"); the feed-forward NTM and the LSTM at 50.
+    // The LSTM-controlled NTM clips the gradient norm at 10 (experiments/results/copy/README.md,
+    // "How the gradient-norm clip was chosen"); the feed-forward NTM and the LSTM at 50.
     assert_eq!(e.train.for_model("ntm").clip_norm, 10.0);
     assert_eq!(e.train.for_model("ntm-ff").clip_norm, 50.0);
     assert_eq!(e.train.for_model("lstm").clip_norm, 50.0);
-    // Both NTMs start from a fixed random memory (README, "How the initial memory was chosen":
-    // over 30 seeds for the LSTM-controlled one, over 20 for the feed-forward one).
+    // Both NTMs start from a fixed random memory (experiments/results/copy/README.md, "How the
+    // initial memory was chosen": over 30 seeds for the LSTM-controlled one, over 20 for the
+    // feed-forward one).
     assert_eq!(n.memory.init, ntm::base::kinds::MemoryInit::Random);
     assert!(
         matches!(&e.models["ntm-ff"], ModelConfig::Ntm(c) if c.memory.init == ntm::base::kinds::MemoryInit::Random)
@@ -138,8 +140,8 @@ fn repeat_copy_experiment_keeps_its_recipe() {
     let text = shipped("repeat-copy.toml");
     let e = parse(&text, &[]).unwrap_or_else(|e| panic!("experiments/repeat-copy.toml: {e}"));
     assert!(matches!(&e.task, TaskSpec::RepeatCopy(_)), "task is {:?}", e.task);
-    // README, "Results: repeat copy": batch 1, RMSProp with eps 1e-2 for the NTM; Adam with
-    // its usual 1e-8 for the LSTM.
+    // experiments/results/repeat-copy/README.md: batch 1, RMSProp with eps 1e-2 for the NTM; Adam
+    // with its usual 1e-8 for the LSTM.
     let (ntm, lstm) = (e.train.for_model("ntm"), e.train.for_model("lstm"));
     assert_eq!((ntm.batch, ntm.epsilon), (1, 0.01));
     assert_eq!(lstm.epsilon, 1e-8);

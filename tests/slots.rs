@@ -1,6 +1,6 @@
-//! Test-time memory size (`--slots`, `src/resize.rs`): how a trained NTM's initial weightings
-//! and random memory extend to more (or fewer) slots, the same numbers at the trained size,
-//! and one clear error line where no extension makes sense.
+//! Test-time memory size (`--slots`, `src/models/resize.rs`): how a trained NTM's initial
+//! weightings and random memory extend to more (or fewer) slots, the same numbers at the trained
+//! size, and one clear error line where no extension makes sense.
 
 mod common;
 mod sandbox;

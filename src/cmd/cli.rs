@@ -153,7 +153,7 @@ pub struct EvalArgs {
     /// Memory slots of the NTM at test time [default: as trained]: N for every length, or Kx
     /// for K times what each test length needs (e.g. 2x; copy: the length; associative
     /// recall: one slot per step before the answer); its initial weightings (and a random
-    /// initial memory) extend as the README's "Test-time memory size" says; at least what the
+    /// initial memory) extend as docs/test-time-memory.md says; at least what the
     /// longest test length needs. A run folder's models without memory are left out.
     #[arg(long, value_name = "N|Kx", value_parser = parse_slots)]
     pub slots: Option<Slots>,
@@ -180,8 +180,8 @@ pub enum PlotCommand {
         #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
         repeats: Option<usize>,
         /// Memory slots of the NTM at test time [default: as trained]; its initial
-        /// weightings (and a random initial memory) extend as the README's "Test-time memory
-        /// size" says; at least the sequence length.
+        /// weightings (and a random initial memory) extend as docs/test-time-memory.md says; at
+        /// least the sequence length.
         #[arg(long, value_name = "N")]
         slots: Option<usize>,
         /// Seed of the episode.
@@ -234,8 +234,8 @@ pub enum PlotCommand {
         #[arg(long, value_name = "LxR,...", value_parser = parse_cells, allow_hyphen_values = true)]
         cells: Option<Cells>,
         /// Memory slots of the NTM at test time [default: as trained]; its initial
-        /// weightings (and a random initial memory) extend as the README's "Test-time memory
-        /// size" says; at least the sequence length.
+        /// weightings (and a random initial memory) extend as docs/test-time-memory.md says; at
+        /// least the sequence length.
         #[arg(long, value_name = "N")]
         slots: Option<usize>,
         /// Seed of the episodes.

@@ -1,8 +1,9 @@
 //! Experiment files: what to train, on which task, how, and how to evaluate it.
 //!
-//! An experiment is a TOML file (see `experiments/copy.toml`; the README's "Experiment files"
-//! table documents every field, and so do the doc comments below). Unknown keys are rejected. `--set key=value` overrides any field by its dotted path
-//! after the file is read; the resolved experiment is written next to the run's outputs.
+//! An experiment is a TOML file (see `experiments/copy.toml`; `docs/experiment-files.md` documents
+//! every field, and so do the doc comments below). Unknown keys are rejected. `--set key=value`
+//! overrides any field by its dotted path after the file is read; the resolved experiment is
+//! written next to the run's outputs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! Pure functions of plain data: the records of `metrics.jsonl` and `eval.json` per seed
 //! ([`SeedData`]), read elsewhere ([`super::seed_run`]).
 //!
-//! Definitions (also in the README's "Sweeps" section):
+//! Definitions (also in `docs/sweeps.md`):
 //! - **converged at**: the `sequences` of the first metrics record (a mean over one report
 //!   interval) whose bit errors per sequence are below `threshold`; null if none is.
 //! - **relapse**: from that record on, the highest bit errors of any record, and the
