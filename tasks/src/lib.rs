@@ -26,7 +26,7 @@ pub mod spec;
 pub mod task;
 
 pub use associative_recall::{AssociativeRecall, AssociativeRecallSpec};
-pub use batch::{Batch, Episode};
+pub use batch::{cross_entropy_bits, Batch, Episode};
 pub use copy::{CopySpec, CopyTask};
 pub use render::{cell_char, render_episode, render_episode_in};
 pub use repeat_copy::{RepeatCopy, RepeatCopySpec};

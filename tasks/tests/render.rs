@@ -24,6 +24,7 @@ fn hand_built_copy_episode_exact() {
             vec![0., 1.],
         ],
         mask: vec![0., 0., 0., 1., 1.],
+        reference: None,
     };
     let want = "\
 episode: length 2, 5 steps
@@ -45,6 +46,7 @@ fn fractional_values_render_as_digits_and_signs() {
         inputs: vec![vec![0.25], vec![-2.0], vec![3.0]],
         targets: vec![vec![0.97], vec![0.5], vec![0.0]],
         mask: vec![1., 1., 0.],
+        reference: None,
     };
     let text = render_episode(&ep);
     assert!(text.contains("\nin  0 2-+\n"), "{text}");
