@@ -8,8 +8,10 @@
 //! A task whose optimum is known in closed form (dynamic N-grams: the Bayes-optimal
 //! predictor of each next bit) also fills [`Batch::reference`], that predictor's probability
 //! for every target, laid out as the targets are, so a model's cost can be set beside the
-//! optimum's on the very same episodes ([`Batch::reference_bits`]).
+//! optimum's on the very same episodes ([`Batch::reference_bits`]). Such a task may also keep
+//! per element the draws its buffers do not show ([`Batch::info`], an [`EpisodeInfo`]).
 
+use crate::info::EpisodeInfo;
 use serde::{Deserialize, Serialize};
 
 /// A batch of episodes laid out time-major. All buffers are flat, row-major.
@@ -38,6 +40,9 @@ pub struct Batch {
     /// probability that each target is 1, `[time, batch, output_width]` like `targets`; 0
     /// wherever the mask is 0. `None` for the other tasks.
     pub reference: Option<Vec<f32>>,
+    /// `[batch]`: what each element's task drew beside its buffers (dynamic N-grams: its
+    /// table), or `None`.
+    pub info: Vec<Option<EpisodeInfo>>,
 }
 
 /// One element of a [`Batch`], as nested vectors (convenient for tests, logs and rendering).
@@ -57,12 +62,14 @@ pub struct Episode {
     /// The optimal predictor's probabilities, `[time][output_width]`, for a task that has
     /// one (see [`Batch::reference`]); else `None`.
     pub reference: Option<Vec<Vec<f32>>>,
+    /// What the task drew beside the buffers (see [`Batch::info`]), or `None`.
+    pub info: Option<EpisodeInfo>,
 }
 
 impl Batch {
     /// An all-zero batch (zero inputs, targets and mask) of the given shape, with
-    /// `lengths` all 0 and no reference predictions. Task generators start from this and fill
-    /// in what is non-zero.
+    /// `lengths` all 0, no reference predictions and no info. Task generators start from this
+    /// and fill in what is non-zero.
     pub fn zeros(time: usize, batch: usize, input_width: usize, output_width: usize) -> Self {
         Batch {
             time,
@@ -74,6 +81,7 @@ impl Batch {
             mask: vec![0.0; time * batch],
             lengths: vec![0; batch],
             reference: None,
+            info: vec![None; batch],
         }
     }
 
@@ -176,13 +184,15 @@ impl Batch {
             targets: (0..self.time).map(|t| self.target(t, b).to_vec()).collect(),
             mask: (0..self.time).map(|t| self.mask_at(t, b)).collect(),
             reference: self.reference.is_some().then(|| (0..self.time).flat_map(|t| self.reference(t, b)).map(<[f32]>::to_vec).collect()),
+            info: self.info[b].clone(),
         }
     }
 
     /// The elements of `parts`, in order, as one batch: its time is the longest part's,
     /// shorter parts are right-padded (zero inputs and targets, mask 0) as a task pads its
     /// own elements. `[time_i, batch_i, w]` for each part gives `[max time_i, sum batch_i, w]`.
-    /// Reference predictions are carried over, padded with 0, when every part has them.
+    /// Reference predictions are carried over, padded with 0, when every part has them; each
+    /// element keeps its info.
     ///
     /// # Panics
     /// If `parts` is empty, the parts' input or output widths differ, or some parts have
@@ -214,6 +224,7 @@ impl Batch {
         for part in parts {
             for b in 0..part.batch {
                 out.lengths[offset + b] = part.lengths[b];
+                out.info[offset + b] = part.info[b].clone();
                 for t in 0..part.time {
                     out.input_mut(t, offset + b).copy_from_slice(part.input(t, b));
                     out.target_mut(t, offset + b).copy_from_slice(part.target(t, b));
@@ -290,6 +301,7 @@ mod tests {
         long.target_mut(3, 1)[0] = 1.0;
         long.set_mask(3, 1, 1.0);
         long.lengths = vec![2, 3];
+        long.info[1] = Some(EpisodeInfo::DynamicNgrams { table: vec![0.5, 0.25] });
         let both = Batch::stack(&[short.clone(), long.clone()]);
         assert_eq!((both.time, both.batch, both.lengths.clone()), (4, 3, vec![1, 2, 3]));
         let padded = |e: Episode, time| Episode { inputs: e.inputs[..time].to_vec(), targets: e.targets[..time].to_vec(), mask: e.mask[..time].to_vec(), ..e };
@@ -297,6 +309,8 @@ mod tests {
         assert_eq!(&both.episode(0).mask[2..], &[0.0, 0.0]);
         assert_eq!(both.episode(1), long.episode(0));
         assert_eq!(both.episode(2), long.episode(1));
+        assert_eq!(both.info, [None, None, long.info[1].clone()]);
+        assert_eq!(both.episode(2).info, long.info[1]);
     }
 
     #[test]

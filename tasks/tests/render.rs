@@ -25,6 +25,7 @@ fn hand_built_copy_episode_exact() {
         ],
         mask: vec![0., 0., 0., 1., 1.],
         reference: None,
+        info: None,
     };
     let want = "\
 episode: length 2, 5 steps
@@ -47,6 +48,7 @@ fn fractional_values_render_as_digits_and_signs() {
         targets: vec![vec![0.97], vec![0.5], vec![0.0]],
         mask: vec![1., 1., 0.],
         reference: None,
+        info: None,
     };
     let text = render_episode(&ep);
     assert!(text.contains("\nin  0 2-+\n"), "{text}");
