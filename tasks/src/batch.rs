@@ -41,7 +41,7 @@ pub struct Batch {
     /// wherever the mask is 0. `None` for the other tasks.
     pub reference: Option<Vec<f32>>,
     /// `[batch]`: what each element's task drew beside its buffers (dynamic N-grams: its
-    /// table), or `None`.
+    /// table; priority sort: its priorities and the order of its answers), or `None`.
     pub info: Vec<Option<EpisodeInfo>>,
 }
 

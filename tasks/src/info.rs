@@ -1,5 +1,6 @@
 //! What an episode of some tasks carries beside its buffers: the hidden draws that made it
-//! (dynamic N-grams' table of probabilities), for logs, figures and `ntm episode --json`.
+//! (dynamic N-grams' table of probabilities, priority sort's priorities and the order of its
+//! answers), for logs, figures and `ntm episode --json`.
 //! One [`EpisodeInfo`] per element, in [`Batch::info`](crate::Batch::info) and
 //! [`Episode::info`](crate::Episode::info); `None` for a task without.
 
@@ -16,5 +17,15 @@ pub enum EpisodeInfo {
     DynamicNgrams {
         /// `[2^context]` probabilities, each drawn from Beta(1/2, 1/2).
         table: Vec<f64>,
+    },
+    /// Priority sort (paper sec. 4.5): the priority of every input and which inputs the
+    /// answers are.
+    PrioritySort {
+        /// `[n]`: the priority of each input vector, in input order (also on the input's
+        /// priority channel).
+        priorities: Vec<f32>,
+        /// `[answers]`: answer `i` is input `order[i]`; highest priority first, equal ones by
+        /// index ([`crate::priority_sort::priority_order`]).
+        order: Vec<usize>,
     },
 }
