@@ -1,7 +1,7 @@
 //! The `[task]` table: defaults, validation messages, building, and (de)serialisation from
 //! TOML and JSON.
 
-use ntm_tasks::{CopySpec, RepeatCopySpec, TaskSpec};
+use ntm_tasks::{CopySpec, DynamicNgramsSpec, PrioritySortSpec, RepeatCopySpec, TaskSpec};
 use serde::{Deserialize, Serialize};
 
 /// The part of an experiment file this crate owns.
@@ -242,4 +242,28 @@ fn json_round_trip_and_shape() {
         ..Default::default()
     };
     assert_eq!(partial, TaskSpec::RepeatCopy(want));
+}
+
+#[test]
+fn new_tasks_defaults_are_the_papers_and_round_trip() {
+    // Sec. 4.4: 6-grams (5 bits of context), 200-bit sequences; sec. 4.5: 20 vectors of 8
+    // bits, the 16 of highest priority.
+    let ngrams = TaskSpec::DynamicNgrams(DynamicNgramsSpec::default());
+    let sort = TaskSpec::PrioritySort(PrioritySortSpec::default());
+    assert_eq!(
+        serde_json::to_value(&ngrams).unwrap(),
+        serde_json::json!({"kind": "dynamic-ngrams", "context": 5, "min_length": 200, "max_length": 200})
+    );
+    assert_eq!(
+        serde_json::to_value(&sort).unwrap(),
+        serde_json::json!({"kind": "priority-sort", "bits": 8, "min_inputs": 20, "max_inputs": 20, "answers": 16})
+    );
+    for spec in [ngrams, sort] {
+        assert_eq!(spec.validate(), Ok(()));
+        assert_eq!(parse(&format!("[task]\nkind = \"{}\"\n", spec.name())).unwrap(), spec);
+        let text = toml::to_string(&File { task: spec.clone() }).unwrap();
+        assert_eq!(parse(&text).unwrap(), spec);
+        let task = spec.build();
+        assert_eq!(task.name(), spec.name());
+    }
 }
