@@ -8,8 +8,9 @@
 //! A task whose optimum is known in closed form (dynamic N-grams: the Bayes-optimal
 //! predictor of each next bit) also fills [`Batch::reference`], that predictor's probability
 //! for every target, laid out as the targets are, so a model's cost can be set beside the
-//! optimum's on the very same episodes ([`Batch::reference_bits`]). Such a task may also keep
-//! per element the draws its buffers do not show ([`Batch::info`], an [`EpisodeInfo`]).
+//! optimum's on the very same episodes ([`Batch::reference_bits`]). A task may also keep, per
+//! element, draws its buffers do not show ([`Batch::info`], an [`EpisodeInfo`]: dynamic
+//! N-grams' table, priority sort's priorities).
 
 use crate::info::EpisodeInfo;
 use serde::{Deserialize, Serialize};
@@ -183,7 +184,10 @@ impl Batch {
             inputs: (0..self.time).map(|t| self.input(t, b).to_vec()).collect(),
             targets: (0..self.time).map(|t| self.target(t, b).to_vec()).collect(),
             mask: (0..self.time).map(|t| self.mask_at(t, b)).collect(),
-            reference: self.reference.is_some().then(|| (0..self.time).flat_map(|t| self.reference(t, b)).map(<[f32]>::to_vec).collect()),
+            reference: self
+                .reference
+                .is_some()
+                .then(|| (0..self.time).flat_map(|t| self.reference(t, b)).map(<[f32]>::to_vec).collect()),
             info: self.info[b].clone(),
         }
     }

@@ -145,7 +145,8 @@ fn describe(info: &EpisodeInfo) -> String {
         EpisodeInfo::DynamicNgrams { table } => {
             let context = table.len().trailing_zeros() as usize;
             let plural = if context == 1 { "" } else { "s" };
-            let _ = writeln!(text, "table: P(next bit = 1 | previous {context} bit{plural}), by context (oldest bit first):");
+            let title = format!("table: P(next bit = 1 | previous {context} bit{plural})");
+            let _ = writeln!(text, "{title}, by context (oldest bit first):");
             for (row, entries) in table[..table.len().min(MOST_TABLE_ENTRIES)].chunks(8).enumerate() {
                 let cells: Vec<String> =
                     entries.iter().enumerate().map(|(i, p)| format!("{:0context$b} {p:.3}", row * 8 + i)).collect();

@@ -189,13 +189,18 @@ fn equal_priorities_answer_in_input_order() {
 
 #[test]
 fn invalid_specs_name_field_and_value() {
-    let spec = |bits, min_inputs, max_inputs, answers| TaskSpec::PrioritySort(PrioritySortSpec { bits, min_inputs, max_inputs, answers });
+    let spec = |bits, min_inputs, max_inputs, answers| {
+        TaskSpec::PrioritySort(PrioritySortSpec { bits, min_inputs, max_inputs, answers })
+    };
     let cases = [
         (spec(0, 20, 20, 16), "task.bits = 0: must be at least 1"),
         (spec(8, 0, 20, 16), "task.min_inputs = 0: must be at least 1"),
         (spec(8, 21, 20, 16), "task.min_inputs = 21 is greater than task.max_inputs = 20"),
         (spec(8, 20, 20, 0), "task.answers = 0: must be at least 1"),
-        (spec(8, 10, 20, 21), "task.answers = 21: must be at most task.max_inputs = 20 (the answers are the highest-priority inputs)"),
+        (
+            spec(8, 10, 20, 21),
+            "task.answers = 21: must be at most task.max_inputs = 20 (the answers are the highest-priority inputs)",
+        ),
         (spec(8, 1, usize::MAX, 16), "task.max_inputs = 18446744073709551615: must be at most 16777216"),
     ];
     for (spec, want) in cases {
@@ -216,7 +221,8 @@ fn toml_table_and_info_as_json() {
     assert_eq!((spec.name(), spec.length_fields()), ("priority-sort", ("min_inputs", "max_inputs")));
     assert_eq!(spec.build().length_range(), (20, 30));
     assert!(toml::from_str::<TaskSpec>("kind = \"priority-sort\"\nmax_length = 30\n").is_err());
-    let batch = PrioritySort::new(PrioritySortSpec { bits: 2, min_inputs: 3, max_inputs: 3, answers: 2 }).sample(&mut rng(6), 1, None);
+    let task = PrioritySort::new(PrioritySortSpec { bits: 2, min_inputs: 3, max_inputs: 3, answers: 2 });
+    let batch = task.sample(&mut rng(6), 1, None);
     let json = serde_json::to_value(batch.episode(0)).unwrap();
     assert_eq!(json["info"]["kind"], "priority-sort");
     assert_eq!(json["info"]["priorities"].as_array().map(Vec::len), Some(3));

@@ -137,7 +137,8 @@ table: P(next bit = 1 | previous 1 bit), by context (oldest bit first):
 ";
     assert_eq!(render_episode_in(&batch.episode(0), task.length_words()), want);
     // The paper's table: 32 entries, 4 lines of 8 contexts of 5 bits; 2^16 entries are cut.
-    let text = render_episode(&DynamicNgrams::new(DynamicNgramsSpec::default()).sample(&mut ChaCha8Rng::seed_from_u64(1), 1, None).episode(0));
+    let paper = DynamicNgrams::new(DynamicNgramsSpec::default());
+    let text = render_episode(&paper.sample(&mut ChaCha8Rng::seed_from_u64(1), 1, None).episode(0));
     let table: Vec<&str> = text.lines().skip_while(|line| !line.starts_with("table: ")).skip(1).collect();
     assert_eq!(table.len(), 4, "{text}");
     assert!(table[0].starts_with("  00000 0.") && table[0].contains("  00111 0."), "{text}");
