@@ -1,12 +1,14 @@
 //! `ntm-tasks`: the algorithmic tasks of Graves, Wayne & Danihelka (2014), *Neural Turing
 //! Machines* (arXiv:1410.5401), as batch generators.
 //!
-//! - [`CopyTask`] (sec. 4.1), [`RepeatCopy`] (sec. 4.2) and [`AssociativeRecall`] (sec. 4.3)
-//!   implement [`Task`];
+//! - [`CopyTask`] (sec. 4.1), [`RepeatCopy`] (sec. 4.2), [`AssociativeRecall`] (sec. 4.3),
+//!   [`DynamicNgrams`] (sec. 4.4) and [`PrioritySort`] (sec. 4.5) implement [`Task`];
 //! - [`TaskSpec`] is the `[task]` table of an experiment file (serde), with
 //!   [`TaskSpec::validate`] and [`TaskSpec::build`];
 //! - [`Batch`] is what [`Task::sample`] returns: time-major flat buffers of inputs, targets
-//!   and a loss mask; [`Batch::episode`] takes out one element;
+//!   and a loss mask, and for a task with a known optimum (dynamic N-grams) that predictor's
+//!   probabilities, and per element an [`EpisodeInfo`] of what a task drew beside its buffers
+//!   (N-gram tables, priorities); [`Batch::episode`] takes out one element;
 //! - [`render_episode`] draws an episode as text.
 //!
 //! ```
@@ -20,14 +22,21 @@
 pub mod associative_recall;
 pub mod batch;
 pub mod copy;
+pub mod dynamic_ngrams;
+pub mod info;
+pub mod ngram_table;
+pub mod priority_sort;
 pub mod render;
 pub mod repeat_copy;
 pub mod spec;
 pub mod task;
 
 pub use associative_recall::{AssociativeRecall, AssociativeRecallSpec};
-pub use batch::{Batch, Episode};
+pub use batch::{cross_entropy_bits, Batch, Episode};
 pub use copy::{CopySpec, CopyTask};
+pub use dynamic_ngrams::{DynamicNgrams, DynamicNgramsSpec, OptimalCost};
+pub use info::EpisodeInfo;
+pub use priority_sort::{PrioritySort, PrioritySortSpec};
 pub use render::{cell_char, render_episode, render_episode_in};
 pub use repeat_copy::{RepeatCopy, RepeatCopySpec};
 pub use spec::TaskSpec;

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [task]
-//! kind = "copy"      # or "repeat-copy", "associative-recall"
+//! kind = "copy"      # or "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"
 //! bits = 8
 //! min_length = 1
 //! max_length = 20
@@ -13,12 +13,14 @@
 
 use crate::associative_recall::{AssociativeRecall, AssociativeRecallSpec};
 use crate::copy::{CopySpec, CopyTask};
+use crate::dynamic_ngrams::{DynamicNgrams, DynamicNgramsSpec};
+use crate::priority_sort::{PrioritySort, PrioritySortSpec};
 use crate::repeat_copy::{RepeatCopy, RepeatCopySpec};
 use crate::task::Task;
 use serde::{Deserialize, Serialize};
 
-/// Which task to generate, tagged by `kind` (`"copy"`, `"repeat-copy"` or
-/// `"associative-recall"`).
+/// Which task to generate, tagged by `kind` (`"copy"`, `"repeat-copy"`,
+/// `"associative-recall"`, `"dynamic-ngrams"` or `"priority-sort"`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TaskSpec {
@@ -28,6 +30,11 @@ pub enum TaskSpec {
     RepeatCopy(RepeatCopySpec),
     /// The associative recall task (paper sec. 4.3); its length is the number of items.
     AssociativeRecall(AssociativeRecallSpec),
+    /// The dynamic N-grams task (paper sec. 4.4), named as the paper's section is: "dynamic"
+    /// because every episode draws a new table (a fixed table would be a different task).
+    DynamicNgrams(DynamicNgramsSpec),
+    /// The priority sort task (paper sec. 4.5); its length is the number of input vectors.
+    PrioritySort(PrioritySortSpec),
 }
 
 impl Default for TaskSpec {
@@ -45,6 +52,8 @@ impl TaskSpec {
             TaskSpec::Copy(s) => s.validate(),
             TaskSpec::RepeatCopy(s) => s.validate(),
             TaskSpec::AssociativeRecall(s) => s.validate(),
+            TaskSpec::DynamicNgrams(s) => s.validate(),
+            TaskSpec::PrioritySort(s) => s.validate(),
         }
     }
 
@@ -57,26 +66,32 @@ impl TaskSpec {
             TaskSpec::Copy(s) => Box::new(CopyTask::new(s.clone())),
             TaskSpec::RepeatCopy(s) => Box::new(RepeatCopy::new(s.clone())),
             TaskSpec::AssociativeRecall(s) => Box::new(AssociativeRecall::new(s.clone())),
+            TaskSpec::DynamicNgrams(s) => Box::new(DynamicNgrams::new(s.clone())),
+            TaskSpec::PrioritySort(s) => Box::new(PrioritySort::new(s.clone())),
         }
     }
 
     /// The names of the two fields that give the training range of the task's length
-    /// ([`Task::length_range`]): `("min_length", "max_length")`, or `("min_items",
-    /// "max_items")` for associative recall.
+    /// ([`Task::length_range`]): `("min_length", "max_length")` (dynamic N-grams: the
+    /// sequence length in bits), `("min_items", "max_items")` for associative recall,
+    /// `("min_inputs", "max_inputs")` for priority sort.
     pub fn length_fields(&self) -> (&'static str, &'static str) {
         match self {
-            TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => ("min_length", "max_length"),
+            TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) | TaskSpec::DynamicNgrams(_) => ("min_length", "max_length"),
             TaskSpec::AssociativeRecall(_) => ("min_items", "max_items"),
+            TaskSpec::PrioritySort(_) => ("min_inputs", "max_inputs"),
         }
     }
 
-    /// The task's name as written in `kind`: `"copy"`, `"repeat-copy"` or
-    /// `"associative-recall"`.
+    /// The task's name as written in `kind`: `"copy"`, `"repeat-copy"`,
+    /// `"associative-recall"`, `"dynamic-ngrams"` or `"priority-sort"`.
     pub fn name(&self) -> &'static str {
         match self {
             TaskSpec::Copy(_) => "copy",
             TaskSpec::RepeatCopy(_) => "repeat-copy",
             TaskSpec::AssociativeRecall(_) => "associative-recall",
+            TaskSpec::DynamicNgrams(_) => "dynamic-ngrams",
+            TaskSpec::PrioritySort(_) => "priority-sort",
         }
     }
 }

@@ -8,7 +8,8 @@ use rand::{Rng, RngCore};
 /// Implementations are plain data (their spec), so they are `Send + Sync` and can be shared
 /// by data-loading threads; all randomness comes from the `rng` passed to [`Task::sample`].
 pub trait Task: Send + Sync {
-    /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`, `"associative-recall"`.
+    /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`, `"associative-recall"`,
+    /// `"dynamic-ngrams"`, `"priority-sort"`.
     fn name(&self) -> &'static str;
 
     /// Channels per input vector.

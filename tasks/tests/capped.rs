@@ -6,17 +6,22 @@
 use std::collections::BTreeSet;
 
 use ntm_tasks::{
-    AssociativeRecall, AssociativeRecallSpec, Batch, CopySpec, CopyTask, RepeatCopy, RepeatCopySpec, Task,
+    AssociativeRecall, AssociativeRecallSpec, Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, PrioritySort,
+    PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
 };
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The three built-in tasks with their paper ranges (copy 1-20, repeat copy 1-10, 2-6 items).
+/// The built-in tasks: copy, repeat copy and associative recall with their paper ranges (1-20,
+/// 1-10, 2-6 items); dynamic N-grams and priority sort, whose paper ranges are a single length
+/// (200 bits, 20 inputs), with ranges of 2-12 bits and 1-20 inputs.
 fn built_in() -> Vec<Box<dyn Task>> {
     vec![
         Box::new(CopyTask::new(CopySpec::default())),
         Box::new(RepeatCopy::new(RepeatCopySpec::default())),
         Box::new(AssociativeRecall::new(AssociativeRecallSpec::default())),
+        Box::new(DynamicNgrams::new(DynamicNgramsSpec { min_length: 2, max_length: 12, ..Default::default() })),
+        Box::new(PrioritySort::new(PrioritySortSpec { min_inputs: 1, ..Default::default() })),
     ]
 }
 

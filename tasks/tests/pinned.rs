@@ -1,12 +1,19 @@
 //! `Task::sample` draws exactly what it drew before fixed repeat counts were added: trained
 //! checkpoints and their results depend on these draws, so they are pinned here (lengths,
-//! repeat counts and a fingerprint of every buffer, from the code as it was then).
+//! repeat counts and a fingerprint of every buffer, from the code as it was then). Dynamic
+//! N-grams and priority sort are pinned as first written (a fingerprint, and a few exact values
+//! of the first episode: its table or priorities and first bits), so that a change to their
+//! order of draws shows here.
 
-use ntm_tasks::{Batch, CopySpec, CopyTask, RepeatCopy, RepeatCopySpec, Task};
+use ntm_tasks::{
+    Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, EpisodeInfo, PrioritySort, PrioritySortSpec, RepeatCopy,
+    RepeatCopySpec, Task,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// FNV-1a over the batch's inputs, targets and mask (f32 bit patterns), its time and lengths.
+/// FNV-1a over the batch's inputs, targets and mask (f32 bit patterns), its time and lengths,
+/// and its reference predictions if it has them.
 fn fingerprint(batch: &Batch) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |word: u64| {
@@ -17,7 +24,7 @@ fn fingerprint(batch: &Batch) -> u64 {
     };
     eat(batch.time as u64);
     batch.lengths.iter().for_each(|&l| eat(l as u64));
-    for buffer in [&batch.inputs, &batch.targets, &batch.mask] {
+    for buffer in [&batch.inputs, &batch.targets, &batch.mask].into_iter().chain(&batch.reference) {
         buffer.iter().for_each(|x| eat(x.to_bits() as u64));
     }
     hash
@@ -51,4 +58,34 @@ fn repeat_copy_draws_are_pinned() {
     assert_eq!(draws(&repeat, 13, None), expected);
     let expected = [(vec![7; 4], 4694992529110631704), (vec![7; 4], 8396007897699114162)];
     assert_eq!(draws(&repeat, 14, Some(7)), expected);
+}
+
+#[test]
+fn dynamic_ngrams_draws_are_pinned() {
+    let task = DynamicNgrams::new(DynamicNgramsSpec::default());
+    let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(15), 4, None);
+    let Some(EpisodeInfo::DynamicNgrams { table }) = &batch.info[0] else { panic!("{:?}", batch.info[0]) };
+    assert_eq!(table[..3], [0.013065643685780974, 0.7942714353648956, 0.41328914673402667]);
+    let bits: String = (0..24).map(|t| if batch.input(t, 0)[0] == 1.0 { '1' } else { '0' }).collect();
+    assert_eq!(bits, "100011011101010111111110");
+    let expected = [(vec![200; 4], 16204445782618229935), (vec![200; 4], 4236245463088696911)];
+    assert_eq!(draws(&task, 15, None), expected);
+    let mixed = DynamicNgrams::new(DynamicNgramsSpec { context: 3, min_length: 2, max_length: 50 });
+    let expected = [(vec![47, 5, 21, 18], 8344126055852974510), (vec![34, 22, 22, 47], 11548078999457637154)];
+    assert_eq!(draws(&mixed, 16, None), expected);
+}
+
+#[test]
+fn priority_sort_draws_are_pinned() {
+    let task = PrioritySort::new(PrioritySortSpec::default());
+    let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(17), 4, None);
+    let Some(EpisodeInfo::PrioritySort { priorities, order }) = &batch.info[0] else { panic!("{:?}", batch.info[0]) };
+    assert_eq!(priorities[..3], [0.8846483, -0.74281764, -0.5698538]);
+    assert_eq!(order, &[6, 0, 11, 17, 8, 7, 4, 9, 16, 15, 3, 12, 13, 14, 2, 10]);
+    assert_eq!(batch.input(0, 0)[..8], [1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+    let expected = [(vec![20; 4], 11907477057076688986), (vec![20; 4], 3005153047528956170)];
+    assert_eq!(draws(&task, 17, None), expected);
+    let mixed = PrioritySort::new(PrioritySortSpec { min_inputs: 1, max_inputs: 30, ..Default::default() });
+    let expected = [(vec![8, 20, 26, 30], 11154635118587516070), (vec![2, 1, 23, 24], 16321088920228525915)];
+    assert_eq!(draws(&mixed, 18, None), expected);
 }

@@ -1,7 +1,7 @@
 //! The `[task]` table: defaults, validation messages, building, and (de)serialisation from
 //! TOML and JSON.
 
-use ntm_tasks::{CopySpec, RepeatCopySpec, TaskSpec};
+use ntm_tasks::{CopySpec, DynamicNgramsSpec, PrioritySortSpec, RepeatCopySpec, TaskSpec};
 use serde::{Deserialize, Serialize};
 
 /// The part of an experiment file this crate owns.
@@ -127,8 +127,8 @@ fn toml_unknown_key_rejected() {
 
 #[test]
 fn toml_unknown_or_missing_kind_rejected() {
-    let err = parse("[task]\nkind = \"priority-sort\"\n").unwrap_err();
-    assert!(err.contains("priority-sort"), "{err}");
+    let err = parse("[task]\nkind = \"reverse\"\n").unwrap_err();
+    assert!(err.contains("reverse"), "{err}");
     // The Rust variant name is not the file's spelling.
     assert!(parse("[task]\nkind = \"RepeatCopy\"\n").is_err());
     let err = parse("[task]\nbits = 8\n").unwrap_err();
@@ -152,4 +152,28 @@ fn json_round_trip_and_shape() {
     let partial: TaskSpec = serde_json::from_str(r#"{"kind": "repeat-copy", "bits": 4}"#).unwrap();
     let want = RepeatCopySpec { bits: 4, ..Default::default() };
     assert_eq!(partial, TaskSpec::RepeatCopy(want));
+}
+
+#[test]
+fn new_tasks_defaults_are_the_papers_and_round_trip() {
+    // Sec. 4.4: 6-grams (5 bits of context), 200-bit sequences; sec. 4.5: 20 vectors of 8
+    // bits, the 16 of highest priority.
+    let ngrams = TaskSpec::DynamicNgrams(DynamicNgramsSpec::default());
+    let sort = TaskSpec::PrioritySort(PrioritySortSpec::default());
+    assert_eq!(
+        serde_json::to_value(&ngrams).unwrap(),
+        serde_json::json!({"kind": "dynamic-ngrams", "context": 5, "min_length": 200, "max_length": 200})
+    );
+    assert_eq!(
+        serde_json::to_value(&sort).unwrap(),
+        serde_json::json!({"kind": "priority-sort", "bits": 8, "min_inputs": 20, "max_inputs": 20, "answers": 16})
+    );
+    for spec in [ngrams, sort] {
+        assert_eq!(spec.validate(), Ok(()));
+        assert_eq!(parse(&format!("[task]\nkind = \"{}\"\n", spec.name())).unwrap(), spec);
+        let text = toml::to_string(&File { task: spec.clone() }).unwrap();
+        assert_eq!(parse(&text).unwrap(), spec);
+        let task = spec.build();
+        assert_eq!(task.name(), spec.name());
+    }
 }
