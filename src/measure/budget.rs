@@ -53,15 +53,9 @@ const HEADROOM: f64 = 0.85;
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// Time steps of an episode of `length` (and `repeats`; repeat copy's default: its longest
-/// training count) of `task`.
+/// training count) of `task` ([`ntm_tasks::Task::episode_steps`]).
 pub fn episode_steps(task: &TaskSpec, length: usize, repeats: Option<usize>) -> f64 {
-    let l = length as f64;
-    match task {
-        TaskSpec::Copy(_) => 2.0 * l + 1.0,
-        TaskSpec::RepeatCopy(s) => l + 3.0 + l * repeats.unwrap_or(s.max_repeats) as f64,
-        // The length of associative recall is its number of items.
-        TaskSpec::AssociativeRecall(s) => ntm_tasks::AssociativeRecall::episode_time(length, s.item_length) as f64,
-    }
+    task.build().episode_steps(length, repeats) as f64
 }
 
 /// The sizes of a model that the estimates need, for `inputs` and `outputs` channels.
@@ -290,6 +284,8 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
         TaskSpec::Copy(_) => "task.bits, task.max_length",
         TaskSpec::RepeatCopy(_) => "task.bits, task.max_length, task.max_repeats",
         TaskSpec::AssociativeRecall(_) => "task.bits, task.max_items, task.item_length",
+        TaskSpec::DynamicNgrams(_) => "task.max_length",
+        TaskSpec::PrioritySort(_) => "task.bits, task.max_inputs, task.answers",
     };
     let lower = match model {
         ModelConfig::Ntm(_) => format!("{task_fields}, train.batch, memory.slots or controller_size"),

@@ -92,10 +92,14 @@ pub fn resize_tensors(tensors: HashMap<String, Tensor>, slots: usize) -> candle_
 /// slot holds: one per vector (copy; repeat copy stores the sequence once and reads it
 /// repeatedly); for associative recall (whose length is its number of items) one per step
 /// before the answer, `items (item_length + 1) + item_length + 2`, since the trained NTM's
-/// write head moves one slot every step (measured: 6 items need 29 slots, 20 items 80).
+/// write head moves one slot every step (measured: 6 items need 29 slots, 20 items 80); for
+/// priority sort one per input vector; for dynamic N-grams one per context of the table
+/// (2^context), as the paper's analysis of the NTM's counts has it.
 pub fn slots_needed(task: &TaskSpec, length: usize) -> (usize, &'static str) {
     match task {
         TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => (length, "one per vector"),
+        TaskSpec::PrioritySort(_) => (length, "one per input vector"),
+        TaskSpec::DynamicNgrams(s) => (1 << s.context, "one per context of the N-gram table"),
         TaskSpec::AssociativeRecall(s) => (
             ntm_tasks::AssociativeRecall::episode_time(length, s.item_length).saturating_sub(s.item_length),
             "one per step before the answer",

@@ -172,6 +172,10 @@ impl AssociativeRecall {
 }
 
 impl Task for AssociativeRecall {
+    fn episode_steps(&self, items: usize, _repeats: Option<usize>) -> usize {
+        Self::episode_time(items, self.spec.item_length)
+    }
+
     fn name(&self) -> &'static str {
         "associative-recall"
     }

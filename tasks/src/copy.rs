@@ -90,6 +90,10 @@ impl CopyTask {
 }
 
 impl Task for CopyTask {
+    fn episode_steps(&self, length: usize, _repeats: Option<usize>) -> usize {
+        Self::episode_time(length)
+    }
+
     fn name(&self) -> &'static str {
         "copy"
     }

@@ -188,6 +188,10 @@ impl DynamicNgrams {
 }
 
 impl Task for DynamicNgrams {
+    fn episode_steps(&self, length: usize, _repeats: Option<usize>) -> usize {
+        Self::episode_time(length)
+    }
+
     fn name(&self) -> &'static str {
         "dynamic-ngrams"
     }
@@ -216,7 +220,13 @@ impl Task for DynamicNgrams {
     ///
     /// # Panics
     /// Also if `length` fails [`check_length`](Task::check_length), or `repeats` is `Some`.
-    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>) -> Batch {
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         check_no_repeats(self.name(), repeats);
         if let Some(Err(e)) = length.map(check_bits) {
             panic!("{} bits: {e}", length.unwrap_or(0));

@@ -38,8 +38,8 @@
 use crate::batch::Batch;
 use crate::info::EpisodeInfo;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits, LengthWords,
-    Task, MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits,
+    LengthWords, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -130,6 +130,10 @@ impl PrioritySort {
 }
 
 impl Task for PrioritySort {
+    fn episode_steps(&self, inputs: usize, _repeats: Option<usize>) -> usize {
+        Self::episode_time(inputs, self.spec.answers_for(inputs))
+    }
+
     fn name(&self) -> &'static str {
         "priority-sort"
     }
@@ -159,7 +163,13 @@ impl Task for PrioritySort {
     ///
     /// # Panics
     /// Also if `repeats` is `Some`.
-    fn sample_sized(&self, rng: &mut dyn RngCore, batch: usize, length: Option<usize>, repeats: Option<usize>) -> Batch {
+    fn sample_sized(
+        &self,
+        rng: &mut dyn RngCore,
+        batch: usize,
+        length: Option<usize>,
+        repeats: Option<usize>,
+    ) -> Batch {
         check_no_repeats(self.name(), repeats);
         self.generate(rng, batch, self.length_range(), length)
     }

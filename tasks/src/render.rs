@@ -130,7 +130,8 @@ fn channel_names(info: Option<&EpisodeInfo>, in_width: usize, out_width: usize) 
         None => (&[], &[]),
     };
     // The named channels are the last ones of each side.
-    let (in_numbered, out_numbered) = (in_width.saturating_sub(in_named.len()), out_width.saturating_sub(out_named.len()));
+    let (in_numbered, out_numbered) =
+        (in_width.saturating_sub(in_named.len()), out_width.saturating_sub(out_named.len()));
     let digits = in_numbered.max(out_numbered).saturating_sub(1).to_string().len();
     let names = |numbered: usize, named: &[&str]| -> Vec<String> {
         (0..numbered).map(|c| format!("{c:>digits$}")).chain(named.iter().map(|&n| n.to_owned())).collect()

@@ -111,6 +111,10 @@ impl RepeatCopy {
 }
 
 impl Task for RepeatCopy {
+    fn episode_steps(&self, length: usize, repeats: Option<usize>) -> usize {
+        Self::episode_time(length, repeats.unwrap_or(self.spec.max_repeats))
+    }
+
     fn name(&self) -> &'static str {
         "repeat-copy"
     }

@@ -42,6 +42,16 @@ pub trait Task: Send + Sync {
         None
     }
 
+    /// Time steps of an episode of `length` (and `repeats`; `None`: the longest training
+    /// count, for a task that has one), without drawing it: what the memory estimates of
+    /// training and evaluation count before anything is allocated. The default draws one
+    /// episode and counts its steps (a task of your own may give the formula instead).
+    fn episode_steps(&self, length: usize, repeats: Option<usize>) -> usize {
+        let repeats = repeats.or(self.repeat_range().map(|(_, max)| max));
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(0);
+        self.sample_sized(&mut rng, 1, Some(length), repeats).time
+    }
+
     /// Samples `batch` episodes.
     ///
     /// `length = None`: each element draws its own length uniformly from

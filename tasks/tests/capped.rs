@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use ntm_tasks::{
-    AssociativeRecall, AssociativeRecallSpec, Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, PrioritySort,
-    PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
+    AssociativeRecall, AssociativeRecallSpec, Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec,
+    PrioritySort, PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
 };
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;

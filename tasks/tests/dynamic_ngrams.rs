@@ -130,7 +130,11 @@ fn optimal_predictor_against_a_plain_recomputation() {
                     let n1 = after.iter().filter(|&&bit| bit).count() as f64;
                     (n1 + 0.5) / (after.len() as f64 + 1.0)
                 };
-                assert_eq!(batch.reference(i - 1, b).unwrap()[0], expected as f32, "C = {context}, element {b}, bit {i}");
+                assert_eq!(
+                    batch.reference(i - 1, b).unwrap()[0],
+                    expected as f32,
+                    "C = {context}, element {b}, bit {i}"
+                );
             }
         }
     }

@@ -6,8 +6,8 @@
 //! order of draws shows here.
 
 use ntm_tasks::{
-    Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, EpisodeInfo, PrioritySort, PrioritySortSpec, RepeatCopy,
-    RepeatCopySpec, Task,
+    Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, EpisodeInfo, PrioritySort, PrioritySortSpec,
+    RepeatCopy, RepeatCopySpec, Task,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -3,7 +3,7 @@
 //! of a public reimplementation, caught by it), the number of answers at other numbers of
 //! inputs, ties, padding, and every invalid setting named in its error.
 
-use ntm_tasks::{Batch, EpisodeInfo, Episode, PrioritySort, PrioritySortSpec, Task, TaskSpec};
+use ntm_tasks::{Batch, Episode, EpisodeInfo, PrioritySort, PrioritySortSpec, Task, TaskSpec};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeSet;
@@ -72,7 +72,9 @@ fn check_element(task: &PrioritySort, batch: &Batch, b: usize) -> usize {
         }
     }
     assert_eq!(answers_of(&ep, k), reference_answers(&ep, bits, k), "element {b}: answers against the reference");
-    let Some(EpisodeInfo::PrioritySort { priorities, order }) = &ep.info else { panic!("element {b}: info {:?}", ep.info) };
+    let Some(EpisodeInfo::PrioritySort { priorities, order }) = &ep.info else {
+        panic!("element {b}: info {:?}", ep.info)
+    };
     assert_eq!(priorities, &(0..n).map(|t| ep.inputs[t][bits]).collect::<Vec<f32>>(), "info priorities");
     assert_eq!(order.len(), k);
     for (i, &input) in order.iter().enumerate() {
