@@ -25,10 +25,8 @@
 use std::error::Error;
 use std::path::Path;
 
-use ntm::config::{EvalConfig, Experiment};
-use ntm::measure::eval::evaluate;
-use ntm::train::{Step, Trainer};
-use ntm_tasks::{render_episode, Batch, Task};
+use ntm::tasks::{render_episode, Batch, Task};
+use ntm::{evaluate, EvalConfig, Experiment, Step, Trainer};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -3,8 +3,8 @@
 //!
 //! Both run hand-written loops over a tensor's buffer instead of composed candle operations;
 //! this module gives them the buffer (read-only or writable, checked to be contiguous), the
-//! float types they run in ([`Float`]) and the dispatch from a tensor's dtype to one of them
-//! ([`by_dtype!`]).
+//! float types they run in (`Float`) and the dispatch from a tensor's dtype to one of them
+//! (`by_dtype!`).
 
 use std::ops::Range;
 

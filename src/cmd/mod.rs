@@ -53,6 +53,17 @@ fn note_shadowed(experiment: &Experiment, overrides: &[String], names: &[String]
     }
 }
 
+/// Refuses (before anything is written) models of `names` that the command cannot build: a
+/// `kind = "custom"` model of experiment file `file` trains only from a program of its own.
+fn check_built_in(experiment: &Experiment, file: &Path, names: &[String]) -> Result<()> {
+    for name in names {
+        if let Err(e) = experiment.models[name].check_built_in(name) {
+            bail!("{}: {e}", file.display());
+        }
+    }
+    Ok(())
+}
+
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;

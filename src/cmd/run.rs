@@ -21,6 +21,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let names: Vec<String> = experiment.models.keys().cloned().collect();
     // Every check before anything is written. On --resume, a model with no checkpoint file at
     // all (the run was killed before its first one) starts afresh if another model has one.
+    super::check_built_in(&experiment, &args.experiment.experiment, &names)?;
     for name in &names {
         ntm::measure::budget::check_training(&experiment, name)?;
     }

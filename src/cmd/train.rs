@@ -18,6 +18,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             args.model
         );
     }
+    super::check_built_in(&experiment, &args.experiment.experiment, std::slice::from_ref(&args.model))?;
     ntm::measure::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
     let resume = prepare_model_dir(&dir, &args.experiment)?;

@@ -123,11 +123,13 @@ pub struct BenchCase {
 }
 
 impl BenchCase {
-    /// The engine the case's model runs on.
+    /// The engine the case's model runs on (a model of your own, which the bench cannot build,
+    /// composes candle operations: the reference engine's way).
     pub fn engine(&self) -> Engine {
         match &self.config {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
+            ModelConfig::Custom(_) => Engine::Reference,
         }
     }
 
@@ -135,7 +137,7 @@ impl BenchCase {
     pub fn slots(&self) -> Option<usize> {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
-            ModelConfig::Lstm(_) => None,
+            ModelConfig::Lstm(_) | ModelConfig::Custom(_) => None,
         }
     }
 }

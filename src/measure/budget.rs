@@ -19,7 +19,8 @@
 //! ```
 //! plus [`BASE_BYTES`] for the program itself. The reference engine (composed candle
 //! operations, a graph node per operation and step) is counted [`REFERENCE_FACTOR`] times
-//! the fused tape. `tests/budget.rs` checks the estimates against measured peaks.
+//! the fused tape. `tests/budget.rs` checks the estimates against measured peaks. A model of
+//! your own (`kind = "custom"`) is not estimated: nothing here refuses it.
 
 use ntm_tasks::TaskSpec;
 
@@ -106,6 +107,9 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
             let tape = rows + layers * 6.0 * h;
             Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
         }
+        // A model of your own: its sizes are not known here, so nothing is counted for it (the
+        // estimates are BASE_BYTES alone) and no check refuses it.
+        ModelConfig::Custom(_) => Shape { parameters: 0.0, tape: 0.0, state: 0.0, features: 0.0, reference: false },
     }
 }
 
@@ -290,6 +294,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     let lower = match model {
         ModelConfig::Ntm(_) => format!("{task_fields}, train.batch, memory.slots or controller_size"),
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
+        ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };
     Err(Error::Invalid(format!(
         "model {name}: training needs about {} ({} for the parameters and their optimiser state, the rest for \

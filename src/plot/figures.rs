@@ -63,7 +63,11 @@ pub fn heads(
         if kind == "ntm" {
             ntms.push((dir, experiment, name));
         } else if dirs.len() == 1 {
-            invalid!("{}: model {name} is an {kind}, which has no memory heads to plot", dir.display());
+            let what = match kind {
+                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
+                kind => format!("an {kind}, which has no memory heads to plot"),
+            };
+            invalid!("{}: model {name} is {what}", dir.display());
         }
     }
     if ntms.is_empty() {

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Experiment;
 use crate::error::{io, Error, Result};
-use crate::models::factory::BuiltModel;
+use crate::models::factory::{BuiltModel, ModelConfig};
 use crate::records::checkpoint;
 use crate::records::failure::Failure;
 use crate::records::report::{EvalReport, MetricsRecord};
@@ -256,7 +256,9 @@ pub struct LoadedModel {
     pub weights: PathBuf,
 }
 
-/// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint).
+/// Loads the model in folder `dir` (which holds `config.toml` and a checkpoint). A model of
+/// `kind = "custom"` cannot be rebuilt here: one line says so (your program builds it and
+/// loads the folder with `Trainer::with_model` and `Trainer::resume`).
 pub fn load_model(dir: &Path) -> Result<LoadedModel> {
     load_model_sized(dir, None)
 }
@@ -271,6 +273,13 @@ pub fn load_model_sized(dir: &Path, slots: Option<usize>) -> Result<LoadedModel>
 /// with `slots` memory slots if given (see [`crate::models::resize`]).
 pub fn load_model_weights(dir: &Path, weights: &Path, slots: Option<usize>) -> Result<LoadedModel> {
     let (mut experiment, name) = read_config(dir)?;
+    if let ModelConfig::Custom(_) = &experiment.models[&name] {
+        return Err(Error::Invalid(format!(
+            "{}: model {name} is kind = \"custom\", a model of your own, which ntm cannot rebuild from its folder; \
+             build it in your program, then Trainer::with_model and resume from this folder (examples/custom_model.rs)",
+            dir.display()
+        )));
+    }
     if let Some(slots) = slots {
         let resized =
             crate::models::resize::resize_model(&experiment.models[&name], &name, slots).map_err(Error::Invalid)?;

@@ -41,7 +41,7 @@ impl Trainer {
         progress.note(&format!(
             "{}: {} with {} parameters, training {} to {total} sequences",
             self.name(),
-            self.built.config.kind(),
+            self.built.config.describe(),
             self.built.model.parameter_count(),
             if self.resumed { format!("from {}", self.sequences) } else { "from scratch".to_owned() },
         ));

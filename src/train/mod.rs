@@ -1,6 +1,10 @@
 //! The trainer: one [`Trainer`] per model owns the model, its optimiser and its data stream,
 //! and serves every command that trains or times training (`train`, `run`, `bench`, sweeps).
 //!
+//! [`Trainer::new`] builds a model of the experiment (`[models.<name>]`), [`Trainer::with_task`]
+//! the same for a task of your own, [`Trainer::with_model`] takes a model of your own (any
+//! [`SequenceModel`] with its parameters in a candle-nn `VarMap`) and trains it the same way
+//! (the constructors are in `new.rs`).
 //! [`Trainer::step`] trains on one batch in memory; [`Trainer::save`] and [`Trainer::resume`]
 //! write and read a checkpoint ([`crate::records::checkpoint`]); [`Trainer::fit`] (in `fit.rs`) is the
 //! whole loop into a model folder, with metrics, checkpoints and `failure.json`.
@@ -9,6 +13,7 @@
 //! and the report interval in progress.
 
 mod fit;
+mod new;
 pub mod progress;
 
 use std::path::Path;
@@ -16,7 +21,6 @@ use std::time::Instant;
 
 use candle_core::{Device, Var};
 use ntm_tasks::Task;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::{Experiment, TrainConfig};
@@ -110,62 +114,6 @@ impl Interval {
 }
 
 impl Trainer {
-    /// Model `name` of `experiment` with fresh parameters, optimiser state and data generator,
-    /// all from the experiment's seed, trained on the experiment's `[task]`. Reads and writes
-    /// nothing.
-    pub fn new(experiment: &Experiment, name: &str) -> Result<Self> {
-        Self::with_task(experiment, name, experiment.task.build())
-    }
-
-    /// As [`new`](Self::new), trained on `task` instead of the experiment's `[task]`: a task
-    /// of your own, any implementation of [`Task`] (see `examples/custom_task.rs`). The model
-    /// is built for its input and output widths; the experiment gives everything else.
-    /// [`step`](Self::step), [`model`](Self::model) and [`crate::measure::eval::evaluate`] then work
-    /// as for a built-in task. A folder written by [`fit`](Self::fit) records the experiment's
-    /// `[task]` in its `config.toml`, so the commands that reload a folder (`ntm eval`, `ntm
-    /// plot`) would rebuild that task, not yours.
-    pub fn with_task(experiment: &Experiment, name: &str, task: Box<dyn Task>) -> Result<Self> {
-        let config = experiment.models.get(name).ok_or_else(|| {
-            let known: Vec<&String> = experiment.models.keys().collect();
-            Error::Invalid(format!("no model named {name:?} in the experiment (it has {known:?})"))
-        })?;
-        let built = BuiltModel::new(name, config, experiment.seed, task.as_ref()).map_err(tensor(name))?;
-        let settings = experiment.train.for_model(name);
-        if let Some(curriculum) = &settings.curriculum {
-            // The experiment's validation checked it against `[task]`; `task` may be another.
-            let (min, max) = task.length_range();
-            let bounds = format!("{min} and {max} (the {} task's training range)", task.name());
-            // Named by the key that set it: the model's own, or `[train]`'s.
-            let own = experiment.train.models.get(name).is_some_and(|o| o.curriculum.is_some());
-            let key = if own { format!("train.models.{name}.") } else { "train.".to_owned() };
-            curriculum
-                .validate((min, max), &bounds)
-                .map_err(|(field, message)| Error::Invalid(format!("model {name}: {key}{field} {message}")))?;
-        }
-        let optimizer = Optimizer::new(settings.optimizer, built.vars(), settings.lr)
-            .map_err(tensor(name))?
-            .with_epsilon(settings.epsilon)
-            .with_momentum(settings.momentum)
-            .with_weight_decay(settings.weight_decay);
-        Ok(Self {
-            task,
-            rng: ChaCha8Rng::seed_from_u64(experiment.seed),
-            lr: settings.lr_at(0),
-            experiment: experiment.clone(),
-            settings,
-            vars: built.vars(),
-            built,
-            optimizer,
-            sequences: 0,
-            seconds_before: 0.0,
-            clock: Instant::now(),
-            interval: Interval::default(),
-            saved: None,
-            resumed: false,
-            skips_in_a_row: 0,
-        })
-    }
-
     /// Loads the checkpoint in model folder `dir`: weights, optimiser state, data generator and
     /// counters, checking that every tensor fits. Reads everything and writes nothing.
     pub fn resume(&mut self, dir: &Path) -> Result<()> {

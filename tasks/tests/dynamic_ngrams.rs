@@ -36,8 +36,8 @@ fn check_element(batch: &Batch, b: usize) {
     let ep = batch.episode(b);
     let len = ep.length;
     let reference = ep.reference.as_ref().expect("reference predictions");
-    for t in 0..batch.time {
-        let (input, target, p) = (ep.inputs[t][0], ep.targets[t][0], reference[t][0]);
+    for (t, p) in reference.iter().map(|r| r[0]).enumerate().take(batch.time) {
+        let (input, target) = (ep.inputs[t][0], ep.targets[t][0]);
         if t < len {
             assert!(input == 0.0 || input == 1.0, "step {t}: input {input}");
         } else {

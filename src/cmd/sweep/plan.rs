@@ -68,6 +68,7 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
             models
         }
     };
+    super::super::check_built_in(&experiment, &args.experiment, &models)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
     let all = jobs(&seeds, &models);
     let work = match args.print_commands {

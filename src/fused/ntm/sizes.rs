@@ -87,7 +87,7 @@ impl NtmSizes {
         self.hidden + self.read_heads * self.width
     }
 
-    /// The shapes of the packed parameters, in order (see [`NtmSizes::packing`]).
+    /// The shapes of the packed parameters, in order (see `NtmSizes::packing`).
     pub fn parameter_shapes(&self) -> Vec<Vec<usize>> {
         self.packing().shapes
     }
