@@ -133,6 +133,11 @@ impl Step {
         self.t * self.batch + b
     }
 
+    /// Batch row b's row of step t - 1 in the features; none at t = 0.
+    pub(super) fn previous_sequence_row(self, b: usize) -> Option<usize> {
+        (self.t > 0).then(|| (self.t - 1) * self.batch + b)
+    }
+
     /// Batch row b's row on the tape.
     pub(super) fn row(self, b: usize) -> usize {
         self.keep.place(self.t) * self.batch + b
@@ -150,8 +155,8 @@ impl Step {
         first..first + self.batch
     }
 
-    /// Batch row b's rows in the memories of the memory before the step, M_{t-1}, and of the
-    /// memory after it, M_t: each memory sits one place after the step that wrote it.
+    /// Batch row b's rows in the memories of the memory the step starts from, M_{t-1}, which
+    /// sits in the step's place, and of the one it writes, M_t, in step t + 1's place.
     pub(super) fn memory_rows(self, b: usize) -> (usize, usize) {
         (self.row(b), self.keep.place(self.t + 1) * self.batch + b)
     }
