@@ -195,27 +195,11 @@ impl<T: Real> Tape<T> {
     /// zeros but the initial weightings w_0 = softmax(logits) and memory M_0, from the packed
     /// parameters `p` (placed as `packing` says).
     pub(super) fn new(sizes: &NtmSizes, packing: &Packing, p: &[T], (time, batch): (usize, usize), keep: Keep) -> Self {
-        let (c, n, m, nm) = (sizes.hidden, sizes.slots, sizes.width, sizes.slots * sizes.width);
+        let (c, n) = (sizes.hidden, sizes.slots);
         let (lstm, cols, kept) = (sizes.lstm(), sizes.layer_cols(), keep.steps(time));
         let widths: Vec<usize> = (0..sizes.heads()).map(|k| sizes.head_width(k)).collect();
         let per_step = |width: usize| Rows::zeros(kept * batch, width);
         let lstm_only = |width: usize| Rows::zeros(if lstm { kept * batch } else { 0 }, width);
-        // Keep::All: appended step by step (Rows::copy_row), so never all zeroed.
-        let mut memory = Rows { values: Vec::with_capacity((kept + 1) * batch * nm), width: nm };
-        memory.values.resize(batch * nm, T::from_f64(0.0));
-        let initial = packing.initial_memory.of(p); // [N, M]
-        for b in 0..batch {
-            let by_columns = memory.row_mut(b); // [M, N]
-            for (i, row) in initial.chunks_exact(m).enumerate() {
-                for (column, &v) in row.iter().enumerate() {
-                    by_columns[column * n + i] = v;
-                }
-            }
-        }
-        if keep == Keep::Last {
-            // M_{t-1} in place t mod 2, M_t in the other: [2, B, M, N].
-            memory.values.resize(2 * batch * nm, T::from_f64(0.0));
-        }
         Tape {
             time,
             batch,
@@ -235,9 +219,33 @@ impl<T: Real> Tape<T> {
                     w
                 })
                 .collect(),
-            memory,
+            memory: Self::memories(sizes, packing.initial_memory.of(p), (time, batch), keep),
             features: Rows::zeros(time * batch, sizes.features()),
         }
+    }
+
+    /// The memories of a forward over `time` steps of `batch` rows, M_0 (`initial`, `[N, M]`
+    /// by rows) in the first B rows, stored by columns `[M, N]`. [`Keep::All`]: room for
+    /// `[T + 1, B, M, N]`, each next memory appended as a copy of the last
+    /// ([`Rows::copy_row`]), so never zeroed first; [`Keep::Last`]: the two places `[2, B, M,
+    /// N]`, M_{t-1} in place t mod 2 and M_t in the other.
+    fn memories(sizes: &NtmSizes, initial: &[T], (time, batch): (usize, usize), keep: Keep) -> Rows<T> {
+        let (n, m, nm) = (sizes.slots, sizes.width, sizes.slots * sizes.width);
+        let kept = keep.steps(time);
+        let mut memory = Rows { values: Vec::with_capacity((kept + 1) * batch * nm), width: nm };
+        memory.values.resize(batch * nm, T::from_f64(0.0));
+        for b in 0..batch {
+            let by_columns = memory.row_mut(b); // [M, N]
+            for (i, row) in initial.chunks_exact(m).enumerate() {
+                for (column, &v) in row.iter().enumerate() {
+                    by_columns[column * n + i] = v;
+                }
+            }
+        }
+        if keep == Keep::Last {
+            memory.values.resize(2 * batch * nm, T::from_f64(0.0));
+        }
+        memory
     }
 
     /// Head k's previous weighting w_{t-1} `[N]` for row b at step t ([`Keep::All`]): its
