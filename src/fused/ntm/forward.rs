@@ -1,7 +1,8 @@
 //! The forward pass of the fused NTM over a whole sequence, keeping its [`Tape`].
 //!
 //! Step t (M_{t-1} -> M_t) runs in four parts, each a function below; the backward
-//! (`backward.rs`) runs the same parts in reverse:
+//! (`backward.rs`) runs them in reverse, as read_backward and write_backward (each with its
+//! heads' addressing and activations) and controller_backward (with the heads' projections):
 //! ```text
 //! controller_forward  z^l = [input_l, h^l_{t-1}] W_l + b_l, LSTM cell or tanh, layer by layer -> h^l_t     [B, C]
 //! heads_forward       raw_t^k = h^L_t W_k + b_k, clipped and activated                        -> act_t^k   [B, P]
