@@ -37,10 +37,11 @@ fn main() -> ExitCode {
     };
     match cmd::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        // Ctrl-C: the checkpoints are saved and the line says how to continue.
+        // Ctrl-C, SIGTERM, SIGHUP: the checkpoints are saved and the line says how to continue.
         Err(e) if e.is::<cmd::Interrupted>() => {
+            let code = e.downcast_ref::<cmd::Interrupted>().map_or(1, cmd::Interrupted::exit_code);
             eprintln!("{e}");
-            ExitCode::from(cmd::INTERRUPTED_EXIT)
+            ExitCode::from(code)
         }
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));

@@ -12,7 +12,7 @@ mod sweep;
 mod train;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use anyhow::{bail, Result};
 
@@ -109,21 +109,31 @@ fn summarize_and_draw(dir: &Path, selection: Option<&Selection>, threshold: f64,
     Ok(())
 }
 
-/// Exit code of `run` and `train` stopped by Ctrl-C after saving their checkpoints
-/// (128 + SIGINT, as shells report a process ended by Ctrl-C).
-pub const INTERRUPTED_EXIT: u8 = 130;
-
-/// Training stopped by Ctrl-C with its checkpoints saved: `main` prints it (a line that says
-/// how to continue) and exits with [`INTERRUPTED_EXIT`].
+/// Stopped by a signal with its checkpoints saved: `main` prints it (a line that says how to
+/// continue) and exits with [`Interrupted::exit_code`].
 #[derive(Debug)]
 pub struct Interrupted {
     /// The command line that continues the run.
     pub resume: String,
+    /// The first stop signal received (SIGINT, SIGTERM or SIGHUP).
+    pub signal: i32,
+}
+
+impl Interrupted {
+    /// 128 + the signal's number, as shells report a process the signal ended: 130 for Ctrl-C
+    /// (SIGINT), 143 for SIGTERM, 129 for SIGHUP.
+    pub fn exit_code(&self) -> u8 {
+        exit_code(self.signal)
+    }
 }
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "interrupted: checkpoints saved; to continue, run: {}", self.resume)
+        let what = match self.signal {
+            signal_hook::consts::SIGINT => "interrupted".to_owned(),
+            signal => format!("stopped by {}", signal_name(signal)),
+        };
+        write!(f, "{what}: checkpoints saved; to continue, run: {}", self.resume)
     }
 }
 
@@ -142,20 +152,81 @@ fn resume_command(command: &str, extra: &[&str], args: &ExperimentArgs, out: &Pa
     ntm::sweep::shell_line(&words)
 }
 
-/// The stop flag of training, raised by Ctrl-C (SIGINT): training saves a checkpoint and
-/// returns. The first call installs the handler. A second Ctrl-C exits at once with
-/// [`INTERRUPTED_EXIT`]; the checkpoint on disk is still whole (saves are atomic).
+// ---------------------------------------------------------------------------------------
+// Stop signals
+
+/// The signals that stop training with a checkpoint: Ctrl-C (SIGINT), SIGTERM (`kill`,
+/// systemd, a batch scheduler's preemption or time limit) and SIGHUP (a closed terminal or ssh
+/// session).
+const STOP_SIGNALS: [i32; 3] = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP];
+
+/// 128 + `signal`: the exit status shells report for a process that `signal` ended.
+fn exit_code(signal: i32) -> u8 {
+    (128 + signal).clamp(0, 255) as u8
+}
+
+/// `SIGTERM`, `SIGHUP`, `SIGINT`.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        signal_hook::consts::SIGINT => "SIGINT".into(),
+        signal_hook::consts::SIGTERM => "SIGTERM".into(),
+        signal_hook::consts::SIGHUP => "SIGHUP".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// A line on stderr that may fail silently: after SIGHUP the terminal may be gone, and a
+/// failed message must not turn a saved run into a panic.
+fn note(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// Calls `handler` with each stop signal (see [`STOP_SIGNALS`]) this process receives, on a
+/// thread of its own (so it may print, lock and exit). Should installing fail, the signals
+/// end the process as usual.
+fn on_stop_signals(mut handler: impl FnMut(i32) + Send + 'static) {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(STOP_SIGNALS) else { return };
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            handler(signal);
+        }
+    });
+}
+
+/// The first stop signal received, 0 before any.
+static FIRST_SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The first stop signal this process received (see [`stop_flag`]), if any.
+fn stop_signal() -> Option<i32> {
+    Some(FIRST_SIGNAL.load(Ordering::SeqCst)).filter(|&s| s != 0)
+}
+
+/// The stop flag of training, raised by SIGINT (Ctrl-C), SIGTERM or SIGHUP: training saves a
+/// checkpoint and returns, and the command exits with 128 + the signal's number. The first
+/// call installs the handler. A second Ctrl-C exits at once with 130 (the checkpoint on disk
+/// is still whole: saves are atomic); a second SIGTERM or SIGHUP changes nothing, since batch
+/// schedulers send SIGTERM to every process of a job, and a job's script may pass it on too.
 fn stop_flag() -> &'static AtomicBool {
     static STOP: AtomicBool = AtomicBool::new(false);
     static HANDLER: std::sync::Once = std::sync::Once::new();
     HANDLER.call_once(|| {
-        // Should installing fail (a handler is already set), Ctrl-C ends the process as usual.
-        let _ = ctrlc::set_handler(|| {
-            if STOP.swap(true, Ordering::SeqCst) {
-                eprintln!("Ctrl-C again: exiting now; the last checkpoint written is kept");
-                std::process::exit(INTERRUPTED_EXIT.into());
+        on_stop_signals(|signal| {
+            let first = FIRST_SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok();
+            STOP.store(true, Ordering::SeqCst);
+            match (first, signal) {
+                (true, signal_hook::consts::SIGINT) => {
+                    note("Ctrl-C: stopping after this batch to save a checkpoint (Ctrl-C again quits at once)")
+                }
+                (true, signal) => {
+                    note(&format!("{}: stopping after this batch to save a checkpoint", signal_name(signal)))
+                }
+                (false, signal_hook::consts::SIGINT) => {
+                    note("Ctrl-C again: exiting now; the last checkpoint written is kept");
+                    std::process::exit(exit_code(signal).into());
+                }
+                (false, _) => {}
             }
-            eprintln!("Ctrl-C: stopping after this batch to save a checkpoint (Ctrl-C again quits at once)");
         });
     });
     &STOP

@@ -68,7 +68,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         reports.extend(result?);
     }
     if reports.len() < names.len() || stop.load(Ordering::Relaxed) {
-        return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out) }.into());
+        let signal = super::stop_signal().unwrap_or(libc::SIGINT);
+        return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out), signal }.into());
     }
     println!("{}", ntm::measure::eval::table(&reports, experiment.task.build().length_words()));
     ntm::plot::figures::run_figures(&out, &experiment)?;

@@ -32,7 +32,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     eprintln!("{}", outcome.describe(&args.model, &dir));
     if outcome.interrupted {
         let resume = resume_command("train", &["--model", &args.model], &args.experiment, &out);
-        return Err(Interrupted { resume }.into());
+        return Err(Interrupted { resume, signal: super::stop_signal().unwrap_or(libc::SIGINT) }.into());
     }
     Ok(())
 }

@@ -2,17 +2,18 @@
 //! process of this executable (exactly the command `--print-commands` prints), at most `--jobs`
 //! at once, each finished job evaluated in the pool, then the summary of `ntm summarize`.
 //!
-//! Ctrl-C: the children run in their own process group, so the terminal's SIGINT reaches only
-//! this process, which forwards each Ctrl-C to every running child exactly once (the first makes
-//! them save a checkpoint and stop, a second makes them quit at once, as for `ntm train`). On
-//! Linux a child also gets SIGINT if this process dies, so no training is left orphaned.
+//! Stop signals: the children run in their own process group, so the terminal's SIGINT reaches
+//! only this process, which forwards each Ctrl-C (and each SIGTERM or SIGHUP) to every running
+//! child exactly once (the first makes them save a checkpoint and stop, a second Ctrl-C makes
+//! them quit at once, as for `ntm train`). On Linux a child also gets SIGINT if this process
+//! dies, so no training is left orphaned.
 
 use std::collections::VecDeque;
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -60,7 +61,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let started = Instant::now();
     let failed = run_jobs(args, &plan)?;
     if presses() > 0 {
-        return Err(Interrupted { resume: resume_command(args, &plan.out) }.into());
+        let signal = FIRST.load(Ordering::SeqCst);
+        return Err(Interrupted { resume: resume_command(args, &plan.out), signal }.into());
     }
     eprintln!("every job done in {:.0} s", started.elapsed().as_secs_f64());
     let selection = Selection { seeds: &plan.seeds, models: &plan.models };
@@ -102,40 +104,52 @@ fn resume_command(args: &SweepArgs, out: &Path) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Ctrl-C
+// Stop signals
 
-/// Ctrl-C presses so far.
-static PRESSES: AtomicUsize = AtomicUsize::new(0);
-/// Process ids of the running children, to forward Ctrl-C to.
+/// Stop signals received so far (SIGINT, SIGTERM, SIGHUP).
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// The first stop signal received, 0 before any.
+static FIRST: AtomicI32 = AtomicI32::new(0);
+/// Process ids of the running children, to forward the signals to.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// Stop signals received so far.
 fn presses() -> usize {
-    PRESSES.load(Ordering::SeqCst)
+    SIGNALS.load(Ordering::SeqCst)
 }
 
-/// Sends SIGINT to process `pid`.
-fn interrupt(pid: u32) {
+/// Sends `signal` to process `pid`.
+fn forward(pid: u32, signal: i32) {
     // SAFETY: kill(2) takes any pid and signal number; a pid that has exited gives ESRCH.
     unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGINT);
+        libc::kill(pid as libc::pid_t, signal);
     }
 }
 
-/// Installs the Ctrl-C handler: every press is forwarded to every running child; the first
-/// stops launching jobs, the second also ends this process at once.
+/// Installs the handler of the stop signals: each is forwarded to every running child (which
+/// saves a checkpoint and stops, as `ntm train` does); the first stops launching jobs; a second
+/// Ctrl-C also ends this process at once (and, forwarded, every job), while a repeated SIGTERM
+/// or SIGHUP is only passed on.
 fn install_handler() {
-    let _ = ctrlc::set_handler(|| {
-        let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+    super::on_stop_signals(|signal| {
+        let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = FIRST.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
         for &pid in CHILDREN.lock().expect("children").iter() {
-            interrupt(pid);
+            forward(pid, signal);
         }
-        if n == 1 {
-            eprintln!(
-                "Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)"
-            );
-        } else {
-            eprintln!("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
-            std::process::exit(super::INTERRUPTED_EXIT.into());
+        match (n, signal) {
+            (1, libc::SIGINT) => super::note(
+                "Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)",
+            ),
+            (1, signal) => super::note(&format!(
+                "{}: every running job stops after its batch and saves a checkpoint",
+                super::signal_name(signal)
+            )),
+            (_, libc::SIGINT) => {
+                super::note("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
+                std::process::exit(super::exit_code(signal).into());
+            }
+            _ => {}
         }
     });
 }
@@ -287,9 +301,9 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                     let target = plan.experiment.train.for_model(&job.model).sequences;
                     let child = spawn(args, out, &job, mode)?;
                     CHILDREN.lock().expect("children").push(child.id());
-                    // A Ctrl-C between the check above and the registration: forward it now.
+                    // A signal between the check above and the registration: forward it now.
                     if presses() > 0 {
-                        interrupt(child.id());
+                        forward(child.id(), FIRST.load(Ordering::SeqCst));
                     }
                     let at = last_record(&job.dir(out)).map_or(0, |r| r.sequences);
                     display.note(&format!("{}: training (log {})", job.label(), job.log(out).display()));
@@ -343,7 +357,7 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                     display.note(&format!("{label}: trained{tail}; evaluating"));
                     evaluating.push((r.job.clone(), evaluate(&r.job)));
                 }
-                Some(0) | Some(130) if presses() > 0 => {
+                Some(0 | 129 | 130 | 143) if presses() > 0 => {
                     display.note(&format!("{label}: stopped, checkpoint saved"));
                 }
                 code => {

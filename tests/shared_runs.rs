@@ -1,0 +1,127 @@
+//! Long, shared and scheduled runs, end to end through the `ntm` binary on the tiny copy
+//! experiment: SIGTERM and SIGHUP stop training as Ctrl-C does (a checkpoint, one line, 128 +
+//! the signal), in `ntm train` and in `ntm sweep`.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod sandbox;
+use sandbox::{bytes, metrics, read_json, wait_for_exit, Sandbox};
+
+impl Sandbox {
+    /// Starts `ntm args...` without waiting; stderr is piped, stdout discarded.
+    fn spawn(&self, args: &[&str]) -> Child {
+        self.command(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("the ntm binary starts")
+    }
+}
+
+/// Arguments of an LSTM training long enough to stop midway (`sequences`, a report every 40).
+fn long_lstm(out: &str, sequences: &'static str) -> Vec<String> {
+    ["train", "tiny.toml", "--model", "lstm", "--out", out, "--set", sequences, "--set", "train.report_every=40"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
+fn strs(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
+}
+
+/// Waits until `dir/metrics.jsonl` has a complete line, the child still training.
+fn wait_for_metrics(child: &mut Child, dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(dir.join("metrics.jsonl")).is_ok_and(|t| t.contains('\n')) {
+        assert!(child.try_wait().unwrap().is_none(), "training ended before it could be stopped");
+        assert!(Instant::now() < deadline, "no metrics after 60 s");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Sends `signal` (e.g. `TERM`) to process `pid`.
+fn kill(signal: &str, pid: u32) {
+    let sent = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+    assert!(sent.success(), "kill -{signal} {pid} failed");
+}
+
+/// The `(sequences, loss, bit errors)` of two model folders' metrics, and their weights, are
+/// the same bit for bit.
+fn assert_same_training(a: &Path, b: &Path) {
+    assert_eq!(metrics(a), metrics(b), "{} and {}: metrics differ", a.display(), b.display());
+    let weights = |d: &Path| bytes(&d.join("checkpoint.safetensors"));
+    assert!(weights(a) == weights(b), "{} and {}: weights differ", a.display(), b.display());
+}
+
+// ---------------------------------------------------------------------------------------
+// Signals
+
+#[test]
+fn sigterm_and_sighup_save_a_checkpoint_and_exit_as_their_signal() {
+    let s = Sandbox::new();
+    s.ok(&strs(&long_lstm("whole", "train.sequences=2000")));
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let out = format!("stopped-{signal}");
+        let args = long_lstm(&out, "train.sequences=2000");
+        let mut child = s.spawn(&strs(&args));
+        let dir = s.path(&out).join("lstm");
+        wait_for_metrics(&mut child, &dir);
+        // A batch scheduler signals every process of a job, and the job's script passes the
+        // signal on: a second SIGTERM must not cut the checkpoint short.
+        kill(signal, child.id());
+        kill(signal, child.id());
+        let (status, stderr) = wait_for_exit(child, Duration::from_secs(60), "ntm train");
+        assert_eq!(status.code(), Some(code), "SIG{signal}: exit status {status}; stderr:\n{stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("error:"), "{stderr}");
+        let at = read_json(&dir.join("checkpoint.json"))["sequences"].as_u64().unwrap();
+        assert!(at > 0 && at < 2000, "SIG{signal}: checkpoint at {at}");
+        assert!(stderr.contains(&format!("SIG{signal}: stopping after this batch to save a checkpoint")), "{stderr}");
+        assert!(stderr.contains(&format!("lstm: stopped at {at} sequences")), "{stderr}");
+        let last = stderr.lines().last().unwrap();
+        let expected =
+            format!("stopped by SIG{signal}: checkpoints saved; to continue, run: ntm {} --resume", args.join(" "));
+        assert_eq!(last, expected, "{stderr}");
+        s.ok(&[&strs(&args)[..], &["--resume"]].concat());
+        assert_same_training(&s.path("whole/lstm"), &dir);
+    }
+}
+
+#[test]
+fn a_sweep_passes_sigterm_to_its_jobs_and_exits_143() {
+    let s = Sandbox::new();
+    let args = [
+        "sweep",
+        "tiny.toml",
+        "--seeds",
+        "1-2",
+        "--models",
+        "lstm",
+        "--jobs",
+        "2",
+        "--out",
+        "sw",
+        "--set",
+        "train.sequences=20000",
+        "--set",
+        "train.report_every=200",
+    ];
+    let mut child = s.spawn(&args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !(s.path("sw/seed-1/lstm/metrics.jsonl").is_file() && s.path("sw/seed-2/lstm/metrics.jsonl").is_file()) {
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended before it could be stopped");
+        assert!(Instant::now() < deadline, "no progress after 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    kill("TERM", child.id());
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(60), "the sweep (after SIGTERM)");
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("stopped by SIGTERM: checkpoints saved; to continue, run: ntm sweep"));
+    for seed in [1, 2] {
+        let at = read_json(&s.path(&format!("sw/seed-{seed}/lstm/checkpoint.json")))["sequences"].as_u64().unwrap();
+        assert!(at > 0 && at < 20000, "seed {seed}: checkpoint at {at}");
+        let log = std::fs::read_to_string(s.path(&format!("sw/seed-{seed}/lstm.log"))).unwrap();
+        assert!(log.contains("stopped by SIGTERM"), "seed {seed}'s job did not stop on SIGTERM:\n{log}");
+    }
+}
