@@ -1,13 +1,14 @@
 //! Long, shared and scheduled runs, end to end through the `ntm` binary on the tiny copy
 //! experiment: SIGTERM and SIGHUP stop training as Ctrl-C does (a checkpoint, one line, 128 +
-//! the signal), in `ntm train` and in `ntm sweep`.
+//! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
+//! checkpoint resumes from scratch.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod sandbox;
-use sandbox::{bytes, metrics, read_json, wait_for_exit, Sandbox};
+use sandbox::{bytes, metrics, read_json, text, wait_for_exit, Sandbox};
 
 impl Sandbox {
     /// Starts `ntm args...` without waiting; stderr is piped, stdout discarded.
@@ -82,6 +83,29 @@ fn sigterm_and_sighup_save_a_checkpoint_and_exit_as_their_signal() {
         s.ok(&[&strs(&args)[..], &["--resume"]].concat());
         assert_same_training(&s.path("whole/lstm"), &dir);
     }
+}
+
+#[test]
+fn a_run_stopped_before_its_first_checkpoint_resumes_from_scratch() {
+    let s = Sandbox::new();
+    let args = ["train", "tiny.toml", "--model", "ntm", "--out"];
+    s.ok(&[&args[..], &["whole"]].concat());
+    // Killed before its first checkpoint: config.toml and a line of metrics, no checkpoint.
+    s.ok(&[&args[..], &["killed"]].concat());
+    for file in ["checkpoint.safetensors", "optimizer.safetensors", "checkpoint.json"] {
+        std::fs::remove_file(s.path("killed/ntm").join(file)).unwrap();
+    }
+    let out = s.ntm(&[&args[..], &["killed", "--resume"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("killed/ntm: no checkpoint yet; training from scratch"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_same_training(&s.path("whole/ntm"), &s.path("killed/ntm"));
+    // A first start with --resume (what a requeued batch job runs every time) trains too.
+    s.ok(&[&args[..], &["fresh", "--resume"]].concat());
+    assert_same_training(&s.path("whole/ntm"), &s.path("fresh/ntm"));
 }
 
 #[test]

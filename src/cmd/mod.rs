@@ -14,7 +14,7 @@ mod train;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
 use ntm::config::Experiment;
@@ -71,23 +71,62 @@ fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     Ok((experiment, out))
 }
 
-/// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs.
-/// Returns true to resume.
-fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
-    let has_checkpoint = checkpoint::exists(dir);
+/// How training into a model folder starts, decided from what the folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// From the checkpoint there (`--resume`).
+    Resume,
+    /// From scratch; `clear`: after removing what the folder holds (`--overwrite`, or a
+    /// `--resume` of a run stopped before its first checkpoint).
+    Fresh { clear: bool },
+}
+
+/// Decides how model folder `dir` starts, refusing to mix two runs; reads only. `--resume` of
+/// a folder without a checkpoint (absent, or a run stopped before its first one) starts from
+/// scratch; one with checkpoint files but no `checkpoint.json` is refused as damaged.
+fn plan_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<Start> {
+    let empty = is_empty(dir).with_context(|| format!("{}: cannot read", dir.display()))?;
     if args.resume {
-        if !has_checkpoint {
-            bail!("{}: nothing to resume (no {META_FILE}); run without --resume to start it", dir.display());
+        if checkpoint::exists(dir) {
+            return Ok(Start::Resume);
         }
-        return Ok(true);
+        if checkpoint::has_files(dir) {
+            bail!(
+                "{}: nothing to resume: no {META_FILE} beside the other checkpoint files (a damaged checkpoint); \
+                 pass --overwrite to start again",
+                dir.display()
+            );
+        }
+        return Ok(Start::Fresh { clear: !empty });
     }
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+    if !empty {
         if !args.overwrite {
             bail!("{}: already holds a run; pass --resume to continue it or --overwrite to replace it", dir.display());
         }
-        std::fs::remove_dir_all(dir)?;
+        return Ok(Start::Fresh { clear: true });
     }
-    Ok(false)
+    Ok(Start::Fresh { clear: false })
+}
+
+/// True if folder `dir` is absent or empty.
+fn is_empty(dir: &Path) -> std::io::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gets model folder `dir` ready for training as `start` says: emptied for a start from
+/// scratch over an earlier run (`--overwrite`, or `--resume` before a first checkpoint).
+fn ready_model_dir(dir: &Path, start: Start, args: &ExperimentArgs) -> Result<()> {
+    if let Start::Fresh { clear: true } = start {
+        std::fs::remove_dir_all(dir).with_context(|| format!("{}: cannot empty", dir.display()))?;
+    }
+    if let (true, Start::Fresh { .. }) = (args.resume, start) {
+        note(&format!("note: {}: no checkpoint yet; training from scratch", dir.display()));
+    }
+    Ok(())
 }
 
 /// `--jobs`, or the number of cores; 0 is refused.

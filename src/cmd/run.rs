@@ -6,11 +6,10 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
-use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
+use super::{load_experiment, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start};
 use crate::cmd::cli::RunArgs;
 use ntm::base::pool;
 use ntm::measure::eval::evaluate_model;
-use ntm::records::checkpoint;
 use ntm::records::report::EvalReport;
 use ntm::records::run_dir;
 use ntm::train::progress::Progress;
@@ -19,26 +18,26 @@ use ntm::train::Trainer;
 pub fn run(args: &RunArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
     let names: Vec<String> = experiment.models.keys().cloned().collect();
-    // Every check before anything is written. On --resume, a model with no checkpoint file at
-    // all (the run was killed before its first one) starts afresh if another model has one.
+    // Every check before anything is written. On --resume, a model without a checkpoint (the
+    // run was stopped before its first one) starts from scratch.
     super::check_built_in(&experiment, &args.experiment.experiment, &names)?;
     for name in &names {
         ntm::measure::budget::check_training(&experiment, name)?;
     }
-    let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
-    let mut resume = Vec::new();
+    let mut starts = Vec::new();
     for name in &names {
-        let dir = out.join(name);
-        let fresh = args.experiment.resume && any_checkpoint && !checkpoint::has_files(&dir);
-        resume.push(!fresh && prepare_model_dir(&dir, &args.experiment)?);
+        starts.push(plan_model_dir(&out.join(name), &args.experiment)?);
     }
     let mut trainers = Vec::new();
-    for (name, resume) in names.iter().zip(resume) {
+    for (name, &start) in names.iter().zip(&starts) {
         let mut trainer = Trainer::new(&experiment, name)?;
-        if resume {
+        if start == Start::Resume {
             trainer.resume(&out.join(name)).with_context(|| format!("model {name}: cannot resume"))?;
         }
         trainers.push(trainer);
+    }
+    for (name, &start) in names.iter().zip(&starts) {
+        ready_model_dir(&out.join(name), start, &args.experiment)?;
     }
     super::note_shadowed(&experiment, &args.experiment.overrides, &names);
     let stop = stop_flag();

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use indicatif::MultiProgress;
 
-use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
+use super::{load_experiment, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start};
 use crate::cmd::cli::TrainArgs;
 use ntm::train::progress::Progress;
 use ntm::train::Trainer;
@@ -21,11 +21,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     super::check_built_in(&experiment, &args.experiment.experiment, std::slice::from_ref(&args.model))?;
     ntm::measure::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
-    let resume = prepare_model_dir(&dir, &args.experiment)?;
+    let start = plan_model_dir(&dir, &args.experiment)?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;
-    if resume {
+    if start == Start::Resume {
         trainer.resume(&dir)?;
     }
+    ready_model_dir(&dir, start, &args.experiment)?;
     super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     let progress = Progress::new(&args.model, &MultiProgress::new());
     let outcome = trainer.fit(&dir, &progress, stop_flag())?;
