@@ -1,14 +1,15 @@
 //! Long, shared and scheduled runs, end to end through the `ntm` binary on the tiny copy
 //! experiment: SIGTERM and SIGHUP stop training as Ctrl-C does (a checkpoint, one line, 128 +
 //! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
-//! checkpoint resumes from scratch.
+//! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
+//! process id, a dead one's lock never in the way).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod sandbox;
-use sandbox::{bytes, metrics, read_json, text, wait_for_exit, Sandbox};
+use sandbox::{bytes, metrics, read_json, snapshot, text, wait_for_exit, Sandbox};
 
 impl Sandbox {
     /// Starts `ntm args...` without waiting; stderr is piped, stdout discarded.
@@ -148,4 +149,61 @@ fn a_sweep_passes_sigterm_to_its_jobs_and_exits_143() {
         let log = std::fs::read_to_string(s.path(&format!("sw/seed-{seed}/lstm.log"))).unwrap();
         assert!(log.contains("stopped by SIGTERM"), "seed {seed}'s job did not stop on SIGTERM:\n{log}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// One writer per folder
+
+#[test]
+fn a_second_writer_is_refused_and_a_dead_ones_lock_is_not_in_the_way() {
+    let s = Sandbox::new();
+    let args = long_lstm("out", "train.sequences=4000000");
+    let mut child = s.spawn(&strs(&args));
+    let dir = s.path("out/lstm");
+    wait_for_metrics(&mut child, &dir);
+    let holder = format!("(pid {} on ", child.id());
+    let before = metrics(&dir).len();
+    for second in [
+        [&strs(&args)[..], &["--resume"]].concat(),
+        [&strs(&args)[..], &["--overwrite"]].concat(),
+        vec![
+            "run",
+            "tiny.toml",
+            "--out",
+            "out",
+            "--resume",
+            "--set",
+            "train.sequences=4000000",
+            "--set",
+            "train.report_every=40",
+        ],
+        vec!["eval", "out/lstm", "--save", "--lengths", "2", "--sequences", "2"],
+    ] {
+        s.fails(&second, &["out/lstm: in use by ntm", &holder, "wait for it to end", &format!("kill {}", child.id())]);
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the first writer was disturbed");
+    assert!(metrics(&dir).len() >= before, "the first writer's metrics were cut");
+    // Killed at once, as a lost node or `kill -9`: its lock goes with it.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stopped = [&strs(&args)[..], &["--resume", "--set", "train.sequences=200"]].concat();
+    let out = s.ntm(&stopped);
+    assert!(out.status.success(), "after the holder died: {}", text(&out.stderr));
+    // Rows of metrics.jsonl are each written once.
+    let sequences: Vec<u64> = metrics(&dir).iter().map(|m| m.0).collect();
+    let mut unique = sequences.clone();
+    unique.dedup();
+    assert_eq!(sequences, unique, "duplicated metrics rows");
+}
+
+#[test]
+fn a_sweep_folder_in_use_is_refused_naming_the_holder() {
+    let s = Sandbox::new();
+    let held = ntm::records::lock::FolderLock::acquire(&s.path("sw"), "a test").unwrap();
+    let before = snapshot(&s.path("sw"));
+    let holder = format!("in use by a test (pid {} on ", std::process::id());
+    s.fails(&["sweep", "tiny.toml", "--seeds", "1", "--out", "sw"], &["sw: ", &holder]);
+    s.fails(&["summarize", "sw"], &["sw: ", &holder]);
+    assert_eq!(snapshot(&s.path("sw")), before, "a refused sweep changed its folder");
+    drop(held);
 }

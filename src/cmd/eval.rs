@@ -39,6 +39,13 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         jobs.push((loaded, plan));
     }
     super::note_left_out(&args.slots.map_or(String::new(), |s| s.to_string()), &left_out);
+    // --save writes into the model folders: one writer per folder (not while one trains).
+    let mut locks = Vec::new();
+    if args.save {
+        for (loaded, _) in &jobs {
+            locks.push(ntm::records::lock::FolderLock::acquire(&loaded.dir, "ntm eval --save")?);
+        }
+    }
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {
         let report = match args.slots {

@@ -19,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
 use ntm::config::Experiment;
 use ntm::records::checkpoint::{self, META_FILE};
+use ntm::records::lock::{self, FolderLock};
 use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
@@ -85,7 +86,7 @@ enum Start {
 /// a folder without a checkpoint (absent, or a run stopped before its first one) starts from
 /// scratch; one with checkpoint files but no `checkpoint.json` is refused as damaged.
 fn plan_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<Start> {
-    let empty = is_empty(dir).with_context(|| format!("{}: cannot read", dir.display()))?;
+    let empty = lock::is_empty(dir).with_context(|| format!("{}: cannot read", dir.display()))?;
     if args.resume {
         if checkpoint::exists(dir) {
             return Ok(Start::Resume);
@@ -108,20 +109,22 @@ fn plan_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<Start> {
     Ok(Start::Fresh { clear: false })
 }
 
-/// True if folder `dir` is absent or empty.
-fn is_empty(dir: &Path) -> std::io::Result<bool> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(entries.next().is_none()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
-        Err(e) => Err(e),
+/// Takes the lock of model folder `dir` for `command` and checks that the folder still calls
+/// for `start` (another process may have written it since it was read). The lock is held until
+/// the returned guard is dropped.
+fn lock_model_dir(dir: &Path, start: Start, args: &ExperimentArgs, command: &str) -> Result<FolderLock> {
+    let guard = FolderLock::acquire(dir, command)?;
+    if plan_model_dir(dir, args)? != start {
+        bail!("{}: changed by another process while ntm was reading it; run the command again", dir.display());
     }
+    Ok(guard)
 }
 
-/// Gets model folder `dir` ready for training as `start` says: emptied for a start from
+/// Gets locked model folder `dir` ready for training as `start` says: emptied for a start from
 /// scratch over an earlier run (`--overwrite`, or `--resume` before a first checkpoint).
 fn ready_model_dir(dir: &Path, start: Start, args: &ExperimentArgs) -> Result<()> {
     if let Start::Fresh { clear: true } = start {
-        std::fs::remove_dir_all(dir).with_context(|| format!("{}: cannot empty", dir.display()))?;
+        lock::clear(dir)?;
     }
     if let (true, Start::Fresh { .. }) = (args.resume, start) {
         note(&format!("note: {}: no checkpoint yet; training from scratch", dir.display()));

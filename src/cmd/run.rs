@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
-use super::{load_experiment, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start};
+use super::{
+    load_experiment, lock_model_dir, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start,
+};
 use crate::cmd::cli::RunArgs;
 use ntm::base::pool;
 use ntm::measure::eval::evaluate_model;
@@ -27,6 +29,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut starts = Vec::new();
     for name in &names {
         starts.push(plan_model_dir(&out.join(name), &args.experiment)?);
+    }
+    // One writer per model folder, from here to the end of the run.
+    let mut locks = Vec::new();
+    for (name, &start) in names.iter().zip(&starts) {
+        locks.push(lock_model_dir(&out.join(name), start, &args.experiment, "ntm run")?);
     }
     let mut trainers = Vec::new();
     for (name, &start) in names.iter().zip(&starts) {

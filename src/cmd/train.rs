@@ -3,7 +3,9 @@
 use anyhow::Result;
 use indicatif::MultiProgress;
 
-use super::{load_experiment, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start};
+use super::{
+    load_experiment, lock_model_dir, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start,
+};
 use crate::cmd::cli::TrainArgs;
 use ntm::train::progress::Progress;
 use ntm::train::Trainer;
@@ -22,6 +24,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     ntm::measure::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
     let start = plan_model_dir(&dir, &args.experiment)?;
+    let _lock = lock_model_dir(&dir, start, &args.experiment, "ntm train")?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;
     if start == Start::Resume {
         trainer.resume(&dir)?;

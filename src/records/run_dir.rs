@@ -11,6 +11,7 @@
 //!     checkpoint.json
 //!     eval.json                   EVAL_FILE: the EvalReport
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
+//!     .lock                       the lock of the process writing here (crate::records::lock)
 //!   plots/                        PLOTS_DIR: the figures
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,

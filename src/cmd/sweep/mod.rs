@@ -24,6 +24,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::Interrupted;
 use crate::cmd::cli::SweepArgs;
 use ntm::config::Experiment;
+use ntm::records::lock::FolderLock;
 use ntm::records::report::{EvalReport, MetricsRecord};
 use ntm::records::run_dir::EXPERIMENT_FILE;
 use ntm::sweep::seed_run::{self, SeedRunError};
@@ -47,6 +48,8 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    // One writer per sweep folder (each job's `ntm train` locks its model folder).
+    let _lock = FolderLock::acquire(&plan.out, "ntm sweep")?;
     std::fs::create_dir_all(&plan.out).with_context(|| format!("{}: cannot create", plan.out.display()))?;
     let write = |path: PathBuf, experiment: &Experiment| {
         std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
