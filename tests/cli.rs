@@ -481,7 +481,19 @@ fn resume_with_a_different_model_size_is_refused() {
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
     let before = snapshot(&s.path("out"));
     s.fails(
-        &["train", "tiny.toml", "--model", "ntm", "--out", "out", "--resume", "--set", "models.ntm.memory.slots=6"],
+        // Refused even with consent to other settings: the checkpoint has another shape.
+        &[
+            "train",
+            "tiny.toml",
+            "--model",
+            "ntm",
+            "--out",
+            "out",
+            "--resume",
+            "--allow-changes",
+            "--set",
+            "models.ntm.memory.slots=6",
+        ],
         &["checkpoint.safetensors", "shape"],
     );
     assert!(snapshot(&s.path("out")) == before, "a refused resume changed the model folder");
@@ -492,7 +504,9 @@ fn a_failed_resume_leaves_experiment_toml_alone() {
     let s = Sandbox::new();
     s.run("out", &[]);
     let before = bytes(&s.path("out/experiment.toml"));
-    let out = s.ntm(&["run", "tiny.toml", "--out", "out", "--resume", "--set", "models.ntm.memory.slots=6"]);
+    let resume =
+        ["run", "tiny.toml", "--out", "out", "--resume", "--allow-changes", "--set", "models.ntm.memory.slots=6"];
+    let out = s.ntm(&resume);
     assert!(!out.status.success() && text(&out.stderr).contains("shape"), "{}", text(&out.stderr));
     assert!(bytes(&s.path("out/experiment.toml")) == before, "experiment.toml was rewritten");
 }

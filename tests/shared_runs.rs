@@ -2,12 +2,14 @@
 //! experiment: SIGTERM and SIGHUP stop training as Ctrl-C does (a checkpoint, one line, 128 +
 //! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
 //! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
-//! process id, a dead one's lock never in the way).
+//! process id, a dead one's lock never in the way), and a resume with other settings refused
+//! unless allowed and then recorded.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 mod sandbox;
 use sandbox::{bytes, metrics, read_json, snapshot, text, wait_for_exit, Sandbox};
 
@@ -206,4 +208,57 @@ fn a_sweep_folder_in_use_is_refused_naming_the_holder() {
     s.fails(&["summarize", "sw"], &["sw: ", &holder]);
     assert_eq!(snapshot(&s.path("sw")), before, "a refused sweep changed its folder");
     drop(held);
+}
+
+// ---------------------------------------------------------------------------------------
+// Changed settings
+
+#[test]
+fn a_resume_with_other_settings_is_refused_unless_allowed_and_then_recorded() {
+    let s = Sandbox::new();
+    let args = ["train", "tiny.toml", "--model", "ntm", "--out", "out"];
+    s.ok(&[&args[..], &["--set", "train.sequences=32"]].concat());
+    let before = snapshot(&s.path("out"));
+    let changed = [&args[..], &["--resume", "--set", "train.lr=1e-2", "--set", "train.batch=8"]].concat();
+    s.fails(
+        &changed,
+        &[
+            "out/ntm: --resume with settings that differ",
+            "train.batch = 4 -> 8",
+            "train.lr = 0.003 -> 0.01",
+            "--allow-changes",
+        ],
+    );
+    assert_eq!(snapshot(&s.path("out")), before, "a refused resume changed the folder");
+    // Raising train.sequences needs no consent (and is recorded like any change).
+    let out = s.ntm(&[&changed[..], &["--allow-changes", "--set", "train.sequences=64"]].concat());
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("note: model ntm: resuming with changed settings: train.batch = 4 -> 8"), "{stderr}");
+    let history = std::fs::read_to_string(s.path("out/ntm/changes.jsonl")).unwrap();
+    let lines: Vec<Value> = history.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{history}");
+    assert_eq!(lines[0]["sequences"], 32);
+    let fields: Vec<(&str, f64, f64)> = lines[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), c["old"].as_f64().unwrap(), c["new"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(fields, [("train.batch", 4.0, 8.0), ("train.lr", 0.003, 0.01), ("train.sequences", 32.0, 64.0)]);
+    // The commands that read the folder say so.
+    let eval = s.ntm(&["eval", "out/ntm", "--lengths", "2", "--sequences", "2"]);
+    let stderr = text(&eval.stderr);
+    assert!(eval.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("note: model ntm: trained with changed settings: at 32 sequences: train.batch = 4 -> 8"),
+        "{stderr}"
+    );
+    // Resuming again with the settings now recorded changes nothing more.
+    s.ok(&[
+        &args[..],
+        &["--resume", "--set", "train.lr=1e-2", "--set", "train.batch=8", "--set", "train.sequences=64"],
+    ]
+    .concat());
+    assert_eq!(std::fs::read_to_string(s.path("out/ntm/changes.jsonl")).unwrap(), history);
 }

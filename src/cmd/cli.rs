@@ -63,6 +63,10 @@ pub struct SweepArgs {
     /// Skip finished runs, continue unfinished ones from their checkpoints, start absent ones.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: go on with settings that differ from the runs' config.toml (refused
+    /// without it, but for train.sequences); each change is recorded in changes.jsonl.
+    #[arg(long)]
+    pub allow_changes: bool,
     /// Convergence threshold: training bit errors per sequence (mean over a report interval).
     #[arg(long, default_value_t = ntm::sweep::summary::DEFAULT_THRESHOLD)]
     pub threshold: f64,
@@ -114,9 +118,14 @@ pub struct ExperimentArgs {
     /// Replace a finished or partial run in the output folder.
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
-    /// Continue from the checkpoints in the output folder up to train.sequences.
+    /// Continue from the checkpoints in the output folder up to train.sequences (a model
+    /// folder without a checkpoint yet starts from scratch).
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: go on with settings that differ from the run's config.toml (refused
+    /// without it, but for train.sequences); each change is recorded in changes.jsonl.
+    #[arg(long)]
+    pub allow_changes: bool,
 }
 
 #[derive(Debug, clap::Args)]

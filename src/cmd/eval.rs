@@ -39,6 +39,9 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         jobs.push((loaded, plan));
     }
     super::note_left_out(&args.slots.map_or(String::new(), |s| s.to_string()), &left_out);
+    for (loaded, _) in &jobs {
+        super::note_history(&loaded.dir, &loaded.built.name)?;
+    }
     // --save writes into the model folders: one writer per folder (not while one trains).
     let mut locks = Vec::new();
     if args.save {

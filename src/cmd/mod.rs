@@ -17,9 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use anyhow::{bail, Context, Result};
 
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
+use ntm::config::diff::Difference;
 use ntm::config::Experiment;
 use ntm::records::checkpoint::{self, META_FILE};
 use ntm::records::lock::{self, FolderLock};
+use ntm::records::run_dir;
 use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
@@ -109,6 +111,59 @@ fn plan_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<Start> {
     Ok(Start::Fresh { clear: false })
 }
 
+/// Refuses (before anything is written) to resume model `name` of `experiment` from folder
+/// `dir` with settings other than its `config.toml`'s, unless `--allow-changes`; the number of
+/// sequences (`train.sequences`, to train longer) may change without. Returns the changes.
+fn check_changes(dir: &Path, experiment: &Experiment, name: &str, allow_changes: bool) -> Result<Vec<Difference>> {
+    let changes = run_dir::settings_changes(dir, experiment, name)?;
+    let needing: Vec<&Difference> = changes.iter().filter(|c| c.needs_consent()).collect();
+    if !needing.is_empty() && !allow_changes {
+        bail!(
+            "{}: --resume with settings that differ from the run's {}: {}; pass --allow-changes to go on with \
+             them (recorded in {}), or resume with the run's settings",
+            dir.display(),
+            run_dir::CONFIG_FILE,
+            differences_line(&needing),
+            run_dir::CHANGES_FILE
+        );
+    }
+    Ok(changes)
+}
+
+/// Says which settings a resume of model `name` from folder `dir` changes (and where they are
+/// recorded), if any; called after every check, before training.
+fn note_changes(dir: &Path, experiment: &Experiment, name: &str) -> Result<()> {
+    let changes = run_dir::settings_changes(dir, experiment, name)?;
+    if !changes.is_empty() {
+        note(&format!(
+            "note: model {name}: resuming with changed settings: {}; recorded in {}",
+            differences_line(&changes.iter().collect::<Vec<_>>()),
+            dir.join(run_dir::CHANGES_FILE).display()
+        ));
+    }
+    Ok(())
+}
+
+/// Says, for the commands that read model folder `dir` (of model `name`), at which sequences a
+/// resume changed which settings (its `changes.jsonl`), if any did.
+fn note_history(dir: &Path, name: &str) -> Result<()> {
+    let history = run_dir::read_changes(dir)?;
+    if !history.is_empty() {
+        let changes: Vec<String> = history.iter().map(|c| c.describe()).collect();
+        note(&format!(
+            "note: model {name}: trained with changed settings: {} ({})",
+            changes.join("; "),
+            dir.join(run_dir::CHANGES_FILE).display()
+        ));
+    }
+    Ok(())
+}
+
+/// `train.lr = 0.0001 -> 0.01, train.batch = 8 -> 16`.
+fn differences_line(changes: &[&Difference]) -> String {
+    changes.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+}
+
 /// Takes the lock of model folder `dir` for `command` and checks that the folder still calls
 /// for `start` (another process may have written it since it was read). The lock is held until
 /// the returned guard is dropped.
@@ -189,6 +244,9 @@ fn resume_command(command: &str, extra: &[&str], args: &ExperimentArgs, out: &Pa
     words.extend(["--out".into(), out.display().to_string()]);
     for assignment in &args.overrides {
         words.extend(["--set".into(), assignment.clone()]);
+    }
+    if args.allow_changes {
+        words.push("--allow-changes".into());
     }
     words.push("--resume".into());
     ntm::sweep::shell_line(&words)

@@ -13,7 +13,14 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
                 println!("{}", file.display());
             }
         }
-        PlotCommand::Curves { run, output } => println!("{}", curves(run, output.as_deref())?.display()),
+        PlotCommand::Curves { run, output } => {
+            let file = curves(run, output.as_deref())?;
+            for (name, dir) in ntm::records::run_dir::model_dirs(run)?.iter().filter_map(|d| Some((d.file_name()?, d)))
+            {
+                super::note_history(dir, &name.to_string_lossy())?;
+            }
+            println!("{}", file.display())
+        }
         PlotCommand::Generalisation { run, output } => {
             println!("{}", generalisation(run, output.as_deref())?.display())
         }

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
 use super::{
-    load_experiment, lock_model_dir, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start,
+    check_changes, load_experiment, lock_model_dir, note_changes, plan_model_dir, ready_model_dir, resume_command,
+    stop_flag, Interrupted, Start,
 };
 use crate::cmd::cli::RunArgs;
 use ntm::base::pool;
@@ -28,7 +29,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let mut starts = Vec::new();
     for name in &names {
-        starts.push(plan_model_dir(&out.join(name), &args.experiment)?);
+        let dir = out.join(name);
+        let start = plan_model_dir(&dir, &args.experiment)?;
+        if start == Start::Resume {
+            check_changes(&dir, &experiment, name, args.experiment.allow_changes)?;
+        }
+        starts.push(start);
     }
     // One writer per model folder, from here to the end of the run.
     let mut locks = Vec::new();
@@ -44,7 +50,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
         trainers.push(trainer);
     }
     for (name, &start) in names.iter().zip(&starts) {
-        ready_model_dir(&out.join(name), start, &args.experiment)?;
+        let dir = out.join(name);
+        if start == Start::Resume {
+            note_changes(&dir, &experiment, name)?;
+        }
+        ready_model_dir(&dir, start, &args.experiment)?;
     }
     super::note_shadowed(&experiment, &args.experiment.overrides, &names);
     let stop = stop_flag();

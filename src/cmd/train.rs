@@ -4,7 +4,8 @@ use anyhow::Result;
 use indicatif::MultiProgress;
 
 use super::{
-    load_experiment, lock_model_dir, plan_model_dir, ready_model_dir, resume_command, stop_flag, Interrupted, Start,
+    check_changes, load_experiment, lock_model_dir, note_changes, plan_model_dir, ready_model_dir, resume_command,
+    stop_flag, Interrupted, Start,
 };
 use crate::cmd::cli::TrainArgs;
 use ntm::train::progress::Progress;
@@ -24,10 +25,14 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     ntm::measure::budget::check_training(&experiment, &args.model)?;
     let dir = out.join(&args.model);
     let start = plan_model_dir(&dir, &args.experiment)?;
+    if start == Start::Resume {
+        check_changes(&dir, &experiment, &args.model, args.experiment.allow_changes)?;
+    }
     let _lock = lock_model_dir(&dir, start, &args.experiment, "ntm train")?;
     let mut trainer = Trainer::new(&experiment, &args.model)?;
     if start == Start::Resume {
         trainer.resume(&dir)?;
+        note_changes(&dir, &experiment, &args.model)?;
     }
     ready_model_dir(&dir, start, &args.experiment)?;
     super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));

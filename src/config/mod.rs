@@ -15,6 +15,7 @@ use crate::models::factory::ModelConfig;
 use crate::optim::curriculum::Curriculum;
 use crate::optim::OptimizerKind;
 
+pub mod diff;
 mod overrides;
 
 /// A whole experiment file.

@@ -33,7 +33,8 @@ impl Trainer {
         }
         let mut metrics = MetricsLog::open(dir, self.resumed.then_some(self.sequences))?;
         run_dir::clear_failure(dir)?;
-        run_dir::write_config(dir, &self.experiment, self.name())?;
+        // A resume with other settings (`--allow-changes`) records them in changes.jsonl.
+        run_dir::write_config_at(dir, &self.experiment, self.name(), self.resumed.then_some(self.sequences))?;
 
         self.clock = Instant::now();
         let started_at = self.sequences;

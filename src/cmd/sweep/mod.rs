@@ -44,7 +44,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     super::note_shadowed(&plan.experiment, &args.overrides, &plan.models);
     if args.print_commands {
         for (job, _) in &plan.work {
-            println!("ntm {}", shell_line(&job.train_args(&args.experiment, &plan.out, &args.overrides, mode(args))));
+            println!("ntm {}", shell_line(&job_args(args, &plan.out, job, mode(args))));
         }
         return Ok(());
     }
@@ -85,6 +85,16 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
+/// The arguments of `ntm` that run `job` of the sweep into `out`: its `ntm train` command
+/// ([`Job::train_args`]), with `--allow-changes` when the sweep resumes with it.
+fn job_args(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Vec<String> {
+    let mut words = job.train_args(&args.experiment, out, &args.overrides, mode);
+    if args.allow_changes && mode == Mode::Resume {
+        words.push("--allow-changes".into());
+    }
+    words
+}
+
 /// The command that continues an interrupted sweep.
 fn resume_command(args: &SweepArgs, out: &Path) -> String {
     let mut words: Vec<String> = vec!["ntm".into(), "sweep".into(), args.experiment.display().to_string()];
@@ -101,6 +111,9 @@ fn resume_command(args: &SweepArgs, out: &Path) -> String {
     }
     if args.threshold != DEFAULT_THRESHOLD {
         words.extend(["--threshold".into(), args.threshold.to_string()]);
+    }
+    if args.allow_changes {
+        words.push("--allow-changes".into());
     }
     words.push("--resume".into());
     shell_line(&words)
@@ -240,7 +253,7 @@ fn error_line(log: &Path) -> Option<String> {
 
 /// Starts the training process of `job`, its output appended to its log.
 fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Result<Child> {
-    let words = job.train_args(&args.experiment, out, &args.overrides, mode);
+    let words = job_args(args, out, job, mode);
     let path = job.log(out);
     let mut log = OpenOptions::new()
         .create(true)

@@ -131,6 +131,7 @@ fn decide(args: &SweepArgs, experiment: &Experiment, out: &Path, all: Vec<Job>) 
             FolderState::Checkpoint { .. } => {
                 let seeded = Experiment { seed: job.seed, ..experiment.clone() };
                 seed_run::check_resume(&seeded, &job.model, &dir)?;
+                super::super::check_changes(&dir, &seeded, &job.model, args.allow_changes)?;
                 Action::Train(Mode::Resume)
             }
         };
