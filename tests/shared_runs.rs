@@ -3,8 +3,9 @@
 //! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
 //! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
-//! unless allowed and then recorded.
+//! unless allowed and then recorded, and files that respect the umask.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -261,4 +262,40 @@ fn a_resume_with_other_settings_is_refused_unless_allowed_and_then_recorded() {
     ]
     .concat());
     assert_eq!(std::fs::read_to_string(s.path("out/ntm/changes.jsonl")).unwrap(), history);
+}
+
+// ---------------------------------------------------------------------------------------
+// Sharing
+
+/// The modes of every file and folder under `dir`, as `(path, mode)`.
+fn modes(dir: &Path) -> Vec<(String, u32)> {
+    let mut found = Vec::new();
+    for (path, _) in snapshot(dir) {
+        let mode = std::fs::metadata(dir.join(&path)).unwrap().permissions().mode() & 0o777;
+        found.push((path.display().to_string(), mode));
+    }
+    found
+}
+
+#[test]
+fn every_file_respects_the_umask() {
+    let s = Sandbox::new();
+    for (umask, file, folder) in [("002", 0o664, 0o775), ("077", 0o600, 0o700)] {
+        let out = format!("u{umask}");
+        let line = format!("umask {umask}; exec \"$0\" run tiny.toml --out {out} --set train.sequences=32");
+        let status = Command::new("sh")
+            .args(["-c", &line, env!("CARGO_BIN_EXE_ntm")])
+            .current_dir(s.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let found = modes(&s.path(&out));
+        assert!(found.iter().any(|(p, _)| p.ends_with("checkpoint.safetensors")));
+        for (path, mode) in found {
+            let expected = if s.path(&out).join(&path).is_dir() { folder } else { file };
+            assert_eq!(mode, expected, "umask {umask}: {path} has mode {mode:o}, not {expected:o}");
+        }
+    }
 }
