@@ -3,7 +3,8 @@
 //! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
 //! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
-//! unless allowed and then recorded, and files that respect the umask.
+//! unless allowed and then recorded, and files that respect the umask. Then what a user sees
+//! when output cannot be written, or an input is no file or an option no number.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -298,4 +299,53 @@ fn every_file_respects_the_umask() {
             assert_eq!(mode, expected, "umask {umask}: {path} has mode {mode:o}, not {expected:o}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Write errors, bad inputs
+
+#[test]
+fn a_failed_write_is_one_line_and_a_non_zero_exit() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    for args in [
+        &["eval", "out/ntm", "--json", "--lengths", "2", "--sequences", "2"][..],
+        &["episode", "tiny.toml"],
+        &["sweep", "tiny.toml", "--seeds", "1-2", "--print-commands"],
+    ] {
+        let out = s.command(args).stdout(full.try_clone().unwrap()).stderr(Stdio::piped()).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "ntm {args:?} into /dev/full: {}; {stderr}", out.status);
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            ["error: cannot write to standard output: No space left on device (os error 28)"]
+        );
+    }
+    s.fails(&["plot", "curves", "out", "-o", "/dev/full"], &["/dev/full"]);
+}
+
+#[test]
+fn an_input_that_is_no_file_and_a_negative_number_are_one_line() {
+    let s = Sandbox::new();
+    let fifo = std::ffi::CString::new(s.path("fifo.toml").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads the path it is given.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let child = s
+        .command(&["train", "fifo.toml", "--model", "ntm"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (status, stderr) = wait_for_exit(child, Duration::from_secs(30), "ntm train of a FIFO");
+    assert_eq!(
+        (status.code(), stderr.trim()),
+        (Some(1), "error: fifo.toml: cannot read: a FIFO (named pipe), not a file")
+    );
+    s.fails(&["run", "."], &["cannot read: a folder, not a file"]);
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
+    s.fails(&["eval", "out", "--lengths", "-5"], &["'-5'", "--lengths"]);
+    s.fails(&["plot", "heads", "out", "--length", "-5"], &["'-5'", "--length"]);
+    s.fails(&["sweep", "tiny.toml", "--seeds", "1", "--jobs", "-1"], &["'-1'", "--jobs"]);
+    s.fails(&["train", "tiny.toml"], &["--model"]);
 }

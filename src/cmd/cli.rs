@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Neural Turing Machines and LSTM baselines on the paper's algorithmic tasks.
 #[derive(Debug, Parser)]
@@ -10,6 +10,40 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parses the command line. A negative number is read as a value (`--lengths -5`), which the
+/// option's parser then refuses, naming the option, instead of as an unknown option.
+pub fn parse() -> Result<Cli, clap::Error> {
+    fn negatives(command: clap::Command) -> clap::Command {
+        command.allow_negative_numbers(true).mut_subcommands(negatives)
+    }
+    let mut command = negatives(Cli::command());
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+/// A parse error as one line: clap's first line (`error: invalid value '-5' for '--lengths
+/// <LENGTHS>': ...`) with the usage after it, for errors that clap would follow with a usage
+/// block and a tip.
+pub fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines.next().unwrap_or("error: invalid command line").to_owned();
+    // `error: the following required arguments were not provided:` lists them on the next lines.
+    if line.ends_with(':') {
+        let items: Vec<&str> = rendered
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        line = format!("{line} {}", items.join(", "));
+    }
+    if let Some(usage) = rendered.lines().find_map(|l| l.strip_prefix("Usage: ")) {
+        line = format!("{line} (usage: {usage})");
+    }
+    line
 }
 
 /// What to do.

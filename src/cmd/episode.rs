@@ -23,6 +23,6 @@ pub fn episode(args: &EpisodeArgs) -> Result<()> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let batch = task.sample(&mut rng, 1, args.length);
-    print!("{}", ntm_tasks::render_episode_in(&batch.episode(0), task.length_words()));
-    Ok(())
+    let text = ntm_tasks::render_episode_in(&batch.episode(0), task.length_words());
+    super::print(text.strip_suffix('\n').unwrap_or(&text))
 }

@@ -65,10 +65,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             [one] => serde_json::to_string_pretty(one)?,
             many => serde_json::to_string_pretty(many)?,
         };
-        println!("{json}");
+        super::print(&json)?;
     } else {
         let words = jobs.first().map(|(loaded, _)| loaded.experiment.task.build().length_words()).unwrap_or_default();
-        println!("{}", ntm::measure::eval::table(&reports, words));
+        super::print(&ntm::measure::eval::table(&reports, words))?;
     }
     Ok(())
 }

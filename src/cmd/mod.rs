@@ -38,6 +38,15 @@ pub fn execute(cli: Cli) -> Result<()> {
     }
 }
 
+/// Writes `text` and a newline to standard output. A write that fails (a full disk, a file
+/// system gone) is an error, which `main` prints as one line with a non-zero exit status,
+/// not a panic. (Output into a closed pipe ends the process by SIGPIPE, see `main`.)
+fn print(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush()).context("cannot write to standard output")
+}
+
 /// Says which models `--slots {slots}` left out; called once every option has been checked,
 /// so a bad option stays one line.
 fn note_left_out(slots: &str, names: &[String]) {
@@ -200,10 +209,9 @@ fn jobs_or_cores(jobs: Option<usize>) -> Result<usize> {
 /// table and draws the sweep's figures, as `ntm summarize` and the end of `ntm sweep` do.
 fn summarize_and_draw(dir: &Path, selection: Option<&Selection>, threshold: f64, jobs: usize) -> Result<()> {
     let record = summarize_dir(dir, selection, threshold, jobs)?;
-    println!("{}", ntm::sweep::summary::table(&record.summary));
+    print(&ntm::sweep::summary::table(&record.summary))?;
     let plots = ntm::plot::figures::sweep_figures(dir, &record, threshold)?;
-    println!("summary in {}, figures in {}", dir.join(SUMMARY_FILE).display(), plots.display());
-    Ok(())
+    print(&format!("summary in {}, figures in {}", dir.join(SUMMARY_FILE).display(), plots.display()))
 }
 
 /// Stopped by a signal with its checkpoints saved: `main` prints it (a line that says how to

@@ -10,7 +10,7 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
         PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
             for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
-                println!("{}", file.display());
+                super::print(&file.display().to_string())?;
             }
         }
         PlotCommand::Curves { run, output } => {
@@ -19,17 +19,17 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
             {
                 super::note_history(dir, &name.to_string_lossy())?;
             }
-            println!("{}", file.display())
+            super::print(&file.display().to_string())?
         }
         PlotCommand::Generalisation { run, output } => {
-            println!("{}", generalisation(run, output.as_deref())?.display())
+            super::print(&generalisation(run, output.as_deref())?.display().to_string())?
         }
-        PlotCommand::Bench { files, output } => println!("{}", bench(files, output.as_deref())?.display()),
+        PlotCommand::Bench { files, output } => super::print(&bench(files, output.as_deref())?.display().to_string())?,
         PlotCommand::Outputs { run, lengths, cells, slots, seed, output } => {
             let cells = cells.as_ref().map(|c| c.0.as_slice());
             let (file, left_out) = outputs(run, (lengths.as_deref(), cells), *slots, *seed, output.as_deref())?;
             super::note_left_out(&slots.map_or(String::new(), |n| n.to_string()), &left_out);
-            println!("{}", file.display())
+            super::print(&file.display().to_string())?
         }
     }
     Ok(())

@@ -70,7 +70,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         // Once stopped, a model not yet started still saves a checkpoint (at 0 sequences), so
         // that the whole run can be resumed.
         let outcome = trainer.fit(&dir, &progress, stop)?;
-        eprintln!("{}", outcome.describe(&name, &dir));
+        super::note(&outcome.describe(&name, &dir));
         if outcome.interrupted || stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -87,8 +87,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let signal = super::stop_signal().unwrap_or(libc::SIGINT);
         return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out), signal }.into());
     }
-    println!("{}", ntm::measure::eval::table(&reports, experiment.task.build().length_words()));
+    super::print(&ntm::measure::eval::table(&reports, experiment.task.build().length_words()))?;
     ntm::plot::figures::run_figures(&out, &experiment)?;
-    println!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display());
-    Ok(())
+    super::print(&format!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display()))
 }

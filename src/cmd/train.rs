@@ -38,7 +38,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     super::note_shadowed(&experiment, &args.experiment.overrides, std::slice::from_ref(&args.model));
     let progress = Progress::new(&args.model, &MultiProgress::new());
     let outcome = trainer.fit(&dir, &progress, stop_flag())?;
-    eprintln!("{}", outcome.describe(&args.model, &dir));
+    super::note(&outcome.describe(&args.model, &dir));
     if outcome.interrupted {
         let resume = resume_command("train", &["--model", &args.model], &args.experiment, &out);
         return Err(Interrupted { resume, signal: super::stop_signal().unwrap_or(libc::SIGINT) }.into());

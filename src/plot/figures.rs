@@ -135,7 +135,7 @@ pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result
 pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let text = crate::config::read_text(file).map_err(io(file))?;
         let more: Vec<BenchRow> = serde_json::from_str(&text)
             .map_err(|e| Error::Invalid(format!("{}: not the output of `ntm bench --json`: {e}", file.display())))?;
         rows.extend(more);

@@ -43,10 +43,11 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let plan = plan(args)?;
     super::note_shadowed(&plan.experiment, &args.overrides, &plan.models);
     if args.print_commands {
+        let mut lines = String::new();
         for (job, _) in &plan.work {
-            println!("ntm {}", shell_line(&job_args(args, &plan.out, job, mode(args))));
+            lines += &format!("ntm {}\n", shell_line(&job_args(args, &plan.out, job, mode(args))));
         }
-        return Ok(());
+        return super::print(lines.trim_end());
     }
     // One writer per sweep folder (each job's `ntm train` locks its model folder).
     let _lock = FolderLock::acquire(&plan.out, "ntm sweep")?;
