@@ -4,7 +4,7 @@
 //! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
 //! unless allowed and then recorded, and files that respect the umask. Then what a user sees
-//! when output cannot be written, or an input is no file or an option no number.
+//! when output is huge or cannot be written, or an input is no file or an option no number.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -302,7 +302,34 @@ fn every_file_respects_the_umask() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Write errors, bad inputs
+// Huge outputs, write errors, bad inputs
+
+#[test]
+fn a_huge_trace_is_refused_before_any_work_with_the_way_on() {
+    let s = Sandbox::new();
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
+    let before = snapshot(&s.path("out"));
+    let line = s.fails(
+        &["plot", "heads", "out/ntm", "--length", "100000"],
+        &[
+            "model ntm: its trace (out/plots/heads-ntm-100000.json) would take about",
+            "MiB",
+            "--no-trace",
+            "--trace-limit",
+        ],
+    );
+    assert!(line.contains("more than the limit of 256 MiB"), "{line}");
+    assert_eq!(snapshot(&s.path("out")), before, "a refused plot wrote something");
+    // The figure alone, and the estimate near the size written.
+    s.ok(&["plot", "heads", "out/ntm", "--length", "3", "--no-trace", "-o", "alone.png"]);
+    assert!(s.path("alone.png").is_file() && !s.path("alone.json").exists());
+    s.ok(&["plot", "heads", "out/ntm", "--length", "200", "-o", "traced.png"]);
+    let written = std::fs::metadata(s.path("traced.json")).unwrap().len() as f64;
+    let experiment = ntm::Experiment::load(&s.path("out/ntm/config.toml"), &[]).unwrap();
+    let ntm::ModelConfig::Ntm(config) = &experiment.models["ntm"] else { panic!("an NTM") };
+    let estimate = ntm::plot::episodes::trace_json_bytes(config, (5, 4), 401.0);
+    assert!((0.6..1.6).contains(&(estimate / written)), "estimated {estimate} bytes, written {written}");
+}
 
 #[test]
 fn a_failed_write_is_one_line_and_a_non_zero_exit() {

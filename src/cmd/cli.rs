@@ -235,6 +235,13 @@ pub enum PlotCommand {
         /// --slots]; with several NTMs, each model's name is added to the file's stem.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
+        /// Draw the figure without writing the trace (JSON) beside it.
+        #[arg(long, conflicts_with = "trace_limit")]
+        no_trace: bool,
+        /// The largest trace to write beside the figure, e.g. 2G (estimated before tracing;
+        /// a larger one is refused) [default: 256M].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        trace_limit: Option<f64>,
     },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {
@@ -382,6 +389,12 @@ pub struct Counts(pub Vec<usize>);
 /// A list of (length, repeat count) pairs, given as `10x20,20x10`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cells(pub Vec<(usize, usize)>);
+
+/// A size in bytes: `1234`, `512K`, `300M`, `2G` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<f64, String> {
+    ntm::measure::budget::parse_bytes(text)
+        .ok_or_else(|| format!("{:?} is not a size in bytes, e.g. 300M or 2G", text.trim()))
+}
 
 /// One count of at least 1 (a whole number: no sign, no fraction).
 pub fn parse_count(text: &str) -> Result<usize, String> {

@@ -8,8 +8,12 @@ use crate::cmd::cli::PlotCommand;
 
 pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
-        PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
-            for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
+        PlotCommand::Heads { path, length, repeats, slots, seed, output, no_trace, trace_limit } => {
+            let trace = match no_trace {
+                true => None,
+                false => Some(trace_limit.unwrap_or(ntm::plot::figures::TRACE_LIMIT)),
+            };
+            for file in heads(path, (*length, *repeats), *slots, *seed, (output.as_deref(), trace))? {
                 super::print(&file.display().to_string())?;
             }
         }
