@@ -4,7 +4,8 @@
 //! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
 //! unless allowed and then recorded, and files that respect the umask. Then what a user sees
-//! when output is huge or cannot be written, or an input is no file or an option no number.
+//! when output is huge or cannot be written, or an input is no file or an option no number,
+//! and on every run: the final table's loss, a note where the curves would be a point.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -375,4 +376,33 @@ fn an_input_that_is_no_file_and_a_negative_number_are_one_line() {
     s.fails(&["plot", "heads", "out", "--length", "-5"], &["'-5'", "--length"]);
     s.fails(&["sweep", "tiny.toml", "--seeds", "1", "--jobs", "-1"], &["'-1'", "--jobs"]);
     s.fails(&["train", "tiny.toml"], &["--model"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// What a researcher sees on every run
+
+#[test]
+fn the_final_table_has_the_loss_too_and_a_short_run_is_told_about_its_curves() {
+    let s = Sandbox::new();
+    let out = s.ntm(&["run", "tiny.toml", "--out", "out", "--set", "train.sequences=16"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let loss = lines.iter().position(|l| *l == "loss in bits per sequence").unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(lines[0], "bit errors per sequence");
+    for model in ["lstm", "ntm"] {
+        let report = read_json(&s.path(&format!("out/{model}/eval.json")));
+        let expected: Vec<String> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{:.3}", r["loss_bits"].as_f64().unwrap()))
+            .collect();
+        let row = lines[loss + 2..].iter().find(|l| l.starts_with(model)).unwrap();
+        assert_eq!(row.split_whitespace().skip(1).collect::<Vec<_>>(), expected, "{stdout}");
+    }
+    assert!(
+        stderr.contains("note: model ntm: train.report_every = 16 makes 1 report in 16 sequences, so its learning curves are a single point; --set train.report_every=4 draws them"),
+        "{stderr}"
+    );
 }

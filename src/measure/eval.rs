@@ -152,9 +152,24 @@ pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalRe
     evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, plan)
 }
 
-/// Model x length table of bit errors per sequence, lengths labelled in the task's `words`;
-/// with repeat counts, one row per model and count (a `-` where a report lacks that cell).
+/// Model x length tables of bit errors per sequence, then of the loss in bits per sequence,
+/// lengths labelled in the task's `words`; with repeat counts, one row per model and count (a
+/// `-` where a report lacks that cell).
 pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let errors = table_of(reports, words, "bit errors per sequence", |r| r.bit_errors);
+    if errors.is_empty() {
+        return errors;
+    }
+    errors + "\n\n" + &table_of(reports, words, "loss in bits per sequence", |r| r.loss_bits)
+}
+
+/// One table of `title` with the measure `value` of each result.
+fn table_of(
+    reports: &[EvalReport],
+    words: ntm_tasks::LengthWords,
+    title: &str,
+    value: impl Fn(&EvalResult) -> f64,
+) -> String {
     let all = || reports.iter().flat_map(|r| &r.results);
     let mut lengths: Vec<usize> = Vec::new();
     for r in all() {
@@ -166,7 +181,7 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
         return String::new();
     }
     let with_repeats = all().any(|r| r.repeats.is_some());
-    let mut s = String::from("bit errors per sequence\nmodel   ");
+    let mut s = format!("{title}\nmodel   ");
     if with_repeats {
         s += &format!("{:>8}", "repeats");
     }
@@ -187,7 +202,7 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
             }
             for &length in &lengths {
                 match report.results.iter().find(|r| r.length == length && r.repeats == count) {
-                    Some(r) => s += &format!("{:>9.3}", r.bit_errors),
+                    Some(r) => s += &format!("{:>9.3}", value(r)),
                     None => s += &format!("{:>9}", "-"),
                 }
             }
