@@ -5,7 +5,8 @@
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
 //! unless allowed and then recorded, and files that respect the umask. Then what a user sees
 //! when output is huge or cannot be written, or an input is no file or an option no number,
-//! and on every run: the final table's loss, a note where the curves would be a point.
+//! and on every run: the final table's loss, a note where the curves would be a point, an
+//! outputs figure without white space.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -405,4 +406,37 @@ fn the_final_table_has_the_loss_too_and_a_short_run_is_told_about_its_curves() {
         stderr.contains("note: model ntm: train.report_every = 16 makes 1 report in 16 sequences, so its learning curves are a single point; --set train.report_every=4 draws them"),
         "{stderr}"
     );
+}
+
+#[test]
+fn the_outputs_figure_is_mostly_ink() {
+    use ntm::records::report::OutputSample;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("outputs.png");
+    // Copy's test lengths for three models, 8 bits a step, half of them set.
+    let answer =
+        |length: usize| (0..length).map(|t| (0..8).map(|c| ((t + c) % 2) as f32).collect()).collect::<Vec<Vec<f32>>>();
+    let mut samples = Vec::new();
+    for model in ["lstm", "ntm", "ntm-ff"] {
+        for length in [10, 20, 30, 50, 120] {
+            samples.push(OutputSample {
+                model: model.into(),
+                length,
+                repeats: None,
+                target: answer(length),
+                output: answer(length),
+            });
+        }
+    }
+    ntm::plot::plot_outputs(&samples, "copy: target and output", &path).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = buffer[..info.buffer_size()].chunks(channels);
+    let (ink, all) =
+        pixels.fold((0usize, 0usize), |(ink, all), p| (ink + usize::from(p[..3] != [255, 255, 255]), all + 1));
+    let share = ink as f64 / all as f64;
+    assert!(share > 0.3, "{:.0}% of the {} x {} figure is ink", share * 100.0, info.width, info.height);
 }

@@ -354,7 +354,8 @@ pub fn outputs(
         true => "each length and repeat count",
         false => "each length",
     };
-    plot::plot_outputs_in(&samples, words, &format!("{task}: target and output at {what}"), &file)?;
+    let title = format!("{task}: target and each model's output at {what} (wrong bits outlined, counted on the right)");
+    plot::plot_outputs_in(&samples, words, &title, &file)?;
     Ok((file, left_out))
 }
 
