@@ -5,8 +5,8 @@
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
 //! unless allowed and then recorded, and files that respect the umask. Then what a user sees
 //! when output is huge or cannot be written, or an input is no file or an option no number,
-//! and on every run: the final table's loss, a note where the curves would be a point, an
-//! outputs figure without white space.
+//! and on every run: the final table's loss, a note where the curves would be a point, the
+//! episode's legend, an outputs figure without white space.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -406,6 +406,22 @@ fn the_final_table_has_the_loss_too_and_a_short_run_is_told_about_its_curves() {
         stderr.contains("note: model ntm: train.report_every = 16 makes 1 report in 16 sequences, so its learning curves are a single point; --set train.report_every=4 draws them"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_episode_has_a_legend_of_its_channels_and_cells() {
+    let s = Sandbox::new();
+    let stdout = s.ok(&["episode", "tiny.toml", "--length", "2"]);
+    for line in [
+        "legend:",
+        "  in  0-3  the bits of each vector of the sequence",
+        "  in  4    the delimiter: the sequence has ended",
+        "  out 0-3  the sequence, to write back",
+        "  mask     1 on the steps whose targets are scored",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "no line {line:?} in:\n{stdout}");
+    }
+    assert!(stdout.lines().last().unwrap().starts_with("  cells: . 0, # 1"), "{stdout}");
 }
 
 #[test]
