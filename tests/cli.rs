@@ -588,6 +588,8 @@ fn bad_experiments_give_one_error_line() {
         (&["run", "tiny.toml", "--set", "train.batch=abc"], &["--set train.batch=abc", "train.batch", "abc"]),
         (&["run", "tiny.toml", "--set", "train.lr=0"], &["train.lr = 0"]),
         (&["run", "tiny.toml", "--set", "train.batch"], &["--set train.batch", "key=value"]),
+        // Evaluated once trained, so checked before training.
+        (&["run", "tiny.toml", "--set", "eval.lengths=[]"], &["tiny.toml: eval.lengths = []", "ntm run"]),
     ];
     for (args, words) in cases {
         let args = [args, &["--out", "o"][..]].concat();

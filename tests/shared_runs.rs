@@ -5,7 +5,7 @@
 //! process id, a dead one's lock never in the way), and a resume with other settings refused
 //! unless allowed and then recorded, and files that respect the umask. Then what a user sees
 //! when output is huge or cannot be written, or an input is no file or an option no number,
-//! and on every run: the final table's loss, a note where the curves would be a point, the
+//! and on every run: every check before the first step, the final table's loss, a note where the curves would be a point, the
 //! episode's legend, an outputs figure without white space.
 
 use std::os::unix::fs::PermissionsExt;
@@ -377,6 +377,27 @@ fn an_input_that_is_no_file_and_a_negative_number_are_one_line() {
     s.fails(&["plot", "heads", "out", "--length", "-5"], &["'-5'", "--length"]);
     s.fails(&["sweep", "tiny.toml", "--seeds", "1", "--jobs", "-1"], &["'-1'", "--jobs"]);
     s.fails(&["train", "tiny.toml"], &["--model"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Checked before the first step
+
+#[test]
+fn run_checks_evaluation_and_figures_before_training() {
+    let s = Sandbox::new();
+    // An outputs figure of 20,000 steps a row would be wider than any figure may be.
+    for (set, words) in [
+        ("eval.lengths=[]", &["tiny.toml: eval.lengths = []", "`ntm run` evaluates every model once trained"][..]),
+        ("eval.lengths=[20000]", &["the figures could not be drawn once trained", "outputs.png", "pixels"][..]),
+    ] {
+        s.fails(&["run", "tiny.toml", "--out", "o", "--set", set], words);
+        assert!(!s.path("o").exists(), "--set {set}: refused after writing");
+    }
+    s.fails(
+        &["sweep", "tiny.toml", "--seeds", "1", "--out", "sw", "--set", "eval.lengths=[]"],
+        &["`ntm sweep` evaluates"],
+    );
+    assert!(!s.path("sw").exists());
 }
 
 // ---------------------------------------------------------------------------------------

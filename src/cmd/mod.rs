@@ -76,6 +76,24 @@ fn check_built_in(experiment: &Experiment, file: &Path, names: &[String]) -> Res
     Ok(())
 }
 
+/// Refuses (before anything is written) an experiment whose models could be trained but not
+/// evaluated afterwards, as `ntm run` and `ntm sweep` (`command`) do once each model is
+/// trained: no test lengths, lengths the task cannot draw, episodes too long for the memory.
+fn check_evaluation(experiment: &Experiment, file: &Path, names: &[String], command: &str) -> Result<()> {
+    if experiment.eval.lengths.is_empty() {
+        bail!(
+            "{}: eval.lengths = []: `{command}` evaluates every model once trained; give one or more test lengths \
+             (or train alone with `ntm train`)",
+            file.display()
+        );
+    }
+    for name in names {
+        ntm::measure::eval::check_plan(name, experiment, &experiment.eval)
+            .with_context(|| format!("{}: model {name} could not be evaluated once trained", file.display()))?;
+    }
+    Ok(())
+}
+
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;

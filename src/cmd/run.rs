@@ -27,6 +27,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     for name in &names {
         ntm::measure::budget::check_training(&experiment, name)?;
     }
+    super::check_evaluation(&experiment, &args.experiment.experiment, &names, "ntm run")?;
+    ntm::plot::figures::check_run_figures(&experiment).context("the figures could not be drawn once trained")?;
     let mut starts = Vec::new();
     for name in &names {
         let dir = out.join(name);

@@ -178,6 +178,45 @@ fn size_arg(bytes: f64) -> String {
     }
 }
 
+/// Checks, from the experiment alone, that the figures `ntm run` draws once every model is
+/// trained ([`run_figures`]) can be drawn: each NTM's heads at the longest training length
+/// (the memory to trace it, the size of its trace) and the outputs figure's size at the test
+/// lengths. `ntm run` calls it before training.
+pub fn check_run_figures(experiment: &crate::config::Experiment) -> Result<()> {
+    let task = experiment.task.build();
+    let io = (task.input_width(), task.output_width());
+    let longest = task.length_range().1;
+    let steps = budget::episode_steps(&experiment.task, longest, None);
+    for (name, model) in &experiment.models {
+        let ModelConfig::Ntm(config) = model else { continue };
+        budget::check_trace(name, model, io, steps)?;
+        let bytes = trace_json_bytes(config, io, steps);
+        if bytes > TRACE_LIMIT {
+            invalid!(
+                "model {name}: the trace of its heads figure at length {longest} would take about {}, more than the \
+                 limit of {}; lower task.max_length, or train with `ntm train` and draw with `ntm plot heads --no-trace`",
+                size(bytes),
+                size(TRACE_LIMIT)
+            );
+        }
+    }
+    let episodes: Vec<(usize, Option<usize>)> = match task.repeat_range() {
+        Some(_) => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
+        None => experiment.eval.lengths.iter().map(|&l| (l, None)).collect(),
+    };
+    let mut rng = crate::measure::eval::eval_rng(0);
+    let answer_steps: Vec<usize> = episodes
+        .iter()
+        .map(|&(length, repeats)| {
+            let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
+            batch.episode(0).mask.iter().filter(|&&m| m > 0.0).count()
+        })
+        .collect();
+    let file = Path::new(run_dir::PLOTS_DIR).join(run_dir::OUTPUTS_FIGURE);
+    plot::outputs_layout(&answer_steps, experiment.models.len(), io.1, &file)?;
+    Ok(())
+}
+
 /// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
 pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
     let mut rows: Vec<BenchRow> = Vec::new();

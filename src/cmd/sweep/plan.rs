@@ -69,6 +69,7 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         }
     };
     super::super::check_built_in(&experiment, &args.experiment, &models)?;
+    super::super::check_evaluation(&experiment, &args.experiment, &models, "ntm sweep")?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
     let all = jobs(&seeds, &models);
     let work = match args.print_commands {
