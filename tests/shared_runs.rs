@@ -1,12 +1,13 @@
 //! Long, shared and scheduled runs, end to end through the `ntm` binary on the tiny copy
 //! experiment: SIGTERM and SIGHUP stop training as Ctrl-C does (a checkpoint, one line, 128 +
-//! the signal), in `ntm train` and in `ntm sweep`, and a run stopped before its first
-//! checkpoint resumes from scratch; one writer per folder (a second refused naming the first's
-//! process id, a dead one's lock never in the way), and a resume with other settings refused
-//! unless allowed and then recorded, and files that respect the umask. Then what a user sees
-//! when output is huge or cannot be written, or an input is no file or an option no number,
-//! and on every run: every check before the first step, the final table's loss, a note where the curves would be a point, the
-//! episode's legend, an outputs figure without white space.
+//! the signal), a run stopped before its first checkpoint resumes from scratch, one writer per
+//! folder (a second refused naming the first's process id, a dead one's lock never in the
+//! way), a resume with other settings refused unless allowed and then recorded, files that
+//! respect the umask, and a sweep written as a SLURM job array whose task, run as SLURM runs
+//! it, is requeue-safe. Then what a user sees when output is huge or cannot be written, when
+//! an input is no file or an option no number, and on every run: every check before the first
+//! step, the final table's loss, a note where the curves would be a point, the episode's
+//! legend, an outputs figure without white space.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -301,6 +302,74 @@ fn every_file_respects_the_umask() {
             assert_eq!(mode, expected, "umask {umask}: {path} has mode {mode:o}, not {expected:o}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// A sweep as a SLURM job array
+
+/// Runs task `task` of the array script `script` as SLURM would (outside a SLURM job: no
+/// relay step), `ntm` being this build's.
+fn run_task(s: &Sandbox, script: &Path, task: usize) -> Child {
+    Command::new("bash")
+        .arg(script)
+        .current_dir(s.dir.path())
+        .env("SLURM_ARRAY_TASK_ID", task.to_string())
+        .env("NTM", env!("CARGO_BIN_EXE_ntm"))
+        .env_remove("SLURM_JOB_ID")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_sweep_as_a_slurm_array_gives_the_local_sweeps_summary_and_survives_a_preemption() {
+    let s = Sandbox::new();
+    let set =
+        ["--set", "train.sequences=20000", "--set", "train.report_every=200", "--set", "train.checkpoint_every=5000"];
+    let sweep = [&["sweep", "tiny.toml", "--seeds", "1-2", "--models", "lstm"][..], &set].concat();
+    s.ok(&[&sweep[..], &["--out", "local"]].concat());
+    let stdout = s.ok(&[&sweep[..], &["--out", "array", "--slurm"]].concat());
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "wrote array/slurm.sbatch: a SLURM array of 2 tasks (one per seed and model)",
+            "submit it with: sbatch array/slurm.sbatch",
+            "then, once every task has finished: ntm summarize array",
+        ]
+    );
+    let script = s.path("array/slurm.sbatch");
+    assert!(Command::new("bash").args(["-n"]).arg(&script).status().unwrap().success(), "not a valid bash script");
+    let text_of = std::fs::read_to_string(&script).unwrap();
+    assert!(text_of.contains("#SBATCH --array=1-2\n") && text_of.contains("#SBATCH --requeue\n"), "{text_of}");
+
+    // Task 1 preempted: SIGTERM reaches the script (`scancel --signal=TERM --batch`), which
+    // passes it on; ntm saves a checkpoint and the task ends with 143. Requeued, it resumes.
+    let mut first = run_task(&s, &script, 1);
+    let dir = s.path("array/seed-1/lstm");
+    wait_for_metrics(&mut first, &dir);
+    kill("TERM", first.id());
+    let status = first.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "the task's exit status after SIGTERM");
+    let at = read_json(&dir.join("checkpoint.json"))["sequences"].as_u64().unwrap();
+    assert!(at < 20000, "checkpoint at {at}");
+    assert!(!dir.join("eval.json").exists(), "evaluated after a preemption");
+    for task in [1, 2] {
+        let out = run_task(&s, &script, task).wait_with_output().unwrap();
+        assert!(out.status.success(), "task {task}: {}", text(&out.stderr));
+    }
+    let log = std::fs::read_to_string(s.path("array/seed-1/lstm.log")).unwrap();
+    assert!(log.contains("stopped by SIGTERM") && log.contains(&format!("training from {at} to 20000")), "{log}");
+    for seed in [1, 2] {
+        let dir = format!("seed-{seed}/lstm");
+        assert_same_training(&s.path("local").join(&dir), &s.path("array").join(&dir));
+        assert!(s.path("array").join(&dir).join("eval.json").is_file());
+    }
+    s.ok(&["summarize", "array"]);
+    assert!(
+        bytes(&s.path("local/summary.json")) == bytes(&s.path("array/summary.json")),
+        "the array's summary differs from the local sweep's"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

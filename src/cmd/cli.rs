@@ -108,6 +108,11 @@ pub struct SweepArgs {
     /// exit without writing anything; `ntm summarize DIR` then gathers the results.
     #[arg(long)]
     pub print_commands: bool,
+    /// Write a SLURM job array (DIR/slurm.sbatch: one task per seed and model, each its `ntm
+    /// train --resume` and evaluation, requeue-safe) instead of running the jobs here; submit
+    /// it with sbatch, then `ntm summarize DIR` (see docs/sweeps.md).
+    #[arg(long, conflicts_with_all = ["print_commands", "overwrite"])]
+    pub slurm: bool,
 }
 
 /// Arguments of `summarize`.

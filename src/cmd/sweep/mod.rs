@@ -28,6 +28,7 @@ use ntm::records::lock::FolderLock;
 use ntm::records::report::{EvalReport, MetricsRecord};
 use ntm::records::run_dir::EXPERIMENT_FILE;
 use ntm::sweep::seed_run::{self, SeedRunError};
+use ntm::sweep::slurm::{self, ArrayScript, ArrayTask};
 use ntm::sweep::summarize::Selection;
 use ntm::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
 use ntm::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
@@ -51,16 +52,11 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     // One writer per sweep folder (each job's `ntm train` locks its model folder).
     let _lock = FolderLock::acquire(&plan.out, "ntm sweep")?;
-    std::fs::create_dir_all(&plan.out).with_context(|| format!("{}: cannot create", plan.out.display()))?;
-    let write = |path: PathBuf, experiment: &Experiment| {
-        std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
-    };
-    write(plan.out.join(EXPERIMENT_FILE), &plan.experiment)?;
-    for &seed in &plan.seeds {
-        let dir = seed_dir(&plan.out, seed);
-        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-        write(dir.join(EXPERIMENT_FILE), &Experiment { seed, ..plan.experiment.clone() })?;
+    if args.slurm {
+        write_experiments(&plan)?;
+        return write_slurm(args, &plan);
     }
+    write_experiments(&plan)?;
 
     let started = Instant::now();
     let failed = run_jobs(args, &plan)?;
@@ -85,6 +81,59 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// Writes the sweep's experiment into its folder and each seed's into the seed's folder.
+fn write_experiments(plan: &Plan) -> Result<()> {
+    let write = |path: PathBuf, experiment: &Experiment| {
+        std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write(plan.out.join(EXPERIMENT_FILE), &plan.experiment)?;
+    for &seed in &plan.seeds {
+        let dir = seed_dir(&plan.out, seed);
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        write(dir.join(EXPERIMENT_FILE), &Experiment { seed, ..plan.experiment.clone() })?;
+    }
+    Ok(())
+}
+
+/// `--slurm`: writes the sweep's job array, `slurm.sbatch` in the sweep folder (see
+/// [`ntm::sweep::slurm`]), with a task for every job not yet trained and evaluated, and says
+/// how to submit it and gather the results.
+fn write_slurm(args: &SweepArgs, plan: &Plan) -> Result<()> {
+    let tasks: Vec<ArrayTask> = plan
+        .work
+        .iter()
+        .filter(|(_, action)| *action != Action::Skip)
+        .map(|(job, _)| ArrayTask {
+            label: job.label(),
+            train: job_args(args, &plan.out, job, Mode::Resume),
+            dir: job.dir(&plan.out).display().to_string(),
+            log: job.log(&plan.out).display().to_string(),
+        })
+        .collect();
+    let path = plan.out.join(SLURM_SCRIPT);
+    if tasks.is_empty() {
+        bail!("{}: every job is trained and evaluated already; nothing to submit", plan.out.display());
+    }
+    let workdir = std::env::current_dir().context("cannot read the current folder")?;
+    let ntm = std::env::current_exe().context("cannot find the ntm executable")?;
+    let name = format!("ntm-{}", plan.experiment.name);
+    let script =
+        slurm::array_script(&ArrayScript { name: &name, workdir: &workdir, ntm: &ntm, out: &plan.out, tasks: &tasks });
+    std::fs::write(&path, script).with_context(|| format!("{}: cannot write", path.display()))?;
+    let out = shell_line(&[plan.out.display().to_string()]);
+    super::print(&format!(
+        "wrote {}: a SLURM array of {} task{} (one per seed and model)\nsubmit it with: sbatch {}\nthen, once every \
+         task has finished: ntm summarize {out}",
+        path.display(),
+        tasks.len(),
+        if tasks.len() == 1 { "" } else { "s" },
+        shell_line(&[path.display().to_string()])
+    ))
+}
+
+/// The job array script `--slurm` writes into the sweep folder.
+const SLURM_SCRIPT: &str = "slurm.sbatch";
 
 /// The arguments of `ntm` that run `job` of the sweep into `out`: its `ntm train` command
 /// ([`Job::train_args`]), with `--allow-changes` when the sweep resumes with it.

@@ -76,10 +76,12 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
         false => decide(args, &experiment, &out, all)?,
     };
-    // Commands printed for other machines are checked there, by each `ntm train`.
+    // Commands printed for other machines are checked there, by each `ntm train`; the tasks of
+    // a SLURM array each get a node's share of their own.
     if !args.print_commands {
         let training: Vec<&Job> = work.iter().filter(|(_, a)| matches!(a, Action::Train(_))).map(|(j, _)| j).collect();
-        check_memory(&experiment, &training, (jobs_at_once, args.jobs.is_none()))?;
+        let at_once = if args.slurm { 1 } else { jobs_at_once };
+        check_memory(&experiment, &training, (at_once, args.jobs.is_none()))?;
     }
     Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
 }
