@@ -85,15 +85,18 @@ pub fn heads(
         Some(f) => f.to_owned(),
         None => plots_dir(path).join(run_dir::heads_figure(name, length, repeats, slots)),
     };
-    // Every trace's size checked before the first is traced.
+    // Every trace checked before the first is traced: the memory to trace it, then its size.
     for (_, experiment, name) in &ntms {
-        let (Some(limit), ModelConfig::Ntm(config)) = (trace_limit, &experiment.models[name]) else { continue };
+        let ModelConfig::Ntm(config) = &experiment.models[name] else { continue };
         let task = experiment.task.build();
         let length = length.unwrap_or_else(|| task.length_range().1);
         let mut config = config.clone();
         config.memory.slots = slots.unwrap_or(config.memory.slots);
         let steps = budget::episode_steps(&experiment.task, length, repeats);
-        let bytes = trace_json_bytes(&config, (task.input_width(), task.output_width()), steps);
+        let io = (task.input_width(), task.output_width());
+        budget::check_trace(name, &ModelConfig::Ntm(config.clone()), io, steps)?;
+        let Some(limit) = trace_limit else { continue };
+        let bytes = trace_json_bytes(&config, io, steps);
         if bytes > limit {
             invalid!(
                 "model {name}: its trace ({}) would take about {}, more than the limit of {}; pass --no-trace to \
