@@ -69,7 +69,6 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         }
     };
     super::super::check_built_in(&experiment, &args.experiment, &models)?;
-    super::super::check_evaluation(&experiment, &args.experiment, &models, "ntm sweep")?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(format!("{}-sweep", experiment.name)));
     let all = jobs(&seeds, &models);
     let work = match args.print_commands {
@@ -82,6 +81,11 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         let training: Vec<&Job> = work.iter().filter(|(_, a)| matches!(a, Action::Train(_))).map(|(j, _)| j).collect();
         let at_once = if args.slurm { 1 } else { jobs_at_once };
         check_memory(&experiment, &training, (at_once, args.jobs.is_none()))?;
+    }
+    // Each job is evaluated once trained: checked before the first starts (unless every job is
+    // trained and evaluated already).
+    if work.iter().any(|(_, action)| *action != Action::Skip) {
+        super::super::check_evaluation(&experiment, &args.experiment, &models, "ntm sweep")?;
     }
     Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
 }
