@@ -39,6 +39,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         jobs.push((loaded, plan));
     }
     super::note_left_out(&args.slots.map_or(String::new(), |s| s.to_string()), &left_out);
+    for (loaded, _) in &jobs {
+        super::note_history(&loaded.dir, &loaded.built.name)?;
+    }
+    // --save writes into the model folders: one writer per folder (not while one trains).
+    let mut locks = Vec::new();
+    if args.save {
+        for (loaded, _) in &jobs {
+            locks.push(ntm::records::lock::FolderLock::acquire(&loaded.dir, "ntm eval --save")?);
+        }
+    }
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {
         let report = match args.slots {
@@ -55,10 +65,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             [one] => serde_json::to_string_pretty(one)?,
             many => serde_json::to_string_pretty(many)?,
         };
-        println!("{json}");
+        super::print(&json)?;
     } else {
         let words = jobs.first().map(|(loaded, _)| loaded.experiment.task.build().length_words()).unwrap_or_default();
-        println!("{}", ntm::measure::eval::table(&reports, words));
+        super::print(&ntm::measure::eval::table(&reports, words))?;
     }
     Ok(())
 }

@@ -120,7 +120,29 @@ pub fn evaluate_model(
     experiment: &Experiment,
     plan: &EvalConfig,
 ) -> Result<EvalReport> {
+    let chunks = check_plan(name, experiment, plan)?;
     let task = experiment.task.build();
+    let chunk =
+        |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
+    let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
+    Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
+}
+
+/// A cell of an evaluation, `(length, repeats)`, and the sequences evaluated at once in it.
+pub type CellChunk = ((usize, Option<usize>), usize);
+
+/// Checks, before any work, that model `name` of `experiment` can be evaluated on `plan`: at
+/// least one length and one sequence, repeat counts only for a task with them, lengths the
+/// task can draw, and each cell's episodes within the memory there is, one sequence at a time
+/// at least. Returns each cell's chunk: the sequences evaluated at once.
+pub fn check_plan(name: &str, experiment: &Experiment, plan: &EvalConfig) -> Result<Vec<CellChunk>> {
+    let task = experiment.task.build();
+    if plan.lengths.is_empty() {
+        return Err(Error::Invalid("no test lengths (eval.lengths = []): give one or more".into()));
+    }
+    if plan.sequences == 0 {
+        return Err(Error::Invalid("0 test sequences (eval.sequences = 0): give at least 1".into()));
+    }
     if !plan.repeats.is_empty() && task.repeat_range().is_none() {
         return Err(Error::Invalid(format!(
             "repeat counts {:?}: the {} task has no repeat count (only repeat-copy has)",
@@ -141,10 +163,7 @@ pub fn evaluate_model(
         let steps = budget::episode_steps(&experiment.task, length, repeats);
         chunks.push(((length, repeats), budget::eval_chunk(name, config, io, steps, EVAL_BATCH)?));
     }
-    let chunk =
-        |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
-    let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
-    Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
+    Ok(chunks)
 }
 
 /// [`evaluate_model`] of a model loaded from its folder.
@@ -152,9 +171,24 @@ pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalRe
     evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, plan)
 }
 
-/// Model x length table of bit errors per sequence, lengths labelled in the task's `words`;
-/// with repeat counts, one row per model and count (a `-` where a report lacks that cell).
+/// Model x length tables of bit errors per sequence, then of the loss in bits per sequence,
+/// lengths labelled in the task's `words`; with repeat counts, one row per model and count (a
+/// `-` where a report lacks that cell).
 pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let errors = table_of(reports, words, "bit errors per sequence", |r| r.bit_errors);
+    if errors.is_empty() {
+        return errors;
+    }
+    errors + "\n\n" + &table_of(reports, words, "loss in bits per sequence", |r| r.loss_bits)
+}
+
+/// One table of `title` with the measure `value` of each result.
+fn table_of(
+    reports: &[EvalReport],
+    words: ntm_tasks::LengthWords,
+    title: &str,
+    value: impl Fn(&EvalResult) -> f64,
+) -> String {
     let all = || reports.iter().flat_map(|r| &r.results);
     let mut lengths: Vec<usize> = Vec::new();
     for r in all() {
@@ -166,7 +200,7 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
         return String::new();
     }
     let with_repeats = all().any(|r| r.repeats.is_some());
-    let mut s = String::from("bit errors per sequence\nmodel   ");
+    let mut s = format!("{title}\nmodel   ");
     if with_repeats {
         s += &format!("{:>8}", "repeats");
     }
@@ -187,7 +221,7 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
             }
             for &length in &lengths {
                 match report.results.iter().find(|r| r.length == length && r.repeats == count) {
-                    Some(r) => s += &format!("{:>9.3}", r.bit_errors),
+                    Some(r) => s += &format!("{:>9.3}", value(r)),
                     None => s += &format!("{:>9}", "-"),
                 }
             }

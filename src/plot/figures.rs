@@ -12,7 +12,7 @@ use crate::measure::bench::BenchRow;
 use crate::measure::budget;
 use crate::models::factory::ModelConfig;
 use crate::models::resize::check_room;
-use crate::plot::episodes::{output_sample, trace_episode, write_json};
+use crate::plot::episodes::{output_sample, trace_episode, trace_json_bytes, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::records::report::EvalReport;
 use crate::records::run_dir::{
@@ -37,7 +37,13 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
     }
 }
 
-/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
+/// The largest trace `ntm plot heads` writes beside its figure unless told otherwise
+/// (`--trace-limit`): 256 MiB, about length 15,000 for the copy NTM.
+pub const TRACE_LIMIT: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it,
+/// if `trace_limit` is given and the trace's estimated size is within it (else one line refuses
+/// before any work, with the estimate: see [`crate::plot::episodes::trace_json_bytes`]).
 /// `length` (default: the task's longest training length) is the episode's length, `repeats`
 /// its repeat count (repeat copy; default: drawn from the training range); `slots` the
 /// memory slots to run each NTM with (default: as trained; see [`crate::models::resize`]).
@@ -46,7 +52,7 @@ pub fn heads(
     (length, repeats): (Option<usize>, Option<usize>),
     slots: Option<usize>,
     seed: u64,
-    output: Option<&Path>,
+    (output, trace_limit): (Option<&Path>, Option<f64>),
 ) -> Result<Vec<PathBuf>> {
     if length == Some(0) {
         invalid!("--length 0: must be at least 1");
@@ -74,6 +80,34 @@ pub fn heads(
         invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
     }
     let several = ntms.len() > 1;
+    let file_of = |name: &str, length: usize| match output {
+        Some(f) if several => run_dir::with_model_name(f, name),
+        Some(f) => f.to_owned(),
+        None => plots_dir(path).join(run_dir::heads_figure(name, length, repeats, slots)),
+    };
+    // Every trace checked before the first is traced: the memory to trace it, then its size.
+    for (_, experiment, name) in &ntms {
+        let ModelConfig::Ntm(config) = &experiment.models[name] else { continue };
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        let mut config = config.clone();
+        config.memory.slots = slots.unwrap_or(config.memory.slots);
+        let steps = budget::episode_steps(&experiment.task, length, repeats);
+        let io = (task.input_width(), task.output_width());
+        budget::check_trace(name, &ModelConfig::Ntm(config.clone()), io, steps)?;
+        let Some(limit) = trace_limit else { continue };
+        let bytes = trace_json_bytes(&config, io, steps);
+        if bytes > limit {
+            invalid!(
+                "model {name}: its trace ({}) would take about {}, more than the limit of {}; pass --no-trace to \
+                 draw the figure without it, or --trace-limit {} to write it anyway",
+                file_of(name, length).with_extension("json").display(),
+                size(bytes),
+                size(limit),
+                size_arg(bytes)
+            );
+        }
+    }
     let mut written = Vec::new();
     for (dir, experiment, name) in ntms {
         let task = experiment.task.build();
@@ -92,11 +126,7 @@ pub fn heads(
         let io = (task.input_width(), task.output_width());
         budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, repeats))?;
         let trace = trace_episode(&loaded, length, repeats, seed)?;
-        let file = match output {
-            Some(f) if several => run_dir::with_model_name(f, &name),
-            Some(f) => f.to_owned(),
-            None => plots_dir(path).join(run_dir::heads_figure(&name, length, repeats, slots)),
-        };
+        let file = file_of(&name, length);
         let episode = match repeats {
             Some(r) => format!("length {length} x {r} repeats"),
             None => task.length_words().episode(length),
@@ -112,7 +142,9 @@ pub fn heads(
             trace.trained_sequences
         );
         plot::plot_heads(&trace, &title, &file)?;
-        write_json(&file.with_extension("json"), &trace)?;
+        if trace_limit.is_some() {
+            write_json(&file.with_extension("json"), &trace)?;
+        }
         written.push(file);
     }
     Ok(written)
@@ -123,7 +155,7 @@ pub fn heads(
 /// generalisation and the outputs at the experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
-        heads(out, (None, None), None, 0, None)?;
+        heads(out, (None, None), None, 0, (None, Some(TRACE_LIMIT)))?;
     }
     curves(out, None)?;
     generalisation(out, None)?;
@@ -131,11 +163,68 @@ pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result
     Ok(())
 }
 
+/// `1.7 GB`, `256 MiB`: a file size for messages.
+fn size(bytes: f64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    match bytes >= GIB {
+        true => format!("{:.1} GiB", bytes / GIB),
+        false => budget::mib(bytes),
+    }
+}
+
+/// A `--trace-limit` that admits `bytes`: `2G`, `700M`.
+fn size_arg(bytes: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    match bytes >= 1024.0 * MIB {
+        true => format!("{}G", (bytes / (1024.0 * MIB)).ceil()),
+        false => format!("{}M", (bytes / MIB).ceil()),
+    }
+}
+
+/// Checks, from the experiment alone, that the figures `ntm run` draws once every model is
+/// trained ([`run_figures`]) can be drawn: each NTM's heads at the longest training length
+/// (the memory to trace it, the size of its trace) and the outputs figure's size at the test
+/// lengths. `ntm run` calls it before training.
+pub fn check_run_figures(experiment: &crate::config::Experiment) -> Result<()> {
+    let task = experiment.task.build();
+    let io = (task.input_width(), task.output_width());
+    let longest = task.length_range().1;
+    let steps = budget::episode_steps(&experiment.task, longest, None);
+    for (name, model) in &experiment.models {
+        let ModelConfig::Ntm(config) = model else { continue };
+        budget::check_trace(name, model, io, steps)?;
+        let bytes = trace_json_bytes(config, io, steps);
+        if bytes > TRACE_LIMIT {
+            invalid!(
+                "model {name}: the trace of its heads figure at length {longest} would take about {}, more than the \
+                 limit of {}; lower task.max_length, or train with `ntm train` and draw with `ntm plot heads --no-trace`",
+                size(bytes),
+                size(TRACE_LIMIT)
+            );
+        }
+    }
+    let episodes: Vec<(usize, Option<usize>)> = match task.repeat_range() {
+        Some(_) => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
+        None => experiment.eval.lengths.iter().map(|&l| (l, None)).collect(),
+    };
+    let mut rng = crate::measure::eval::eval_rng(0);
+    let answer_steps: Vec<usize> = episodes
+        .iter()
+        .map(|&(length, repeats)| {
+            let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
+            batch.episode(0).mask.iter().filter(|&&m| m > 0.0).count()
+        })
+        .collect();
+    let file = Path::new(run_dir::PLOTS_DIR).join(run_dir::OUTPUTS_FIGURE);
+    plot::outputs_layout(&answer_steps, experiment.models.len(), io.1, &file)?;
+    Ok(())
+}
+
 /// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
 pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let text = crate::config::read_text(file).map_err(io(file))?;
         let more: Vec<BenchRow> = serde_json::from_str(&text)
             .map_err(|e| Error::Invalid(format!("{}: not the output of `ntm bench --json`: {e}", file.display())))?;
         rows.extend(more);
@@ -307,7 +396,8 @@ pub fn outputs(
         true => "each length and repeat count",
         false => "each length",
     };
-    plot::plot_outputs_in(&samples, words, &format!("{task}: target and output at {what}"), &file)?;
+    let title = format!("{task}: target and each model's output at {what} (wrong bits outlined, counted on the right)");
+    plot::plot_outputs_in(&samples, words, &title, &file)?;
     Ok((file, left_out))
 }
 

@@ -40,7 +40,7 @@ pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use heads::plot_heads;
-pub use outputs::{plot_outputs, plot_outputs_in};
+pub use outputs::{outputs_layout, plot_outputs, plot_outputs_in, OutputsLayout};
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 pub use scaling::{log_log_slope, plot_scaling};
 pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};

@@ -11,6 +11,9 @@
 //!     checkpoint.json
 //!     eval.json                   EVAL_FILE: the EvalReport
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
+//!     changes.jsonl               CHANGES_FILE: settings changed by a resume, a SettingsChange
+//!                                   per resume that changed any (`--allow-changes`)
+//!     .lock                       the lock of the process writing here (crate::records::lock)
 //!   plots/                        PLOTS_DIR: the figures
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
@@ -25,6 +28,9 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use crate::config::diff::{differences, Difference};
 use crate::config::Experiment;
 use crate::error::{io, Error, Result};
 use crate::models::factory::{BuiltModel, ModelConfig};
@@ -42,6 +48,8 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const EVAL_FILE: &str = "eval.json";
 /// The record of a numerical fault that stopped training, in a model folder.
 pub const FAILURE_FILE: &str = "failure.json";
+/// The settings a resume changed, one [`SettingsChange`] per line, in a model folder.
+pub const CHANGES_FILE: &str = "changes.jsonl";
 /// The figures' folder, in a run folder.
 pub const PLOTS_DIR: &str = "plots";
 /// The learning curves of every model, in the plots folder.
@@ -86,6 +94,99 @@ pub fn write_experiment(out: &Path, experiment: &Experiment) -> Result<()> {
 pub fn write_config(dir: &Path, experiment: &Experiment, name: &str) -> Result<()> {
     let path = dir.join(CONFIG_FILE);
     std::fs::write(&path, experiment.single_model(name).to_toml()).map_err(io(&path))
+}
+
+/// The fields in which `experiment`, restricted to model `name`, differs from what model folder
+/// `dir` recorded in its `config.toml` (none if it has none yet): what resuming `dir` with
+/// `experiment` would change.
+pub fn settings_changes(dir: &Path, experiment: &Experiment, name: &str) -> Result<Vec<Difference>> {
+    if !dir.join(CONFIG_FILE).is_file() {
+        return Ok(Vec::new());
+    }
+    let (recorded, _) = read_config(dir)?;
+    Ok(differences(&recorded, &experiment.single_model(name)))
+}
+
+/// Settings that a resume changed, at the checkpoint it resumed from: a line of `changes.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsChange {
+    /// Sequences trained before the new settings took over.
+    pub sequences: u64,
+    /// Each field that changed, with its old and new value.
+    pub changes: Vec<Difference>,
+}
+
+impl SettingsChange {
+    /// `at 3000 sequences: train.lr = 0.0001 -> 0.01`.
+    pub fn describe(&self) -> String {
+        let fields: Vec<String> = self.changes.iter().map(Difference::to_string).collect();
+        format!("at {} sequences: {}", self.sequences, fields.join(", "))
+    }
+}
+
+/// Appends `change` to model folder `dir`'s `changes.jsonl`.
+pub fn append_change(dir: &Path, change: &SettingsChange) -> Result<()> {
+    let path = dir.join(CHANGES_FILE);
+    let line = serde_json::to_string(change).expect("a settings change serialises");
+    let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+    writeln!(file, "{line}").map_err(io(&path))
+}
+
+/// The settings changes recorded in model folder `dir` (none without `changes.jsonl`).
+pub fn read_changes(dir: &Path) -> Result<Vec<SettingsChange>> {
+    let path = dir.join(CHANGES_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| Error::Invalid(format!("{}: line {}: {e}", path.display(), i + 1)))
+        })
+        .collect()
+}
+
+/// Drops the settings changes recorded past `sequences` (by a resume from a checkpoint that a
+/// later resume went back before).
+fn truncate_changes(dir: &Path, sequences: u64) -> Result<()> {
+    let kept: Vec<SettingsChange> = read_changes(dir)?.into_iter().filter(|c| c.sequences <= sequences).collect();
+    let path = dir.join(CHANGES_FILE);
+    if kept.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        };
+    }
+    let text: String =
+        kept.iter().map(|c| serde_json::to_string(c).expect("a settings change serialises") + "\n").collect();
+    std::fs::write(&path, text).map_err(io(&path))
+}
+
+/// Writes `config.toml` of a training of model `name` of `experiment` in folder `dir` starting
+/// at `resumed_at` sequences (`None`: from scratch, when the folder's history is cleared): a
+/// resume whose settings differ from the recorded ones appends them to `changes.jsonl`.
+pub fn write_config_at(dir: &Path, experiment: &Experiment, name: &str, resumed_at: Option<u64>) -> Result<()> {
+    match resumed_at {
+        Some(sequences) => {
+            truncate_changes(dir, sequences)?;
+            let changes = settings_changes(dir, experiment, name)?;
+            if !changes.is_empty() {
+                append_change(dir, &SettingsChange { sequences, changes })?;
+            }
+        }
+        None => {
+            let path = dir.join(CHANGES_FILE);
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(io(&path)(e));
+                }
+            }
+        }
+    }
+    write_config(dir, experiment, name)
 }
 
 /// The experiment (this model only) and the model's name recorded in model folder `dir`:
