@@ -6,7 +6,7 @@
 //! | function | figure | paper |
 //! | --- | --- | --- |
 //! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time | fig. 6 |
-//! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model | fig. 3 |
+//! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
@@ -26,6 +26,7 @@ pub mod figures;
 mod generalisation;
 mod grid;
 mod heads;
+mod optimum;
 mod outputs;
 mod repeat_grid;
 mod scaling;
