@@ -26,7 +26,7 @@ pub enum Command {
     Plot(PlotCommand),
     /// Measure training speed (ms per time step and per sequence) and peak memory.
     Bench(BenchArgs),
-    /// Print one episode of an experiment's task as text (inputs, targets, mask).
+    /// Print one episode of an experiment's task as text (inputs, targets, mask), or as JSON.
     Episode(EpisodeArgs),
     /// Train an experiment once per seed (one process per seed and model), evaluate every run,
     /// summarise across seeds (summary.json, a table) and draw the sweep's figures.
@@ -98,6 +98,12 @@ pub struct EpisodeArgs {
     /// Override a field of the experiment by its dotted path, e.g. task.bits=4.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Print the episode as JSON instead of text: its length, inputs, targets and mask
+    /// ([time][channel]), the optimal predictor's probabilities (`reference`, dynamic N-grams)
+    /// and what the task drew beside them (`info`: the N-gram table, the priorities), so
+    /// that a generator can be checked from outside.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments shared by `run` and `train`.

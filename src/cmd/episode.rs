@@ -1,4 +1,4 @@
-//! `ntm episode`: one episode of an experiment's task, drawn as text.
+//! `ntm episode`: one episode of an experiment's task, drawn as text or printed as JSON.
 
 use anyhow::{bail, Result};
 use rand::SeedableRng;
@@ -23,6 +23,10 @@ pub fn episode(args: &EpisodeArgs) -> Result<()> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let batch = task.sample(&mut rng, 1, args.length);
-    print!("{}", ntm_tasks::render_episode_in(&batch.episode(0), task.length_words()));
+    let episode = batch.episode(0);
+    match args.json {
+        true => println!("{}", serde_json::to_string(&episode)?),
+        false => print!("{}", ntm_tasks::render_episode_in(&episode, task.length_words())),
+    }
     Ok(())
 }
