@@ -199,6 +199,22 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Priority sort: the slot each head weights against the priority of the vector
+    /// concerned, one panel per head (the paper's figure 17).
+    Priorities {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Number of input vectors of the episode [default: the most trained on, task.max_inputs].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode (the same episode as `plot heads` with the same --length and --seed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/priorities-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {
         /// A run folder.

@@ -195,7 +195,9 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
         .set_label_area_size(LabelAreaPosition::Bottom, bottom)
         .build_cartesian_2d(0.0..1.0, scale.lo..scale.hi)?;
     let (_, h) = chart.plotting_area().dim_in_pixel();
-    let fmt = |v: &f64| format_number(*v);
+    // A tick a rounding error away from 0 (the middle of a symmetric bar) reads 0.
+    let tiny = 1e-9 * (scale.hi - scale.lo).abs();
+    let fmt = |v: &f64| format_number(if v.abs() < tiny { 0.0 } else { *v });
     chart
         .configure_mesh()
         .disable_mesh()

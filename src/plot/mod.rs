@@ -9,6 +9,7 @@
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
+//! | [`plot_priorities`] | priority sort: the slot each head weights against the priority of the vector concerned | fig. 17 |
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
 //! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
 //! | [`plot_sweep_convergence`] | per seed: sequences to converge, relapses, divergence | - |
@@ -28,6 +29,7 @@ mod grid;
 mod heads;
 mod optimum;
 mod outputs;
+mod priorities;
 mod repeat_grid;
 mod scaling;
 mod style;
@@ -42,6 +44,7 @@ pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use heads::plot_heads;
 pub use outputs::{plot_outputs, plot_outputs_in};
+pub use priorities::{head_priorities, plot_priorities, HeadPoint, HeadPriorities};
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 pub use scaling::{log_log_slope, plot_scaling};
 pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};

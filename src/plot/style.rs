@@ -202,7 +202,8 @@ pub(crate) fn format_number(v: f64) -> String {
     } else if a >= 0.01 {
         trim(format!("{v:.3}"))
     } else {
-        format!("1e{}", v.log10().round() as i32)
+        let sign = if v < 0.0 { "-" } else { "" };
+        format!("{sign}1e{}", a.log10().round() as i32)
     }
 }
 
@@ -252,6 +253,7 @@ mod tests {
         assert_eq!(format_number(1_500_000.0), "1.5M");
         assert_eq!(format_number(0.5), "0.5");
         assert_eq!(format_number(0.001), "1e-3");
+        assert_eq!(format_number(-0.001), "-1e-3");
         assert_eq!(format_number(120.0), "120");
     }
 

@@ -65,6 +65,12 @@ pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
     }
 }
 
+/// The priority sort figure of model `name` on an episode of `length` inputs, in the plots
+/// folder (its trace beside it, as `.json`): `priorities-ntm-20.png`.
+pub fn priorities_figure(name: &str, length: usize) -> String {
+    format!("priorities-{name}-{length}.png")
+}
+
 /// Where model `name`'s figure goes when the user named the file `output` but several models
 /// are drawn: `name` is added to the file's stem (`figs/heads.png` -> `figs/heads-ntm-ff.png`).
 pub fn with_model_name(output: &Path, name: &str) -> PathBuf {
