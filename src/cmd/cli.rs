@@ -199,6 +199,22 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Dynamic N-grams: each NTM head's mean weighting per memory slot, by the context of the
+    /// last bits, over one episode (the idea of the paper's figure 15: one slot per context).
+    Contexts {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Bits in the episode [default: the longest training length, task.max_length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/contexts-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Priority sort: the slot each head weights against the priority of the vector
     /// concerned, one panel per head (the paper's figure 17).
     Priorities {

@@ -2,7 +2,7 @@
 //! (each drawn by the library's [`ntm::plot::figures`]).
 
 use anyhow::Result;
-use ntm::plot::figures::{bench, curves, generalisation, heads, outputs, priorities};
+use ntm::plot::figures::{bench, contexts, curves, generalisation, heads, outputs, priorities};
 
 use crate::cmd::cli::PlotCommand;
 
@@ -10,6 +10,11 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
         PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
             for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
+                println!("{}", file.display());
+            }
+        }
+        PlotCommand::Contexts { path, length, seed, output } => {
+            for file in contexts(path, *length, *seed, output.as_deref())? {
                 println!("{}", file.display());
             }
         }

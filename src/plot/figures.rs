@@ -125,6 +125,58 @@ fn ntm_models(path: &Path) -> Result<Vec<(PathBuf, crate::config::Experiment, St
     Ok(ntms)
 }
 
+/// The contexts figure (dynamic N-grams; the idea of the paper's figure 15) of every NTM under
+/// `path` on one episode of `length` bits (default: the longest training length) drawn from
+/// `seed`: each head's mean weighting per memory slot, by the context of the last bits (see
+/// [`plot::ContextUse`]); also writes that table as JSON beside each figure.
+pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    let ntms = ntm_models(path)?;
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let ntm_tasks::TaskSpec::DynamicNgrams(spec) = &experiment.task else {
+            invalid!(
+                "{}: model {name} was trained on the {} task; the contexts figure is for dynamic-ngrams (plot heads draws any task)",
+                dir.display(),
+                experiment.task.name()
+            );
+        };
+        let context = spec.context;
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        if length > MAX_LENGTH {
+            invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+        }
+        if let Err(e) = task.check_length(length) {
+            invalid!("--length {length}: {e}");
+        }
+        let loaded = load_model_sized(&dir, None)?;
+        let io = (task.input_width(), task.output_width());
+        let steps = budget::episode_steps(&loaded.experiment.task, length, None);
+        budget::check_trace(&name, &loaded.built.config, io, steps)?;
+        let trace = trace_episode(&loaded, length, None, seed)?;
+        let uses = plot::ContextUse::of(&trace, context);
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::contexts_figure(&name, length)),
+        };
+        let title = format!(
+            "{}, {length} bits: where {} reads and writes, by context, after {} sequences",
+            trace.task,
+            model_title(&name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_contexts(&uses, &title, &file)?;
+        write_json(&file.with_extension("json"), &uses)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
 /// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
 /// priority sort: on one episode of `length` inputs (default: the most trained on) drawn from
 /// `seed` (the episode `heads` draws with the same length and seed), the slot each head
@@ -175,12 +227,15 @@ pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<
 }
 
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM at the longest training length (for priority sort also where
-/// they go by priority), the learning curves, the generalisation and the outputs at the
-/// experiment's test lengths.
+/// them: the heads of every NTM at the longest training length (for dynamic N-grams also where
+/// they go by context, for priority sort where they go by priority), the learning curves, the
+/// generalisation and the outputs at the experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
         heads(out, (None, None), None, 0, None)?;
+        if matches!(experiment.task, ntm_tasks::TaskSpec::DynamicNgrams(_)) {
+            contexts(out, None, 0, None)?;
+        }
         if experiment.task.name() == "priority-sort" {
             priorities(out, None, 0, None)?;
         }

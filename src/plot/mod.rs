@@ -6,6 +6,7 @@
 //! | function | figure | paper |
 //! | --- | --- | --- |
 //! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time | fig. 6 |
+//! | [`plot_contexts`] | dynamic N-grams: each head's mean weighting per memory slot, by context | fig. 15 |
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
@@ -20,6 +21,7 @@
 //! drawn grey, clamped or skipped; data with nothing to draw is a [`PlotError::Empty`].
 
 mod axes;
+mod contexts;
 mod convergence;
 mod curves;
 pub mod episodes;
@@ -39,6 +41,7 @@ use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+pub use contexts::{context_bits, plot_contexts, ContextUse, HeadContexts};
 pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};

@@ -51,6 +51,12 @@ pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 /// Target and output at each test length, in the plots folder.
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
 
+/// The contexts figure of model `name` on an episode of `length` bits (dynamic N-grams), in the
+/// plots folder (its table beside it, as `.json`): `contexts-ntm-200.png`.
+pub fn contexts_figure(name: &str, length: usize) -> String {
+    format!("contexts-{name}-{length}.png")
+}
+
 /// The heads figure of model `name` at `length` (and `repeats`, when fixed; `slots`, when
 /// given with `--slots`), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
 /// `heads-ntm-10x20.png`, `heads-ntm-250-512slots.png`.
