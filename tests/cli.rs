@@ -684,6 +684,20 @@ fn episode_prints_one_episode_of_the_task() {
     assert_eq!(text.lines().filter(|l| l.starts_with("out ")).count(), 8, "{text}");
     let mask = text.lines().find(|l| l.starts_with("mask")).unwrap();
     assert_eq!(mask.matches('#').count(), 3, "{text}");
+
+    // The same episode as JSON: [time][channel], the mask per step, the target the inputs.
+    let out = Command::new(env!("CARGO_BIN_EXE_ntm"))
+        .args(["episode", copy, "--length", "3", "--seed", "7", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let episode: ntm_tasks::Episode = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((episode.length, episode.time(), episode.inputs[0].len(), episode.targets[0].len()), (3, 7, 9, 8));
+    assert_eq!(episode.mask, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    for t in 0..3 {
+        assert_eq!(episode.targets[4 + t][..], episode.inputs[t][..8]);
+    }
+    assert!(episode.reference.is_none() && episode.info.is_none());
 }
 
 #[test]

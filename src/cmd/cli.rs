@@ -60,7 +60,7 @@ pub enum Command {
     Plot(PlotCommand),
     /// Measure training speed (ms per time step and per sequence) and peak memory.
     Bench(BenchArgs),
-    /// Print one episode of an experiment's task as text (inputs, targets, mask).
+    /// Print one episode of an experiment's task as text (inputs, targets, mask), or as JSON.
     Episode(EpisodeArgs),
     /// Train an experiment once per seed (one process per seed and model), evaluate every run,
     /// summarise across seeds (summary.json, a table) and draw the sweep's figures.
@@ -141,6 +141,12 @@ pub struct EpisodeArgs {
     /// Override a field of the experiment by its dotted path, e.g. task.bits=4.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Print the episode as JSON instead of text: its length, inputs, targets and mask
+    /// ([time][channel]), the optimal predictor's probabilities (`reference`, dynamic N-grams)
+    /// and what the task drew beside them (`info`: the N-gram table, the priorities), so
+    /// that a generator can be checked from outside.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments shared by `run` and `train`.
@@ -247,6 +253,38 @@ pub enum PlotCommand {
         /// a larger one is refused) [default: 256M].
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         trace_limit: Option<f64>,
+    },
+    /// Dynamic N-grams: each NTM head's mean weighting per memory slot, by the context of the
+    /// last bits, over one episode (the idea of the paper's figure 15: one slot per context).
+    Contexts {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Bits in the episode [default: the longest training length, task.max_length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/contexts-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Priority sort: the slot each head weights against the priority of the vector
+    /// concerned, one panel per head (the paper's figure 17).
+    Priorities {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Number of input vectors of the episode [default: the most trained on, task.max_inputs].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode (the same episode as `plot heads` with the same --length and --seed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/priorities-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
     },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {

@@ -55,7 +55,9 @@ fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
 
 /// Mean loss in bits and bit errors per sequence of `model` on `plan.sequences` episodes of
 /// each length (and repeat count, if `plan.repeats` has any), drawn from `seed`'s evaluation
-/// generators (the same episodes for every model), [`EVAL_BATCH`] sequences per forward pass.
+/// generators (the same episodes for every model), [`EVAL_BATCH`] sequences per forward pass;
+/// for a task with a known optimal predictor (its batches carry [`ntm_tasks::Batch::reference`]),
+/// also that predictor's loss on the same episodes.
 ///
 /// # Panics
 /// If `plan.repeats` is not empty and `task` has no repeat count (see
@@ -87,10 +89,13 @@ pub fn evaluate_in_chunks(
     for (length, repeats) in cells(plan) {
         let mut rng = cell_rng(seed, length, repeats);
         let (mut bits, mut errors, mut done) = (0.0, 0.0, 0);
+        // The optimal predictor's bits on the same episodes, for a task that has one.
+        let mut optimal = Some(0.0);
         let chunk = chunk(length, repeats).max(1);
         while done < sequences {
             let n = (sequences - done).min(chunk);
             let batch = task.sample_sized(&mut rng, n, Some(length), repeats);
+            optimal = optimal.zip(batch.reference_bits()).map(|(sum, b)| sum + b * n as f64);
             let batch = TensorBatch::new(&batch, &Device::Cpu)?;
             let logits = model.forward_eval(&batch.inputs)?;
             let nats = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?.to_scalar::<f32>()?;
@@ -102,6 +107,7 @@ pub fn evaluate_in_chunks(
             length,
             repeats,
             loss_bits: bits / sequences as f64,
+            optimal_loss_bits: optimal.map(|sum| sum / sequences as f64),
             bit_errors: errors / sequences as f64,
             sequences,
             slots: None,
@@ -173,13 +179,60 @@ pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalRe
 
 /// Model x length tables of bit errors per sequence, then of the loss in bits per sequence,
 /// lengths labelled in the task's `words`; with repeat counts, one row per model and count (a
-/// `-` where a report lacks that cell).
+/// `-` where a report lacks that cell). For a task with a known optimal predictor, the loss
+/// table has the optimum's row last (see [`optimum_table`]).
 pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
     let errors = table_of(reports, words, "bit errors per sequence", |r| r.bit_errors);
     if errors.is_empty() {
         return errors;
     }
-    errors + "\n\n" + &table_of(reports, words, "loss in bits per sequence", |r| r.loss_bits)
+    let optimum = optimum_table(reports, words);
+    let loss = match optimum.is_empty() {
+        true => table_of(reports, words, "loss in bits per sequence", |r| r.loss_bits),
+        false => optimum,
+    };
+    errors + "\n\n" + &loss
+}
+
+/// The label of the optimal predictor's row in [`optimum_table`].
+pub const OPTIMUM_ROW: &str = "optimum";
+
+/// Model x length table of the loss in bits per sequence with, last, the optimal predictor's
+/// loss on the same episodes (`optimal_loss_bits`: every model of a seed is tested on the
+/// same ones, so the first report that has a length's optimum gives it); empty unless some
+/// result has an optimum.
+pub fn optimum_table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let all = || reports.iter().flat_map(|r| &r.results);
+    let mut lengths: Vec<usize> = Vec::new();
+    for r in all().filter(|r| r.optimal_loss_bits.is_some()) {
+        if !lengths.contains(&r.length) {
+            lengths.push(r.length);
+        }
+    }
+    if lengths.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "loss in bits per sequence (optimum: the Bayes-optimal predictor on the same sequences)\nmodel   ",
+    );
+    for length in &lengths {
+        s += &format!("{:>9}", words.label(*length));
+    }
+    for report in reports {
+        s += &format!("\n{:<8}", report.model);
+        for &length in &lengths {
+            match report.results.iter().find(|r| r.length == length) {
+                Some(r) => s += &format!("{:>9.3}", r.loss_bits),
+                None => s += &format!("{:>9}", "-"),
+            }
+        }
+    }
+    s += &format!("\n{OPTIMUM_ROW:<8}");
+    for &length in &lengths {
+        let optimum = all().filter(|r| r.length == length).find_map(|r| r.optimal_loss_bits);
+        s += &optimum.map_or(format!("{:>9}", "-"), |bits| format!("{bits:>9.3}"));
+    }
+    s
 }
 
 /// One table of `title` with the measure `value` of each result.

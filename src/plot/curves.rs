@@ -10,6 +10,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis};
+use super::optimum::{has_optimum, plot_against_optimum};
 use super::style::model_colours;
 use super::{render, PlotError};
 use crate::records::report::MetricsRecord;
@@ -21,8 +22,14 @@ const FEW_POINTS: usize = 20;
 type Points = Vec<(f64, f64)>;
 
 /// Draws the learning curves of `runs` (model name, its `metrics.jsonl` records) to the PNG
-/// at `path`: loss on the left, bit errors on the right, log y axes.
+/// at `path`: loss on the left, bit errors on the right, log y axes. Records that carry the
+/// optimal predictor's loss (dynamic N-grams) are drawn against it instead (see `optimum.rs`).
 pub fn plot_curves(runs: &[(String, Vec<MetricsRecord>)], title: &str, path: &Path) -> Result<(), PlotError> {
+    if has_optimum(runs.iter().flat_map(|(_, r)| r)) {
+        let models: Vec<(String, Vec<Vec<MetricsRecord>>)> =
+            runs.iter().map(|(n, r)| (n.clone(), vec![r.clone()])).collect();
+        return plot_against_optimum(&models, title, path);
+    }
     let loss: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.loss_bits)).collect();
     let errors: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.bit_errors)).collect();
     let any_finite = |set: &[Points]| set.iter().flatten().any(|p| p.1.is_finite());
@@ -71,7 +78,7 @@ fn points(records: &[MetricsRecord], metric: impl Fn(&MetricsRecord) -> f64) -> 
 
 /// Half the smoothing window, in points: none for a few dozen points, then about 1/40
 /// of the run, at most 25 either side.
-fn half_window(points: usize) -> usize {
+pub(crate) fn half_window(points: usize) -> usize {
     (points / 40).min(25)
 }
 

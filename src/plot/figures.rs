@@ -60,25 +60,7 @@ pub fn heads(
     if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
         invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
     }
-    let dirs = model_dirs(path)?;
-    // Decided from the configs alone, so models without memory need no weights here.
-    let mut ntms = Vec::new();
-    for dir in &dirs {
-        let (experiment, name) = read_config(dir)?;
-        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
-        if kind == "ntm" {
-            ntms.push((dir, experiment, name));
-        } else if dirs.len() == 1 {
-            let what = match kind {
-                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
-                kind => format!("an {kind}, which has no memory heads to plot"),
-            };
-            invalid!("{}: model {name} is {what}", dir.display());
-        }
-    }
-    if ntms.is_empty() {
-        invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
-    }
+    let ntms = ntm_models(path)?;
     let several = ntms.len() > 1;
     let file_of = |name: &str, length: usize| match output {
         Some(f) if several => run_dir::with_model_name(f, name),
@@ -121,7 +103,7 @@ pub fn heads(
         if let Some(slots) = slots {
             check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
         }
-        let loaded = load_model_sized(dir, slots)?;
+        let loaded = load_model_sized(&dir, slots)?;
         let (experiment, config) = (&loaded.experiment, &loaded.built.config);
         let io = (task.input_width(), task.output_width());
         budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, repeats))?;
@@ -150,12 +132,145 @@ pub fn heads(
     Ok(written)
 }
 
+/// The NTMs under `path` (a run folder, a model folder or a checkpoint file): each one's
+/// folder, experiment and name, decided from the configs alone (so models without memory need
+/// no weights here). An error if there is none, or if `path` is one model without memory.
+fn ntm_models(path: &Path) -> Result<Vec<(PathBuf, crate::config::Experiment, String)>> {
+    let dirs = model_dirs(path)?;
+    let mut ntms = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
+        if kind == "ntm" {
+            ntms.push((dir.clone(), experiment, name));
+        } else if dirs.len() == 1 {
+            let what = match kind {
+                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
+                kind => format!("an {kind}, which has no memory heads to plot"),
+            };
+            invalid!("{}: model {name} is {what}", dir.display());
+        }
+    }
+    if ntms.is_empty() {
+        invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
+    }
+    Ok(ntms)
+}
+
+/// The contexts figure (dynamic N-grams; the idea of the paper's figure 15) of every NTM under
+/// `path` on one episode of `length` bits (default: the longest training length) drawn from
+/// `seed`: each head's mean weighting per memory slot, by the context of the last bits (see
+/// [`plot::ContextUse`]); also writes that table as JSON beside each figure.
+pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    let ntms = ntm_models(path)?;
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let ntm_tasks::TaskSpec::DynamicNgrams(spec) = &experiment.task else {
+            invalid!(
+                "{}: model {name} was trained on the {} task; the contexts figure is for dynamic-ngrams (plot heads draws any task)",
+                dir.display(),
+                experiment.task.name()
+            );
+        };
+        let context = spec.context;
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        if length > MAX_LENGTH {
+            invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+        }
+        if let Err(e) = task.check_length(length) {
+            invalid!("--length {length}: {e}");
+        }
+        let loaded = load_model_sized(&dir, None)?;
+        let io = (task.input_width(), task.output_width());
+        let steps = budget::episode_steps(&loaded.experiment.task, length, None);
+        budget::check_trace(&name, &loaded.built.config, io, steps)?;
+        let trace = trace_episode(&loaded, length, None, seed)?;
+        let uses = plot::ContextUse::of(&trace, context);
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::contexts_figure(&name, length)),
+        };
+        let title = format!(
+            "{}, {length} bits: where {} reads and writes, by context, after {} sequences",
+            trace.task,
+            model_title(&name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_contexts(&uses, &title, &file)?;
+        write_json(&file.with_extension("json"), &uses)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
+/// priority sort: on one episode of `length` inputs (default: the most trained on) drawn from
+/// `seed` (the episode `heads` draws with the same length and seed), the slot each head
+/// weights most against the priority of the vector concerned, with a least-squares line per
+/// head (see [`plot::plot_priorities`]). Also writes each trace as JSON beside its figure.
+pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    let ntms = ntm_models(path)?;
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let task = experiment.task.build();
+        if task.name() != "priority-sort" {
+            invalid!(
+                "{}: model {name} was trained on the {} task; this figure is of priority sort",
+                dir.display(),
+                task.name()
+            );
+        }
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        if let Err(e) = task.check_length(length) {
+            invalid!("--length {length}: {e}");
+        }
+        let loaded = load_model_sized(&dir, None)?;
+        let io = (task.input_width(), task.output_width());
+        let steps = budget::episode_steps(&loaded.experiment.task, length, None);
+        budget::check_trace(&name, &loaded.built.config, io, steps)?;
+        let trace = trace_episode(&loaded, length, None, seed)?;
+        let (_, heads) = plot::head_priorities(&trace).map_err(Error::Invalid)?;
+        let slots = trace.heads.first().and_then(|h| h.steps.first()).map_or(0, |s| s.weighting.len());
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::priorities_figure(&name, length)),
+        };
+        let title = format!(
+            "priority sort, {length} inputs: {} after {} sequences, where each head looks against priority",
+            model_title(&loaded.built.name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_priorities(&heads, slots, &title, &file)?;
+        write_json(&file.with_extension("json"), &trace)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM at the longest training length, the learning curves, the
+/// them: the heads of every NTM at the longest training length (for dynamic N-grams also where
+/// they go by context, for priority sort where they go by priority), the learning curves, the
 /// generalisation and the outputs at the experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
         heads(out, (None, None), None, 0, (None, Some(TRACE_LIMIT)))?;
+        if matches!(experiment.task, ntm_tasks::TaskSpec::DynamicNgrams(_)) {
+            contexts(out, None, 0, None)?;
+        }
+        if experiment.task.name() == "priority-sort" {
+            priorities(out, None, 0, None)?;
+        }
     }
     curves(out, None)?;
     generalisation(out, None)?;

@@ -264,6 +264,7 @@ mod tests {
         assert_eq!(format_number(1_500_000.0), "1.5M");
         assert_eq!(format_number(0.5), "0.5");
         assert_eq!(format_number(0.001), "1e-3");
+        assert_eq!(format_number(-0.001), "-1e-3");
         assert_eq!(format_number(120.0), "120");
         // Negative values keep their sign and size (each was `1e0`).
         assert_eq!(format_number(-0.005), "-5e-3");

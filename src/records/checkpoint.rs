@@ -56,6 +56,10 @@ pub struct CheckpointMeta {
     /// (`train.skip_nonfinite`; absent in checkpoints older than the guard).
     #[serde(default)]
     pub skipped: (u64, u64),
+    /// The optimal predictor's loss in bits over the report interval in progress (summed as
+    /// `interval`'s loss is), for a task that has one (dynamic N-grams); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_bits: Option<f64>,
     /// Parameter names in optimiser order.
     pub parameters: Vec<String>,
 }

@@ -59,6 +59,12 @@ pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 /// Target and output at each test length, in the plots folder.
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
 
+/// The contexts figure of model `name` on an episode of `length` bits (dynamic N-grams), in the
+/// plots folder (its table beside it, as `.json`): `contexts-ntm-200.png`.
+pub fn contexts_figure(name: &str, length: usize) -> String {
+    format!("contexts-{name}-{length}.png")
+}
+
 /// The heads figure of model `name` at `length` (and `repeats`, when fixed; `slots`, when
 /// given with `--slots`), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
 /// `heads-ntm-10x20.png`, `heads-ntm-250-512slots.png`.
@@ -71,6 +77,12 @@ pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
         Some(n) => format!("heads-{name}-{episode}-{n}slots.png"),
         None => format!("heads-{name}-{episode}.png"),
     }
+}
+
+/// The priority sort figure of model `name` on an episode of `length` inputs, in the plots
+/// folder (its trace beside it, as `.json`): `priorities-ntm-20.png`.
+pub fn priorities_figure(name: &str, length: usize) -> String {
+    format!("priorities-{name}-{length}.png")
 }
 
 /// Where model `name`'s figure goes when the user named the file `output` but several models

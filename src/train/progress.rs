@@ -82,7 +82,8 @@ impl Progress {
     }
 
     pub(crate) fn report(&self, record: &MetricsRecord) {
-        let text = format!("loss {:.2} bits  errors {:.3} bits/seq", record.loss_bits, record.bit_errors);
+        let optimum = record.optimal_loss_bits.map_or(String::new(), |bits| format!(" (optimum {bits:.2})"));
+        let text = format!("loss {:.2} bits{optimum}  errors {:.3} bits/seq", record.loss_bits, record.bit_errors);
         match &self.bar {
             Some(bar) => bar.set_message(text),
             None => eprintln!("{}: {} sequences  {text}  {:.0} s", self.label, record.sequences, record.seconds),

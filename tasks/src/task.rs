@@ -151,11 +151,13 @@ impl LengthWords {
         }
     }
 
-    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`.
+    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`; a range of one length
+    /// is that length, `"length 20"` or `"20 inputs"`.
     pub fn span(&self, (lo, hi): (usize, usize)) -> String {
-        match self.unit {
-            None => format!("lengths {lo}-{hi}"),
-            Some(unit) => format!("{lo}-{hi} {unit}"),
+        match (self.unit, lo == hi) {
+            (_, true) => self.episode(lo),
+            (None, false) => format!("lengths {lo}-{hi}"),
+            (Some(unit), false) => format!("{lo}-{hi} {unit}"),
         }
     }
 }
