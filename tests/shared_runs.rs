@@ -440,7 +440,7 @@ fn an_input_that_is_no_file_and_a_negative_number_are_one_line() {
         (status.code(), stderr.trim()),
         (Some(1), "error: fifo.toml: cannot read: a FIFO (named pipe), not a file")
     );
-    s.fails(&["run", "."], &["cannot read: a folder, not a file"]);
+    s.fails(&["run", "."], &["cannot read: a directory, not a file"]);
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
     s.fails(&["eval", "out", "--lengths", "-5"], &["'-5'", "--lengths"]);
     s.fails(&["plot", "heads", "out", "--length", "-5"], &["'-5'", "--length"]);

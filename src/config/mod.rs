@@ -342,7 +342,7 @@ pub fn read_text(path: &Path) -> std::io::Result<String> {
     let kind = std::fs::metadata(path)?.file_type();
     if !kind.is_file() {
         let what = match () {
-            _ if kind.is_dir() => "a folder",
+            _ if kind.is_dir() => "a directory",
             #[cfg(unix)]
             _ if std::os::unix::fs::FileTypeExt::is_fifo(&kind) => "a FIFO (named pipe)",
             _ => "a special file",

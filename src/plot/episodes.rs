@@ -106,7 +106,7 @@ const JSON_BYTES_PER_HEAD_STEP: f64 = 130.0;
 /// for each head its weighting and content weighting over the slots, its key, gate, strength,
 /// shift and sharpening and its add and erase (write) or read (read) vectors; and the initial
 /// memory. Known before tracing, so that `ntm plot heads` can refuse a trace too large to be of
-/// use (1.7 GB for the copy NTM at length 100,000).
+/// use (1.6 GiB estimated for the copy NTM at length 100,000; 1.66 GB written before the check).
 pub fn trace_json_bytes(config: &crate::models::ntm::NtmConfig, (inputs, outputs): (usize, usize), steps: f64) -> f64 {
     let (slots, width) = (config.memory.slots as f64, config.memory.width as f64);
     let head = 2.0 * slots + width + 3.0 + config.shifts.len() as f64;
