@@ -80,7 +80,9 @@ fn episode_json_answers_whole_vectors_by_priority() {
     }
     // The text view labels the channels and lists the priorities.
     let shown = s.ok(&["episode", "sort.toml", "--length", "3", "--seed", "1"]);
-    for label in ["in  prio", "in  delim", "out 0", "mask", "priorities, in input order", "answers, highest priority first"] {
+    for label in
+        ["in  prio", "in  delim", "out 0", "mask", "priorities, in input order", "answers, highest priority first"]
+    {
         assert!(shown.contains(label), "{label:?} missing:\n{shown}");
     }
 }
@@ -133,7 +135,11 @@ fn the_shipped_experiment_is_the_papers_task_and_sizes() {
     let TaskSpec::PrioritySort(spec) = &experiment.task else { panic!("{:?}", experiment.task) };
     assert_eq!((spec.bits, spec.min_inputs, spec.max_inputs, spec.answers), (8, 20, 20, 16));
     let toml = std::fs::read_to_string(file).unwrap();
-    for words in ["controller_size = 100\ncontroller_layers = 2\nread_heads = 5\nwrite_heads = 5", "controller_size = 512\ncontroller_layers = 1\nread_heads = 8\nwrite_heads = 8", "size = 128\nlayers = 3"] {
+    for words in [
+        "controller_size = 100\ncontroller_layers = 2\nread_heads = 5\nwrite_heads = 5",
+        "controller_size = 512\ncontroller_layers = 1\nread_heads = 8\nwrite_heads = 8",
+        "size = 128\nlayers = 3",
+    ] {
         assert!(toml.contains(words), "{words:?} missing");
     }
     assert_eq!(experiment.models.len(), 3);
