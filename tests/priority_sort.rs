@@ -80,7 +80,9 @@ fn episode_json_answers_whole_vectors_by_priority() {
     }
     // The text view labels the channels and lists the priorities.
     let shown = s.ok(&["episode", "sort.toml", "--length", "3", "--seed", "1"]);
-    for label in ["in  prio", "in  delim", "out 0", "mask", "priorities, in input order", "answers, highest priority first"] {
+    for label in
+        ["in  prio", "in  delim", "out 0", "mask", "priorities, in input order", "answers, highest priority first"]
+    {
         assert!(shown.contains(label), "{label:?} missing:\n{shown}");
     }
 }
@@ -99,6 +101,9 @@ fn a_run_draws_the_priorities_and_the_generalisation_over_inputs() {
     let eval = read_json(&s.path("run/ntm/eval.json"));
     let lengths: Vec<u64> = eval["results"].as_array().unwrap().iter().map(|r| r["length"].as_u64().unwrap()).collect();
     assert_eq!(lengths, [2, 6, 9]);
+    // The table's columns stay apart however long their labels ("10 inputs").
+    let table = s.ok(&["eval", "run/ntm", "--lengths", "2,10", "--sequences", "2"]);
+    assert!(table.contains("  2 inputs 10 inputs"), "{table}");
     let drawn = s.ok(&["plot", "priorities", "run/ntm", "--length", "9", "--seed", "4", "-o", "p.png"]);
     assert_eq!(drawn.trim(), "p.png");
     assert_png(&s.path("p.png"));
@@ -133,7 +138,11 @@ fn the_shipped_experiment_is_the_papers_task_and_sizes() {
     let TaskSpec::PrioritySort(spec) = &experiment.task else { panic!("{:?}", experiment.task) };
     assert_eq!((spec.bits, spec.min_inputs, spec.max_inputs, spec.answers), (8, 20, 20, 16));
     let toml = std::fs::read_to_string(file).unwrap();
-    for words in ["controller_size = 100\ncontroller_layers = 2\nread_heads = 5\nwrite_heads = 5", "controller_size = 512\ncontroller_layers = 1\nread_heads = 8\nwrite_heads = 8", "size = 128\nlayers = 3"] {
+    for words in [
+        "controller_size = 100\ncontroller_layers = 2\nread_heads = 5\nwrite_heads = 5",
+        "controller_size = 512\ncontroller_layers = 1\nread_heads = 8\nwrite_heads = 8",
+        "size = 128\nlayers = 3",
+    ] {
         assert!(toml.contains(words), "{words:?} missing");
     }
     assert_eq!(experiment.models.len(), 3);
