@@ -101,6 +101,9 @@ fn a_run_draws_the_priorities_and_the_generalisation_over_inputs() {
     let eval = read_json(&s.path("run/ntm/eval.json"));
     let lengths: Vec<u64> = eval["results"].as_array().unwrap().iter().map(|r| r["length"].as_u64().unwrap()).collect();
     assert_eq!(lengths, [2, 6, 9]);
+    // The table's columns stay apart however long their labels ("10 inputs").
+    let table = s.ok(&["eval", "run/ntm", "--lengths", "2,10", "--sequences", "2"]);
+    assert!(table.contains("  2 inputs 10 inputs"), "{table}");
     let drawn = s.ok(&["plot", "priorities", "run/ntm", "--length", "9", "--seed", "4", "-o", "p.png"]);
     assert_eq!(drawn.trim(), "p.png");
     assert_png(&s.path("p.png"));

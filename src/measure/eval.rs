@@ -212,27 +212,33 @@ pub fn optimum_table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> S
     if lengths.is_empty() {
         return String::new();
     }
+    let w = column_width(&lengths, words);
     let mut s = String::from(
         "loss in bits per sequence (optimum: the Bayes-optimal predictor on the same sequences)\nmodel   ",
     );
     for length in &lengths {
-        s += &format!("{:>9}", words.label(*length));
+        s += &format!("{:>w$}", words.label(*length));
     }
     for report in reports {
         s += &format!("\n{:<8}", report.model);
         for &length in &lengths {
             match report.results.iter().find(|r| r.length == length) {
-                Some(r) => s += &format!("{:>9.3}", r.loss_bits),
-                None => s += &format!("{:>9}", "-"),
+                Some(r) => s += &format!("{:>w$.3}", r.loss_bits),
+                None => s += &format!("{:>w$}", "-"),
             }
         }
     }
     s += &format!("\n{OPTIMUM_ROW:<8}");
     for &length in &lengths {
         let optimum = all().filter(|r| r.length == length).find_map(|r| r.optimal_loss_bits);
-        s += &optimum.map_or(format!("{:>9}", "-"), |bits| format!("{bits:>9.3}"));
+        s += &optimum.map_or(format!("{:>w$}", "-"), |bits| format!("{bits:>w$.3}"));
     }
     s
+}
+
+/// The width of a table's length columns: 9, or one more than the longest label ("20 inputs").
+fn column_width(lengths: &[usize], words: ntm_tasks::LengthWords) -> usize {
+    lengths.iter().map(|&l| words.label(l).len() + 1).max().unwrap_or(0).max(9)
 }
 
 /// One table of `title` with the measure `value` of each result.
@@ -253,12 +259,13 @@ fn table_of(
         return String::new();
     }
     let with_repeats = all().any(|r| r.repeats.is_some());
+    let w = column_width(&lengths, words);
     let mut s = format!("{title}\nmodel   ");
     if with_repeats {
         s += &format!("{:>8}", "repeats");
     }
     for length in &lengths {
-        s += &format!("{:>9}", words.label(*length));
+        s += &format!("{:>w$}", words.label(*length));
     }
     for report in reports {
         let mut counts: Vec<Option<usize>> = Vec::new();
@@ -274,8 +281,8 @@ fn table_of(
             }
             for &length in &lengths {
                 match report.results.iter().find(|r| r.length == length && r.repeats == count) {
-                    Some(r) => s += &format!("{:>9.3}", value(r)),
-                    None => s += &format!("{:>9}", "-"),
+                    Some(r) => s += &format!("{:>w$.3}", value(r)),
+                    None => s += &format!("{:>w$}", "-"),
                 }
             }
         }

@@ -34,6 +34,7 @@ mod outputs;
 mod priorities;
 mod repeat_grid;
 mod scaling;
+mod smooth;
 mod style;
 mod sweep;
 

@@ -21,7 +21,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axes::{chart_on, draw_legend, house_mesh, legend_room, log_chart, two_panel_page, LogAxis};
-use super::curves::{half_window, smoothed};
+use super::smooth::{half_window, smoothed};
 use super::style::{format_number, model_colours, text, AXIS_SIZE, GRID, INK};
 use super::{render, PlotError};
 use crate::records::report::MetricsRecord;
