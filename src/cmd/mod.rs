@@ -18,7 +18,7 @@ use anyhow::{bail, Result};
 
 use crate::cmd::cli::{Cli, Command, ExperimentArgs};
 use ntm::config::Experiment;
-use ntm::records::checkpoint::{self, META_FILE};
+use ntm::records::run_dir;
 use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
@@ -67,27 +67,14 @@ fn check_built_in(experiment: &Experiment, file: &Path, names: &[String]) -> Res
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;
-    let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(&experiment.name));
+    let out = args.out.clone().unwrap_or_else(|| run_dir::default_run_dir(&experiment));
     Ok((experiment, out))
 }
 
-/// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs.
-/// Returns true to resume.
+/// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs
+/// ([`run_dir::prepare_model_dir`]). Returns true to resume.
 fn prepare_model_dir(dir: &Path, args: &ExperimentArgs) -> Result<bool> {
-    let has_checkpoint = checkpoint::exists(dir);
-    if args.resume {
-        if !has_checkpoint {
-            bail!("{}: nothing to resume (no {META_FILE}); run without --resume to start it", dir.display());
-        }
-        return Ok(true);
-    }
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        if !args.overwrite {
-            bail!("{}: already holds a run; pass --resume to continue it or --overwrite to replace it", dir.display());
-        }
-        std::fs::remove_dir_all(dir)?;
-    }
-    Ok(false)
+    Ok(run_dir::prepare_model_dir(dir, args.resume, args.overwrite)?)
 }
 
 /// `--jobs`, or the number of cores; 0 is refused.
