@@ -20,10 +20,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Measured here: these tiny ops only slow down with a second thread. Users may override.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-    }
+    // These tiny ops only slow down with a second thread; users may override.
+    ntm::base::pool::prefer_one_thread();
     let cli = match cmd::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // A value our parsers refuse (`--repeats 0,-1`): clap's first line says which option,
