@@ -17,7 +17,7 @@ use crate::fused::lstm::cell_backward;
 use crate::fused::memory::{self as mem, WriteHead, WriteHeadGrad};
 
 use super::sizes::{NtmSizes, Packing};
-use super::tape::{write_head, Tape};
+use super::tape::{weighting, write_head, Tape};
 
 /// `dst += ` the sum of the rows of `rows` (each `dst.len()` long).
 fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
@@ -149,7 +149,7 @@ fn read_backward<T: Real>(
     let (sizes, tape) = (given.sizes, given.tape);
     let (c, n, m, reads) = (sizes.hidden, sizes.slots, sizes.width, sizes.read_heads);
     let (row, nm, feat) = (t * tape.batch + b, n * m, sizes.features());
-    let m_now = &tape.memory[(row + tape.batch) * nm..][..nm];
+    let m_now = tape.memory.row(row + tape.batch);
     for k in 0..reads {
         let w = given.widths[k];
         for j in 0..m {
@@ -157,9 +157,9 @@ fn read_backward<T: Real>(
         }
         let dweighting = &mut carried.weightings[k][b * n..(b + 1) * n];
         scratch.weighting.copy_from_slice(dweighting);
-        let saved = tape.addressed(k, t, b, n);
+        let saved = tape.addressed(k, t, b);
         let dmem = &mut carried.memory[b * nm..(b + 1) * nm];
-        mem::read_backward(&saved[..n], m_now, &scratch.read, &mut scratch.weighting, dmem);
+        mem::read_backward(weighting(saved), m_now, &scratch.read, &mut scratch.weighting, dmem);
         let draw = &mut kept.projections[k][row * w..][..w];
         head_backward(
             given,
@@ -188,9 +188,9 @@ fn write_backward<T: Real>(
     let (n, m, nm) = (sizes.slots, sizes.width, sizes.slots * sizes.width);
     let (reads, heads, parts) = (sizes.read_heads, sizes.heads(), sizes.parts());
     let row = t * tape.batch + b;
-    let m_before = &tape.memory[row * nm..][..nm];
+    let m_before = tape.memory.row(row);
     let writes: Vec<WriteHead<T>> =
-        (reads..heads).map(|k| write_head(&tape.act[k], &tape.addressing[k], sizes, row)).collect();
+        (reads..heads).map(|k| write_head(&tape.act[k], &tape.addressing[k], parts, row)).collect();
     let head_width = n + 2 * m;
     scratch.write_heads.fill(T::from_f64(0.0));
     let mut grads: Vec<WriteHeadGrad<T>> = scratch
@@ -278,12 +278,12 @@ fn controller_backward<T: Real>(
                 for ((h, &above), &later) in scratch.hidden.iter_mut().zip(dh_above).zip(from_later) {
                     *h = above + later;
                 }
-                let c_prev = if t == 0 { initial.cell.of(p) } else { &tape.cells[l][(row - batch) * c..][..c] };
-                let (gates, cell) = (&tape.gates[l][row * cols..][..cols], &tape.cells[l][row * c..][..c]);
+                let c_prev = if t == 0 { initial.cell.of(p) } else { tape.cells[l].row(row - batch) };
+                let (gates, cell) = (tape.gates[l].row(row), tape.cells[l].row(row));
                 let dc = &mut carried.cells[l][b * c..(b + 1) * c];
                 cell_backward(gates, c_prev, cell, &scratch.hidden, dc, dz);
             } else {
-                let h = &tape.hidden[l][row * c..][..c];
+                let h = tape.hidden[l].row(row);
                 for j in 0..c {
                     dz[j] = dh_above[j] * (one - h[j] * h[j]);
                 }
@@ -352,10 +352,10 @@ fn weight_gradients<T: Real>(given: &Given<T>, kept: &Kept<T>, grad: &mut [T]) {
     for (l, layer) in given.packing.layers.iter().enumerate() {
         let r = sizes.layer_rows(l);
         let dz = &kept.preactivations[l];
-        matmul(layer.weight.of_mut(grad), false, &tape.xh[l], (1, r), dz, (cols, 1), (r, cols, all));
+        matmul(layer.weight.of_mut(grad), false, tape.xh[l].all(), (1, r), dz, (cols, 1), (r, cols, all));
         add_rows(layer.bias.of_mut(grad), dz);
     }
-    let top = &tape.hidden[sizes.layers - 1];
+    let top = tape.hidden[sizes.layers - 1].all();
     for (k, projection) in given.packing.heads.iter().enumerate() {
         let w = given.widths[k];
         let draw = &kept.projections[k];
@@ -377,11 +377,10 @@ fn head_backward<T: Real>(
     (dmem, dprev, draw): (&mut [T], &mut [T], &mut [T]),
     scratch: &mut [T],
 ) {
-    let (tape, n) = (given.tape, given.sizes.slots);
-    let w = dact.len();
+    let tape = given.tape;
     let row = t * tape.batch + b;
-    let (act, raw) = (&tape.act[k][row * w..][..w], &tape.raw[k][row * w..][..w]);
-    let (prev, saved) = (tape.previous(k, t, b, n), tape.addressed(k, t, b, n));
+    let (act, raw) = (tape.act[k].row(row), tape.raw[k].row(row));
+    let (prev, saved) = (tape.previous(k, t, b), tape.addressed(k, t, b));
     addr::address_backward(act, mem, prev, &given.sizes.shifts, saved, dw, dact, dmem, dprev, scratch);
     addr::activation_backward(raw, act, dact, draw, given.sizes.parts());
 }

@@ -15,17 +15,18 @@
 //! write       each write head addresses M_{t-1} from its w_{t-1}; M_t = erase all, add all
 //! read        each read head addresses M_t from its w_{t-1}; r_t = w^T M_t
 //! ```
-//! The forward (`tape.rs`) keeps a tape of every intermediate (the memories, `[T + 1, B, M, N]`
-//! stored by columns, are the largest part) in a `SharedTape`, read by the caller for traces
-//! and by the op for its backward (`backward.rs`), which runs the steps in reverse with the per-row
-//! backward passes of `fused/addressing.rs`, `fused/memory.rs` and the LSTM cell, and forms
-//! every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
+//! The forward (`forward.rs`) keeps a tape (`tape.rs`) of every intermediate (the memories,
+//! `[T + 1, B, M, N]` stored by columns, are the largest part) in a `SharedTape`, read by the
+//! caller for traces and by the op for its backward (`backward.rs`), which runs the steps in
+//! reverse with the per-row backward passes of `fused/addressing.rs`, `fused/memory.rs` and the
+//! LSTM cell, and forms every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
 //! each parameter sits in the packed vector (`NtmSizes::packing`).
 //!
 //! The parameters come packed into one flat vector in the order of
 //! [`NtmSizes::parameter_shapes`].
 
 mod backward;
+mod forward;
 mod sizes;
 mod tape;
 
@@ -39,6 +40,7 @@ use crate::fused::tape::SharedTape;
 use crate::pieces::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
+use forward::forward;
 pub use sizes::{NtmSizes, INITIAL_MEMORY};
 
 /// Floats a head's addressing keeps per slot, row and step on the tape (what the memory
@@ -46,7 +48,7 @@ pub use sizes::{NtmSizes, INITIAL_MEMORY};
 /// log shifted weightings.
 pub const ADDRESSING_SLOTS: usize = crate::fused::addressing::SLOTS;
 use sizes::Packing;
-use tape::{forward, Keep, Tape};
+use tape::{Keep, Tape};
 
 /// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
 /// tape, in the parameters' float type `T`.
@@ -82,7 +84,7 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
         let tape = forward(&self.sizes, &self.packing, slice(s1, l1)?, slice(s2, l2)?, (time, batch), Keep::All);
-        let features = tape.features.clone();
+        let features = tape.features.all().to_vec();
         self.tape.keep(tape)?;
         Ok((T::to_cpu_storage_owned(features), shape))
     }
@@ -185,7 +187,7 @@ pub fn forward_only(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) ->
     by_dtype!(packed.dtype(), "fused ntm", T => {
         let (p, x) = (host::<T>(&packed)?, host::<T>(&inputs)?);
         let tape = forward(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
-        Tensor::from_vec(tape.features, shape, packed.device())
+        Tensor::from_vec(tape.features.into_values(), shape, packed.device())
     })
 }
 
@@ -220,17 +222,17 @@ fn memories<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<f32> {
 }
 
 fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
-    let (c, n, m, parts) = (sizes.hidden, sizes.slots, sizes.width, sizes.parts());
+    let (n, parts) = (sizes.slots, sizes.parts());
     let floats = |v: &[T]| v.iter().map(|x| x.to_f64() as f32).collect::<Vec<f32>>();
     (0..sizes.heads())
         .map(|k| {
-            let (kind, w) = (sizes.head_kind(k), sizes.head_width(k));
+            let kind = sizes.head_kind(k);
             let steps = (0..tape.time)
                 .map(|t| {
                     let row = t * tape.batch; // batch row 0
-                    let act = &tape.act[k][row * w..][..w];
-                    let saved = tape.addressed(k, t, 0, n);
-                    let features = &tape.features[row * sizes.features()..];
+                    let act = tape.act[k].row(row);
+                    let saved = tape.addressed(k, t, 0);
+                    let features = tape.features.row(row);
                     HeadStep {
                         weighting: floats(&saved[SLOT_WEIGHTING * n..][..n]),
                         content_weighting: floats(&saved[SLOT_CONTENT * n..][..n]),
@@ -241,7 +243,7 @@ fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
                         gamma: act[parts.gamma()].to_f64() as f32,
                         erase: (kind == HeadKind::Write).then(|| floats(&act[parts.erase()])),
                         add: (kind == HeadKind::Write).then(|| floats(&act[parts.add()])),
-                        read: (kind == HeadKind::Read).then(|| floats(&features[c + k * m..][..m])),
+                        read: (kind == HeadKind::Read).then(|| floats(&features[sizes.features_read(k)])),
                     }
                 })
                 .collect();
@@ -292,7 +294,7 @@ mod tests {
         let run = || {
             let tape = forward(&sizes, &packing, &p, &x, (time, batch), Keep::All);
             let grad = backward(&sizes, &packing, &p, &tape, &dfeat);
-            (tape.features, tape.memory, grad)
+            (tape.features.into_values(), tape.memory.into_values(), grad)
         };
         let with_avx2 = run();
         allow_avx2(false);

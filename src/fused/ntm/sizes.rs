@@ -1,6 +1,8 @@
 //! The sizes of a fused NTM and where each parameter sits in the packed parameter vector
 //! ([`Packing`], with a named [`Span`] per parameter).
 
+use std::ops::Range;
+
 use crate::base::kinds::{ControllerKind, HeadKind};
 use crate::pieces::heads::{Head, Parts};
 
@@ -85,6 +87,19 @@ impl NtmSizes {
     /// Width of one step's features `[h, r^1 .. r^R]`.
     pub fn features(&self) -> usize {
         self.hidden + self.read_heads * self.width
+    }
+
+    /// Where read head k's r^k `[M]` sits in a row of features `[h, r^1 .. r^R]`.
+    pub(super) fn features_read(&self, k: usize) -> Range<usize> {
+        let start = self.hidden + k * self.width;
+        start..start + self.width
+    }
+
+    /// Where read head k's r_{t-1}^k `[M]` sits in a row of layer 0's input
+    /// `[x_t, r_{t-1}^1 .. r_{t-1}^R, h_{t-1}]`.
+    pub(super) fn input_read(&self, k: usize) -> Range<usize> {
+        let start = self.inputs + k * self.width;
+        start..start + self.width
     }
 
     /// The shapes of the packed parameters, in order (see `NtmSizes::packing`).
