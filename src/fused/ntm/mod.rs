@@ -215,7 +215,7 @@ fn memories<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<f32> {
     let (n, m) = (sizes.slots, sizes.width);
     let mut out = Vec::with_capacity(tape.time * n * m);
     for t in 1..=tape.time {
-        let columns = &tape.memory[t * tape.batch * m * n..][..m * n]; // M_t of row 0, [M, N]
+        let columns = tape.memory.row(t * tape.batch); // M_t of row 0, [M, N]
         out.extend((0..n).flat_map(|i| (0..m).map(move |j| columns[j * n + i].to_f64() as f32)));
     }
     out
