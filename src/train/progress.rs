@@ -11,8 +11,11 @@ pub struct Progress {
     label: String,
     bar: Option<ProgressBar>,
     /// A program's own observer ([`Progress::observed`]), told of everything.
-    observer: Option<Box<dyn Fn(Event<'_>) + Send + Sync>>,
+    observer: Option<Observer>,
 }
+
+/// A program's observer of training's [`Event`]s.
+type Observer = Box<dyn Fn(Event<'_>) + Send + Sync>;
 
 /// What training reports, as an [observer](Progress::observed) sees it.
 #[derive(Debug, Clone, Copy)]
