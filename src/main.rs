@@ -19,10 +19,8 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Measured here: these tiny ops only slow down with a second thread. Users may override.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-    }
+    // These tiny ops only slow down with a second thread; users may override.
+    ntm::base::pool::prefer_one_thread();
     let cli = match cmd::cli::parse() {
         Ok(cli) => cli,
         // Help and version as clap writes them (`ntm` alone: the help, on stderr).

@@ -97,7 +97,7 @@ fn check_evaluation(experiment: &Experiment, file: &Path, names: &[String], comm
 /// The experiment with overrides applied, and the run's output folder.
 fn load_experiment(args: &ExperimentArgs) -> Result<(Experiment, PathBuf)> {
     let experiment = Experiment::load(&args.experiment, &args.overrides)?;
-    let out = args.out.clone().unwrap_or_else(|| Path::new("runs").join(&experiment.name));
+    let out = args.out.clone().unwrap_or_else(|| run_dir::default_run_dir(&experiment));
     Ok((experiment, out))
 }
 

@@ -3,7 +3,7 @@
 //! figures 8 and 9).
 
 use candle_core::Device;
-use ntm_tasks::Task;
+use ntm_tasks::{Task, MAX_LENGTH, MAX_REPEATS};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -116,6 +116,62 @@ pub fn evaluate_in_chunks(
     Ok(results)
 }
 
+/// The test cells asked for, checked: `base` (an experiment's `[eval]`) with `lengths`,
+/// `sequences` and `repeats` in place of its own where given (`ntm eval --lengths --sequences
+/// --repeats`, the Python package's `evaluate`), for model `name` trained on `task`. Each
+/// refusal is the one line `ntm eval` prints, naming its option.
+pub fn eval_plan(
+    base: &EvalConfig,
+    (lengths, sequences, repeats): (Option<&[usize]>, Option<usize>, Option<&[usize]>),
+    name: &str,
+    task: &dyn Task,
+) -> Result<EvalConfig> {
+    let invalid = |message: String| Err(Error::Invalid(message));
+    let mut plan = base.clone();
+    if let Some(lengths) = lengths {
+        plan.lengths = lengths.to_vec();
+    }
+    if plan.lengths.is_empty() || plan.lengths.contains(&0) {
+        return invalid(format!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths));
+    }
+    if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
+        return invalid(format!(
+            "--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold"
+        ));
+    }
+    for &length in &plan.lengths {
+        if let Err(e) = task.check_length(length) {
+            return invalid(format!("--lengths {:?}: {length}: {e}", plan.lengths));
+        }
+    }
+    if let Some(sequences) = sequences {
+        plan.sequences = sequences;
+    }
+    if plan.sequences == 0 {
+        return invalid("--sequences 0: must be at least 1".to_owned());
+    }
+    if let Some(repeats) = repeats {
+        let join = || repeats.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        if task.repeat_range().is_none() {
+            return invalid(format!(
+                "--repeats {}: model {name} was trained on the {} task, which has no repeat count (only repeat-copy has)",
+                join(),
+                task.name()
+            ));
+        }
+        if repeats.is_empty() || repeats.contains(&0) {
+            return invalid(format!("--repeats {}: give one or more counts of at least 1", join()));
+        }
+        if let Some(r) = repeats.iter().find(|&&r| r > MAX_REPEATS) {
+            return invalid(format!(
+                "--repeats: {r} is more than {MAX_REPEATS}, the most repeats any machine could hold"
+            ));
+        }
+        plan.repeats = repeats.to_vec();
+    }
+    Ok(plan)
+}
+
 /// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
 /// writes nothing (see [`crate::records::run_dir::write_eval`]). Repeat counts for a task without
 /// them are an error naming the task, and so is a length the task cannot draw
@@ -126,11 +182,24 @@ pub fn evaluate_model(
     experiment: &Experiment,
     plan: &EvalConfig,
 ) -> Result<EvalReport> {
-    let chunks = check_plan(name, experiment, plan)?;
-    let task = experiment.task.build();
+    evaluate_model_on(name, model, experiment, experiment.task.build().as_ref(), plan)
+}
+
+/// [`evaluate_model`] on `task` instead of the experiment's `[task]`: a task of your own, as a
+/// [`Trainer`](crate::Trainer) built [`with_task`](crate::Trainer::with_task) trains on
+/// ([`Trainer::task`](crate::Trainer::task)). The experiment gives the model's sizes and the
+/// seed of the test episodes.
+pub fn evaluate_model_on(
+    name: &str,
+    model: &dyn SequenceModel,
+    experiment: &Experiment,
+    task: &dyn Task,
+    plan: &EvalConfig,
+) -> Result<EvalReport> {
+    let chunks = check_plan_on(name, experiment, task, plan)?;
     let chunk =
         |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
-    let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
+    let results = evaluate_in_chunks(model, task, plan, experiment.seed, chunk).map_err(tensor(name))?;
     Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
 }
 
@@ -142,7 +211,11 @@ pub type CellChunk = ((usize, Option<usize>), usize);
 /// task can draw, and each cell's episodes within the memory there is, one sequence at a time
 /// at least. Returns each cell's chunk: the sequences evaluated at once.
 pub fn check_plan(name: &str, experiment: &Experiment, plan: &EvalConfig) -> Result<Vec<CellChunk>> {
-    let task = experiment.task.build();
+    check_plan_on(name, experiment, experiment.task.build().as_ref(), plan)
+}
+
+/// [`check_plan`] on `task` instead of the experiment's `[task]`.
+fn check_plan_on(name: &str, experiment: &Experiment, task: &dyn Task, plan: &EvalConfig) -> Result<Vec<CellChunk>> {
     if plan.lengths.is_empty() {
         return Err(Error::Invalid("no test lengths (eval.lengths = []): give one or more".into()));
     }
@@ -166,7 +239,7 @@ pub fn check_plan(name: &str, experiment: &Experiment, plan: &EvalConfig) -> Res
     let io = (task.input_width(), task.output_width());
     let mut chunks = Vec::new();
     for (length, repeats) in cells(plan) {
-        let steps = budget::episode_steps(&experiment.task, length, repeats);
+        let steps = task.episode_steps(length, repeats) as f64;
         chunks.push(((length, repeats), budget::eval_chunk(name, config, io, steps, EVAL_BATCH)?));
     }
     Ok(chunks)

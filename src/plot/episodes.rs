@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::ops::sigmoid;
-use ntm_tasks::Episode;
+use ntm_tasks::{Batch, Episode, Task};
 
 use crate::error::{io, tensor, Error, Result};
 use crate::measure::eval::eval_rng;
@@ -17,6 +17,14 @@ use crate::records::run_dir::LoadedModel;
 
 /// Seed salt of figure episodes, so they differ from training and evaluation data.
 const FIGURE_SEED_SALT: u64 = 0xf16;
+
+/// The episode the figures show at `length` (and `repeats`, if given: the task must have a
+/// repeat count) for `seed` (`ntm plot heads --seed`): one element drawn from the figures' own
+/// generator, so it differs from the training and evaluation data of the same seed.
+pub fn figure_episode(task: &dyn Task, length: usize, repeats: Option<usize>, seed: u64) -> Batch {
+    let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
+    task.sample_sized(&mut rng, 1, Some(length), repeats)
+}
 
 /// One episode of `length` (and `repeats`, if given: the task must have a repeat count)
 /// drawn from `seed`, and the model's outputs on it (after the sigmoid),
@@ -37,8 +45,7 @@ fn run_episode(
             task.name()
         )));
     }
-    let mut rng = eval_rng(seed ^ FIGURE_SEED_SALT);
-    let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
+    let batch = figure_episode(task.as_ref(), length, repeats, seed);
     let tensors = TensorBatch::new(&batch, &Device::Cpu).map_err(&tensor_err)?;
     let model = &loaded.built.model;
     let (logits, record) = match traced {

@@ -96,6 +96,36 @@ pub fn with_model_name(output: &Path, name: &str) -> PathBuf {
     output.with_file_name(file)
 }
 
+/// The run folder of `experiment` when none is named: `runs/<name>/` (relative to the
+/// working directory), as `ntm run` and `ntm train` default to.
+pub fn default_run_dir(experiment: &Experiment) -> PathBuf {
+    Path::new("runs").join(&experiment.name)
+}
+
+/// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs, as
+/// `ntm train` and `ntm run` do with `--resume` and `--overwrite`: with `resume`, `dir` must
+/// hold a checkpoint (true: resume from it); otherwise a folder that holds anything is refused
+/// unless `overwrite`, which deletes it first (false: start fresh). The refusals are
+/// [`Error::Io`] of kind `NotFound` (nothing to resume) and `AlreadyExists` (a run is there).
+pub fn prepare_model_dir(dir: &Path, resume: bool, overwrite: bool) -> Result<bool> {
+    let refuse = |kind, message: String| Error::Io { path: dir.to_owned(), cause: std::io::Error::new(kind, message) };
+    if resume {
+        if !checkpoint::exists(dir) {
+            let message = format!("nothing to resume (no {}); run without --resume to start it", checkpoint::META_FILE);
+            return Err(refuse(std::io::ErrorKind::NotFound, message));
+        }
+        return Ok(true);
+    }
+    if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+        if !overwrite {
+            let message = "already holds a run; pass --resume to continue it or --overwrite to replace it".to_owned();
+            return Err(refuse(std::io::ErrorKind::AlreadyExists, message));
+        }
+        std::fs::remove_dir_all(dir).map_err(io(dir))?;
+    }
+    Ok(false)
+}
+
 /// Writes `experiment` as `experiment.toml` into run folder `out`.
 pub fn write_experiment(out: &Path, experiment: &Experiment) -> Result<()> {
     let path = out.join(EXPERIMENT_FILE);

@@ -42,22 +42,53 @@ fn rate(per_sec: f64) -> String {
 pub struct Progress {
     label: String,
     bar: Option<ProgressBar>,
+    /// A program's own observer ([`Progress::observed`]), told of everything.
+    observer: Option<Observer>,
+}
+
+/// A program's observer of training's [`Event`]s.
+type Observer = Box<dyn Fn(Event<'_>) + Send + Sync>;
+
+/// What training reports, as an [observer](Progress::observed) sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// A line of information: the model, its size, where training starts.
+    Note(&'a str),
+    /// The sequences trained so far, after every batch.
+    Advanced(u64),
+    /// A metrics line, as written to `metrics.jsonl` at the end of each report interval.
+    Reported(&'a MetricsRecord),
 }
 
 impl Progress {
     /// A bar under `multi` when stderr is a terminal, log lines on stderr otherwise.
     pub fn new(label: &str, multi: &MultiProgress) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| multi.add(waiting_bar(label)));
-        Self { label: label.to_owned(), bar }
+        Self { label: label.to_owned(), bar, observer: None }
     }
 
     /// Reports nothing (tests, library use).
     pub fn silent() -> Self {
-        Self { label: String::new(), bar: Some(ProgressBar::hidden()) }
+        Self { label: String::new(), bar: Some(ProgressBar::hidden()), observer: None }
+    }
+
+    /// Shows nothing and tells `observer` of every [`Event`], on the thread that trains: a
+    /// program's own display, or its own reason to raise the stop flag of
+    /// [`Trainer::fit`](crate::Trainer::fit) (the Python package's callback, and its stop
+    /// after a given number of sequences).
+    pub fn observed(observer: impl Fn(Event<'_>) + Send + Sync + 'static) -> Self {
+        Self { observer: Some(Box::new(observer)), ..Self::silent() }
+    }
+
+    fn tell(&self, event: Event<'_>) {
+        if let Some(observer) = &self.observer {
+            observer(event);
+        }
     }
 
     /// A line of information above the bar (or on stderr without one).
     pub(crate) fn note(&self, text: &str) {
+        self.tell(Event::Note(text));
         match &self.bar {
             Some(bar) if !bar.is_hidden() => bar.println(text),
             Some(_) => {}
@@ -76,12 +107,14 @@ impl Progress {
     }
 
     pub(crate) fn advance(&self, done: u64) {
+        self.tell(Event::Advanced(done));
         if let Some(bar) = &self.bar {
             bar.set_position(done);
         }
     }
 
     pub(crate) fn report(&self, record: &MetricsRecord) {
+        self.tell(Event::Reported(record));
         let optimum = record.optimal_loss_bits.map_or(String::new(), |bits| format!(" (optimum {bits:.2})"));
         let text = format!("loss {:.2} bits{optimum}  errors {:.3} bits/seq", record.loss_bits, record.bit_errors);
         match &self.bar {
