@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 
+import numpy as np
 import pytest
 
 import ntm
@@ -113,3 +114,29 @@ def test_divergence_raises_diverged_error_with_failure_json(tiny, tmp_path):
     assert isinstance(caught.value, RuntimeError)
     failure = json.loads((tmp_path / "out" / "ntm" / "failure.json").read_text())
     assert failure["model"] == "ntm" and failure["lr"] == 1e30
+
+
+def test_fit_releases_the_gil_and_its_model_is_busy_meanwhile(tiny, tmp_path):
+    """Another Python thread runs while fit trains; the trainer's model refuses to be used
+    until fit returns, then reads the trained weights."""
+    experiment = ntm.Experiment.load(tiny, overrides=["train.sequences=100000"])
+    trainer = ntm.Trainer(experiment, "ntm", out=tmp_path / "busy")
+    model = trainer.model
+    seen = []
+
+    def callback(record):
+        seen.append(record["sequences"])
+        return len(seen) < 100
+
+    fitting = threading.Thread(target=trainer.fit, kwargs={"callback": callback})
+    fitting.start()
+    refused = False
+    while fitting.is_alive() and not refused:
+        try:
+            model.forward(np.zeros((3, 5), np.float32))
+        except RuntimeError as error:
+            assert "the trainer is busy" in str(error)
+            refused = True
+    fitting.join()
+    assert refused and trainer.sequences == 100 * 16
+    assert model.trained_sequences == trainer.sequences
