@@ -12,7 +12,8 @@ use crate::errors::OrPy;
 /// over one episode (the paper's figure 6), one PNG per NTM with its trace as JSON beside it,
 /// as `ntm plot heads` draws them: the episode of `length` (default: the longest training
 /// length), `repeats` (repeat copy) and `seed`; `slots`: the NTMs run with that many memory
-/// slots; `output`: the file (the model's name added to it for several NTMs).
+/// slots; `output`: the file (the model's name added to it for several NTMs). A trace that
+/// would exceed the command's default limit (`ntm plot heads --trace-limit`) is refused first.
 #[pyfunction]
 #[pyo3(signature = (path, length = None, *, repeats = None, slots = None, seed = 0, output = None))]
 fn heads(
@@ -24,7 +25,10 @@ fn heads(
     seed: u64,
     output: Option<PathBuf>,
 ) -> PyResult<Vec<PathBuf>> {
-    py.detach(|| ntm::figures::heads(&path, (length, repeats), slots, seed, output.as_deref())).or_py()
+    py.detach(|| {
+        ntm::figures::heads(&path, (length, repeats), slots, seed, (output.as_deref(), Some(ntm::figures::TRACE_LIMIT)))
+    })
+    .or_py()
 }
 
 /// The learning curves of every model in run folder `run` (`ntm plot curves`).

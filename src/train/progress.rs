@@ -182,7 +182,7 @@ mod tests {
         let before = screen.0.lock().unwrap().join("\n");
         assert!(before.contains("ntm getting ready"), "{before:?}");
         assert!(!before.contains("0/0") && !before.contains('='), "a full bar before training: {before:?}");
-        let progress = Progress { label: "ntm".into(), bar: Some(bar) };
+        let progress = Progress { label: "ntm".into(), bar: Some(bar), observer: None };
         progress.start(0, 1000);
         progress.advance(10);
         // Drawn whatever the draw rate limit (abandon draws once more and stops).
