@@ -31,8 +31,9 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// and the other way round.
 ///
 /// As the command line does, a folder that already holds a run is refused (FileExistsError)
-/// unless resume=True (continue it; FileNotFoundError if it holds no checkpoint) or
-/// overwrite=True (delete it first). task: a task of your own instead of the experiment's
+/// unless resume=True (continue it; from scratch if it holds no checkpoint yet) or
+/// overwrite=True (empty it first). It holds the folder's lock while it writes (here, in fit
+/// and in save): a folder another process writes into is refused. task: a task of your own instead of the experiment's
 /// [task] (an object with input_width, output_width, length_range and sample(rng_seed, batch,
 /// length), or an ntm.Task).
 #[pyclass(module = "ntm")]
@@ -77,6 +78,7 @@ impl Trainer {
             }
         };
         let dir = out.unwrap_or_else(|| run_dir::default_run_dir(exp)).join(model);
+        let _lock = lock_folder(&dir)?;
         if run_dir::prepare_model_dir(&dir, resume, overwrite).or_py()? {
             py.detach(|| catching(|| inner.resume(&dir)))?.or_py()?;
         }
@@ -136,6 +138,7 @@ impl Trainer {
             _ => {}
         });
         let dir = &self.dir;
+        let _lock = lock_folder(dir)?;
         let trainer = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         let mut failure: Option<PyErr> = None;
         let fitted = std::thread::scope(|scope| {
@@ -200,6 +203,7 @@ impl Trainer {
     /// on disk is then kept).
     fn save(&mut self, py: Python<'_>) -> PyResult<()> {
         let dir = &self.dir;
+        let _lock = lock_folder(dir)?;
         let trainer = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         py.detach(|| {
             std::fs::create_dir_all(dir).map_err(|cause| ntm::Error::Io { path: dir.clone(), cause })?;
@@ -363,4 +367,11 @@ impl Trainer {
     pub fn trainer(&self) -> MutexGuard<'_, ntm::Trainer> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The lock of model folder `dir` (made if need be), held while a trainer prepares, fits or
+/// saves into it: one writer per folder, as for `ntm train`; a folder another process (or
+/// another trainer in a thread) writes into is refused with one line naming the holder.
+fn lock_folder(dir: &std::path::Path) -> PyResult<ntm::records::lock::FolderLock> {
+    ntm::records::lock::FolderLock::acquire(dir, "python ntm.Trainer").or_py()
 }

@@ -48,12 +48,22 @@ def test_folders_that_hold_a_run_or_none(tiny, tmp_path, cli):
         ntm.Trainer(experiment, "ntm", out=tmp_path / "out")
     assert "already holds a run; pass --resume to continue it or --overwrite to replace it" in str(caught.value)
     assert str(caught.value).replace(str(tmp_path) + "/", "") == cli_line(cli, "train", "tiny.toml", "--model", "ntm", "--out", "out")
-    with pytest.raises(FileNotFoundError, match="nothing to resume"):
-        ntm.Trainer(experiment, "ntm", out=tmp_path / "empty", resume=True)
+    # resume=True before any checkpoint trains from scratch, as ntm train --resume does.
+    assert ntm.Trainer(experiment, "ntm", out=tmp_path / "empty", resume=True).sequences == 0
+    # One writer per folder: while another process trains there, a trainer is refused, naming it.
+    busy = tmp_path / "busy" / "ntm"
+    busy.mkdir(parents=True)
+    (busy / ".lock").write_text("pid 4242: ntm train\n")
+    import fcntl
+    with open(busy / ".lock") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as the other process's lock (released when closed)
+        with pytest.raises(ValueError, match="in use by ntm train"):
+            ntm.Trainer(experiment, "ntm", out=tmp_path / "busy", resume=True)
+    ntm.Trainer(experiment, "ntm", out=tmp_path / "busy", resume=True)
     with pytest.raises(ValueError, match="one or the other"):
         ntm.Trainer(experiment, "ntm", out=tmp_path / "out", resume=True, overwrite=True)
     ntm.Trainer(experiment, "ntm", out=tmp_path / "out", overwrite=True)
-    assert not (tmp_path / "out" / "ntm").exists()
+    assert not list((tmp_path / "out" / "ntm").iterdir())  # emptied, and unlocked once the trainer is gone
     with pytest.raises(ValueError, match='no model named "gru"'):
         ntm.Trainer(experiment, "gru", out=tmp_path / "other")
 

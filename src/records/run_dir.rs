@@ -36,6 +36,7 @@ use crate::error::{io, Error, Result};
 use crate::models::factory::{BuiltModel, ModelConfig};
 use crate::records::checkpoint;
 use crate::records::failure::Failure;
+use crate::records::lock;
 use crate::records::report::{EvalReport, MetricsRecord};
 
 /// The resolved experiment, in a run folder.
@@ -103,25 +104,37 @@ pub fn default_run_dir(experiment: &Experiment) -> PathBuf {
 }
 
 /// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs, as
-/// `ntm train` and `ntm run` do with `--resume` and `--overwrite`: with `resume`, `dir` must
-/// hold a checkpoint (true: resume from it); otherwise a folder that holds anything is refused
-/// unless `overwrite`, which deletes it first (false: start fresh). The refusals are
-/// [`Error::Io`] of kind `NotFound` (nothing to resume) and `AlreadyExists` (a run is there).
+/// `ntm train` and `ntm run` do with `--resume` and `--overwrite`: with `resume`, from the
+/// checkpoint in `dir` (true), or from scratch in an emptied folder when there is none yet (a
+/// run stopped before its first checkpoint; false); otherwise a folder that holds anything (but
+/// its lock file, [`lock::LOCK_FILE`]) is refused unless `overwrite`, which empties it first
+/// (false: start fresh). Call it holding the folder's [`lock::FolderLock`]. The refusals are
+/// [`Error::Io`] of kind `AlreadyExists` (a run is there) and `InvalidData` (checkpoint files
+/// without their `checkpoint.json`: a damaged checkpoint).
 pub fn prepare_model_dir(dir: &Path, resume: bool, overwrite: bool) -> Result<bool> {
     let refuse = |kind, message: String| Error::Io { path: dir.to_owned(), cause: std::io::Error::new(kind, message) };
     if resume {
-        if !checkpoint::exists(dir) {
-            let message = format!("nothing to resume (no {}); run without --resume to start it", checkpoint::META_FILE);
-            return Err(refuse(std::io::ErrorKind::NotFound, message));
+        if checkpoint::exists(dir) {
+            return Ok(true);
         }
-        return Ok(true);
+        if checkpoint::has_files(dir) {
+            let message = format!(
+                "nothing to resume: no {} beside the other checkpoint files (a damaged checkpoint); pass --overwrite to start again",
+                checkpoint::META_FILE
+            );
+            return Err(refuse(std::io::ErrorKind::InvalidData, message));
+        }
+        if dir.exists() {
+            lock::clear(dir)?;
+        }
+        return Ok(false);
     }
-    if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+    if !lock::is_empty(dir).map_err(io(dir))? {
         if !overwrite {
             let message = "already holds a run; pass --resume to continue it or --overwrite to replace it".to_owned();
             return Err(refuse(std::io::ErrorKind::AlreadyExists, message));
         }
-        std::fs::remove_dir_all(dir).map_err(io(dir))?;
+        lock::clear(dir)?;
     }
     Ok(false)
 }
