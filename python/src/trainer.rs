@@ -34,8 +34,8 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 /// unless resume=True (continue it; from scratch if it holds no checkpoint yet) or
 /// overwrite=True (empty it first). It holds the folder's lock while it writes (here, in fit
 /// and in save): a folder another process writes into is refused. task: a task of your own
-/// instead of the experiment's [task] (an object with input_width, output_width, length_range and sample(rng_seed, batch,
-/// length), or an ntm.Task).
+/// instead of the experiment's [task] (an object with input_width, output_width, length_range
+/// and sample(rng_seed, batch, length), or an ntm.Task).
 #[pyclass(module = "ntm")]
 pub struct Trainer {
     /// In a mutex only to be `Sync`, as a Python object must be (the optimiser's state is not):
