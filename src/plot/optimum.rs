@@ -140,7 +140,7 @@ pub(crate) fn plot_against_optimum(
             .map_err(err)?
             .label("optimum: the Bayes-optimal predictor on the same sequences")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
-        legend(&mut chart).map_err(err)?;
+        draw_legend(&mut chart).map_err(err)?;
 
         let axis =
             LogAxis::fit(data.iter().flat_map(|m| m.excess.iter().flatten()).map(|p| p.1), legend_room(entries - 1));
@@ -225,20 +225,6 @@ fn linear_chart<'a, DB: DrawingBackend>(
         .y_desc(y_desc)
         .draw()?;
     Ok(chart)
-}
-
-/// The legend of a linear chart, as [`draw_legend`] draws a log chart's.
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut LinearChart<'a, DB>,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(text(AXIS_SIZE))
-        .background_style(WHITE.mix(0.9))
-        .border_style(GRID.stroke_width(1))
-        .margin(10)
-        .draw()
 }
 
 #[cfg(test)]
