@@ -22,7 +22,7 @@ use plotters::prelude::*;
 
 use super::axes::{chart_on, draw_legend, house_mesh, legend_room, log_chart, two_panel_page, LogAxis};
 use super::smooth::{half_window, smoothed};
-use super::style::{format_number, model_colours, text, AXIS_SIZE, GRID, INK};
+use super::style::{format_number, model_colours, INK};
 use super::{render, PlotError};
 use crate::records::report::MetricsRecord;
 use crate::sweep::summary::Stats;
