@@ -62,10 +62,8 @@ pub fn heads(
     }
     let ntms = ntm_models(path)?;
     let several = ntms.len() > 1;
-    let file_of = |name: &str, length: usize| match output {
-        Some(f) if several => run_dir::with_model_name(f, name),
-        Some(f) => f.to_owned(),
-        None => plots_dir(path).join(run_dir::heads_figure(name, length, repeats, slots)),
+    let file_of = |name: &str, length: usize| {
+        figure_file(path, output, several, name, || run_dir::heads_figure(name, length, repeats, slots))
     };
     // Every trace checked before the first is traced: the memory to trace it, then its size.
     for (_, experiment, name) in &ntms {
@@ -182,20 +180,9 @@ pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&P
         if length > MAX_LENGTH {
             invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
         }
-        if let Err(e) = task.check_length(length) {
-            invalid!("--length {length}: {e}");
-        }
-        let loaded = load_model_sized(&dir, None)?;
-        let io = (task.input_width(), task.output_width());
-        let steps = budget::episode_steps(&loaded.experiment.task, length, None);
-        budget::check_trace(&name, &loaded.built.config, io, steps)?;
-        let trace = trace_episode(&loaded, length, None, seed)?;
+        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
         let uses = plot::ContextUse::of(&trace, context);
-        let file = match output {
-            Some(f) if several => run_dir::with_model_name(f, &name),
-            Some(f) => f.to_owned(),
-            None => plots_dir(path).join(run_dir::contexts_figure(&name, length)),
-        };
+        let file = figure_file(path, output, several, &name, || run_dir::contexts_figure(&name, length));
         let title = format!(
             "{}, {length} bits: where {} reads and writes, by context, after {} sequences",
             trace.task,
@@ -207,6 +194,43 @@ pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&P
         written.push(file);
     }
     Ok(written)
+}
+
+/// The file a figure of model `name` under `path` goes to: `output` as given (with the model's
+/// name added when `several` models are drawn), else the default name in the plots folder.
+fn figure_file(
+    path: &Path,
+    output: Option<&Path>,
+    several: bool,
+    name: &str,
+    default_name: impl FnOnce() -> String,
+) -> PathBuf {
+    match output {
+        Some(f) if several => run_dir::with_model_name(f, name),
+        Some(f) => f.to_owned(),
+        None => plots_dir(path).join(default_name()),
+    }
+}
+
+/// Model `name` of folder `dir`, trained on `task`, loaded and traced over one episode of
+/// `length` drawn from `seed`, once the length is one the task can draw and the trace fits in
+/// memory (one line refuses otherwise, before any work).
+fn traced_episode(
+    dir: &Path,
+    name: &str,
+    task: &dyn ntm_tasks::Task,
+    length: usize,
+    seed: u64,
+) -> Result<(run_dir::LoadedModel, crate::pieces::trace::Trace)> {
+    if let Err(e) = task.check_length(length) {
+        invalid!("--length {length}: {e}");
+    }
+    let loaded = load_model_sized(dir, None)?;
+    let io = (task.input_width(), task.output_width());
+    let steps = budget::episode_steps(&loaded.experiment.task, length, None);
+    budget::check_trace(name, &loaded.built.config, io, steps)?;
+    let trace = trace_episode(&loaded, length, None, seed)?;
+    Ok((loaded, trace))
 }
 
 /// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
@@ -231,21 +255,10 @@ pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<
             );
         }
         let length = length.unwrap_or_else(|| task.length_range().1);
-        if let Err(e) = task.check_length(length) {
-            invalid!("--length {length}: {e}");
-        }
-        let loaded = load_model_sized(&dir, None)?;
-        let io = (task.input_width(), task.output_width());
-        let steps = budget::episode_steps(&loaded.experiment.task, length, None);
-        budget::check_trace(&name, &loaded.built.config, io, steps)?;
-        let trace = trace_episode(&loaded, length, None, seed)?;
+        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
         let (_, heads) = plot::head_priorities(&trace).map_err(Error::Invalid)?;
         let slots = trace.heads.first().and_then(|h| h.steps.first()).map_or(0, |s| s.weighting.len());
-        let file = match output {
-            Some(f) if several => run_dir::with_model_name(f, &name),
-            Some(f) => f.to_owned(),
-            None => plots_dir(path).join(run_dir::priorities_figure(&name, length)),
-        };
+        let file = figure_file(path, output, several, &name, || run_dir::priorities_figure(&name, length));
         let title = format!(
             "priority sort, {length} inputs: {} after {} sequences, where each head looks against priority",
             model_title(&loaded.built.name, &loaded.built.config),
