@@ -95,6 +95,7 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
             HeadTrace { kind: HeadKind::Read, index: 0, steps: read },
             HeadTrace { kind: HeadKind::Write, index: 0, steps: write },
         ],
+        dnc: None,
     }
 }
 
@@ -361,6 +362,7 @@ fn degenerate_shapes_still_draw() {
         outputs: vec![],
         initial_memory: vec![],
         heads: vec![],
+        dnc: None,
     };
     plot_heads(&trace, "one step", &figure(&dir, "one-step.png")).unwrap();
     // A head whose weightings are empty.

@@ -16,7 +16,7 @@ pub mod resize;
 
 use candle_core::{Result, Tensor};
 
-use crate::pieces::trace::HeadTrace;
+use crate::pieces::trace::{DncTrace, HeadTrace};
 
 /// What a traced forward pass records about the memory (batch element 0).
 #[derive(Debug, Clone)]
@@ -25,8 +25,10 @@ pub struct MemoryRecord {
     pub initial_memory: Vec<Vec<f32>>,
     /// Shifts the heads may make.
     pub shifts: Vec<i64>,
-    /// Read heads first, then write heads, every step.
+    /// An NTM's read heads first, then write heads, every step (empty for a DNC).
     pub heads: Vec<HeadTrace>,
+    /// A DNC's memory access, every step (`None` for an NTM).
+    pub dnc: Option<DncTrace>,
 }
 
 /// A model that maps an input sequence to output logits, one time step after another.

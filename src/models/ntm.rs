@@ -426,7 +426,10 @@ impl SequenceModel for Ntm {
         if self.config.engine == Engine::Fused {
             let (logits, run) = self.forward_fused(inputs)?;
             let heads = run.head_traces()?;
-            return Ok((logits, Some(MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads })));
+            return Ok((
+                logits,
+                Some(MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads, dnc: None }),
+            ));
         }
         let mut heads: Vec<HeadTrace> = self
             .read_heads
@@ -457,7 +460,7 @@ impl SequenceModel for Ntm {
                 });
             }
         }
-        let record = MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads };
+        let record = MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads, dnc: None };
         Ok((Tensor::stack(&outputs, 0)?, Some(record)))
     }
 

@@ -77,6 +77,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>
         outputs,
         initial_memory: record.initial_memory,
         heads: record.heads,
+        dnc: record.dnc,
     })
 }
 
