@@ -128,15 +128,17 @@ impl BenchCase {
     pub fn engine(&self) -> Engine {
         match &self.config {
             ModelConfig::Ntm(c) => c.engine,
+            ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
 
-    /// The NTM's memory slots; `None` for a model without memory.
+    /// The NTM's or DNC's memory slots; `None` for a model without memory.
     pub fn slots(&self) -> Option<usize> {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
+            ModelConfig::Dnc(c) => Some(c.memory.slots),
             ModelConfig::Lstm(_) | ModelConfig::Custom(_) => None,
         }
     }

@@ -1,14 +1,16 @@
-//! The architectures and the interface they share: the NTM ([`ntm`], with its [`controller`])
-//! and the LSTM baseline ([`lstm`]) built from [`crate::pieces`] and run on the composed
-//! pieces or the fused kernels ([`crate::fused`]); [`factory`] (the `[models.<name>]` table
-//! and the one place that knows every architecture); [`batch`] (a task's batch as the
-//! tensors a model takes); [`resize`] (a trained NTM at another memory size).
+//! The architectures and the interface they share: the NTM ([`ntm`], with its [`controller`]),
+//! the Differentiable Neural Computer ([`dnc`]) and the LSTM baseline ([`lstm`]) built from
+//! [`crate::pieces`] and run on the composed pieces or the fused kernels ([`crate::fused`]);
+//! [`factory`] (the `[models.<name>]` table and the one place that knows every
+//! architecture); [`batch`] (a task's batch as the tensors a model takes); [`resize`] (a
+//! trained NTM or DNC at another memory size).
 //!
-//! Any model (the NTM on either engine, the LSTM baseline, a model of your own) sits behind
+//! Any model (the NTM or the DNC on either engine, the LSTM baseline, a model of your own) sits behind
 //! [`SequenceModel`], so one trainer and one evaluator serve them all.
 
 pub mod batch;
 pub mod controller;
+pub mod dnc;
 pub mod factory;
 pub mod lstm;
 pub mod ntm;
