@@ -199,3 +199,43 @@ pub fn ntm_cases() -> Vec<ntm::models::ntm::NtmConfig> {
         },
     ]
 }
+
+/// DNC configurations that between them cover one and several read heads, one and two
+/// controller layers, every read mode alone and in other orders than the paper's (and so a
+/// DNC with and without its link matrix), and slot counts from 2 to over 16.
+pub fn dnc_cases() -> Vec<ntm::models::dnc::DncConfig> {
+    use ntm::base::kinds::ReadMode::{Backward, Content, Forward};
+    use ntm::models::dnc::{DncConfig, DncMemoryConfig};
+    vec![
+        DncConfig { controller_size: 7, memory: DncMemoryConfig { slots: 5, width: 4 }, ..DncConfig::default() },
+        DncConfig {
+            controller_size: 5,
+            controller_layers: 2,
+            read_heads: 2,
+            read_modes: vec![Forward, Content, Backward],
+            memory: DncMemoryConfig { slots: 9, width: 3 },
+            ..DncConfig::default()
+        },
+        DncConfig {
+            controller_size: 6,
+            read_heads: 3,
+            // Over 16 slots: the content weighting's blocked loops run whole blocks and a
+            // remainder.
+            memory: DncMemoryConfig { slots: 17, width: 5 },
+            ..DncConfig::default()
+        },
+        DncConfig {
+            controller_size: 4,
+            read_heads: 2,
+            read_modes: vec![Content],
+            memory: DncMemoryConfig { slots: 6, width: 2 },
+            ..DncConfig::default()
+        },
+        DncConfig {
+            controller_size: 3,
+            read_modes: vec![Backward, Forward],
+            memory: DncMemoryConfig { slots: 2, width: 3 },
+            ..DncConfig::default()
+        },
+    ]
+}
