@@ -86,9 +86,10 @@ pub enum InitialWeighting {
 }
 
 /// One of a DNC read head's three ways to address memory (Graves et al. 2016, Methods,
-/// "Read weighting"): where its mode weights `pi` send it.
+/// "Read weighting"): where its mode weights `pi` send it. Read from its name, an unknown one
+/// an error naming the field it is written in (`read_modes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum ReadMode {
     /// b = L^T w^r_{t-1}: to the slot written just before the one it read.
     Backward,
@@ -108,6 +109,18 @@ impl ReadMode {
             ReadMode::Backward => "backward",
             ReadMode::Content => "content",
             ReadMode::Forward => "forward",
+        }
+    }
+}
+
+impl TryFrom<String> for ReadMode {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        match ReadMode::ALL.into_iter().find(|m| m.name() == name) {
+            Some(mode) => Ok(mode),
+            None => {
+                Err(format!("read_modes: unknown read mode {name:?}; use \"backward\", \"content\" or \"forward\""))
+            }
         }
     }
 }
