@@ -102,13 +102,13 @@ pub fn read_config(dir: &Path) -> Result<(Experiment, String)> {
     Ok((experiment, name))
 }
 
-/// Whether the model in folder `dir` has memory slots (an NTM; the LSTM baseline has none),
-/// and its name, from its `config.toml` alone: `--slots` on a run folder leaves the models
-/// without memory out.
+/// Whether the model in folder `dir` has memory slots (an NTM or a DNC; the LSTM baseline has
+/// none), and its name, from its `config.toml` alone: `--slots` on a run folder leaves the
+/// models without memory out.
 pub fn has_memory(dir: &Path) -> Result<(bool, String)> {
     let (experiment, name) = read_config(dir)?;
-    let ntm = experiment.models.get(&name).is_some_and(|m| m.kind() == "ntm");
-    Ok((ntm, name))
+    let memory = experiment.models.get(&name).is_some_and(ModelConfig::has_memory);
+    Ok((memory, name))
 }
 
 /// The model folders that `path` names: a run folder (every model folder in it, by name), a
