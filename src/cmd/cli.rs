@@ -169,9 +169,10 @@ pub struct EvalArgs {
 /// The figures.
 #[derive(Debug, Subcommand)]
 pub enum PlotCommand {
-    /// Where an NTM's heads read and write over one episode (the paper's figure 6).
+    /// Where an NTM's heads read and write over one episode (the paper's figure 6); for a DNC,
+    /// its write weighting, allocation, usage, and each read head's weighting and read modes.
     Heads {
-        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        /// A run folder (its NTM and DNC models), one model's folder, or a checkpoint file.
         path: PathBuf,
         /// Sequence length of the episode [default: the longest training length, task.max_length].
         #[arg(long)]

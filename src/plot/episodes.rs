@@ -60,7 +60,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>
     let (episode, outputs, record) = run_episode(loaded, (length, repeats), seed, true)?;
     let record = record.ok_or_else(|| {
         Error::Invalid(format!(
-            "model {} ({}) has no memory heads to trace; pick an NTM",
+            "model {} ({}) has no memory heads to trace; pick an NTM or a DNC",
             loaded.built.name,
             loaded.built.config.kind()
         ))

@@ -37,10 +37,99 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
     }
 }
 
-/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it.
-/// `length` (default: the task's longest training length) is the episode's length, `repeats`
-/// its repeat count (repeat copy; default: drawn from the training range); `slots` the
-/// memory slots to run each NTM with (default: as trained; see [`crate::models::resize`]).
+/// The models under `path` that `wanted` picks, decided from their configs alone (so models
+/// that are not picked need no weights): each model folder with its experiment and name. A
+/// single model folder that is not picked is an error saying why (`what_not`: what it lacks,
+/// e.g. "memory heads"); none picked in a run folder says there is no `what` here.
+fn pick_models(
+    path: &Path,
+    wanted: fn(&ModelConfig) -> bool,
+    (what, what_not): (&str, &str),
+) -> Result<Vec<(PathBuf, crate::config::Experiment, String)>> {
+    let dirs = model_dirs(path)?;
+    let mut picked = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let config = experiment.models.get(&name);
+        if config.is_some_and(wanted) {
+            picked.push((dir.clone(), experiment, name));
+        } else if dirs.len() == 1 {
+            let reason = match config.map_or("unknown", ModelConfig::kind) {
+                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
+                kind => format!("an {kind}, which has no {what_not} to plot"),
+            };
+            invalid!("{}: model {name} is {reason}", dir.display());
+        }
+    }
+    if picked.is_empty() {
+        invalid!("{}: no {what} here (nothing with {what_not} to plot)", path.display());
+    }
+    Ok(picked)
+}
+
+/// One traced episode of model `name` (folder `dir`, `experiment`) at `length` (default: the
+/// task's longest training length) and `repeats`, with `slots` memory slots if given: the
+/// loaded model, the trace and the episode in words (`length 20`, `6 items`, `length 10 x 3
+/// repeats`), after checking the options and the memory the trace needs.
+fn trace_model(
+    (dir, experiment, name): (&Path, &crate::config::Experiment, &str),
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
+    seed: u64,
+) -> Result<(crate::records::run_dir::LoadedModel, crate::pieces::trace::Trace, String)> {
+    let task = experiment.task.build();
+    let length = length.unwrap_or_else(|| task.length_range().1);
+    if let Err(e) = task.check_length(length) {
+        invalid!("--length {length}: {e}");
+    }
+    if let (Some(r), None) = (repeats, task.repeat_range()) {
+        invalid!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
+    }
+    if let Some(slots) = slots {
+        check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
+    }
+    let loaded = load_model_sized(dir, slots)?;
+    let io = (task.input_width(), task.output_width());
+    let steps = budget::episode_steps(&loaded.experiment.task, length, repeats);
+    budget::check_trace(name, &loaded.built.config, io, steps)?;
+    let trace = trace_episode(&loaded, length, repeats, seed)?;
+    let episode = match repeats {
+        Some(r) => format!("length {length} x {r} repeats"),
+        None => task.length_words().episode(length),
+    };
+    Ok((loaded, trace, episode))
+}
+
+/// The title of a traced figure of `loaded` on `episode` (with `slots` if given).
+fn traced_title(
+    loaded: &crate::records::run_dir::LoadedModel,
+    trace_task: &str,
+    episode: &str,
+    slots: Option<usize>,
+    trained: u64,
+) -> String {
+    let memory = slots.map_or(String::new(), |n| format!(" with {n} slots"));
+    let model = model_title(&loaded.built.name, &loaded.built.config);
+    format!("{trace_task}, {episode}: {model}{memory} after {trained} sequences")
+}
+
+/// `--length`, checked before any model is loaded.
+fn check_length_option(length: Option<usize>) -> Result<()> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
+        invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
+    Ok(())
+}
+
+/// Heatmaps of every NTM and DNC under `path` on one episode (an NTM: each head's weighting;
+/// a DNC: its write weighting, allocation, usage, read weightings and read modes); also writes
+/// each trace as JSON beside it. `length` (default: the task's longest training length) is the
+/// episode's length, `repeats` its repeat count (repeat copy; default: drawn from the training
+/// range); `slots` the memory slots to run each model with (default: as trained; see
+/// [`crate::models::resize`]).
 pub fn heads(
     path: &Path,
     (length, repeats): (Option<usize>, Option<usize>),
@@ -48,69 +137,18 @@ pub fn heads(
     seed: u64,
     output: Option<&Path>,
 ) -> Result<Vec<PathBuf>> {
-    if length == Some(0) {
-        invalid!("--length 0: must be at least 1");
-    }
-    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
-        invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
-    }
-    let dirs = model_dirs(path)?;
-    // Decided from the configs alone, so models without memory need no weights here.
-    let mut ntms = Vec::new();
-    for dir in &dirs {
-        let (experiment, name) = read_config(dir)?;
-        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
-        if kind == "ntm" {
-            ntms.push((dir, experiment, name));
-        } else if dirs.len() == 1 {
-            let what = match kind {
-                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
-                kind => format!("an {kind}, which has no memory heads to plot"),
-            };
-            invalid!("{}: model {name} is {what}", dir.display());
-        }
-    }
-    if ntms.is_empty() {
-        invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
-    }
-    let several = ntms.len() > 1;
+    check_length_option(length)?;
+    let models = pick_models(path, ModelConfig::has_memory, ("NTM or DNC model", "memory heads"))?;
+    let several = models.len() > 1;
     let mut written = Vec::new();
-    for (dir, experiment, name) in ntms {
-        let task = experiment.task.build();
-        let length = length.unwrap_or_else(|| task.length_range().1);
-        if let Err(e) = task.check_length(length) {
-            invalid!("--length {length}: {e}");
-        }
-        if let (Some(r), None) = (repeats, task.repeat_range()) {
-            invalid!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
-        }
-        if let Some(slots) = slots {
-            check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
-        }
-        let loaded = load_model_sized(dir, slots)?;
-        let (experiment, config) = (&loaded.experiment, &loaded.built.config);
-        let io = (task.input_width(), task.output_width());
-        budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, repeats))?;
-        let trace = trace_episode(&loaded, length, repeats, seed)?;
+    for (dir, experiment, name) in &models {
+        let (loaded, trace, episode) = trace_model((dir, experiment, name), (length, repeats), slots, seed)?;
         let file = match output {
-            Some(f) if several => run_dir::with_model_name(f, &name),
+            Some(f) if several => run_dir::with_model_name(f, name),
             Some(f) => f.to_owned(),
-            None => plots_dir(path).join(run_dir::heads_figure(&name, length, repeats, slots)),
+            None => plots_dir(path).join(run_dir::heads_figure(name, trace.length, repeats, slots)),
         };
-        let episode = match repeats {
-            Some(r) => format!("length {length} x {r} repeats"),
-            None => task.length_words().episode(length),
-        };
-        let memory = match slots {
-            Some(n) => format!(" with {n} slots"),
-            None => String::new(),
-        };
-        let title = format!(
-            "{}, {episode}: {}{memory} after {} sequences",
-            trace.task,
-            model_title(&loaded.built.name, &loaded.built.config),
-            trace.trained_sequences
-        );
+        let title = traced_title(&loaded, &trace.task, &episode, slots, trace.trained_sequences);
         plot::plot_heads(&trace, &title, &file)?;
         write_json(&file.with_extension("json"), &trace)?;
         written.push(file);
@@ -119,10 +157,10 @@ pub fn heads(
 }
 
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM at the longest training length, the learning curves, the
-/// generalisation and the outputs at the experiment's test lengths.
+/// them: the heads of every NTM and DNC at the longest training length, the learning curves,
+/// the generalisation and the outputs at the experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
-    if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
+    if experiment.models.values().any(ModelConfig::has_memory) {
         heads(out, (None, None), None, 0, None)?;
     }
     curves(out, None)?;
@@ -179,14 +217,14 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
         let (experiment, name) = read_config(&dir)?;
         let kind = experiment.models.get(&name).map_or("", ModelConfig::kind);
         task = Some(experiment.task.build());
-        reports.push((kind == "ntm", read_eval(&dir)?));
+        reports.push((kind == "ntm" || kind == "dnc", read_eval(&dir)?));
     }
     let task = task.expect("model_dirs returns at least one folder");
     let range = task.length_range();
     let file = output.map_or_else(|| plots_dir(run).join(run_dir::GENERALISATION_FIGURE), Path::to_owned);
     let has_repeats = |r: &EvalReport| r.results.iter().any(|x| x.repeats.is_some());
     if let (true, Some(repeats)) = (reports.iter().any(|(_, r)| has_repeats(r)), task.repeat_range()) {
-        // NTMs first, as the paper sets its figures 8 and 9 side by side.
+        // Memory models first, as the paper sets its figures 8 and 9 side by side.
         reports.sort_by_key(|(is_ntm, _)| !is_ntm);
         let mut panels = Vec::new();
         for (_, report) in &reports {
