@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ntm::base::kinds::{HeadKind, ReadMode};
 use ntm::pieces::trace::{DncReadStep, DncStep, DncTrace, HeadStep, HeadTrace, LinkSnapshot, Trace};
-use ntm::plot::{plot_curves, plot_generalisation, plot_heads, plot_outputs, PlotError};
+use ntm::plot::{plot_curves, plot_generalisation, plot_heads, plot_links, plot_outputs, PlotError};
 use ntm::records::report::{EvalReport, EvalResult, MetricsRecord, OutputSample};
 
 /// A tiny deterministic bit source (64-bit LCG), so the tests need no RNG crate.
@@ -173,6 +173,27 @@ fn dnc_heads_figure_has_a_write_and_a_read_column() {
     let path = figure(&dir, "heads-dnc-40.png");
     plot_heads(&dnc_trace(40, 128, 1), "copy, length 40, DNC, 128 slots", &path).unwrap();
     assert!(inspect(&path).1 < 2000);
+}
+
+#[test]
+fn dnc_link_figure_shows_the_matrix_after_the_input_and_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = figure(&dir, "links-dnc-10.png");
+    let trace = dnc_trace(10, 20, 1);
+    plot_links(&trace, "copy, length 10, DNC", &path).unwrap();
+    let (w, h, colours) = inspect(&path);
+    // Two square panels of 20 slots x 5 px (at least 260), 48 px apart, and the colour bar.
+    assert_eq!(w, 16 + 2 * (64 + 260) + 48 + 62 + 16);
+    assert_eq!(h, 62 + 24 + 260 + 46 + 16);
+    assert!(colours > 20, "{colours} colours");
+    // Without a scored step: only the last matrix.
+    let mut unscored = trace.clone();
+    unscored.mask = vec![0.0; unscored.mask.len()];
+    plot_links(&unscored, "no mask", &figure(&dir, "links-one.png")).unwrap();
+    assert_eq!(inspect(&figure(&dir, "links-one.png")).0, 16 + 64 + 260 + 62 + 16);
+    // An NTM's trace has no link matrix.
+    let e = plot_links(&copy_trace(5, 8), "ntm", &figure(&dir, "links-ntm.png")).unwrap_err();
+    assert!(matches!(e, PlotError::Empty { .. }) && e.to_string().contains("not a DNC's"), "{e}");
 }
 
 /// Learning curves of an NTM that converges by 40k sequences and an LSTM that does not.

@@ -194,6 +194,27 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// A DNC's link matrix after the input and after the last step of one episode.
+    Links {
+        /// A run folder (its DNC models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Sequence length of the episode [default: the longest training length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Repeat count of the episode, for repeat copy [default: drawn from the training range].
+        #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
+        repeats: Option<usize>,
+        /// Memory slots of the DNC at test time [default: as trained].
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/links-<model>-<length>.png]; with several
+        /// DNCs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {
         /// A run folder.

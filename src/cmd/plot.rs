@@ -2,7 +2,7 @@
 //! (each drawn by the library's [`ntm::plot::figures`]).
 
 use anyhow::Result;
-use ntm::plot::figures::{bench, curves, generalisation, heads, outputs};
+use ntm::plot::figures::{bench, curves, generalisation, heads, links, outputs};
 
 use crate::cmd::cli::PlotCommand;
 
@@ -10,6 +10,11 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
     match command {
         PlotCommand::Heads { path, length, repeats, slots, seed, output } => {
             for file in heads(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
+                println!("{}", file.display());
+            }
+        }
+        PlotCommand::Links { path, length, repeats, slots, seed, output } => {
+            for file in links(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
                 println!("{}", file.display());
             }
         }

@@ -156,12 +156,44 @@ pub fn heads(
     Ok(written)
 }
 
+/// The link matrix of every DNC under `path` after one episode (and after its input phase),
+/// as [`heads`] traces it.
+pub fn links(
+    path: &Path,
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    check_length_option(length)?;
+    let is_dnc = |m: &ModelConfig| matches!(m, ModelConfig::Dnc(_));
+    let models = pick_models(path, is_dnc, ("DNC model", "link matrix"))?;
+    let several = models.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in &models {
+        let (loaded, trace, episode) = trace_model((dir, experiment, name), (length, repeats), slots, seed)?;
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::links_figure(name, trace.length, repeats, slots)),
+        };
+        let title = traced_title(&loaded, &trace.task, &episode, slots, trace.trained_sequences);
+        plot::plot_links(&trace, &title, &file)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM and DNC at the longest training length, the learning curves,
-/// the generalisation and the outputs at the experiment's test lengths.
+/// them: the heads of every NTM and DNC at the longest training length (and each DNC's link
+/// matrix), the learning curves, the generalisation and the outputs at the experiment's test
+/// lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     if experiment.models.values().any(ModelConfig::has_memory) {
         heads(out, (None, None), None, 0, None)?;
+    }
+    if experiment.models.values().any(|m| matches!(m, ModelConfig::Dnc(c) if c.sizes(1).uses_links())) {
+        links(out, (None, None), None, 0, None)?;
     }
     curves(out, None)?;
     generalisation(out, None)?;

@@ -5,7 +5,8 @@
 //!
 //! | function | figure | paper |
 //! | --- | --- | --- |
-//! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time | fig. 6 |
+//! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time (a DNC: its write side, allocation, usage, read weightings and modes) | fig. 6 |
+//! | [`plot_links`] | a DNC's link matrix after the input and after the last step | - |
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model | fig. 3 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
@@ -26,6 +27,7 @@ pub mod figures;
 mod generalisation;
 mod grid;
 mod heads;
+mod links;
 mod outputs;
 mod repeat_grid;
 mod scaling;
@@ -40,6 +42,7 @@ pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use heads::plot_heads;
+pub use links::plot_links;
 pub use outputs::{plot_outputs, plot_outputs_in};
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 pub use scaling::{log_log_slope, plot_scaling};

@@ -15,6 +15,7 @@
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
 //!                                   with --slots N heads-<model>-<length>-<N>slots.png)
+//!     links-<model>-<length>.png    links_figure: a DNC's link matrix, named likewise
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -63,6 +64,12 @@ pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
         Some(n) => format!("heads-{name}-{episode}-{n}slots.png"),
         None => format!("heads-{name}-{episode}.png"),
     }
+}
+
+/// The link figure of DNC `name` at `length` (and `repeats`, `slots` as for [`heads_figure`]),
+/// in the plots folder: `links-dnc-20.png`.
+pub fn links_figure(name: &str, length: usize, repeats: Option<usize>, slots: Option<usize>) -> String {
+    heads_figure(name, length, repeats, slots).replacen("heads-", "links-", 1)
 }
 
 /// Where model `name`'s figure goes when the user named the file `output` but several models
