@@ -278,16 +278,25 @@ pub struct BenchArgs {
     /// Batch sizes, comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 16])]
     pub batches: Vec<usize>,
-    /// Models: ntm, lstm (comma separated).
+    /// Models: ntm, dnc, lstm (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["ntm".to_string(), "lstm".to_string()])]
     pub models: Vec<String>,
+    /// Memory width of the NTM and the DNC [default: 20, the paper's].
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Read heads of the NTM and the DNC [default: 1].
+    #[arg(long)]
+    pub read_heads: Option<usize>,
+    /// Controller units of the NTM and the DNC [default: 100, the paper's].
+    #[arg(long)]
+    pub controller_size: Option<usize>,
     /// Engines: reference, fused (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["reference".to_string(), "fused".to_string()])]
     pub engines: Vec<String>,
     /// Copy sequence lengths, comma separated (an episode has 2 * length + 1 time steps).
     #[arg(long, alias = "length", value_delimiter = ',', default_values_t = vec![20])]
     pub lengths: Vec<usize>,
-    /// NTM memory slots, comma separated (every NTM case at each) [default: 128, the paper's].
+    /// Memory slots, comma separated (every NTM and DNC case at each) [default: 128, the paper's].
     #[arg(long, value_delimiter = ',')]
     pub slots: Option<Vec<usize>>,
     /// What to time, comma separated: train (whole optimiser steps), eval (evaluation passes,

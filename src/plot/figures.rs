@@ -217,8 +217,15 @@ pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
         b.dedup();
         b.iter().map(usize::to_string).collect()
     };
+    let models: Vec<String> = {
+        let mut m: Vec<String> = rows.iter().filter(|r| r.slots.is_some()).map(|r| r.model.to_uppercase()).collect();
+        m.sort();
+        m.dedup();
+        m
+    };
     let title = format!(
-        "NTM, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        "{}, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        models.join(" and "),
         batches.join(",")
     );
     plot::plot_scaling(&rows, &title, &file)?;
