@@ -1,8 +1,7 @@
 mod cmd;
 
+use std::io::Write;
 use std::process::ExitCode;
-
-use clap::Parser;
 
 /// Training allocates and frees thousands of small tensors per sequence; mimalloc keeps that
 /// off the system allocator's slow paths (memory-sized buffers would otherwise be mmapped and
@@ -20,30 +19,30 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // Measured here: these tiny ops only slow down with a second thread. Users may override.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        std::env::set_var("RAYON_NUM_THREADS", "1");
-    }
-    let cli = match cmd::cli::Cli::try_parse() {
+    // These tiny ops only slow down with a second thread; users may override.
+    ntm::base::pool::prefer_one_thread();
+    let cli = match cmd::cli::parse() {
         Ok(cli) => cli,
-        // A value our parsers refuse (`--repeats 0,-1`): clap's first line says which option,
-        // which value and why; one line and exit status 1, as every other bad input.
-        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
-            let rendered = e.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid value"));
+        // Help and version as clap writes them (`ntm` alone: the help, on stderr).
+        Err(e) if !e.use_stderr() || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            e.exit()
+        }
+        // Any other: one line and exit status 1, as every other bad input.
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{}", cmd::cli::one_line(&e));
             return ExitCode::FAILURE;
         }
-        Err(e) => e.exit(),
     };
     match cmd::execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        // Ctrl-C: the checkpoints are saved and the line says how to continue.
+        // Ctrl-C, SIGTERM, SIGHUP: the checkpoints are saved and the line says how to continue.
         Err(e) if e.is::<cmd::Interrupted>() => {
-            eprintln!("{e}");
-            ExitCode::from(cmd::INTERRUPTED_EXIT)
+            let code = e.downcast_ref::<cmd::Interrupted>().map_or(1, cmd::Interrupted::exit_code);
+            let _ = writeln!(std::io::stderr(), "{e}");
+            ExitCode::from(code)
         }
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            let _ = writeln!(std::io::stderr(), "error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::FAILURE
         }
     }

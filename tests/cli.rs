@@ -481,7 +481,19 @@ fn resume_with_a_different_model_size_is_refused() {
     s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "out"]);
     let before = snapshot(&s.path("out"));
     s.fails(
-        &["train", "tiny.toml", "--model", "ntm", "--out", "out", "--resume", "--set", "models.ntm.memory.slots=6"],
+        // Refused even with consent to other settings: the checkpoint has another shape.
+        &[
+            "train",
+            "tiny.toml",
+            "--model",
+            "ntm",
+            "--out",
+            "out",
+            "--resume",
+            "--allow-changes",
+            "--set",
+            "models.ntm.memory.slots=6",
+        ],
         &["checkpoint.safetensors", "shape"],
     );
     assert!(snapshot(&s.path("out")) == before, "a refused resume changed the model folder");
@@ -492,7 +504,9 @@ fn a_failed_resume_leaves_experiment_toml_alone() {
     let s = Sandbox::new();
     s.run("out", &[]);
     let before = bytes(&s.path("out/experiment.toml"));
-    let out = s.ntm(&["run", "tiny.toml", "--out", "out", "--resume", "--set", "models.ntm.memory.slots=6"]);
+    let resume =
+        ["run", "tiny.toml", "--out", "out", "--resume", "--allow-changes", "--set", "models.ntm.memory.slots=6"];
+    let out = s.ntm(&resume);
     assert!(!out.status.success() && text(&out.stderr).contains("shape"), "{}", text(&out.stderr));
     assert!(bytes(&s.path("out/experiment.toml")) == before, "experiment.toml was rewritten");
 }
@@ -574,7 +588,8 @@ fn bad_experiments_give_one_error_line() {
         (&["run", "tiny.toml", "--set", "train.batch=abc"], &["--set train.batch=abc", "train.batch", "abc"]),
         (&["run", "tiny.toml", "--set", "train.lr=0"], &["train.lr = 0"]),
         (&["run", "tiny.toml", "--set", "train.batch"], &["--set train.batch", "key=value"]),
-        (&["run", "tiny.toml", "--resume"], &["nothing to resume", "--resume"]),
+        // Evaluated once trained, so checked before training.
+        (&["run", "tiny.toml", "--set", "eval.lengths=[]"], &["tiny.toml: eval.lengths = []", "ntm run"]),
     ];
     for (args, words) in cases {
         let args = [args, &["--out", "o"][..]].concat();
@@ -669,6 +684,20 @@ fn episode_prints_one_episode_of_the_task() {
     assert_eq!(text.lines().filter(|l| l.starts_with("out ")).count(), 8, "{text}");
     let mask = text.lines().find(|l| l.starts_with("mask")).unwrap();
     assert_eq!(mask.matches('#').count(), 3, "{text}");
+
+    // The same episode as JSON: [time][channel], the mask per step, the target the inputs.
+    let out = Command::new(env!("CARGO_BIN_EXE_ntm"))
+        .args(["episode", copy, "--length", "3", "--seed", "7", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let episode: ntm_tasks::Episode = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((episode.length, episode.time(), episode.inputs[0].len(), episode.targets[0].len()), (3, 7, 9, 8));
+    assert_eq!(episode.mask, [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    for t in 0..3 {
+        assert_eq!(episode.targets[4 + t][..], episode.inputs[t][..8]);
+    }
+    assert!(episode.reference.is_none() && episode.info.is_none());
 }
 
 #[test]

@@ -18,7 +18,7 @@
 //!   that only names a command, `ntm plot heads`, is checked as a name: each word must be a
 //!   subcommand of the one before.
 //! - **Paths.** An inline code span that is one repository path (starting with `src/`,
-//!   `tests/`, `tasks/`, `examples/`, `experiments/`, `plots/` or `docs/`, without `<`, `*` or
+//!   `tests/`, `tasks/`, `examples/`, `experiments/`, `plots/`, `docs/` or `python/`, without `<`, `*` or
 //!   a space) names a file or folder that exists, so a moved source file shows here.
 //!
 //! Counts guard the extractor: at least [`MIN_COMMANDS`] commands must have been parsed, so an
@@ -42,7 +42,7 @@ const MIN_COMMANDS: usize = 65;
 const NOT_YET: &[&str] = &[];
 
 /// Roots of the repository paths checked in inline code.
-const PATH_ROOTS: &[&str] = &["src/", "tests/", "tasks/", "examples/", "experiments/", "plots/", "docs/"];
+const PATH_ROOTS: &[&str] = &["src/", "tests/", "tasks/", "examples/", "experiments/", "plots/", "docs/", "python/"];
 
 /// What checking some pages found.
 #[derive(Debug, Default)]

@@ -288,12 +288,20 @@ fn ntm_engines_record_the_same_traces() {
         let seed = 80 + case as u64;
         let [reference, fused] = ntm_on_both_engines(&config, &varmap, seed, (inputs, outputs), DType::F32);
         let x = random(&mut rng(seed), &[time, batch, inputs], 1.0, DType::F32);
-        let (y_ref, record_ref) = reference.forward_traced(&x).unwrap();
-        let (y_fused, record_fused) = fused.forward_traced(&x).unwrap();
+        let (y_ref, record_ref) = reference.forward_traced_with_memory(&x).unwrap();
+        let (y_fused, record_fused) = fused.forward_traced_with_memory(&x).unwrap();
         let err = relative_error(&values(&y_fused), &values(&y_ref));
         assert!(err < ENGINE_TOLERANCE, "case {case}: traced logits differ ({err:.2e})");
         let (record_ref, record_fused) = (record_ref.unwrap(), record_fused.unwrap());
         assert_eq!(record_fused.initial_memory, record_ref.initial_memory);
+        let memories = |r: &ntm::models::MemoryRecord| -> Vec<f64> {
+            r.memory.as_ref().expect("memory recorded").iter().map(|&v| v as f64).collect()
+        };
+        let (memory_ref, memory_fused) = (memories(&record_ref), memories(&record_fused));
+        let (n, m) = (config.memory.slots, config.memory.width);
+        assert_eq!((memory_ref.len(), memory_fused.len()), (time * n * m, time * n * m), "case {case}: [T, N, M]");
+        let err = relative_error(&memory_fused, &memory_ref);
+        assert!(err < ENGINE_TOLERANCE, "case {case}: memories differ ({err:.2e})");
         assert_eq!(record_fused.heads.len(), config.read_heads + config.write_heads);
         for (head_ref, head_fused) in record_ref.heads.iter().zip(&record_fused.heads) {
             assert_eq!((head_fused.kind, head_fused.index), (head_ref.kind, head_ref.index));

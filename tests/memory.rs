@@ -250,7 +250,7 @@ fn several_write_heads_erase_then_add_on_the_previous_memory() {
         let varmap = VarMap::new();
         let model = ModelConfig::Ntm(config).build(&varmap, 11, 3, 2, DType::F64, &Device::Cpu).unwrap();
         let x = Tensor::from_vec(vec![1.0f64, 0.0, 1.0], (1, 1, 3), &Device::Cpu).unwrap();
-        let (_, record) = model.forward_traced(&x).unwrap();
+        let (_, record) = model.forward_traced_with_memory(&x).unwrap();
         let record = record.unwrap();
         let mut memory: Vec<Vec<f64>> =
             record.initial_memory.iter().map(|row| row.iter().map(|&v| v as f64).collect()).collect();
@@ -277,5 +277,9 @@ fn several_write_heads_erase_then_add_on_the_previous_memory() {
         let expected: Vec<f64> = (0..4).map(|j| (0..6).map(|i| w[i] as f64 * memory[i][j]).sum()).collect();
         let got: Vec<f64> = read.steps[0].read.as_ref().unwrap().iter().map(|&v| v as f64).collect();
         assert_close(&format!("{engine:?}: read after three writes"), &got, &expected, 1e-5);
+        // The recorded memory after the step, [T = 1, N, M], is that M_t.
+        let recorded: Vec<f64> = record.memory.expect("memory recorded").iter().map(|&v| v as f64).collect();
+        assert_close(&format!("{engine:?}: recorded memory"), &recorded, &memory.concat(), 1e-5);
+        assert_eq!(model.forward_traced(&x).unwrap().1.unwrap().memory, None, "{engine:?}: memory only when asked");
     }
 }

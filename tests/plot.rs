@@ -206,7 +206,14 @@ fn runs() -> Vec<(String, Vec<MetricsRecord>)> {
                 let wobble = 1.0 + 0.6 * (noise.next() as f64 - 0.5);
                 let loss = (60.0 * (-x * rate).exp() + floor) * wobble;
                 let errors = if loss < 0.05 { 0.0 } else { loss * 0.3 };
-                MetricsRecord { sequences: i * 500, loss_bits: loss, bit_errors: errors, seconds: i as f64, skipped: 0 }
+                MetricsRecord {
+                    sequences: i * 500,
+                    loss_bits: loss,
+                    optimal_loss_bits: None,
+                    bit_errors: errors,
+                    seconds: i as f64,
+                    skipped: 0,
+                }
             })
             .collect()
     };
@@ -225,6 +232,7 @@ fn reports() -> Vec<EvalReport> {
                 length: l,
                 repeats: None,
                 loss_bits: errors(l as f64) * 2.5 + 0.01,
+                optimal_loss_bits: None,
                 bit_errors: errors(l as f64),
                 sequences: 100,
                 slots: None,
@@ -306,8 +314,10 @@ fn heads_figure_of_many_heads_has_two_columns() {
     let path = figure(&dir, "heads-8.png");
     plot_heads(&trace, "associative-recall, 6 items: NTM-FF", &path).unwrap();
     let (w, h, _) = inspect(&path);
-    // Two columns of 64 + 640 + 62 px, 24 px apart, within the 16 px margins.
-    assert_eq!(w, 16 + 2 * (64 + 640 + 62) + 24 + 16);
+    // Two columns of 64 + 400 + 62 px (a short episode's cells narrower than in one column, 400
+    // px at least, so that the page keeps its labels readable when shown at a text column's
+    // width), 24 px apart, within the 16 px margins.
+    assert_eq!(w, 16 + 2 * (64 + 400 + 62) + 24 + 16);
     let one_column = figure(&dir, "heads-2.png");
     trace.heads.truncate(2);
     plot_heads(&trace, "one read, one write head", &one_column).unwrap();
@@ -362,9 +372,11 @@ fn outputs_at_long_lengths() {
     let path = figure(&dir, "outputs.png");
     plot_outputs(&samples(&[10, 20, 30, 50, 120]), "copy: outputs at test lengths", &path).unwrap();
     let (w, h, colours) = inspect(&path);
-    // 6 px per step for 120 steps, cells 60 + 720 + 20 wide, two models, colour bar.
-    assert_eq!(w, 16 + 2 * (60 + 720 + 20) + 70 + 16);
-    assert!(h > 5 * 150, "height {h}");
+    // 6 px per step for 120 steps: the longest block 720 + 44 wide, in a shelf of at least
+    // 1000 beside the row names (72) and the colour bar (70); the four shorter lengths share
+    // the first shelf, 120 has the second.
+    assert_eq!(w, 16 + 72 + 1000 + 70 + 16);
+    assert!(h > 2 * 150 && h < 5 * 150, "height {h}");
     assert!(colours > 10);
 }
 
@@ -417,8 +429,14 @@ fn nan_and_infinite_values_do_not_panic() {
     runs[1].1[5].bit_errors = f64::INFINITY;
     runs[1].1[6].loss_bits = -1.0;
     plot_curves(&runs, "NaN curves", &figure(&dir, "nan-curves.png")).unwrap();
-    let all_nan =
-        vec![MetricsRecord { sequences: 1, loss_bits: f64::NAN, bit_errors: f64::NAN, seconds: 0.0, skipped: 0 }];
+    let all_nan = vec![MetricsRecord {
+        sequences: 1,
+        loss_bits: f64::NAN,
+        optimal_loss_bits: None,
+        bit_errors: f64::NAN,
+        seconds: 0.0,
+        skipped: 0,
+    }];
     assert!(plot_curves(&[("x".into(), all_nan)], "t", &figure(&dir, "x.png")).is_err());
 
     let mut reports = reports();
@@ -467,7 +485,14 @@ fn degenerate_shapes_still_draw() {
     trace.heads[0].steps.iter_mut().for_each(|s| s.weighting.clear());
     plot_heads(&trace, "empty weightings", &figure(&dir, "no-slots.png")).unwrap();
 
-    let one = vec![MetricsRecord { sequences: 0, loss_bits: 0.0, bit_errors: 0.0, seconds: 0.0, skipped: 0 }];
+    let one = vec![MetricsRecord {
+        sequences: 0,
+        loss_bits: 0.0,
+        optimal_loss_bits: None,
+        bit_errors: 0.0,
+        seconds: 0.0,
+        skipped: 0,
+    }];
     plot_curves(&[("ntm".into(), one)], "one record", &figure(&dir, "one-record.png")).unwrap();
     let single = EvalReport {
         model: "ntm".into(),
@@ -476,6 +501,7 @@ fn degenerate_shapes_still_draw() {
             length: 5,
             repeats: None,
             loss_bits: 0.0,
+            optimal_loss_bits: None,
             bit_errors: 0.0,
             sequences: 1,
             slots: None,

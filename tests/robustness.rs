@@ -442,7 +442,9 @@ fn a_diverging_model_stops_with_failure_json() {
     copy_dir(&s.path("good"), &s.path("again"));
     let dir = s.path("good/ntm");
     let resume = |out: &'static str, every: &'static str| {
-        let resume = ["train", "tiny.toml", "--model", "ntm", "--out", out, "--resume", "--set", every];
+        // Other settings than the run's: --allow-changes (recorded in changes.jsonl).
+        let resume =
+            ["train", "tiny.toml", "--model", "ntm", "--out", out, "--resume", "--allow-changes", "--set", every];
         [&resume[..], &absurd].concat()
     };
     let line = s.training_fails(
@@ -468,7 +470,9 @@ fn a_diverging_model_stops_with_failure_json() {
     for file in CHECKPOINT_FILES {
         assert!(bytes(&dir.join(file)) == saved[Path::new(file)], "{file} changed");
     }
-    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "again", "--resume"]);
+    // The failed resume recorded its settings (config.toml, changes.jsonl): going back to the
+    // experiment's own is a change again.
+    s.ok(&["train", "tiny.toml", "--model", "ntm", "--out", "again", "--resume", "--allow-changes"]);
     assert_eq!(read_json(&dir.join("checkpoint.json"))["sequences"], 64);
     assert!(!dir.join("failure.json").exists(), "failure.json left after a good resume");
 }
@@ -504,6 +508,7 @@ fn a_checkpoint_never_holds_a_nan() {
             "--out",
             "out",
             "--resume",
+            "--allow-changes",
             "--set",
             "train.sequences=8",
             "--set",

@@ -8,6 +8,16 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Makes candle compute on one thread unless `RAYON_NUM_THREADS` says otherwise (candle reads
+/// it at every matrix product). Measured: the small operations of these models only slow down
+/// with a second thread. For a program's start (the `ntm` binary, the Python module), while no
+/// other thread reads the environment.
+pub fn prefer_one_thread() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+}
+
 /// Runs `work` on every job, at most `workers` at a time (at least one), and returns the
 /// results in the order of `jobs`. Jobs start in that order, each when a worker is free.
 /// A panic in `work` is raised again here once the other workers have finished.

@@ -58,8 +58,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(index) = args.case {
         let case = cases.get(index).with_context(|| format!("--case {index}: no such case"))?;
         let row = bench::run_case(case, &settings).context("bench")?;
-        println!("{}", serde_json::to_string(&row)?);
-        return Ok(());
+        return super::print(&serde_json::to_string(&row)?);
     }
     // Every case's memory checked before the first runs (here, not in each case's child).
     for case in &cases {
@@ -82,12 +81,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         }
         rows.push(row);
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    } else {
-        print!("{}", bench::table(&rows));
+    match args.json {
+        true => super::print(&serde_json::to_string_pretty(&rows)?),
+        false => {
+            let table = bench::table(&rows);
+            super::print(table.strip_suffix('\n').unwrap_or(&table))
+        }
     }
-    Ok(())
 }
 
 /// Each of `words` (the values of option `flag`) parsed as a `T`; the first that does not

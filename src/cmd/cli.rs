@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Neural Turing Machines and LSTM baselines on the paper's algorithmic tasks.
 #[derive(Debug, Parser)]
@@ -10,6 +10,40 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Parses the command line. A negative number is read as a value (`--lengths -5`), which the
+/// option's parser then refuses, naming the option, instead of as an unknown option.
+pub fn parse() -> Result<Cli, clap::Error> {
+    fn negatives(command: clap::Command) -> clap::Command {
+        command.allow_negative_numbers(true).mut_subcommands(negatives)
+    }
+    let mut command = negatives(Cli::command());
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+/// A parse error as one line: clap's first line (`error: invalid value '-5' for '--lengths
+/// <LENGTHS>': ...`) with the usage after it, for errors that clap would follow with a usage
+/// block and a tip.
+pub fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines.next().unwrap_or("error: invalid command line").to_owned();
+    // `error: the following required arguments were not provided:` lists them on the next lines.
+    if line.ends_with(':') {
+        let items: Vec<&str> = rendered
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  ") && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        line = format!("{line} {}", items.join(", "));
+    }
+    if let Some(usage) = rendered.lines().find_map(|l| l.strip_prefix("Usage: ")) {
+        line = format!("{line} (usage: {usage})");
+    }
+    line
 }
 
 /// What to do.
@@ -26,7 +60,7 @@ pub enum Command {
     Plot(PlotCommand),
     /// Measure training speed (ms per time step and per sequence) and peak memory.
     Bench(BenchArgs),
-    /// Print one episode of an experiment's task as text (inputs, targets, mask).
+    /// Print one episode of an experiment's task as text (inputs, targets, mask), or as JSON.
     Episode(EpisodeArgs),
     /// Train an experiment once per seed (one process per seed and model), evaluate every run,
     /// summarise across seeds (summary.json, a table) and draw the sweep's figures.
@@ -63,6 +97,10 @@ pub struct SweepArgs {
     /// Skip finished runs, continue unfinished ones from their checkpoints, start absent ones.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: go on with settings that differ from the runs' config.toml (refused
+    /// without it, but for train.sequences); each change is recorded in changes.jsonl.
+    #[arg(long)]
+    pub allow_changes: bool,
     /// Convergence threshold: training bit errors per sequence (mean over a report interval).
     #[arg(long, default_value_t = ntm::sweep::summary::DEFAULT_THRESHOLD)]
     pub threshold: f64,
@@ -70,6 +108,11 @@ pub struct SweepArgs {
     /// exit without writing anything; `ntm summarize DIR` then gathers the results.
     #[arg(long)]
     pub print_commands: bool,
+    /// Write a SLURM job array (DIR/slurm.sbatch: one task per seed and model, each its `ntm
+    /// train --resume` and evaluation, requeue-safe) instead of running the jobs here; submit
+    /// it with sbatch, then `ntm summarize DIR` (see docs/sweeps.md).
+    #[arg(long, conflicts_with_all = ["print_commands", "overwrite"])]
+    pub slurm: bool,
 }
 
 /// Arguments of `summarize`.
@@ -98,6 +141,12 @@ pub struct EpisodeArgs {
     /// Override a field of the experiment by its dotted path, e.g. task.bits=4.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
+    /// Print the episode as JSON instead of text: its length, inputs, targets and mask
+    /// ([time][channel]), the optimal predictor's probabilities (`reference`, dynamic N-grams)
+    /// and what the task drew beside them (`info`: the N-gram table, the priorities), so
+    /// that a generator can be checked from outside.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments shared by `run` and `train`.
@@ -114,9 +163,14 @@ pub struct ExperimentArgs {
     /// Replace a finished or partial run in the output folder.
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
-    /// Continue from the checkpoints in the output folder up to train.sequences.
+    /// Continue from the checkpoints in the output folder up to train.sequences (a model
+    /// folder without a checkpoint yet starts from scratch).
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: go on with settings that differ from the run's config.toml (refused
+    /// without it, but for train.sequences); each change is recorded in changes.jsonl.
+    #[arg(long)]
+    pub allow_changes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -191,6 +245,45 @@ pub enum PlotCommand {
         /// Output file [default: <run folder>/plots/heads-<model>-<length>.png, or
         /// heads-<model>-<length>x<repeats>.png with --repeats, -<N>slots added with
         /// --slots]; with several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// Draw the figure without writing the trace (JSON) beside it.
+        #[arg(long, conflicts_with = "trace_limit")]
+        no_trace: bool,
+        /// The largest trace to write beside the figure, e.g. 2G (estimated before tracing;
+        /// a larger one is refused) [default: 256M].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        trace_limit: Option<f64>,
+    },
+    /// Dynamic N-grams: each NTM head's mean weighting per memory slot, by the context of the
+    /// last bits, over one episode (the idea of the paper's figure 15: one slot per context).
+    Contexts {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Bits in the episode [default: the longest training length, task.max_length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/contexts-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Priority sort: the slot each head weights against the priority of the vector
+    /// concerned, one panel per head (the paper's figure 17).
+    Priorities {
+        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Number of input vectors of the episode [default: the most trained on, task.max_inputs].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode (the same episode as `plot heads` with the same --length and --seed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/priorities-<model>-<length>.png]; with
+        /// several NTMs, each model's name is added to the file's stem.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
@@ -370,6 +463,12 @@ pub struct Counts(pub Vec<usize>);
 /// A list of (length, repeat count) pairs, given as `10x20,20x10`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cells(pub Vec<(usize, usize)>);
+
+/// A size in bytes: `1234`, `512K`, `300M`, `2G` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<f64, String> {
+    ntm::measure::budget::parse_bytes(text)
+        .ok_or_else(|| format!("{:?} is not a size in bytes, e.g. 300M or 2G", text.trim()))
+}
 
 /// One count of at least 1 (a whole number: no sign, no fraction).
 pub fn parse_count(text: &str) -> Result<usize, String> {

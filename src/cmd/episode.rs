@@ -1,4 +1,4 @@
-//! `ntm episode`: one episode of an experiment's task, drawn as text.
+//! `ntm episode`: one episode of an experiment's task, drawn as text or printed as JSON.
 
 use anyhow::{bail, Result};
 use rand::SeedableRng;
@@ -23,6 +23,18 @@ pub fn episode(args: &EpisodeArgs) -> Result<()> {
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let batch = task.sample(&mut rng, 1, args.length);
-    print!("{}", ntm_tasks::render_episode_in(&batch.episode(0), task.length_words()));
-    Ok(())
+    let episode = batch.episode(0);
+    if args.json {
+        return super::print(&serde_json::to_string(&episode)?);
+    }
+    let mut text = ntm_tasks::render_episode_in(&episode, task.length_words());
+    // The legend: what each row is, then what each cell's character stands for.
+    let legend = task.channel_legend();
+    let width = legend.iter().map(|(rows, _)| rows.len()).max().unwrap_or(0);
+    text += "legend:\n";
+    for (rows, meaning) in legend {
+        text += &format!("  {rows:<width$}  {meaning}\n");
+    }
+    text += "  cells: . 0, # 1, 1-9 tenths of a value between 0 and 1, - below 0, + above 1, ? not a number";
+    super::print(&text)
 }

@@ -1,11 +1,10 @@
 //! `ntm eval`: evaluate trained models on test lengths (and, for repeat copy, repeat counts).
 
-use anyhow::{bail, Result};
-use ntm_tasks::{MAX_LENGTH, MAX_REPEATS};
+use anyhow::Result;
 
 use crate::cmd::cli::{EvalArgs, Slots};
 use ntm::config::EvalConfig;
-use ntm::measure::eval::evaluate_loaded;
+use ntm::measure::eval::{eval_plan, evaluate_loaded};
 use ntm::models::resize::{check_room, slots_needed};
 use ntm::records::report::{EvalReport, EvalResult};
 use ntm::records::run_dir::{load_model_weights, load_path, model_dirs, read_config, write_eval, LoadedModel};
@@ -39,6 +38,16 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         jobs.push((loaded, plan));
     }
     super::note_left_out(&args.slots.map_or(String::new(), |s| s.to_string()), &left_out);
+    for (loaded, _) in &jobs {
+        super::note_history(&loaded.dir, &loaded.built.name)?;
+    }
+    // --save writes into the model folders: one writer per folder (not while one trains).
+    let mut locks = Vec::new();
+    if args.save {
+        for (loaded, _) in &jobs {
+            locks.push(ntm::records::lock::FolderLock::acquire(&loaded.dir, "ntm eval --save")?);
+        }
+    }
     let mut reports = Vec::new();
     for (loaded, plan) in &jobs {
         let report = match args.slots {
@@ -55,53 +64,19 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             [one] => serde_json::to_string_pretty(one)?,
             many => serde_json::to_string_pretty(many)?,
         };
-        println!("{json}");
+        super::print(&json)?;
     } else {
         let words = jobs.first().map(|(loaded, _)| loaded.experiment.task.build().length_words()).unwrap_or_default();
-        println!("{}", ntm::measure::eval::table(&reports, words));
+        super::print(&ntm::measure::eval::table(&reports, words))?;
     }
     Ok(())
 }
 
 /// The experiment's `[eval]` with the command line's options applied, checked.
 fn plan(args: &EvalArgs, loaded: &LoadedModel) -> Result<EvalConfig> {
-    let mut plan = loaded.experiment.eval.clone();
-    if let Some(lengths) = &args.lengths {
-        plan.lengths = lengths.clone();
-    }
-    if plan.lengths.is_empty() || plan.lengths.contains(&0) {
-        bail!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths);
-    }
-    if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
-        bail!("--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold");
-    }
+    let asked = (args.lengths.as_deref(), args.sequences, args.repeats.as_ref().map(|r| r.0.as_slice()));
     let task = loaded.experiment.task.build();
-    for &length in &plan.lengths {
-        if let Err(e) = task.check_length(length) {
-            bail!("--lengths {:?}: {length}: {e}", plan.lengths);
-        }
-    }
-    if let Some(sequences) = args.sequences {
-        plan.sequences = sequences;
-    }
-    if plan.sequences == 0 {
-        bail!("--sequences 0: must be at least 1");
-    }
-    if let Some(repeats) = &args.repeats {
-        let task = &loaded.experiment.task;
-        if task.build().repeat_range().is_none() {
-            bail!(
-                "--repeats {}: model {} was trained on the {} task, which has no repeat count (only repeat-copy has)",
-                join(&repeats.0),
-                loaded.built.name,
-                task.name()
-            );
-        }
-        if let Some(r) = repeats.0.iter().find(|&&r| r > MAX_REPEATS) {
-            bail!("--repeats: {r} is more than {MAX_REPEATS}, the most repeats any machine could hold");
-        }
-        plan.repeats = repeats.0.clone();
-    }
+    let plan = eval_plan(&loaded.experiment.eval, asked, &loaded.built.name, task.as_ref())?;
     if let Some(slots) = args.slots {
         for &length in &plan.lengths {
             check_room(&loaded.experiment.task, slots.at(slots_needed(&loaded.experiment.task, length).0), length)
@@ -131,9 +106,4 @@ fn evaluate_sized(loaded: &LoadedModel, plan: &EvalConfig, slots: Slots) -> Resu
     let order = |r: &EvalResult| plan.lengths.iter().position(|&l| l == r.length);
     report.results.sort_by_key(order);
     Ok(report)
-}
-
-/// `5,10,15` from `[5, 10, 15]`.
-fn join(values: &[usize]) -> String {
-    values.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
 }

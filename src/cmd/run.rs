@@ -6,11 +6,13 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use indicatif::MultiProgress;
 
-use super::{load_experiment, prepare_model_dir, resume_command, stop_flag, Interrupted};
+use super::{
+    check_changes, load_experiment, lock_model_dir, note_changes, plan_model_dir, ready_model_dir, resume_command,
+    stop_flag, Interrupted, Start,
+};
 use crate::cmd::cli::RunArgs;
 use ntm::base::pool;
 use ntm::measure::eval::evaluate_model;
-use ntm::records::checkpoint;
 use ntm::records::report::EvalReport;
 use ntm::records::run_dir;
 use ntm::train::progress::Progress;
@@ -19,26 +21,42 @@ use ntm::train::Trainer;
 pub fn run(args: &RunArgs) -> Result<()> {
     let (experiment, out) = load_experiment(&args.experiment)?;
     let names: Vec<String> = experiment.models.keys().cloned().collect();
-    // Every check before anything is written. On --resume, a model with no checkpoint file at
-    // all (the run was killed before its first one) starts afresh if another model has one.
+    // Every check before anything is written. On --resume, a model without a checkpoint (the
+    // run was stopped before its first one) starts from scratch.
     super::check_built_in(&experiment, &args.experiment.experiment, &names)?;
     for name in &names {
         ntm::measure::budget::check_training(&experiment, name)?;
     }
-    let any_checkpoint = names.iter().any(|name| checkpoint::exists(&out.join(name)));
-    let mut resume = Vec::new();
+    super::check_evaluation(&experiment, &args.experiment.experiment, &names, "ntm run")?;
+    ntm::plot::figures::check_run_figures(&experiment).context("the figures could not be drawn once trained")?;
+    let mut starts = Vec::new();
     for name in &names {
         let dir = out.join(name);
-        let fresh = args.experiment.resume && any_checkpoint && !checkpoint::has_files(&dir);
-        resume.push(!fresh && prepare_model_dir(&dir, &args.experiment)?);
+        let start = plan_model_dir(&dir, &args.experiment)?;
+        if start == Start::Resume {
+            check_changes(&dir, &experiment, name, args.experiment.allow_changes)?;
+        }
+        starts.push(start);
+    }
+    // One writer per model folder, from here to the end of the run.
+    let mut locks = Vec::new();
+    for (name, &start) in names.iter().zip(&starts) {
+        locks.push(lock_model_dir(&out.join(name), start, &args.experiment, "ntm run")?);
     }
     let mut trainers = Vec::new();
-    for (name, resume) in names.iter().zip(resume) {
+    for (name, &start) in names.iter().zip(&starts) {
         let mut trainer = Trainer::new(&experiment, name)?;
-        if resume {
+        if start == Start::Resume {
             trainer.resume(&out.join(name)).with_context(|| format!("model {name}: cannot resume"))?;
         }
         trainers.push(trainer);
+    }
+    for (name, &start) in names.iter().zip(&starts) {
+        let dir = out.join(name);
+        if start == Start::Resume {
+            note_changes(&dir, &experiment, name)?;
+        }
+        ready_model_dir(&dir, start, &args.experiment)?;
     }
     super::note_shadowed(&experiment, &args.experiment.overrides, &names);
     let stop = stop_flag();
@@ -54,7 +72,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         // Once stopped, a model not yet started still saves a checkpoint (at 0 sequences), so
         // that the whole run can be resumed.
         let outcome = trainer.fit(&dir, &progress, stop)?;
-        eprintln!("{}", outcome.describe(&name, &dir));
+        super::note(&outcome.describe(&name, &dir));
         if outcome.interrupted || stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -68,10 +86,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
         reports.extend(result?);
     }
     if reports.len() < names.len() || stop.load(Ordering::Relaxed) {
-        return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out) }.into());
+        let signal = super::stop_signal().unwrap_or(libc::SIGINT);
+        return Err(Interrupted { resume: resume_command("run", &[], &args.experiment, &out), signal }.into());
     }
-    println!("{}", ntm::measure::eval::table(&reports, experiment.task.build().length_words()));
+    super::print(&ntm::measure::eval::table(&reports, experiment.task.build().length_words()))?;
     ntm::plot::figures::run_figures(&out, &experiment)?;
-    println!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display());
-    Ok(())
+    super::print(&format!("results in {}, figures in {}", out.display(), out.join(run_dir::PLOTS_DIR).display()))
 }

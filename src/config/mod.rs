@@ -15,6 +15,7 @@ use crate::models::factory::ModelConfig;
 use crate::optim::curriculum::Curriculum;
 use crate::optim::OptimizerKind;
 
+pub mod diff;
 mod overrides;
 
 /// A whole experiment file.
@@ -225,7 +226,7 @@ pub enum ConfigError {
 impl Experiment {
     /// Reads `path`, applies the `key=value` overrides in order and validates the result.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
+        let text = read_text(path).map_err(|cause| ConfigError::Read { path: path.to_owned(), cause })?;
         Self::from_toml(&text, path, overrides)
     }
 
@@ -333,6 +334,22 @@ impl Experiment {
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("an experiment always serialises")
     }
+}
+
+/// The text of the regular file at `path`. Anything else is refused before it is opened: a
+/// FIFO would block until a writer came, a device could be endless.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let kind = std::fs::metadata(path)?.file_type();
+    if !kind.is_file() {
+        let what = match () {
+            _ if kind.is_dir() => "a directory",
+            #[cfg(unix)]
+            _ if std::os::unix::fs::FileTypeExt::is_fifo(&kind) => "a FIFO (named pipe)",
+            _ => "a special file",
+        };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}, not a file")));
+    }
+    std::fs::read_to_string(path)
 }
 
 /// Checks one model's training settings, a curriculum against the task's training range of

@@ -3,7 +3,7 @@
 //! figures 8 and 9).
 
 use candle_core::Device;
-use ntm_tasks::Task;
+use ntm_tasks::{Task, MAX_LENGTH, MAX_REPEATS};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -55,7 +55,9 @@ fn cells(plan: &EvalConfig) -> Vec<(usize, Option<usize>)> {
 
 /// Mean loss in bits and bit errors per sequence of `model` on `plan.sequences` episodes of
 /// each length (and repeat count, if `plan.repeats` has any), drawn from `seed`'s evaluation
-/// generators (the same episodes for every model), [`EVAL_BATCH`] sequences per forward pass.
+/// generators (the same episodes for every model), [`EVAL_BATCH`] sequences per forward pass;
+/// for a task with a known optimal predictor (its batches carry [`ntm_tasks::Batch::reference`]),
+/// also that predictor's loss on the same episodes.
 ///
 /// # Panics
 /// If `plan.repeats` is not empty and `task` has no repeat count (see
@@ -87,10 +89,13 @@ pub fn evaluate_in_chunks(
     for (length, repeats) in cells(plan) {
         let mut rng = cell_rng(seed, length, repeats);
         let (mut bits, mut errors, mut done) = (0.0, 0.0, 0);
+        // The optimal predictor's bits on the same episodes, for a task that has one.
+        let mut optimal = Some(0.0);
         let chunk = chunk(length, repeats).max(1);
         while done < sequences {
             let n = (sequences - done).min(chunk);
             let batch = task.sample_sized(&mut rng, n, Some(length), repeats);
+            optimal = optimal.zip(batch.reference_bits()).map(|(sum, b)| sum + b * n as f64);
             let batch = TensorBatch::new(&batch, &Device::Cpu)?;
             let logits = model.forward_eval(&batch.inputs)?;
             let nats = loss::sequence_loss(&logits, &batch.targets, &batch.mask)?.to_scalar::<f32>()?;
@@ -102,12 +107,69 @@ pub fn evaluate_in_chunks(
             length,
             repeats,
             loss_bits: bits / sequences as f64,
+            optimal_loss_bits: optimal.map(|sum| sum / sequences as f64),
             bit_errors: errors / sequences as f64,
             sequences,
             slots: None,
         });
     }
     Ok(results)
+}
+
+/// The test cells asked for, checked: `base` (an experiment's `[eval]`) with `lengths`,
+/// `sequences` and `repeats` in place of its own where given (`ntm eval --lengths --sequences
+/// --repeats`, the Python package's `evaluate`), for model `name` trained on `task`. Each
+/// refusal is the one line `ntm eval` prints, naming its option.
+pub fn eval_plan(
+    base: &EvalConfig,
+    (lengths, sequences, repeats): (Option<&[usize]>, Option<usize>, Option<&[usize]>),
+    name: &str,
+    task: &dyn Task,
+) -> Result<EvalConfig> {
+    let invalid = |message: String| Err(Error::Invalid(message));
+    let mut plan = base.clone();
+    if let Some(lengths) = lengths {
+        plan.lengths = lengths.to_vec();
+    }
+    if plan.lengths.is_empty() || plan.lengths.contains(&0) {
+        return invalid(format!("--lengths {:?}: give one or more lengths of at least 1", plan.lengths));
+    }
+    if let Some(l) = plan.lengths.iter().find(|&&l| l > MAX_LENGTH) {
+        return invalid(format!(
+            "--lengths: {l} is more than {MAX_LENGTH}, the longest sequence any machine could hold"
+        ));
+    }
+    for &length in &plan.lengths {
+        if let Err(e) = task.check_length(length) {
+            return invalid(format!("--lengths {:?}: {length}: {e}", plan.lengths));
+        }
+    }
+    if let Some(sequences) = sequences {
+        plan.sequences = sequences;
+    }
+    if plan.sequences == 0 {
+        return invalid("--sequences 0: must be at least 1".to_owned());
+    }
+    if let Some(repeats) = repeats {
+        let join = || repeats.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        if task.repeat_range().is_none() {
+            return invalid(format!(
+                "--repeats {}: model {name} was trained on the {} task, which has no repeat count (only repeat-copy has)",
+                join(),
+                task.name()
+            ));
+        }
+        if repeats.is_empty() || repeats.contains(&0) {
+            return invalid(format!("--repeats {}: give one or more counts of at least 1", join()));
+        }
+        if let Some(r) = repeats.iter().find(|&&r| r > MAX_REPEATS) {
+            return invalid(format!(
+                "--repeats: {r} is more than {MAX_REPEATS}, the most repeats any machine could hold"
+            ));
+        }
+        plan.repeats = repeats.to_vec();
+    }
+    Ok(plan)
 }
 
 /// The report of model `name` of `experiment` (its task and seed) on the cells of `plan`;
@@ -120,7 +182,46 @@ pub fn evaluate_model(
     experiment: &Experiment,
     plan: &EvalConfig,
 ) -> Result<EvalReport> {
-    let task = experiment.task.build();
+    evaluate_model_on(name, model, experiment, experiment.task.build().as_ref(), plan)
+}
+
+/// [`evaluate_model`] on `task` instead of the experiment's `[task]`: a task of your own, as a
+/// [`Trainer`](crate::Trainer) built [`with_task`](crate::Trainer::with_task) trains on
+/// ([`Trainer::task`](crate::Trainer::task)). The experiment gives the model's sizes and the
+/// seed of the test episodes.
+pub fn evaluate_model_on(
+    name: &str,
+    model: &dyn SequenceModel,
+    experiment: &Experiment,
+    task: &dyn Task,
+    plan: &EvalConfig,
+) -> Result<EvalReport> {
+    let chunks = check_plan_on(name, experiment, task, plan)?;
+    let chunk =
+        |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
+    let results = evaluate_in_chunks(model, task, plan, experiment.seed, chunk).map_err(tensor(name))?;
+    Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
+}
+
+/// A cell of an evaluation, `(length, repeats)`, and the sequences evaluated at once in it.
+pub type CellChunk = ((usize, Option<usize>), usize);
+
+/// Checks, before any work, that model `name` of `experiment` can be evaluated on `plan`: at
+/// least one length and one sequence, repeat counts only for a task with them, lengths the
+/// task can draw, and each cell's episodes within the memory there is, one sequence at a time
+/// at least. Returns each cell's chunk: the sequences evaluated at once.
+pub fn check_plan(name: &str, experiment: &Experiment, plan: &EvalConfig) -> Result<Vec<CellChunk>> {
+    check_plan_on(name, experiment, experiment.task.build().as_ref(), plan)
+}
+
+/// [`check_plan`] on `task` instead of the experiment's `[task]`.
+fn check_plan_on(name: &str, experiment: &Experiment, task: &dyn Task, plan: &EvalConfig) -> Result<Vec<CellChunk>> {
+    if plan.lengths.is_empty() {
+        return Err(Error::Invalid("no test lengths (eval.lengths = []): give one or more".into()));
+    }
+    if plan.sequences == 0 {
+        return Err(Error::Invalid("0 test sequences (eval.sequences = 0): give at least 1".into()));
+    }
     if !plan.repeats.is_empty() && task.repeat_range().is_none() {
         return Err(Error::Invalid(format!(
             "repeat counts {:?}: the {} task has no repeat count (only repeat-copy has)",
@@ -138,13 +239,10 @@ pub fn evaluate_model(
     let io = (task.input_width(), task.output_width());
     let mut chunks = Vec::new();
     for (length, repeats) in cells(plan) {
-        let steps = budget::episode_steps(&experiment.task, length, repeats);
+        let steps = task.episode_steps(length, repeats) as f64;
         chunks.push(((length, repeats), budget::eval_chunk(name, config, io, steps, EVAL_BATCH)?));
     }
-    let chunk =
-        |length, repeats| chunks.iter().find(|(cell, _)| *cell == (length, repeats)).map_or(EVAL_BATCH, |(_, c)| *c);
-    let results = evaluate_in_chunks(model, task.as_ref(), plan, experiment.seed, chunk).map_err(tensor(name))?;
-    Ok(EvalReport { model: name.to_owned(), task: task.name().to_owned(), results })
+    Ok(chunks)
 }
 
 /// [`evaluate_model`] of a model loaded from its folder.
@@ -152,9 +250,77 @@ pub fn evaluate_loaded(loaded: &LoadedModel, plan: &EvalConfig) -> Result<EvalRe
     evaluate_model(&loaded.built.name, loaded.built.model.as_ref(), &loaded.experiment, plan)
 }
 
-/// Model x length table of bit errors per sequence, lengths labelled in the task's `words`;
-/// with repeat counts, one row per model and count (a `-` where a report lacks that cell).
+/// Model x length tables of bit errors per sequence, then of the loss in bits per sequence,
+/// lengths labelled in the task's `words`; with repeat counts, one row per model and count (a
+/// `-` where a report lacks that cell). For a task with a known optimal predictor, the loss
+/// table has the optimum's row last (see [`optimum_table`]).
 pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let errors = table_of(reports, words, "bit errors per sequence", |r| r.bit_errors);
+    if errors.is_empty() {
+        return errors;
+    }
+    let optimum = optimum_table(reports, words);
+    let loss = match optimum.is_empty() {
+        true => table_of(reports, words, "loss in bits per sequence", |r| r.loss_bits),
+        false => optimum,
+    };
+    errors + "\n\n" + &loss
+}
+
+/// The label of the optimal predictor's row in [`optimum_table`].
+pub const OPTIMUM_ROW: &str = "optimum";
+
+/// Model x length table of the loss in bits per sequence with, last, the optimal predictor's
+/// loss on the same episodes (`optimal_loss_bits`: every model of a seed is tested on the
+/// same ones, so the first report that has a length's optimum gives it); empty unless some
+/// result has an optimum.
+pub fn optimum_table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
+    let all = || reports.iter().flat_map(|r| &r.results);
+    let mut lengths: Vec<usize> = Vec::new();
+    for r in all().filter(|r| r.optimal_loss_bits.is_some()) {
+        if !lengths.contains(&r.length) {
+            lengths.push(r.length);
+        }
+    }
+    if lengths.is_empty() {
+        return String::new();
+    }
+    let w = column_width(&lengths, words);
+    let mut s = String::from(
+        "loss in bits per sequence (optimum: the Bayes-optimal predictor on the same sequences)\nmodel   ",
+    );
+    for length in &lengths {
+        s += &format!("{:>w$}", words.label(*length));
+    }
+    for report in reports {
+        s += &format!("\n{:<8}", report.model);
+        for &length in &lengths {
+            match report.results.iter().find(|r| r.length == length) {
+                Some(r) => s += &format!("{:>w$.3}", r.loss_bits),
+                None => s += &format!("{:>w$}", "-"),
+            }
+        }
+    }
+    s += &format!("\n{OPTIMUM_ROW:<8}");
+    for &length in &lengths {
+        let optimum = all().filter(|r| r.length == length).find_map(|r| r.optimal_loss_bits);
+        s += &optimum.map_or(format!("{:>w$}", "-"), |bits| format!("{bits:>w$.3}"));
+    }
+    s
+}
+
+/// The width of a table's length columns: 9, or one more than the longest label ("20 inputs").
+fn column_width(lengths: &[usize], words: ntm_tasks::LengthWords) -> usize {
+    lengths.iter().map(|&l| words.label(l).len() + 1).max().unwrap_or(0).max(9)
+}
+
+/// One table of `title` with the measure `value` of each result.
+fn table_of(
+    reports: &[EvalReport],
+    words: ntm_tasks::LengthWords,
+    title: &str,
+    value: impl Fn(&EvalResult) -> f64,
+) -> String {
     let all = || reports.iter().flat_map(|r| &r.results);
     let mut lengths: Vec<usize> = Vec::new();
     for r in all() {
@@ -166,12 +332,13 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
         return String::new();
     }
     let with_repeats = all().any(|r| r.repeats.is_some());
-    let mut s = String::from("bit errors per sequence\nmodel   ");
+    let w = column_width(&lengths, words);
+    let mut s = format!("{title}\nmodel   ");
     if with_repeats {
         s += &format!("{:>8}", "repeats");
     }
     for length in &lengths {
-        s += &format!("{:>9}", words.label(*length));
+        s += &format!("{:>w$}", words.label(*length));
     }
     for report in reports {
         let mut counts: Vec<Option<usize>> = Vec::new();
@@ -187,8 +354,8 @@ pub fn table(reports: &[EvalReport], words: ntm_tasks::LengthWords) -> String {
             }
             for &length in &lengths {
                 match report.results.iter().find(|r| r.length == length && r.repeats == count) {
-                    Some(r) => s += &format!("{:>9.3}", r.bit_errors),
-                    None => s += &format!("{:>9}", "-"),
+                    Some(r) => s += &format!("{:>w$.3}", value(r)),
+                    None => s += &format!("{:>w$}", "-"),
                 }
             }
         }

@@ -367,7 +367,13 @@ impl Dnc {
     /// The memory record every trace starts from: the initial memory (zeros `[N][W]`).
     fn record(&self, dnc: DncTrace) -> MemoryRecord {
         let (n, w) = (self.config.memory.slots, self.config.memory.width);
-        MemoryRecord { initial_memory: vec![vec![0.0; w]; n], shifts: Vec::new(), heads: Vec::new(), dnc: Some(dnc) }
+        MemoryRecord {
+            initial_memory: vec![vec![0.0; w]; n],
+            shifts: Vec::new(),
+            heads: Vec::new(),
+            dnc: Some(dnc),
+            memory: None,
+        }
     }
 }
 

@@ -31,6 +31,10 @@ pub struct MemoryRecord {
     pub heads: Vec<HeadTrace>,
     /// A DNC's memory access, every step (`None` for an NTM).
     pub dnc: Option<DncTrace>,
+    /// The memory after every step's writes (what that step's read heads read), `[T, N, M]`
+    /// flat and row-major; recorded only when asked
+    /// ([`SequenceModel::forward_traced_with_memory`]), being N x M floats a step.
+    pub memory: Option<Vec<f32>>,
 }
 
 /// A model that maps an input sequence to output logits, one time step after another.
@@ -49,6 +53,12 @@ pub trait SequenceModel: Send + Sync {
     /// element 0; `None` for models without memory.
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
         Ok((self.forward(inputs)?, None))
+    }
+
+    /// Like [`forward_traced`](Self::forward_traced), also recording the memory after every
+    /// step ([`MemoryRecord::memory`]); the default records what `forward_traced` does.
+    fn forward_traced_with_memory(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
+        self.forward_traced(inputs)
     }
 
     /// Number of trainable scalars.

@@ -421,15 +421,29 @@ impl SequenceModel for Ntm {
     }
 
     fn forward_traced(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
+        self.traced(inputs, false).map(|(logits, record)| (logits, Some(record)))
+    }
+
+    fn forward_traced_with_memory(&self, inputs: &Tensor) -> Result<(Tensor, Option<MemoryRecord>)> {
+        self.traced(inputs, true).map(|(logits, record)| (logits, Some(record)))
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.config.parameter_count(self.widths.0, self.widths.1)
+    }
+}
+
+impl Ntm {
+    /// The logits and what the heads did in batch element 0, with the memory after every step
+    /// if `memory` (see [`SequenceModel::forward_traced_with_memory`]).
+    fn traced(&self, inputs: &Tensor, memory: bool) -> Result<(Tensor, MemoryRecord)> {
         let mut state = self.initial_state(inputs.dim(1)?)?;
         let initial_memory: Vec<Vec<f32>> = state.memory.get(0)?.to_dtype(DType::F32)?.to_vec2()?;
+        let shifts = self.config.shifts.clone();
         if self.config.engine == Engine::Fused {
             let (logits, run) = self.forward_fused(inputs)?;
-            let heads = run.head_traces()?;
-            return Ok((
-                logits,
-                Some(MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads, dnc: None }),
-            ));
+            let (heads, memory) = (run.head_traces()?, memory.then(|| run.memories()).transpose()?);
+            return Ok((logits, MemoryRecord { initial_memory, shifts, heads, memory, dnc: None }));
         }
         let mut heads: Vec<HeadTrace> = self
             .read_heads
@@ -439,10 +453,14 @@ impl SequenceModel for Ntm {
             .map(|(index, head)| HeadTrace { kind: head.kind(), index, steps: Vec::new() })
             .collect();
         let mut outputs = Vec::new();
+        let mut memories = memory.then(Vec::new); // [T, N, M]
         for t in 0..inputs.dim(0)? {
             let (y, next, record) = self.step(&inputs.get(t)?, state, true)?;
             state = next;
             outputs.push(y);
+            if let Some(memories) = &mut memories {
+                memories.extend(first_row(&state.memory)?);
+            }
             let record = record.expect("a recording step returns its record");
             for (trace, (params, addressed, read)) in heads.iter_mut().zip(record.heads) {
                 let a = &params.addressing;
@@ -460,11 +478,7 @@ impl SequenceModel for Ntm {
                 });
             }
         }
-        let record = MemoryRecord { initial_memory, shifts: self.config.shifts.clone(), heads, dnc: None };
-        Ok((Tensor::stack(&outputs, 0)?, Some(record)))
-    }
-
-    fn parameter_count(&self) -> usize {
-        self.config.parameter_count(self.widths.0, self.widths.1)
+        let record = MemoryRecord { initial_memory, shifts, heads, memory: memories, dnc: None };
+        Ok((Tensor::stack(&outputs, 0)?, record))
     }
 }

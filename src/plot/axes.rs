@@ -10,7 +10,7 @@ use std::path::Path;
 
 use plotters::chart::MeshStyle;
 use plotters::coord::types::RangedCoordf64;
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::grid::draw_caption;
@@ -147,9 +147,10 @@ pub(crate) fn log_chart<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-/// Draws the legend of the series labelled so far, framed, at the top right.
-pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut LogChart<'a, DB>,
+/// Draws the legend of the series labelled so far, framed, at the top right, on a chart of
+/// any axes (log or linear).
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     chart
         .configure_series_labels()

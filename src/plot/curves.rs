@@ -10,6 +10,8 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis};
+use super::optimum::{has_optimum, plot_against_optimum};
+use super::smooth::{half_window, smoothed};
 use super::style::model_colours;
 use super::{render, PlotError};
 use crate::records::report::MetricsRecord;
@@ -21,8 +23,14 @@ const FEW_POINTS: usize = 20;
 type Points = Vec<(f64, f64)>;
 
 /// Draws the learning curves of `runs` (model name, its `metrics.jsonl` records) to the PNG
-/// at `path`: loss on the left, bit errors on the right, log y axes.
+/// at `path`: loss on the left, bit errors on the right, log y axes. Records that carry the
+/// optimal predictor's loss (dynamic N-grams) are drawn against it instead (see `optimum.rs`).
 pub fn plot_curves(runs: &[(String, Vec<MetricsRecord>)], title: &str, path: &Path) -> Result<(), PlotError> {
+    if has_optimum(runs.iter().flat_map(|(_, r)| r)) {
+        let models: Vec<(String, Vec<Vec<MetricsRecord>>)> =
+            runs.iter().map(|(n, r)| (n.clone(), vec![r.clone()])).collect();
+        return plot_against_optimum(&models, title, path);
+    }
     let loss: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.loss_bits)).collect();
     let errors: Vec<Points> = runs.iter().map(|(_, r)| points(r, |m| m.bit_errors)).collect();
     let any_finite = |set: &[Points]| set.iter().flatten().any(|p| p.1.is_finite());
@@ -67,59 +75,4 @@ fn points(records: &[MetricsRecord], metric: impl Fn(&MetricsRecord) -> f64) -> 
     let mut pts: Points = records.iter().map(|r| (r.sequences as f64, metric(r))).collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     pts
-}
-
-/// Half the smoothing window, in points: none for a few dozen points, then about 1/40
-/// of the run, at most 25 either side.
-fn half_window(points: usize) -> usize {
-    (points / 40).min(25)
-}
-
-/// Centred moving average of `ln y` over `half` points either side (fewer at the ends),
-/// shown as `exp`: a running geometric mean. Points whose x or y is not finite, or whose y
-/// is not positive, are left out.
-pub(crate) fn smoothed(points: &[(f64, f64)], half: usize) -> Points {
-    let good: Vec<(f64, f64)> =
-        points.iter().filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 > 0.0).map(|&(x, y)| (x, y.ln())).collect();
-    // prefix[i] = sum of the first i logs, so every window sum is one subtraction.
-    let mut prefix = vec![0.0; good.len() + 1];
-    for (i, p) in good.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + p.1;
-    }
-    (0..good.len())
-        .map(|i| {
-            let (a, b) = (i.saturating_sub(half), (i + half + 1).min(good.len()));
-            (good[i].0, ((prefix[b] - prefix[a]) / (b - a) as f64).exp())
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smoothing_keeps_constants_and_damps_spikes() {
-        let flat: Points = (0..50).map(|i| (i as f64, 3.0)).collect();
-        for (_, y) in smoothed(&flat, 5) {
-            assert!((y - 3.0).abs() < 1e-9);
-        }
-        let spike = [(0.0, 1.0), (1.0, 1.0), (2.0, 1000.0), (3.0, 1.0), (4.0, 1.0)];
-        let s = smoothed(&spike, 1);
-        assert!((s[2].1 - 10.0).abs() < 1e-9, "geometric mean of 1, 1000, 1: {s:?}");
-        assert!((s[0].1 - 1.0).abs() < 1e-9);
-        for (a, b) in smoothed(&spike, 0).iter().zip(&spike) {
-            assert!((a.1 / b.1 - 1.0).abs() < 1e-12);
-        }
-    }
-
-    #[test]
-    fn smoothing_skips_bad_values_and_window_is_bounded() {
-        let pts = [(0.0, 1.0), (1.0, f64::NAN), (2.0, 0.0), (f64::NAN, 1.0), (3.0, 1.0)];
-        assert_eq!(smoothed(&pts, 3).len(), 2);
-        assert!(smoothed(&[], 3).is_empty());
-        assert_eq!(half_window(20), 0);
-        assert_eq!(half_window(200), 5);
-        assert_eq!(half_window(1_000_000), 25);
-    }
 }

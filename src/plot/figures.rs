@@ -12,7 +12,7 @@ use crate::measure::bench::BenchRow;
 use crate::measure::budget;
 use crate::models::factory::ModelConfig;
 use crate::models::resize::check_room;
-use crate::plot::episodes::{output_sample, trace_episode, write_json};
+use crate::plot::episodes::{model_trace_json_bytes, output_sample, trace_episode, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::records::report::EvalReport;
 use crate::records::run_dir::{
@@ -56,6 +56,9 @@ fn pick_models(
         } else if dirs.len() == 1 {
             let reason = match config.map_or("unknown", ModelConfig::kind) {
                 "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
+                kind if config.is_some_and(ModelConfig::has_memory) => {
+                    format!("a {kind}; this figure is drawn for an {what} only")
+                }
                 kind => format!("an {kind}, which has no {what_not} to plot"),
             };
             invalid!("{}: model {name} is {reason}", dir.display());
@@ -124,32 +127,195 @@ fn check_length_option(length: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+/// The largest trace `ntm plot heads` writes beside its figure unless told otherwise
+/// (`--trace-limit`): 256 MiB, about length 15,000 for the copy NTM.
+pub const TRACE_LIMIT: f64 = 256.0 * 1024.0 * 1024.0;
+
+/// `config` as it runs with `slots` memory slots, if given (an NTM or a DNC; other models
+/// unchanged), for the estimates made before a model is loaded.
+fn with_slots(config: &ModelConfig, slots: Option<usize>) -> ModelConfig {
+    let mut config = config.clone();
+    match (&mut config, slots) {
+        (ModelConfig::Ntm(c), Some(n)) => c.memory.slots = n,
+        (ModelConfig::Dnc(c), Some(n)) => c.memory.slots = n,
+        _ => {}
+    }
+    config
+}
+
 /// Heatmaps of every NTM and DNC under `path` on one episode (an NTM: each head's weighting;
 /// a DNC: its write weighting, allocation, usage, read weightings and read modes); also writes
-/// each trace as JSON beside it. `length` (default: the task's longest training length) is the
-/// episode's length, `repeats` its repeat count (repeat copy; default: drawn from the training
-/// range); `slots` the memory slots to run each model with (default: as trained; see
-/// [`crate::models::resize`]).
+/// each trace as JSON beside it, if `trace_limit` is given and the trace's estimated size is
+/// within it (else one line refuses before any work, with the estimate: see
+/// [`crate::plot::episodes::model_trace_json_bytes`]). `length` (default: the task's longest
+/// training length) is the episode's length, `repeats` its repeat count (repeat copy; default:
+/// drawn from the training range); `slots` the memory slots to run each model with (default:
+/// as trained; see [`crate::models::resize`]).
 pub fn heads(
     path: &Path,
     (length, repeats): (Option<usize>, Option<usize>),
     slots: Option<usize>,
     seed: u64,
-    output: Option<&Path>,
+    (output, trace_limit): (Option<&Path>, Option<f64>),
 ) -> Result<Vec<PathBuf>> {
     check_length_option(length)?;
     let models = pick_models(path, ModelConfig::has_memory, ("NTM or DNC model", "memory heads"))?;
     let several = models.len() > 1;
+    let file_of = |name: &str, length: usize| {
+        figure_file(path, output, several, name, || run_dir::heads_figure(name, length, repeats, slots))
+    };
+    // Every trace checked before the first is traced: the memory to trace it, then its size.
+    for (_, experiment, name) in &models {
+        let config = with_slots(&experiment.models[name], slots);
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        let steps = budget::episode_steps(&experiment.task, length, repeats);
+        let io = (task.input_width(), task.output_width());
+        budget::check_trace(name, &config, io, steps)?;
+        let Some(limit) = trace_limit else { continue };
+        let bytes = model_trace_json_bytes(&config, io, steps);
+        if bytes > limit {
+            invalid!(
+                "model {name}: its trace ({}) would take about {}, more than the limit of {}; pass --no-trace to \
+                 draw the figure without it, or --trace-limit {} to write it anyway",
+                file_of(name, length).with_extension("json").display(),
+                size(bytes),
+                size(limit),
+                size_arg(bytes)
+            );
+        }
+    }
     let mut written = Vec::new();
     for (dir, experiment, name) in &models {
         let (loaded, trace, episode) = trace_model((dir, experiment, name), (length, repeats), slots, seed)?;
-        let file = match output {
-            Some(f) if several => run_dir::with_model_name(f, name),
-            Some(f) => f.to_owned(),
-            None => plots_dir(path).join(run_dir::heads_figure(name, trace.length, repeats, slots)),
-        };
+        let file = file_of(name, trace.length);
         let title = traced_title(&loaded, &trace.task, &episode, slots, trace.trained_sequences);
         plot::plot_heads(&trace, &title, &file)?;
+        if trace_limit.is_some() {
+            write_json(&file.with_extension("json"), &trace)?;
+        }
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// The NTMs under `path` (a run folder, a model folder or a checkpoint file): each one's
+/// folder, experiment and name, decided from the configs alone (so models without memory need
+/// no weights here). An error if there is none, or if `path` is one model without memory.
+fn ntm_models(path: &Path) -> Result<Vec<(PathBuf, crate::config::Experiment, String)>> {
+    pick_models(path, |m| matches!(m, ModelConfig::Ntm(_)), ("NTM model", "memory heads"))
+}
+
+/// The contexts figure (dynamic N-grams; the idea of the paper's figure 15) of every NTM under
+/// `path` on one episode of `length` bits (default: the longest training length) drawn from
+/// `seed`: each head's mean weighting per memory slot, by the context of the last bits (see
+/// [`plot::ContextUse`]); also writes that table as JSON beside each figure.
+pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    let ntms = ntm_models(path)?;
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let ntm_tasks::TaskSpec::DynamicNgrams(spec) = &experiment.task else {
+            invalid!(
+                "{}: model {name} was trained on the {} task; the contexts figure is for dynamic-ngrams (plot heads draws any task)",
+                dir.display(),
+                experiment.task.name()
+            );
+        };
+        let context = spec.context;
+        let task = experiment.task.build();
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        if length > MAX_LENGTH {
+            invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+        }
+        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let uses = plot::ContextUse::of(&trace, context);
+        let file = figure_file(path, output, several, &name, || run_dir::contexts_figure(&name, length));
+        let title = format!(
+            "{}, {length} bits: where {} reads and writes, by context, after {} sequences",
+            trace.task,
+            model_title(&name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_contexts(&uses, &title, &file)?;
+        write_json(&file.with_extension("json"), &uses)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// The file a figure of model `name` under `path` goes to: `output` as given (with the model's
+/// name added when `several` models are drawn), else the default name in the plots folder.
+fn figure_file(
+    path: &Path,
+    output: Option<&Path>,
+    several: bool,
+    name: &str,
+    default_name: impl FnOnce() -> String,
+) -> PathBuf {
+    match output {
+        Some(f) if several => run_dir::with_model_name(f, name),
+        Some(f) => f.to_owned(),
+        None => plots_dir(path).join(default_name()),
+    }
+}
+
+/// Model `name` of folder `dir`, trained on `task`, loaded and traced over one episode of
+/// `length` drawn from `seed`, once the length is one the task can draw and the trace fits in
+/// memory (one line refuses otherwise, before any work).
+fn traced_episode(
+    dir: &Path,
+    name: &str,
+    task: &dyn ntm_tasks::Task,
+    length: usize,
+    seed: u64,
+) -> Result<(run_dir::LoadedModel, crate::pieces::trace::Trace)> {
+    if let Err(e) = task.check_length(length) {
+        invalid!("--length {length}: {e}");
+    }
+    let loaded = load_model_sized(dir, None)?;
+    let io = (task.input_width(), task.output_width());
+    let steps = budget::episode_steps(&loaded.experiment.task, length, None);
+    budget::check_trace(name, &loaded.built.config, io, steps)?;
+    let trace = trace_episode(&loaded, length, None, seed)?;
+    Ok((loaded, trace))
+}
+
+/// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
+/// priority sort: on one episode of `length` inputs (default: the most trained on) drawn from
+/// `seed` (the episode `heads` draws with the same length and seed), the slot each head
+/// weights most against the priority of the vector concerned, with a least-squares line per
+/// head (see [`plot::plot_priorities`]). Also writes each trace as JSON beside its figure.
+pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<&Path>) -> Result<Vec<PathBuf>> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    let ntms = ntm_models(path)?;
+    let several = ntms.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in ntms {
+        let task = experiment.task.build();
+        if task.name() != "priority-sort" {
+            invalid!(
+                "{}: model {name} was trained on the {} task; this figure is of priority sort",
+                dir.display(),
+                task.name()
+            );
+        }
+        let length = length.unwrap_or_else(|| task.length_range().1);
+        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let (_, heads) = plot::head_priorities(&trace).map_err(Error::Invalid)?;
+        let slots = trace.heads.first().and_then(|h| h.steps.first()).map_or(0, |s| s.weighting.len());
+        let file = figure_file(path, output, several, &name, || run_dir::priorities_figure(&name, length));
+        let title = format!(
+            "priority sort, {length} inputs: {} after {} sequences, where each head looks against priority",
+            model_title(&loaded.built.name, &loaded.built.config),
+            trace.trained_sequences
+        );
+        plot::plot_priorities(&heads, slots, &title, &file)?;
         write_json(&file.with_extension("json"), &trace)?;
         written.push(file);
     }
@@ -185,12 +351,21 @@ pub fn links(
 }
 
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM and DNC at the longest training length (and each DNC's link
-/// matrix), the learning curves, the generalisation and the outputs at the experiment's test
-/// lengths.
+/// them: the heads of every NTM and DNC at the longest training length (for dynamic N-grams
+/// also where an NTM's heads go by context, for priority sort where they go by priority; each
+/// DNC's link matrix), the learning curves, the generalisation and the outputs at the
+/// experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
     if experiment.models.values().any(ModelConfig::has_memory) {
-        heads(out, (None, None), None, 0, None)?;
+        heads(out, (None, None), None, 0, (None, Some(TRACE_LIMIT)))?;
+    }
+    if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
+        if matches!(experiment.task, ntm_tasks::TaskSpec::DynamicNgrams(_)) {
+            contexts(out, None, 0, None)?;
+        }
+        if experiment.task.name() == "priority-sort" {
+            priorities(out, None, 0, None)?;
+        }
     }
     if experiment.models.values().any(|m| matches!(m, ModelConfig::Dnc(c) if c.sizes(1).uses_links())) {
         links(out, (None, None), None, 0, None)?;
@@ -201,11 +376,70 @@ pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result
     Ok(())
 }
 
+/// `1.7 GB`, `256 MiB`: a file size for messages.
+fn size(bytes: f64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    match bytes >= GIB {
+        true => format!("{:.1} GiB", bytes / GIB),
+        false => budget::mib(bytes),
+    }
+}
+
+/// A `--trace-limit` that admits `bytes`: `2G`, `700M`.
+fn size_arg(bytes: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    match bytes >= 1024.0 * MIB {
+        true => format!("{}G", (bytes / (1024.0 * MIB)).ceil()),
+        false => format!("{}M", (bytes / MIB).ceil()),
+    }
+}
+
+/// Checks, from the experiment alone, that the figures `ntm run` draws once every model is
+/// trained ([`run_figures`]) can be drawn: each NTM's and DNC's heads at the longest training length
+/// (the memory to trace it, the size of its trace) and the outputs figure's size at the test
+/// lengths. `ntm run` calls it before training.
+pub fn check_run_figures(experiment: &crate::config::Experiment) -> Result<()> {
+    let task = experiment.task.build();
+    let io = (task.input_width(), task.output_width());
+    let longest = task.length_range().1;
+    let steps = budget::episode_steps(&experiment.task, longest, None);
+    for (name, model) in &experiment.models {
+        if !model.has_memory() {
+            continue;
+        }
+        budget::check_trace(name, model, io, steps)?;
+        let bytes = model_trace_json_bytes(model, io, steps);
+        if bytes > TRACE_LIMIT {
+            invalid!(
+                "model {name}: the trace of its heads figure at length {longest} would take about {}, more than the \
+                 limit of {}; lower task.max_length, or train with `ntm train` and draw with `ntm plot heads --no-trace`",
+                size(bytes),
+                size(TRACE_LIMIT)
+            );
+        }
+    }
+    let episodes: Vec<(usize, Option<usize>)> = match task.repeat_range() {
+        Some(_) => PAPER_CELLS.iter().map(|&(l, r)| (l, Some(r))).collect(),
+        None => experiment.eval.lengths.iter().map(|&l| (l, None)).collect(),
+    };
+    let mut rng = crate::measure::eval::eval_rng(0);
+    let answer_steps: Vec<usize> = episodes
+        .iter()
+        .map(|&(length, repeats)| {
+            let batch = task.sample_sized(&mut rng, 1, Some(length), repeats);
+            batch.episode(0).mask.iter().filter(|&&m| m > 0.0).count()
+        })
+        .collect();
+    let file = Path::new(run_dir::PLOTS_DIR).join(run_dir::OUTPUTS_FIGURE);
+    plot::outputs_layout(&answer_steps, experiment.models.len(), io.1, &file)?;
+    Ok(())
+}
+
 /// The scaling figure of the bench rows in `files` (each `ntm bench --json` output).
 pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
     let mut rows: Vec<BenchRow> = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let text = crate::config::read_text(file).map_err(io(file))?;
         let more: Vec<BenchRow> = serde_json::from_str(&text)
             .map_err(|e| Error::Invalid(format!("{}: not the output of `ntm bench --json`: {e}", file.display())))?;
         rows.extend(more);
@@ -384,7 +618,8 @@ pub fn outputs(
         true => "each length and repeat count",
         false => "each length",
     };
-    plot::plot_outputs_in(&samples, words, &format!("{task}: target and output at {what}"), &file)?;
+    let title = format!("{task}: target and each model's output at {what} (wrong bits outlined, counted on the right)");
+    plot::plot_outputs_in(&samples, words, &title, &file)?;
     Ok((file, left_out))
 }
 

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::style::{format_number, text, Scale, CAPTION_SIZE, ERROR_MARK, INK, TICK_SIZE};
+use super::style::{text, tick_label, Scale, CAPTION_SIZE, ERROR_MARK, INK, TICK_SIZE};
 
 /// A `rows x cols` matrix of values, drawn with row 0 at the top and column = time step.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +195,7 @@ pub(crate) fn draw_colour_bar<DB: DrawingBackend>(
         .set_label_area_size(LabelAreaPosition::Bottom, bottom)
         .build_cartesian_2d(0.0..1.0, scale.lo..scale.hi)?;
     let (_, h) = chart.plotting_area().dim_in_pixel();
-    let fmt = |v: &f64| format_number(*v);
+    let fmt = |v: &f64| tick_label(*v, scale.hi - scale.lo);
     chart
         .configure_mesh()
         .disable_mesh()

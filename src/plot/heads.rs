@@ -71,7 +71,8 @@ impl Panel {
 
 /// Draws the heads figure of `trace` to the PNG at `path`.
 ///
-/// The image is about 5 px per time step wide (at least 640 px of cells, at most 2400) and
+/// The image is about 5 px per time step wide (at least 640 px of cells, 400 in each of two
+/// columns, at most 2400) and
 /// each panel about 6 px per row high. Memories of more than 32 slots are cropped to the
 /// slots some head ever weights above 0.01 (plus 2 either side); captions say so.
 pub fn plot_heads(trace: &Trace, title: &str, path: &Path) -> Result<(), PlotError> {
@@ -257,8 +258,11 @@ fn draw(
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
-    let cells_w = (steps.min(480) as u32 * 5).clamp(640, 2400);
     let n = columns.len().max(1) as u32;
+    // Two columns of a short episode: narrower cells (still 10 px a step at 40 steps), so
+    // that the page, shown at the width of a text column, keeps its labels readable.
+    let narrowest = if n > 1 { 400 } else { 640 };
+    let cells_w = (steps.min(480) as u32 * 5).clamp(narrowest, 2400);
     let column_w = LEFT + cells_w + BAR;
     let width = MARGIN + n * column_w + (n - 1) * COLUMN_GAP + MARGIN;
     let heads_h = columns.iter().map(|c| stack_height(c)).max().unwrap_or(0);

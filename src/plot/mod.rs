@@ -7,9 +7,11 @@
 //! | --- | --- | --- |
 //! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time (a DNC: its write side, allocation, usage, read weightings and modes) | fig. 6 |
 //! | [`plot_links`] | a DNC's link matrix after the input and after the last step | - |
-//! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model | fig. 3 |
+//! | [`plot_contexts`] | dynamic N-grams: each head's mean weighting per memory slot, by context | fig. 15 |
+//! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
+//! | [`plot_priorities`] | priority sort: the slot each head weights against the priority of the vector concerned | fig. 17 |
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
 //! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
 //! | [`plot_sweep_convergence`] | per seed: sequences to converge, relapses, divergence | - |
@@ -20,6 +22,7 @@
 //! drawn grey, clamped or skipped; data with nothing to draw is a [`PlotError::Empty`].
 
 mod axes;
+mod contexts;
 mod convergence;
 mod curves;
 pub mod episodes;
@@ -28,9 +31,12 @@ mod generalisation;
 mod grid;
 mod heads;
 mod links;
+mod optimum;
 mod outputs;
+mod priorities;
 mod repeat_grid;
 mod scaling;
+mod smooth;
 mod style;
 mod sweep;
 
@@ -38,12 +44,14 @@ use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+pub use contexts::{context_bits, plot_contexts, ContextUse, HeadContexts};
 pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use heads::plot_heads;
 pub use links::plot_links;
-pub use outputs::{plot_outputs, plot_outputs_in};
+pub use outputs::{outputs_layout, plot_outputs, plot_outputs_in, OutputsLayout};
+pub use priorities::{head_priorities, plot_priorities, HeadPoint, HeadPriorities};
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};
 pub use scaling::{log_log_slope, plot_scaling};
 pub use sweep::{plot_sweep_curves, plot_sweep_generalisation};

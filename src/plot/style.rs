@@ -190,7 +190,17 @@ impl Scale {
     }
 }
 
-/// Short tick labels: `0`, `0.5`, `20k`, `1.5M`, `1e-3`.
+/// A tick label on an axis spanning `span`: [`format_number`], with 0 for a value that is 0
+/// but for rounding (a tick at `lo + k * step` of a symmetric range lands at -1e-17, which
+/// must not read `-1e-17`).
+pub(crate) fn tick_label(v: f64, span: f64) -> String {
+    match v.abs() <= span.abs() * 1e-9 {
+        true => "0".to_string(),
+        false => format_number(v),
+    }
+}
+
+/// Short tick labels: `0`, `0.5`, `-0.25`, `20k`, `1.5M`, `1e-3`, `-5e-3`.
 pub(crate) fn format_number(v: f64) -> String {
     let a = v.abs();
     if v == 0.0 || !v.is_finite() {
@@ -204,7 +214,9 @@ pub(crate) fn format_number(v: f64) -> String {
     } else if a >= 0.01 {
         trim(format!("{v:.3}"))
     } else {
-        format!("1e{}", v.log10().round() as i32)
+        // `5e-3`, `-5e-3`: the sign and the leading digit kept (a log of a negative number
+        // made every small negative label `1e0`).
+        format!("{v:.0e}")
     }
 }
 
@@ -254,7 +266,17 @@ mod tests {
         assert_eq!(format_number(1_500_000.0), "1.5M");
         assert_eq!(format_number(0.5), "0.5");
         assert_eq!(format_number(0.001), "1e-3");
+        assert_eq!(format_number(-0.001), "-1e-3");
         assert_eq!(format_number(120.0), "120");
+        // Negative values keep their sign and size (each was `1e0`).
+        assert_eq!(format_number(-0.005), "-5e-3");
+        assert_eq!(format_number(-0.0001), "-1e-4");
+        assert_eq!(format_number(-0.5), "-0.5");
+        // The middle tick of a colour bar from -0.3 to 0.3 in steps of 0.1 lands at -5.6e-17.
+        let middle = 0.3 - 3.0 * 0.1;
+        assert!(middle < 0.0);
+        assert_eq!(tick_label(middle, 0.6), "0");
+        assert_eq!(tick_label(0.2, 0.6), "0.2");
     }
 
     #[test]

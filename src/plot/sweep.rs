@@ -8,6 +8,7 @@ use plotters::prelude::*;
 
 use super::axes::{draw_legend, legend_room, log_chart, two_panel_page, LogAxis, LogChart};
 use super::generalisation::{shade_training, LengthRange};
+use super::optimum::{has_optimum, plot_against_optimum};
 use super::style::{model_colours, INK};
 use super::{render, PlotError};
 use crate::records::report::MetricsRecord;
@@ -86,13 +87,17 @@ fn label(name: &str, seeds: usize) -> String {
 
 /// Draws the learning curves of a sweep to the PNG at `path`: loss on the left, bit errors
 /// on the right (with the convergence `threshold` dashed), against training sequences seen.
-/// `models` holds per model every seed's `metrics.jsonl` records.
+/// `models` holds per model every seed's `metrics.jsonl` records. Records that carry the
+/// optimal predictor's loss (dynamic N-grams) are drawn against it instead (see `optimum.rs`).
 pub fn plot_sweep_curves(
     models: &[(String, Vec<Vec<MetricsRecord>>)],
     threshold: f64,
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
+    if has_optimum(models.iter().flat_map(|(_, seeds)| seeds.iter().flatten())) {
+        return plot_against_optimum(models, title, path);
+    }
     let metric = |f: fn(&MetricsRecord) -> f64| -> Vec<Series> {
         models
             .iter()

@@ -56,6 +56,10 @@ pub struct CheckpointMeta {
     /// (`train.skip_nonfinite`; absent in checkpoints older than the guard).
     #[serde(default)]
     pub skipped: (u64, u64),
+    /// The optimal predictor's loss in bits over the report interval in progress (summed as
+    /// `interval`'s loss is), for a task that has one (dynamic N-grams); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_bits: Option<f64>,
     /// Parameter names in optimiser order.
     pub parameters: Vec<String>,
 }
@@ -138,14 +142,18 @@ pub fn save(
     let fail = |path: &Path, message: String| CheckpointError::Write { path: path.to_owned(), message };
 
     let weights = staging.join(WEIGHTS_FILE);
-    varmap.save(&weights).map_err(|e| fail(&weights, e.to_string()))?;
-    let mut state: HashMap<String, Tensor> = HashMap::new();
+    let parameters: Vec<(String, Tensor)> = {
+        let data = varmap.data().lock().expect("parameter map poisoned");
+        data.iter().map(|(name, var)| (name.clone(), var.as_tensor().clone())).collect()
+    };
+    write_tensors(&weights, parameters).map_err(|e| fail(&weights, e))?;
+    let mut state: Vec<(String, Tensor)> = Vec::new();
     for (name, [a, b]) in meta.parameters.iter().zip(optimizer_state) {
-        state.insert(format!("{name}.0"), a.clone());
-        state.insert(format!("{name}.1"), b.clone());
+        state.push((format!("{name}.0"), a.clone()));
+        state.push((format!("{name}.1"), b.clone()));
     }
     let optimizer = staging.join(OPTIMIZER_FILE);
-    candle_core::safetensors::save(&state, &optimizer).map_err(|e| fail(&optimizer, e.to_string()))?;
+    write_tensors(&optimizer, state).map_err(|e| fail(&optimizer, e))?;
     let sidecar = staging.join(META_FILE);
     let json = serde_json::to_string_pretty(meta).map_err(|e| fail(&sidecar, e.to_string()))?;
     std::fs::write(&sidecar, json).map_err(write_error(&sidecar))?;
@@ -160,6 +168,15 @@ pub fn save(
     let committed = dir.join(COMMITTED_DIR);
     std::fs::rename(&staging, &committed).map_err(write_error(&committed))?;
     recover(dir)
+}
+
+/// Writes `tensors` as a safetensors file at `path`: the same bytes as candle's own writer
+/// (the format orders tensors by type and name), written as any other file, so that the umask
+/// decides its mode as it does for every file of a run (safetensors' file writer makes a
+/// temporary file of mode 0600, which a colleague could not read).
+fn write_tensors(path: &Path, tensors: Vec<(String, Tensor)>) -> Result<(), String> {
+    let bytes = safetensors::serialize(tensors, None).map_err(|e| e.to_string())?;
+    std::fs::write(path, bytes).map_err(|e| e.to_string())
 }
 
 /// Reads a safetensors file into name -> tensor.

@@ -12,6 +12,11 @@ pub struct MetricsRecord {
     pub sequences: u64,
     /// Mean binary cross-entropy over the interval, in bits per sequence.
     pub loss_bits: f64,
+    /// For a task with a known optimal predictor (dynamic N-grams), that predictor's mean
+    /// cross-entropy on the same training batches, in bits per sequence (the line a model's
+    /// `loss_bits` can at best reach); absent for the other tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_loss_bits: Option<f64>,
     /// Mean number of wrong output bits per sequence after thresholding at 0.5.
     pub bit_errors: f64,
     /// Wall-clock seconds since training started (resumed runs keep counting).
@@ -34,6 +39,11 @@ pub struct EvalResult {
     pub repeats: Option<usize>,
     /// Mean cross-entropy in bits per sequence.
     pub loss_bits: f64,
+    /// For a task with a known optimal predictor (dynamic N-grams), that predictor's mean
+    /// cross-entropy on the same test sequences, in bits per sequence; absent for the other
+    /// tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_loss_bits: Option<f64>,
     /// Mean wrong bits per sequence after thresholding at 0.5.
     pub bit_errors: f64,
     /// How many sequences the means are over.

@@ -11,6 +11,9 @@
 //!     checkpoint.json
 //!     eval.json                   EVAL_FILE: the EvalReport
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
+//!     changes.jsonl               CHANGES_FILE: settings changed by a resume, a SettingsChange
+//!                                   per resume that changed any (`--allow-changes`)
+//!     .lock                       the lock of the process writing here (crate::records::lock)
 //!   plots/                        PLOTS_DIR: the figures
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
@@ -26,11 +29,15 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use crate::config::diff::{differences, Difference};
 use crate::config::Experiment;
 use crate::error::{io, Error, Result};
 use crate::models::factory::{BuiltModel, ModelConfig};
 use crate::records::checkpoint;
 use crate::records::failure::Failure;
+use crate::records::lock;
 use crate::records::report::{EvalReport, MetricsRecord};
 
 /// The resolved experiment, in a run folder.
@@ -43,6 +50,8 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 pub const EVAL_FILE: &str = "eval.json";
 /// The record of a numerical fault that stopped training, in a model folder.
 pub const FAILURE_FILE: &str = "failure.json";
+/// The settings a resume changed, one [`SettingsChange`] per line, in a model folder.
+pub const CHANGES_FILE: &str = "changes.jsonl";
 /// The figures' folder, in a run folder.
 pub const PLOTS_DIR: &str = "plots";
 /// The learning curves of every model, in the plots folder.
@@ -51,6 +60,12 @@ pub const CURVES_FIGURE: &str = "curves.png";
 pub const GENERALISATION_FIGURE: &str = "generalisation.png";
 /// Target and output at each test length, in the plots folder.
 pub const OUTPUTS_FIGURE: &str = "outputs.png";
+
+/// The contexts figure of model `name` on an episode of `length` bits (dynamic N-grams), in the
+/// plots folder (its table beside it, as `.json`): `contexts-ntm-200.png`.
+pub fn contexts_figure(name: &str, length: usize) -> String {
+    format!("contexts-{name}-{length}.png")
+}
 
 /// The heads figure of model `name` at `length` (and `repeats`, when fixed; `slots`, when
 /// given with `--slots`), in the plots folder (its trace beside it, as `.json`): `heads-ntm-10.png`,
@@ -72,6 +87,12 @@ pub fn links_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
     heads_figure(name, length, repeats, slots).replacen("heads-", "links-", 1)
 }
 
+/// The priority sort figure of model `name` on an episode of `length` inputs, in the plots
+/// folder (its trace beside it, as `.json`): `priorities-ntm-20.png`.
+pub fn priorities_figure(name: &str, length: usize) -> String {
+    format!("priorities-{name}-{length}.png")
+}
+
 /// Where model `name`'s figure goes when the user named the file `output` but several models
 /// are drawn: `name` is added to the file's stem (`figs/heads.png` -> `figs/heads-ntm-ff.png`).
 pub fn with_model_name(output: &Path, name: &str) -> PathBuf {
@@ -81,6 +102,48 @@ pub fn with_model_name(output: &Path, name: &str) -> PathBuf {
         None => format!("{stem}-{name}"),
     };
     output.with_file_name(file)
+}
+
+/// The run folder of `experiment` when none is named: `runs/<name>/` (relative to the
+/// working directory), as `ntm run` and `ntm train` default to.
+pub fn default_run_dir(experiment: &Experiment) -> PathBuf {
+    Path::new("runs").join(&experiment.name)
+}
+
+/// Decides whether model folder `dir` starts fresh or resumes, refusing to mix two runs, as
+/// `ntm train` and `ntm run` do with `--resume` and `--overwrite`: with `resume`, from the
+/// checkpoint in `dir` (true), or from scratch in an emptied folder when there is none yet (a
+/// run stopped before its first checkpoint; false); otherwise a folder that holds anything (but
+/// its lock file, [`lock::LOCK_FILE`]) is refused unless `overwrite`, which empties it first
+/// (false: start fresh). Call it holding the folder's [`lock::FolderLock`]. The refusals are
+/// [`Error::Io`] of kind `AlreadyExists` (a run is there) and `InvalidData` (checkpoint files
+/// without their `checkpoint.json`: a damaged checkpoint).
+pub fn prepare_model_dir(dir: &Path, resume: bool, overwrite: bool) -> Result<bool> {
+    let refuse = |kind, message: String| Error::Io { path: dir.to_owned(), cause: std::io::Error::new(kind, message) };
+    if resume {
+        if checkpoint::exists(dir) {
+            return Ok(true);
+        }
+        if checkpoint::has_files(dir) {
+            let message = format!(
+                "nothing to resume: no {} beside the other checkpoint files (a damaged checkpoint); pass --overwrite to start again",
+                checkpoint::META_FILE
+            );
+            return Err(refuse(std::io::ErrorKind::InvalidData, message));
+        }
+        if dir.exists() {
+            lock::clear(dir)?;
+        }
+        return Ok(false);
+    }
+    if !lock::is_empty(dir).map_err(io(dir))? {
+        if !overwrite {
+            let message = "already holds a run; pass --resume to continue it or --overwrite to replace it".to_owned();
+            return Err(refuse(std::io::ErrorKind::AlreadyExists, message));
+        }
+        lock::clear(dir)?;
+    }
+    Ok(false)
 }
 
 /// Writes `experiment` as `experiment.toml` into run folder `out`.
@@ -93,6 +156,99 @@ pub fn write_experiment(out: &Path, experiment: &Experiment) -> Result<()> {
 pub fn write_config(dir: &Path, experiment: &Experiment, name: &str) -> Result<()> {
     let path = dir.join(CONFIG_FILE);
     std::fs::write(&path, experiment.single_model(name).to_toml()).map_err(io(&path))
+}
+
+/// The fields in which `experiment`, restricted to model `name`, differs from what model folder
+/// `dir` recorded in its `config.toml` (none if it has none yet): what resuming `dir` with
+/// `experiment` would change.
+pub fn settings_changes(dir: &Path, experiment: &Experiment, name: &str) -> Result<Vec<Difference>> {
+    if !dir.join(CONFIG_FILE).is_file() {
+        return Ok(Vec::new());
+    }
+    let (recorded, _) = read_config(dir)?;
+    Ok(differences(&recorded, &experiment.single_model(name)))
+}
+
+/// Settings that a resume changed, at the checkpoint it resumed from: a line of `changes.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsChange {
+    /// Sequences trained before the new settings took over.
+    pub sequences: u64,
+    /// Each field that changed, with its old and new value.
+    pub changes: Vec<Difference>,
+}
+
+impl SettingsChange {
+    /// `at 3000 sequences: train.lr = 0.0001 -> 0.01`.
+    pub fn describe(&self) -> String {
+        let fields: Vec<String> = self.changes.iter().map(Difference::to_string).collect();
+        format!("at {} sequences: {}", self.sequences, fields.join(", "))
+    }
+}
+
+/// Appends `change` to model folder `dir`'s `changes.jsonl`.
+pub fn append_change(dir: &Path, change: &SettingsChange) -> Result<()> {
+    let path = dir.join(CHANGES_FILE);
+    let line = serde_json::to_string(change).expect("a settings change serialises");
+    let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+    writeln!(file, "{line}").map_err(io(&path))
+}
+
+/// The settings changes recorded in model folder `dir` (none without `changes.jsonl`).
+pub fn read_changes(dir: &Path) -> Result<Vec<SettingsChange>> {
+    let path = dir.join(CHANGES_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| Error::Invalid(format!("{}: line {}: {e}", path.display(), i + 1)))
+        })
+        .collect()
+}
+
+/// Drops the settings changes recorded past `sequences` (by a resume from a checkpoint that a
+/// later resume went back before).
+fn truncate_changes(dir: &Path, sequences: u64) -> Result<()> {
+    let kept: Vec<SettingsChange> = read_changes(dir)?.into_iter().filter(|c| c.sequences <= sequences).collect();
+    let path = dir.join(CHANGES_FILE);
+    if kept.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        };
+    }
+    let text: String =
+        kept.iter().map(|c| serde_json::to_string(c).expect("a settings change serialises") + "\n").collect();
+    std::fs::write(&path, text).map_err(io(&path))
+}
+
+/// Writes `config.toml` of a training of model `name` of `experiment` in folder `dir` starting
+/// at `resumed_at` sequences (`None`: from scratch, when the folder's history is cleared): a
+/// resume whose settings differ from the recorded ones appends them to `changes.jsonl`.
+pub fn write_config_at(dir: &Path, experiment: &Experiment, name: &str, resumed_at: Option<u64>) -> Result<()> {
+    match resumed_at {
+        Some(sequences) => {
+            truncate_changes(dir, sequences)?;
+            let changes = settings_changes(dir, experiment, name)?;
+            if !changes.is_empty() {
+                append_change(dir, &SettingsChange { sequences, changes })?;
+            }
+        }
+        None => {
+            let path = dir.join(CHANGES_FILE);
+            if let Err(e) = std::fs::remove_file(&path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    return Err(io(&path)(e));
+                }
+            }
+        }
+    }
+    write_config(dir, experiment, name)
 }
 
 /// The experiment (this model only) and the model's name recorded in model folder `dir`:

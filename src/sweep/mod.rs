@@ -13,11 +13,13 @@
 //! ```
 //!
 //! This module holds the pure parts: the seed list, the jobs and the command line of each
-//! (what `ntm sweep --print-commands` prints and what `ntm sweep` runs). [`seed_run`] is the
-//! only place that reads a run folder's files; [`summary`] turns what it read into numbers.
+//! (what `ntm sweep --print-commands` prints and what `ntm sweep` runs); [`slurm`] writes them
+//! as a SLURM job array. [`seed_run`] is the only place that reads a run folder's files;
+//! [`summary`] turns what it read into numbers.
 
 pub mod compare;
 pub mod seed_run;
+pub mod slurm;
 pub mod summarize;
 pub mod summary;
 

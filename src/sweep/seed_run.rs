@@ -8,6 +8,7 @@ use super::summary::{SeedData, Status};
 use crate::config::Experiment;
 use crate::measure::eval::evaluate_loaded;
 use crate::records::checkpoint;
+use crate::records::lock::{self, FolderLock};
 use crate::records::report::EvalReport;
 use crate::records::run_dir::{
     self, load_model, read_metrics, write_eval, CONFIG_FILE, EVAL_FILE, FAILURE_FILE, METRICS_FILE,
@@ -45,12 +46,8 @@ pub enum FolderState {
 
 /// The state of model folder `dir`.
 pub fn folder_state(dir: &Path) -> Result<FolderState, SeedRunError> {
-    let empty = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_none(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
-        Err(e) => return Err(fail(dir, e)),
-    };
-    if empty {
+    // A lock file alone (left by a process killed before it wrote anything) is nothing.
+    if lock::is_empty(dir).map_err(|e| fail(dir, e))? {
         return Ok(FolderState::Empty);
     }
     if !checkpoint::exists(dir) {
@@ -127,6 +124,9 @@ pub fn read_seed_run(seed: u64, dir: &Path) -> Result<SeedRun, SeedRunError> {
 /// Evaluates the trained model in folder `dir` on its experiment's `[eval]` lengths and
 /// writes its `eval.json`, as `ntm eval DIR --save` does.
 pub fn evaluate(dir: &Path) -> Result<EvalReport, SeedRunError> {
+    // Not while another process writes the folder (a job still training it).
+    let _lock = FolderLock::acquire(dir, "ntm (evaluating for a sweep's summary)")
+        .map_err(|e| fail(dir, e.to_string().trim_start_matches(&format!("{}: ", dir.display()))))?;
     let loaded = load_model(dir).map_err(|e| fail(dir, e))?;
     let eval = &loaded.experiment.eval;
     let report = evaluate_loaded(&loaded, eval).map_err(|e| fail(dir, e))?;

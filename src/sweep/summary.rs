@@ -148,6 +148,9 @@ pub struct EvalPoint {
     pub repeats: Option<usize>,
     pub bit_errors: f64,
     pub loss_bits: f64,
+    /// The optimal predictor's loss on the same sequences, for a task that has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_loss_bits: Option<f64>,
 }
 
 /// A number across seeds: `n` values, their median, quartiles and extremes.
@@ -180,6 +183,12 @@ pub struct EvalStats {
     pub repeats: Option<usize>,
     pub bit_errors: Stats,
     pub loss_bits: Stats,
+    /// For a task with a known optimal predictor: its loss on each seed's test sequences, and
+    /// each seed's loss above it (the seeds' test sequences differ, their optima too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_loss_bits: Option<Stats>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_above_optimum: Option<Stats>,
 }
 
 /// The `p`-quantile (0..=1) of sorted finite `x` by linear interpolation between order
@@ -243,6 +252,7 @@ pub fn summarize_seed(data: &SeedData, threshold: f64) -> SeedSummary {
                     repeats: r.repeats,
                     bit_errors: r.bit_errors,
                     loss_bits: r.loss_bits,
+                    optimal_loss_bits: r.optimal_loss_bits,
                 })
                 .collect()
         }),
@@ -280,6 +290,8 @@ pub fn summarize_model(seeds: &[SeedData], threshold: f64) -> ModelSummary {
                 repeats: cell.1,
                 bit_errors: Stats::of(at(cell).map(|p| p.bit_errors))?,
                 loss_bits: Stats::of(at(cell).map(|p| p.loss_bits))?,
+                optimal_loss_bits: Stats::of(at(cell).filter_map(|p| p.optimal_loss_bits)),
+                loss_above_optimum: Stats::of(at(cell).filter_map(|p| Some(p.loss_bits - p.optimal_loss_bits?))),
             })
         })
         .collect();
@@ -391,6 +403,13 @@ pub fn table(summary: &Summary) -> String {
                 .iter()
                 .map(|e| (format!("eval {} bit errors", cell_label((e.length, e.repeats))), Some(e.bit_errors))),
         );
+        // With a known optimum (dynamic N-grams): the loss, the optimum's and the difference.
+        for e in a.eval.iter().filter(|e| e.optimal_loss_bits.is_some()) {
+            let label = cell_label((e.length, e.repeats));
+            rows.push((format!("eval {label} loss (bits)"), Some(e.loss_bits)));
+            rows.push((format!("eval {label} optimum (bits)"), e.optimal_loss_bits));
+            rows.push((format!("eval {label} above optimum"), e.loss_above_optimum));
+        }
         for (label, stats) in rows {
             match stats {
                 Some(t) => {
@@ -422,6 +441,7 @@ mod tests {
             .map(|(i, &e)| MetricsRecord {
                 sequences: (i as u64 + 1) * 1000,
                 loss_bits: 2.0 * e + 0.01,
+                optimal_loss_bits: None,
                 bit_errors: e,
                 seconds: i as f64,
                 skipped: 0,
@@ -437,6 +457,7 @@ mod tests {
                     length,
                     repeats: None,
                     loss_bits: 1.0 + e,
+                    optimal_loss_bits: None,
                     bit_errors: e,
                     sequences: 4,
                     slots: None,

@@ -33,7 +33,8 @@ impl Trainer {
         }
         let mut metrics = MetricsLog::open(dir, self.resumed.then_some(self.sequences))?;
         run_dir::clear_failure(dir)?;
-        run_dir::write_config(dir, &self.experiment, self.name())?;
+        // A resume with other settings (`--allow-changes`) records them in changes.jsonl.
+        run_dir::write_config_at(dir, &self.experiment, self.name(), self.resumed.then_some(self.sequences))?;
 
         self.clock = Instant::now();
         let started_at = self.sequences;
@@ -45,6 +46,9 @@ impl Trainer {
             self.built.model.parameter_count(),
             if self.resumed { format!("from {}", self.sequences) } else { "from scratch".to_owned() },
         ));
+        if let Some(note) = self.sparse_curve_note() {
+            progress.note(&note);
+        }
         progress.start(self.sequences, total);
         let mut last = None;
         let mut interrupted = false;
@@ -78,6 +82,26 @@ impl Trainer {
         Ok(TrainOutcome { sequences: self.sequences, seconds, last, interrupted })
     }
 
+    /// A note for a run whose report interval leaves its learning curves a point or two (a
+    /// smoke run of `train.sequences = 1000` reporting every 1,000): how many reports it makes
+    /// and a `train.report_every` that draws a curve. Metrics are as configured either way.
+    fn sparse_curve_note(&self) -> Option<String> {
+        let (total, every) = (self.settings.sequences, self.settings.report_every.max(1));
+        let reports = total.div_ceil(every);
+        if reports >= FEW_REPORTS || total < 2 {
+            return None;
+        }
+        let batch = self.settings.batch as u64;
+        let suggested = (total / 20 / batch).max(1) * batch;
+        let plural = if reports == 1 { "" } else { "s" };
+        Some(format!(
+            "note: model {}: train.report_every = {every} makes {reports} report{plural} in {total} sequences, so its \
+             learning curves are {}; --set train.report_every={suggested} draws them",
+            self.name(),
+            if reports == 1 { "a single point" } else { "a few points" }
+        ))
+    }
+
     /// The failure record of a batch of `batch` sequences whose loss or gradient norm is not
     /// finite, right after the sequences trained so far.
     fn batch_failure(&self, batch: usize, loss_bits: f64, norm: f64, tensor: Option<String>) -> Failure {
@@ -108,6 +132,10 @@ impl Trainer {
         }
     }
 }
+
+/// Fewer metrics records than this make a learning curve too sparse to read (see
+/// `sparse_curve_note`).
+const FEW_REPORTS: u64 = 3;
 
 /// True if a multiple of `every` lies in `(before, after]`.
 fn crossed(before: u64, after: u64, every: u64) -> bool {

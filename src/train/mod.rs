@@ -90,14 +90,21 @@ pub struct Interval {
     pub sequences: u64,
     /// Batches whose update was skipped.
     pub skipped: u64,
+    /// The optimal predictor's loss in bits times the batch size, summed, for a task whose
+    /// batches carry one (dynamic N-grams); `None` otherwise.
+    pub optimal_bits: Option<f64>,
 }
 
 impl Interval {
-    /// Adds a batch of `n` sequences with these means.
-    fn add(&mut self, n: usize, loss_bits: f64, bit_errors: f64) {
+    /// Adds a batch of `n` sequences with these means (`optimal`: the optimal predictor's
+    /// mean loss on the batch, if the task has one).
+    fn add(&mut self, n: usize, loss_bits: f64, bit_errors: f64, optimal: Option<f64>) {
         self.loss_bits += loss_bits * n as f64;
         self.bit_errors += bit_errors * n as f64;
         self.sequences += n as u64;
+        if let Some(bits) = optimal {
+            *self.optimal_bits.get_or_insert(0.0) += bits * n as f64;
+        }
     }
 
     /// The interval's metrics line at `sequences`, `seconds`.
@@ -106,6 +113,7 @@ impl Interval {
         MetricsRecord {
             sequences,
             loss_bits: self.loss_bits / count,
+            optimal_loss_bits: self.optimal_bits.map(|bits| bits / count),
             bit_errors: self.bit_errors / count,
             seconds,
             skipped: self.skipped,
@@ -125,7 +133,7 @@ impl Trainer {
         self.optimizer.set_state(state, meta.optimizer_steps).map_err(tensor(&self.built.name))?;
         let (loss_bits, bit_errors, sequences) = meta.interval;
         let (skipped, in_a_row) = meta.skipped;
-        self.interval = Interval { loss_bits, bit_errors, sequences, skipped };
+        self.interval = Interval { loss_bits, bit_errors, sequences, skipped, optimal_bits: meta.optimal_bits };
         self.skips_in_a_row = in_a_row;
         self.rng = meta.rng;
         self.sequences = meta.sequences;
@@ -148,6 +156,7 @@ impl Trainer {
             // Without a curriculum, the draws of every run before there was one.
             None => self.task.sample(&mut self.rng, size, None),
         };
+        let optimal = batch.reference_bits();
         let batch = TensorBatch::new(&batch, &Device::Cpu).map_err(tensor(&self.built.name))?;
         self.lr = self.settings.lr_at(self.sequences);
         let step = match self.step_on(&batch)? {
@@ -164,12 +173,12 @@ impl Trainer {
         match step {
             Step::Trained { batch, loss_bits, bit_errors } => {
                 self.sequences += batch as u64;
-                self.interval.add(batch, loss_bits, bit_errors);
+                self.interval.add(batch, loss_bits, bit_errors, optimal);
                 self.skips_in_a_row = 0;
             }
             Step::Skipped { batch, loss_bits, bit_errors, .. } => {
                 self.sequences += batch as u64;
-                self.interval.add(batch, loss_bits, bit_errors);
+                self.interval.add(batch, loss_bits, bit_errors, optimal);
                 self.interval.skipped += 1;
                 self.skips_in_a_row += 1;
             }
@@ -245,6 +254,7 @@ impl Trainer {
             rng: self.rng.clone(),
             interval: (self.interval.loss_bits, self.interval.bit_errors, self.interval.sequences),
             skipped: (self.interval.skipped, self.skips_in_a_row),
+            optimal_bits: self.interval.optimal_bits,
             parameters: self.built.parameters.iter().map(|(n, _)| n.clone()).collect(),
         };
         checkpoint::save(dir, &self.built.varmap, state, &meta)?;

@@ -33,8 +33,8 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, random_bits, LengthWords, Task, MAX_BITS,
-    MAX_LENGTH,
+    at_least_one, at_most, capped_range, channel_span, check_batch, check_no_repeats, mask_legend, random_bits,
+    LengthWords, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -178,6 +178,17 @@ impl Task for AssociativeRecall {
 
     fn name(&self) -> &'static str {
         "associative-recall"
+    }
+
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        let bits = self.spec.bits;
+        vec![
+            (format!("in  {}", channel_span(0, bits - 1)), "the bits of the items' vectors".into()),
+            (format!("in  {bits}"), "the item delimiter, before each item".into()),
+            (format!("in  {}", bits + 1), "the query delimiter, around the query item".into()),
+            (format!("out {}", channel_span(0, bits - 1)), "the item that followed the query".into()),
+            mask_legend(),
+        ]
     }
 
     /// `bits + 2`: the bits, the item delimiter (channel `bits`) and the query delimiter

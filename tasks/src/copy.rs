@@ -26,8 +26,8 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits, Task,
-    MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, channel_span, check_batch, check_no_repeats, check_range, draw_length,
+    mask_legend, random_bits, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,16 @@ impl CopyTask {
 impl Task for CopyTask {
     fn episode_steps(&self, length: usize, _repeats: Option<usize>) -> usize {
         Self::episode_time(length)
+    }
+
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        let bits = self.spec.bits;
+        vec![
+            (format!("in  {}", channel_span(0, bits - 1)), "the bits of each vector of the sequence".into()),
+            (format!("in  {bits}"), "the delimiter: the sequence has ended".into()),
+            (format!("out {}", channel_span(0, bits - 1)), "the sequence, to write back".into()),
+            mask_legend(),
+        ]
     }
 
     fn name(&self) -> &'static str {

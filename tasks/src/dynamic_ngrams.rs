@@ -45,7 +45,9 @@
 use crate::batch::{cross_entropy_bits, Batch};
 use crate::info::EpisodeInfo;
 use crate::ngram_table::{self, NgramTable};
-use crate::task::{at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, Task, MAX_LENGTH};
+use crate::task::{
+    at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, mask_legend, Task, MAX_LENGTH,
+};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -194,6 +196,15 @@ impl Task for DynamicNgrams {
 
     fn name(&self) -> &'static str {
         "dynamic-ngrams"
+    }
+
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        vec![
+            ("in  bit".into(), "the bit sequence drawn from the episode's N-gram table".into()),
+            ("out next".into(), "the next bit, to predict".into()),
+            ("ref next".into(), "the optimal estimator's probability of a 1 (digits: tenths)".into()),
+            mask_legend(),
+        ]
     }
 
     /// 1: the bit read.

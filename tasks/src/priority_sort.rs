@@ -38,8 +38,8 @@
 use crate::batch::Batch;
 use crate::info::EpisodeInfo;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_no_repeats, check_range, draw_length, random_bits,
-    LengthWords, Task, MAX_BITS, MAX_LENGTH,
+    at_least_one, at_most, capped_range, channel_span, check_batch, check_no_repeats, check_range, draw_length,
+    mask_legend, random_bits, LengthWords, Task, MAX_BITS, MAX_LENGTH,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -136,6 +136,17 @@ impl Task for PrioritySort {
 
     fn name(&self) -> &'static str {
         "priority-sort"
+    }
+
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        let bits = self.spec.bits;
+        vec![
+            (format!("in  {}", channel_span(0, bits - 1)), "the bits of each input vector".into()),
+            ("in  prio".into(), "its priority (digits: tenths; - below 0)".into()),
+            ("in  delim".into(), "the delimiter: the inputs have ended".into()),
+            (format!("out {}", channel_span(0, bits - 1)), "the highest-priority inputs, highest first".into()),
+            mask_legend(),
+        ]
     }
 
     /// `bits + 2`: the bits, the priority (channel `bits`) and the delimiter flag (channel

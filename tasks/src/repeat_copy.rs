@@ -30,8 +30,8 @@
 
 use crate::batch::Batch;
 use crate::task::{
-    at_least_one, at_most, capped_range, check_batch, check_range, draw_length, random_bits, Task, MAX_BITS,
-    MAX_LENGTH, MAX_REPEATS,
+    at_least_one, at_most, capped_range, channel_span, check_batch, check_range, draw_length, mask_legend, random_bits,
+    Task, MAX_BITS, MAX_LENGTH, MAX_REPEATS,
 };
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,18 @@ impl Task for RepeatCopy {
 
     fn name(&self) -> &'static str {
         "repeat-copy"
+    }
+
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        let bits = self.spec.bits;
+        vec![
+            (format!("in  {}", channel_span(0, bits - 1)), "the bits of each vector of the sequence".into()),
+            (format!("in  {bits}"), "the delimiter: the sequence has ended".into()),
+            (format!("in  {}", bits + 1), "the repeat count, normalised (digits: tenths; - below 0)".into()),
+            (format!("out {}", channel_span(0, bits - 1)), "the sequence, written the repeat count of times".into()),
+            (format!("out {bits}"), "the end marker, after the last copy".into()),
+            mask_legend(),
+        ]
     }
 
     /// `bits + 2`: the bits, the delimiter flag (channel `bits`) and the repeat count

@@ -42,6 +42,14 @@ pub trait Task: Send + Sync {
         None
     }
 
+    /// What the channels of an episode mean, for the legend under an episode drawn as text
+    /// (`ntm episode`): `(rows, meaning)` pairs named as the drawing names its rows, e.g.
+    /// `("in 0-7", "the bits of each vector")`. The default says nothing of the inputs and
+    /// targets (their rows are numbered) and only what the mask is.
+    fn channel_legend(&self) -> Vec<(String, String)> {
+        vec![mask_legend()]
+    }
+
     /// Time steps of an episode of `length` (and `repeats`; `None`: the longest training
     /// count, for a task that has one), without drawing it: what the memory estimates of
     /// training and evaluation count before anything is allocated. The default draws one
@@ -143,13 +151,28 @@ impl LengthWords {
         }
     }
 
-    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`.
+    /// A range of lengths in words: `"lengths 1-20"` or `"2-6 items"`; a range of one length
+    /// is that length, `"length 20"` or `"20 inputs"`.
     pub fn span(&self, (lo, hi): (usize, usize)) -> String {
-        match self.unit {
-            None => format!("lengths {lo}-{hi}"),
-            Some(unit) => format!("{lo}-{hi} {unit}"),
+        match (self.unit, lo == hi) {
+            (_, true) => self.episode(lo),
+            (None, false) => format!("lengths {lo}-{hi}"),
+            (Some(unit), false) => format!("{lo}-{hi} {unit}"),
         }
     }
+}
+
+/// `0-7` for channels 0 to 7, `0` for channel 0 alone.
+pub(crate) fn channel_span(first: usize, last: usize) -> String {
+    match last > first {
+        true => format!("{first}-{last}"),
+        false => first.to_string(),
+    }
+}
+
+/// The legend's line for the mask, which every built-in task has.
+pub(crate) fn mask_legend() -> (String, String) {
+    ("mask".into(), "1 on the steps whose targets are scored".into())
 }
 
 /// The length of one element: `fixed` if given, else uniform over `range` (inclusive).

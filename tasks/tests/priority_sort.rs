@@ -90,6 +90,9 @@ fn shapes_and_widths() {
     assert_eq!((task.input_width(), task.output_width()), (10, 8));
     assert_eq!(task.length_range(), (20, 20));
     assert_eq!(task.length_words().episode(20), "20 inputs");
+    // A training range of one length reads as that length (figure titles: "trained on 20 inputs").
+    assert_eq!(task.length_words().span(task.length_range()), "20 inputs");
+    assert_eq!(task.length_words().span((10, 20)), "10-20 inputs");
     let batch = task.sample(&mut rng(1), 8, None);
     assert_eq!((batch.time, batch.lengths.clone()), (37, vec![20; 8]));
     assert_eq!((batch.inputs.len(), batch.targets.len(), batch.mask.len()), (37 * 8 * 10, 37 * 8 * 8, 37 * 8));

@@ -2,17 +2,18 @@
 //! process of this executable (exactly the command `--print-commands` prints), at most `--jobs`
 //! at once, each finished job evaluated in the pool, then the summary of `ntm summarize`.
 //!
-//! Ctrl-C: the children run in their own process group, so the terminal's SIGINT reaches only
-//! this process, which forwards each Ctrl-C to every running child exactly once (the first makes
-//! them save a checkpoint and stop, a second makes them quit at once, as for `ntm train`). On
-//! Linux a child also gets SIGINT if this process dies, so no training is left orphaned.
+//! Stop signals: the children run in their own process group, so the terminal's SIGINT reaches
+//! only this process, which forwards each Ctrl-C (and each SIGTERM or SIGHUP) to every running
+//! child exactly once (the first makes them save a checkpoint and stop, a second Ctrl-C makes
+//! them quit at once, as for `ntm train`). On Linux a child also gets SIGINT if this process
+//! dies, so no training is left orphaned.
 
 use std::collections::VecDeque;
 use std::fs::OpenOptions;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -23,9 +24,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::Interrupted;
 use crate::cmd::cli::SweepArgs;
 use ntm::config::Experiment;
+use ntm::records::lock::FolderLock;
 use ntm::records::report::{EvalReport, MetricsRecord};
 use ntm::records::run_dir::EXPERIMENT_FILE;
 use ntm::sweep::seed_run::{self, SeedRunError};
+use ntm::sweep::slurm::{self, ArrayScript, ArrayTask};
 use ntm::sweep::summarize::Selection;
 use ntm::sweep::summary::{cell_label, DEFAULT_THRESHOLD};
 use ntm::sweep::{format_seeds, parse_seeds, seed_dir, shell_line, Job, Mode};
@@ -41,26 +44,25 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let plan = plan(args)?;
     super::note_shadowed(&plan.experiment, &args.overrides, &plan.models);
     if args.print_commands {
+        let mut lines = String::new();
         for (job, _) in &plan.work {
-            println!("ntm {}", shell_line(&job.train_args(&args.experiment, &plan.out, &args.overrides, mode(args))));
+            lines += &format!("ntm {}\n", shell_line(&job_args(args, &plan.out, job, mode(args))));
         }
-        return Ok(());
+        return super::print(lines.trim_end());
     }
-    std::fs::create_dir_all(&plan.out).with_context(|| format!("{}: cannot create", plan.out.display()))?;
-    let write = |path: PathBuf, experiment: &Experiment| {
-        std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
-    };
-    write(plan.out.join(EXPERIMENT_FILE), &plan.experiment)?;
-    for &seed in &plan.seeds {
-        let dir = seed_dir(&plan.out, seed);
-        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-        write(dir.join(EXPERIMENT_FILE), &Experiment { seed, ..plan.experiment.clone() })?;
+    // One writer per sweep folder (each job's `ntm train` locks its model folder).
+    let _lock = FolderLock::acquire(&plan.out, "ntm sweep")?;
+    if args.slurm {
+        write_experiments(&plan)?;
+        return write_slurm(args, &plan);
     }
+    write_experiments(&plan)?;
 
     let started = Instant::now();
     let failed = run_jobs(args, &plan)?;
     if presses() > 0 {
-        return Err(Interrupted { resume: resume_command(args, &plan.out) }.into());
+        let signal = FIRST.load(Ordering::SeqCst);
+        return Err(Interrupted { resume: resume_command(args, &plan.out), signal }.into());
     }
     eprintln!("every job done in {:.0} s", started.elapsed().as_secs_f64());
     let selection = Selection { seeds: &plan.seeds, models: &plan.models };
@@ -80,6 +82,69 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes the sweep's experiment into its folder and each seed's into the seed's folder.
+fn write_experiments(plan: &Plan) -> Result<()> {
+    let write = |path: PathBuf, experiment: &Experiment| {
+        std::fs::write(&path, experiment.to_toml()).with_context(|| format!("{}: cannot write", path.display()))
+    };
+    write(plan.out.join(EXPERIMENT_FILE), &plan.experiment)?;
+    for &seed in &plan.seeds {
+        let dir = seed_dir(&plan.out, seed);
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        write(dir.join(EXPERIMENT_FILE), &Experiment { seed, ..plan.experiment.clone() })?;
+    }
+    Ok(())
+}
+
+/// `--slurm`: writes the sweep's job array, `slurm.sbatch` in the sweep folder (see
+/// [`ntm::sweep::slurm`]), with a task for every job not yet trained and evaluated, and says
+/// how to submit it and gather the results.
+fn write_slurm(args: &SweepArgs, plan: &Plan) -> Result<()> {
+    let tasks: Vec<ArrayTask> = plan
+        .work
+        .iter()
+        .filter(|(_, action)| *action != Action::Skip)
+        .map(|(job, _)| ArrayTask {
+            label: job.label(),
+            train: job_args(args, &plan.out, job, Mode::Resume),
+            dir: job.dir(&plan.out).display().to_string(),
+            log: job.log(&plan.out).display().to_string(),
+        })
+        .collect();
+    let path = plan.out.join(SLURM_SCRIPT);
+    if tasks.is_empty() {
+        bail!("{}: every job is trained and evaluated already; nothing to submit", plan.out.display());
+    }
+    let workdir = std::env::current_dir().context("cannot read the current folder")?;
+    let ntm = std::env::current_exe().context("cannot find the ntm executable")?;
+    let name = format!("ntm-{}", plan.experiment.name);
+    let script =
+        slurm::array_script(&ArrayScript { name: &name, workdir: &workdir, ntm: &ntm, out: &plan.out, tasks: &tasks });
+    std::fs::write(&path, script).with_context(|| format!("{}: cannot write", path.display()))?;
+    let out = shell_line(&[plan.out.display().to_string()]);
+    super::print(&format!(
+        "wrote {}: a SLURM array of {} task{} (one per seed and model)\nsubmit it with: sbatch {}\nthen, once every \
+         task has finished: ntm summarize {out}",
+        path.display(),
+        tasks.len(),
+        if tasks.len() == 1 { "" } else { "s" },
+        shell_line(&[path.display().to_string()])
+    ))
+}
+
+/// The job array script `--slurm` writes into the sweep folder.
+const SLURM_SCRIPT: &str = "slurm.sbatch";
+
+/// The arguments of `ntm` that run `job` of the sweep into `out`: its `ntm train` command
+/// ([`Job::train_args`]), with `--allow-changes` when the sweep resumes with it.
+fn job_args(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Vec<String> {
+    let mut words = job.train_args(&args.experiment, out, &args.overrides, mode);
+    if args.allow_changes && mode == Mode::Resume {
+        words.push("--allow-changes".into());
+    }
+    words
+}
+
 /// The command that continues an interrupted sweep.
 fn resume_command(args: &SweepArgs, out: &Path) -> String {
     let mut words: Vec<String> = vec!["ntm".into(), "sweep".into(), args.experiment.display().to_string()];
@@ -97,45 +162,60 @@ fn resume_command(args: &SweepArgs, out: &Path) -> String {
     if args.threshold != DEFAULT_THRESHOLD {
         words.extend(["--threshold".into(), args.threshold.to_string()]);
     }
+    if args.allow_changes {
+        words.push("--allow-changes".into());
+    }
     words.push("--resume".into());
     shell_line(&words)
 }
 
 // ---------------------------------------------------------------------------------------
-// Ctrl-C
+// Stop signals
 
-/// Ctrl-C presses so far.
-static PRESSES: AtomicUsize = AtomicUsize::new(0);
-/// Process ids of the running children, to forward Ctrl-C to.
+/// Stop signals received so far (SIGINT, SIGTERM, SIGHUP).
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// The first stop signal received, 0 before any.
+static FIRST: AtomicI32 = AtomicI32::new(0);
+/// Process ids of the running children, to forward the signals to.
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// Stop signals received so far.
 fn presses() -> usize {
-    PRESSES.load(Ordering::SeqCst)
+    SIGNALS.load(Ordering::SeqCst)
 }
 
-/// Sends SIGINT to process `pid`.
-fn interrupt(pid: u32) {
+/// Sends `signal` to process `pid`.
+fn forward(pid: u32, signal: i32) {
     // SAFETY: kill(2) takes any pid and signal number; a pid that has exited gives ESRCH.
     unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGINT);
+        libc::kill(pid as libc::pid_t, signal);
     }
 }
 
-/// Installs the Ctrl-C handler: every press is forwarded to every running child; the first
-/// stops launching jobs, the second also ends this process at once.
+/// Installs the handler of the stop signals: each is forwarded to every running child (which
+/// saves a checkpoint and stops, as `ntm train` does); the first stops launching jobs; a second
+/// Ctrl-C also ends this process at once (and, forwarded, every job), while a repeated SIGTERM
+/// or SIGHUP is only passed on.
 fn install_handler() {
-    let _ = ctrlc::set_handler(|| {
-        let n = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+    super::on_stop_signals(|signal| {
+        let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = FIRST.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
         for &pid in CHILDREN.lock().expect("children").iter() {
-            interrupt(pid);
+            forward(pid, signal);
         }
-        if n == 1 {
-            eprintln!(
-                "Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)"
-            );
-        } else {
-            eprintln!("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
-            std::process::exit(super::INTERRUPTED_EXIT.into());
+        match (n, signal) {
+            (1, libc::SIGINT) => super::note(
+                "Ctrl-C: every running job stops after its batch and saves a checkpoint (Ctrl-C again quits at once)",
+            ),
+            (1, signal) => super::note(&format!(
+                "{}: every running job stops after its batch and saves a checkpoint",
+                super::signal_name(signal)
+            )),
+            (_, libc::SIGINT) => {
+                super::note("Ctrl-C again: exiting now; each job keeps the last checkpoint it wrote");
+                std::process::exit(super::exit_code(signal).into());
+            }
+            _ => {}
         }
     });
 }
@@ -223,7 +303,7 @@ fn error_line(log: &Path) -> Option<String> {
 
 /// Starts the training process of `job`, its output appended to its log.
 fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Result<Child> {
-    let words = job.train_args(&args.experiment, out, &args.overrides, mode);
+    let words = job_args(args, out, job, mode);
     let path = job.log(out);
     let mut log = OpenOptions::new()
         .create(true)
@@ -287,9 +367,9 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                     let target = plan.experiment.train.for_model(&job.model).sequences;
                     let child = spawn(args, out, &job, mode)?;
                     CHILDREN.lock().expect("children").push(child.id());
-                    // A Ctrl-C between the check above and the registration: forward it now.
+                    // A signal between the check above and the registration: forward it now.
                     if presses() > 0 {
-                        interrupt(child.id());
+                        forward(child.id(), FIRST.load(Ordering::SeqCst));
                     }
                     let at = last_record(&job.dir(out)).map_or(0, |r| r.sequences);
                     display.note(&format!("{}: training (log {})", job.label(), job.log(out).display()));
@@ -343,7 +423,7 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                     display.note(&format!("{label}: trained{tail}; evaluating"));
                     evaluating.push((r.job.clone(), evaluate(&r.job)));
                 }
-                Some(0) | Some(130) if presses() > 0 => {
+                Some(0 | 129 | 130 | 143) if presses() > 0 => {
                     display.note(&format!("{label}: stopped, checkpoint saved"));
                 }
                 code => {

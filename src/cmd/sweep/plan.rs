@@ -75,10 +75,17 @@ pub(super) fn plan(args: &SweepArgs) -> Result<Plan> {
         true => all.into_iter().map(|job| (job, Action::Train(mode(args)))).collect(),
         false => decide(args, &experiment, &out, all)?,
     };
-    // Commands printed for other machines are checked there, by each `ntm train`.
+    // Commands printed for other machines are checked there, by each `ntm train`; the tasks of
+    // a SLURM array each get a node's share of their own.
     if !args.print_commands {
         let training: Vec<&Job> = work.iter().filter(|(_, a)| matches!(a, Action::Train(_))).map(|(j, _)| j).collect();
-        check_memory(&experiment, &training, (jobs_at_once, args.jobs.is_none()))?;
+        let at_once = if args.slurm { 1 } else { jobs_at_once };
+        check_memory(&experiment, &training, (at_once, args.jobs.is_none()))?;
+    }
+    // Each job is evaluated once trained: checked before the first starts (unless every job is
+    // trained and evaluated already).
+    if work.iter().any(|(_, action)| *action != Action::Skip) {
+        super::super::check_evaluation(&experiment, &args.experiment, &models, "ntm sweep")?;
     }
     Ok(Plan { experiment, out, seeds, models, jobs: jobs_at_once, work })
 }
@@ -131,6 +138,7 @@ fn decide(args: &SweepArgs, experiment: &Experiment, out: &Path, all: Vec<Job>) 
             FolderState::Checkpoint { .. } => {
                 let seeded = Experiment { seed: job.seed, ..experiment.clone() };
                 seed_run::check_resume(&seeded, &job.model, &dir)?;
+                super::super::check_changes(&dir, &seeded, &job.model, args.allow_changes)?;
                 Action::Train(Mode::Resume)
             }
         };

@@ -200,6 +200,25 @@ impl NtmRun {
             RunTape::F64(tape) => tape.read(|t| traces(t, &self.sizes)),
         }
     }
+
+    /// The memories after every step in batch row 0, `[T, N, M]` flat (the tape keeps them
+    /// by columns, `[T + 1, B, M, N]`, M_0 first).
+    pub fn memories(&self) -> Result<Vec<f32>> {
+        match &self.tape {
+            RunTape::F32(tape) => tape.read(|t| memories(t, &self.sizes)),
+            RunTape::F64(tape) => tape.read(|t| memories(t, &self.sizes)),
+        }
+    }
+}
+
+fn memories<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<f32> {
+    let (n, m) = (sizes.slots, sizes.width);
+    let mut out = Vec::with_capacity(tape.time * n * m);
+    for t in 1..=tape.time {
+        let columns = tape.memory.row(t * tape.batch); // M_t of row 0, [M, N]
+        out.extend((0..n).flat_map(|i| (0..m).map(move |j| columns[j * n + i].to_f64() as f32)));
+    }
+    out
 }
 
 fn traces<T: Real>(tape: &Tape<T>, sizes: &NtmSizes) -> Vec<HeadTrace> {
