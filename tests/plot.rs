@@ -165,8 +165,9 @@ fn dnc_heads_figure_has_a_write_and_a_read_column() {
     let path = figure(&dir, "heads-dnc-10.png");
     plot_heads(&dnc_trace(10, 20, 2), "copy, length 10, DNC", &path).unwrap();
     let (w, h, colours) = inspect(&path);
-    // The write side and the read heads side by side, as an NTM's 4 + 4 heads.
-    assert_eq!(w, 16 + 2 * (64 + 640 + 62) + 24 + 16);
+    // The write side and the read heads side by side, as an NTM's 4 + 4 heads (two columns of
+    // a short episode: 400 px of cells each).
+    assert_eq!(w, 16 + 2 * (64 + 400 + 62) + 24 + 16);
     assert!(h > 500 && h < 2000, "height {h}");
     assert!(colours > 30, "{colours} colours");
     // 128 slots are cropped to those in use, as for an NTM.
