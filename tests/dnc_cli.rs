@@ -133,6 +133,14 @@ fn a_dnc_trains_evaluates_and_draws_as_an_ntm_does() {
     s.ok(&["plot", "heads", "out/dnc", "--length", "5", "--slots", "10", "-o", "h.png"]);
     assert_png(&s.path("h.png"));
     check_equations(&read_json(&s.path("h.json")));
+    // The size of a trace is known before it is traced (plot heads refuses one over its limit).
+    s.ok(&["plot", "heads", "out/dnc", "--length", "40", "-o", "long.png"]);
+    let written = std::fs::metadata(s.path("long.json")).unwrap().len() as f64;
+    let experiment = ntm::Experiment::load(&s.path("out/dnc/config.toml"), &[]).unwrap();
+    let ntm::ModelConfig::Dnc(config) = &experiment.models["dnc"] else { panic!("a DNC") };
+    let estimate = ntm::plot::episodes::dnc_trace_json_bytes(config, (6, 4), 81.0);
+    assert!((0.6..1.6).contains(&(estimate / written)), "estimated {estimate} bytes, written {written}");
+    s.fails(&["plot", "heads", "out/dnc", "--length", "40", "--trace-limit", "1K", "-o", "x.png"], &["--no-trace"]);
     s.ok(&["plot", "links", "out", "--length", "2", "-o", "l.png"]);
     assert_png(&s.path("l.png"));
     s.fails(&["plot", "links", "out/lstm", "-o", "l.png"], &["lstm", "no link matrix"]);
