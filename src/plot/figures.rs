@@ -231,7 +231,7 @@ pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&P
         if length > MAX_LENGTH {
             invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
         }
-        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let (loaded, trace, _) = trace_model((&dir, &experiment, &name), (Some(length), None), None, seed)?;
         let uses = plot::ContextUse::of(&trace, context);
         let file = figure_file(path, output, several, &name, || run_dir::contexts_figure(&name, length));
         let title = format!(
@@ -263,27 +263,6 @@ fn figure_file(
     }
 }
 
-/// Model `name` of folder `dir`, trained on `task`, loaded and traced over one episode of
-/// `length` drawn from `seed`, once the length is one the task can draw and the trace fits in
-/// memory (one line refuses otherwise, before any work).
-fn traced_episode(
-    dir: &Path,
-    name: &str,
-    task: &dyn ntm_tasks::Task,
-    length: usize,
-    seed: u64,
-) -> Result<(run_dir::LoadedModel, crate::pieces::trace::Trace)> {
-    if let Err(e) = task.check_length(length) {
-        invalid!("--length {length}: {e}");
-    }
-    let loaded = load_model_sized(dir, None)?;
-    let io = (task.input_width(), task.output_width());
-    let steps = budget::episode_steps(&loaded.experiment.task, length, None);
-    budget::check_trace(name, &loaded.built.config, io, steps)?;
-    let trace = trace_episode(&loaded, length, None, seed)?;
-    Ok((loaded, trace))
-}
-
 /// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
 /// priority sort: on one episode of `length` inputs (default: the most trained on) drawn from
 /// `seed` (the episode `heads` draws with the same length and seed), the slot each head
@@ -306,7 +285,7 @@ pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<
             );
         }
         let length = length.unwrap_or_else(|| task.length_range().1);
-        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let (loaded, trace, _) = trace_model((&dir, &experiment, &name), (Some(length), None), None, seed)?;
         let (_, heads) = plot::head_priorities(&trace).map_err(Error::Invalid)?;
         let slots = trace.heads.first().and_then(|h| h.steps.first()).map_or(0, |s| s.weighting.len());
         let file = figure_file(path, output, several, &name, || run_dir::priorities_figure(&name, length));
