@@ -17,20 +17,17 @@
 
 mod common;
 
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use common::{check_gradients, distributions, relative_error, rng, t64, uniform, values, FD_EPS, FD_TOLERANCE};
+use common::{check_gradients, check_model, distributions, relative_error, rng, t64, uniform, FD_TOLERANCE};
 use ntm::base::kinds::{ControllerKind, Engine, MemoryInit};
 use ntm::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
-use ntm::models::SequenceModel;
-use ntm::optim::loss::sequence_loss;
 use ntm::pieces::addressing::{
     address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams,
 };
 use ntm::pieces::memory;
 use ntm::pieces::params::ParamBuilder;
-use rand::Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 const B: usize = 2;
@@ -178,90 +175,6 @@ fn address_gradient() {
 }
 
 // ---------------------------------------------------------------- whole models
-
-/// The floor of the relative error for whole models (see the module doc).
-const MODEL_FLOOR: f64 = 1e-4;
-
-/// Every parameter of `varmap`, sorted by name.
-fn parameters(varmap: &VarMap) -> Vec<(String, Var)> {
-    let data = varmap.data().lock().unwrap();
-    let mut vars: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    vars.sort_by(|a, b| a.0.cmp(&b.0));
-    vars
-}
-
-/// Sets entry `index` of `var` to `value`.
-fn set_entry(var: &Var, index: usize, value: f64) {
-    let mut v = values(var.as_tensor());
-    v[index] = value;
-    var.set(&t64(&v, var.dims())).unwrap();
-}
-
-/// Gradient check of a sequence model's parameters. The scalar is the crate's masked
-/// `sequence_loss` on random targets and mask, plus a fixed random projection of all the
-/// logits (so the masked-out steps and every output channel matter too):
-///   L = sequence_loss(y, targets, mask) + sum(y * P).
-/// Parameters with at most `full` entries are checked at every entry, bigger ones at `sample`
-/// random entries (`full = usize::MAX`: every entry of every parameter). Every parameter must get a gradient (none is disconnected).
-fn check_model(
-    name: &str,
-    model: &dyn SequenceModel,
-    varmap: &VarMap,
-    (inputs, outputs): (usize, usize),
-    seed: u64,
-    (full, sample): (usize, usize),
-) {
-    let (t, b) = (4, 2);
-    let mut r = rng(seed);
-    let x = t64(&uniform(&mut r, t * b * inputs, -1.0, 1.0), &[t, b, inputs]);
-    let targets: Vec<f64> = (0..t * b * outputs).map(|_| if r.random_bool(0.5) { 1.0 } else { 0.0 }).collect();
-    let targets = t64(&targets, &[t, b, outputs]);
-    // mask: the first step off for row 0, everything else on, one more random entry off
-    let mut mask = vec![1.0; t * b];
-    mask[0] = 0.0;
-    mask[r.random_range(1..t * b)] = 0.0;
-    let mask = t64(&mask, &[t, b]);
-    let projection = t64(&uniform(&mut r, t * b * outputs, -1.0, 1.0), &[t, b, outputs]);
-    let loss = |model: &dyn SequenceModel| -> Result<Tensor> {
-        let y = model.forward(&x)?; // [T, B, Y]
-        sequence_loss(&y, &targets, &mask)? + (y * &projection)?.sum_all()?
-    };
-    let l = loss(model).unwrap();
-    let grads = l.backward().unwrap();
-    let mut checked = 0;
-    let mut worst = (0.0f64, String::new());
-    for (pname, var) in parameters(varmap) {
-        let analytic = match grads.get(var.as_tensor()) {
-            Some(g) => values(g),
-            None => panic!("{name}: parameter {pname} gets no gradient"),
-        };
-        assert!(analytic.iter().any(|g| *g != 0.0), "{name}: parameter {pname} has an all-zero gradient");
-        let count = analytic.len();
-        let entries: Vec<usize> =
-            if count <= full { (0..count).collect() } else { (0..sample).map(|_| r.random_range(0..count)).collect() };
-        let original = values(var.as_tensor());
-        for index in entries {
-            set_entry(&var, index, original[index] + FD_EPS);
-            let plus = loss(model).unwrap().to_scalar::<f64>().unwrap();
-            set_entry(&var, index, original[index] - FD_EPS);
-            let minus = loss(model).unwrap().to_scalar::<f64>().unwrap();
-            set_entry(&var, index, original[index]);
-            let numeric = (plus - minus) / (2.0 * FD_EPS);
-            let err = (analytic[index] - numeric).abs() / (analytic[index].abs() + numeric.abs()).max(MODEL_FLOOR);
-            assert!(
-                err < FD_TOLERANCE,
-                "{name}: d L / d {pname}[{index}]: autograd {} vs finite differences {numeric} (relative error {err:.2e})",
-                analytic[index]
-            );
-            checked += 1;
-            if err > worst.0 {
-                worst = (err, format!("{pname}[{index}]"));
-            }
-        }
-    }
-    assert!(checked > 50, "{name}: only {checked} entries checked");
-    println!("{name}: {checked} entries checked, worst relative error {:.2e} at {}", worst.0, worst.1);
-}
 
 fn small_ntm_config(controller: ControllerKind, init: MemoryInit) -> NtmConfig {
     NtmConfig {

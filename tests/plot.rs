@@ -6,9 +6,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ntm::base::kinds::HeadKind;
-use ntm::pieces::trace::{HeadStep, HeadTrace, Trace};
-use ntm::plot::{plot_curves, plot_generalisation, plot_heads, plot_outputs, PlotError};
+use ntm::base::kinds::{HeadKind, ReadMode};
+use ntm::pieces::trace::{DncReadStep, DncStep, DncTrace, HeadStep, HeadTrace, LinkSnapshot, Trace};
+use ntm::plot::{plot_curves, plot_generalisation, plot_heads, plot_links, plot_outputs, PlotError};
 use ntm::records::report::{EvalReport, EvalResult, MetricsRecord, OutputSample};
 
 /// A tiny deterministic bit source (64-bit LCG), so the tests need no RNG crate.
@@ -95,7 +95,106 @@ fn copy_trace(length: usize, slots: usize) -> Trace {
             HeadTrace { kind: HeadKind::Read, index: 0, steps: read },
             HeadTrace { kind: HeadKind::Write, index: 0, steps: write },
         ],
+        dnc: None,
     }
+}
+
+/// The copy episode of [`copy_trace`] as a DNC with `reads` read heads would run it: the write
+/// head allocates one free slot per input step from slot 0, the usage of each rises when it is
+/// written and falls when a read head frees it, the read heads follow the links forward; the
+/// link matrix kept after every step (L[i+1, i] = 1 along the written slots).
+fn dnc_trace(length: usize, slots: usize, reads: usize) -> Trace {
+    let mut trace = copy_trace(length, slots);
+    trace.heads.clear();
+    trace.shifts.clear();
+    trace.initial_memory = vec![vec![0.0; 20]; slots];
+    let steps = trace.inputs.len();
+    let one_hot = |at: usize| {
+        let mut w = vec![0.0; slots];
+        w[at % slots] = 1.0;
+        w
+    };
+    let mut links = Vec::new();
+    let mut link = vec![vec![0.0f32; slots]; slots];
+    let dnc_steps = (0..steps)
+        .map(|t| {
+            let writing = t < length;
+            let (written, read) = (t.min(length - 1), t.saturating_sub(length + 1));
+            if writing && t > 0 {
+                link[t % slots][(t - 1) % slots] = 1.0;
+            }
+            links.push(LinkSnapshot { step: t, matrix: link.clone() });
+            let usage: Vec<f32> =
+                (0..slots).map(|i| if i < written.min(slots) && (writing || i >= read) { 1.0 } else { 0.0 }).collect();
+            DncStep {
+                usage,
+                retention: vec![1.0; slots],
+                allocation: one_hot(written + 1),
+                write_content: vec![1.0 / slots as f32; slots],
+                write_weighting: if writing { one_hot(t) } else { vec![0.0; slots] },
+                precedence: one_hot(written),
+                write_key: vec![0.0; 20],
+                write_strength: 1.0,
+                erase: vec![0.0; 20],
+                write_vector: vec![0.5; 20],
+                free_gates: vec![0.9; reads],
+                allocation_gate: 1.0,
+                write_gate: if writing { 1.0 } else { 0.0 },
+                reads: (0..reads)
+                    .map(|_| DncReadStep {
+                        key: vec![0.0; 20],
+                        strength: 1.0,
+                        modes: if t <= length { vec![0.0, 1.0, 0.0] } else { vec![0.05, 0.05, 0.9] },
+                        content: one_hot(0),
+                        forward: one_hot(read + 1),
+                        backward: one_hot(read.saturating_sub(1)),
+                        weighting: one_hot(read),
+                        read: vec![0.5; 20],
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    trace.dnc = Some(DncTrace { read_modes: ReadMode::ALL.to_vec(), steps: dnc_steps, links });
+    trace
+}
+
+#[test]
+fn dnc_heads_figure_has_a_write_and_a_read_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = figure(&dir, "heads-dnc-10.png");
+    plot_heads(&dnc_trace(10, 20, 2), "copy, length 10, DNC", &path).unwrap();
+    let (w, h, colours) = inspect(&path);
+    // The write side and the read heads side by side, as an NTM's 4 + 4 heads (two columns of
+    // a short episode: 400 px of cells each).
+    assert_eq!(w, 16 + 2 * (64 + 400 + 62) + 24 + 16);
+    assert!(h > 500 && h < 2000, "height {h}");
+    assert!(colours > 30, "{colours} colours");
+    // 128 slots are cropped to those in use, as for an NTM.
+    let path = figure(&dir, "heads-dnc-40.png");
+    plot_heads(&dnc_trace(40, 128, 1), "copy, length 40, DNC, 128 slots", &path).unwrap();
+    assert!(inspect(&path).1 < 2000);
+}
+
+#[test]
+fn dnc_link_figure_shows_the_matrix_after_the_input_and_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = figure(&dir, "links-dnc-10.png");
+    let trace = dnc_trace(10, 20, 1);
+    plot_links(&trace, "copy, length 10, DNC", &path).unwrap();
+    let (w, h, colours) = inspect(&path);
+    // Two square panels of 20 slots x 5 px (at least 260), 48 px apart, and the colour bar.
+    assert_eq!(w, 16 + 2 * (64 + 260) + 48 + 62 + 16);
+    assert_eq!(h, 62 + 24 + 260 + 46 + 16);
+    assert!(colours > 20, "{colours} colours");
+    // Without a scored step: only the last matrix.
+    let mut unscored = trace.clone();
+    unscored.mask = vec![0.0; unscored.mask.len()];
+    plot_links(&unscored, "no mask", &figure(&dir, "links-one.png")).unwrap();
+    assert_eq!(inspect(&figure(&dir, "links-one.png")).0, 16 + 64 + 260 + 62 + 16);
+    // An NTM's trace has no link matrix.
+    let e = plot_links(&copy_trace(5, 8), "ntm", &figure(&dir, "links-ntm.png")).unwrap_err();
+    assert!(matches!(e, PlotError::Empty { .. }) && e.to_string().contains("not a DNC's"), "{e}");
 }
 
 /// Learning curves of an NTM that converges by 40k sequences and an LSTM that does not.
@@ -379,6 +478,7 @@ fn degenerate_shapes_still_draw() {
         outputs: vec![],
         initial_memory: vec![],
         heads: vec![],
+        dnc: None,
     };
     plot_heads(&trace, "one step", &figure(&dir, "one-step.png")).unwrap();
     // A head whose weightings are empty.

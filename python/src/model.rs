@@ -9,7 +9,7 @@ use ntm::base::kinds::HeadKind;
 use ntm::models::factory::ModelConfig;
 use ntm::models::resize::check_room;
 use ntm::models::{MemoryRecord, SequenceModel};
-use ntm::pieces::trace::HeadStep;
+use ntm::pieces::trace::{DncReadStep, DncStep, DncTrace, HeadStep};
 use ntm::records::run_dir::{self, LoadedModel};
 use ntm_tasks::{Task, MAX_LENGTH};
 use pyo3::prelude::*;
@@ -101,7 +101,7 @@ impl Model {
         self.with(py, |p| Ok(p.name.to_owned()))
     }
 
-    /// "ntm", "lstm" or "custom".
+    /// "ntm", "dnc", "lstm" or "custom".
     #[getter]
     fn kind(&self, py: Python<'_>) -> PyResult<&'static str> {
         self.with(py, |p| Ok(p.config.kind()))
@@ -244,7 +244,11 @@ impl Model {
             });
             let (logits, outputs, record) = traced.or_py()?;
             let record = record.ok_or_else(|| {
-                value_error(format!("model {} ({}) has no memory heads to trace; pick an NTM", p.name, p.config.kind()))
+                value_error(format!(
+                    "model {} ({}) has no memory heads to trace; pick an NTM or a DNC",
+                    p.name,
+                    p.config.kind()
+                ))
             })?;
             let time = tensor.dim(0).or_py()?;
             let y = p.task.output_width();
@@ -319,6 +323,9 @@ fn record_arrays(py: Python<'_>, dict: &Bound<'_, PyDict>, record: MemoryRecord,
         dict.set_item("memory", array(py, memory, &[time, n, m])?)?;
     }
     dict.set_item("shift_offsets", numpy::PyArray1::from_vec(py, record.shifts.clone()))?;
+    if let Some(dnc) = &record.dnc {
+        dict.set_item("dnc", dnc_arrays(py, dnc, (n, m))?)?;
+    }
     for (kind, prefix) in [(HeadKind::Read, "read"), (HeadKind::Write, "write")] {
         let heads: Vec<_> = record.heads.iter().filter(|h| h.kind == kind).collect();
         let h = heads.len();
@@ -351,6 +358,73 @@ fn record_arrays(py: Python<'_>, dict: &Bound<'_, PyDict>, record: MemoryRecord,
         }
     }
     Ok(())
+}
+
+/// A DNC's trace as numpy arrays, the fields of `ntm plot heads`' JSON (`dnc`), each stacked
+/// over the T steps: the write side `[T, N]`, `[T, W]` or `[T]`, the read heads' `[T, R, ...]`,
+/// the kept link matrices `[K, N, N]` with their steps.
+fn dnc_arrays<'py>(py: Python<'py>, dnc: &DncTrace, (n, w): (usize, usize)) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    let time = dnc.steps.len();
+    let heads = dnc.steps.first().map_or(0, |s| s.reads.len());
+    let modes = dnc.read_modes.len();
+    let names: Vec<&str> = dnc.read_modes.iter().map(|m| m.name()).collect();
+    dict.set_item("read_mode_names", names)?;
+    let write = |field: &dyn Fn(&DncStep) -> Vec<f32>, width: usize| -> PyResult<Bound<'py, PyAny>> {
+        let values: Vec<f32> = dnc.steps.iter().flat_map(field).collect();
+        match width {
+            1 => array(py, values, &[time]),
+            _ => array(py, values, &[time, width]),
+        }
+    };
+    for (key, field) in [
+        ("usage", (|s: &DncStep| s.usage.clone()) as fn(&DncStep) -> Vec<f32>),
+        ("retention", |s| s.retention.clone()),
+        ("allocation", |s| s.allocation.clone()),
+        ("write_content", |s| s.write_content.clone()),
+        ("write_weighting", |s| s.write_weighting.clone()),
+        ("precedence", |s| s.precedence.clone()),
+    ] {
+        dict.set_item(key, write(&field, n)?)?;
+    }
+    for (key, field) in [
+        ("write_key", (|s: &DncStep| s.write_key.clone()) as fn(&DncStep) -> Vec<f32>),
+        ("erase", |s| s.erase.clone()),
+        ("write_vector", |s| s.write_vector.clone()),
+    ] {
+        dict.set_item(key, write(&field, w)?)?;
+    }
+    dict.set_item("write_strength", write(&|s| vec![s.write_strength], 1)?)?;
+    dict.set_item("allocation_gate", write(&|s| vec![s.allocation_gate], 1)?)?;
+    dict.set_item("write_gate", write(&|s| vec![s.write_gate], 1)?)?;
+    dict.set_item(
+        "free_gates",
+        array(py, dnc.steps.iter().flat_map(|s| s.free_gates.clone()).collect(), &[time, heads])?,
+    )?;
+    let read = |field: &dyn Fn(&DncReadStep) -> Vec<f32>, width: usize| -> PyResult<Bound<'py, PyAny>> {
+        let values: Vec<f32> = dnc.steps.iter().flat_map(|s| s.reads.iter().flat_map(field)).collect();
+        match width {
+            1 => array(py, values, &[time, heads]),
+            _ => array(py, values, &[time, heads, width]),
+        }
+    };
+    for (key, field) in [
+        ("read_content", (|r: &DncReadStep| r.content.clone()) as fn(&DncReadStep) -> Vec<f32>),
+        ("read_forward", |r| r.forward.clone()),
+        ("read_backward", |r| r.backward.clone()),
+        ("read_weightings", |r| r.weighting.clone()),
+    ] {
+        dict.set_item(key, read(&field, n)?)?;
+    }
+    dict.set_item("read_keys", read(&|r| r.key.clone(), w)?)?;
+    dict.set_item("reads", read(&|r| r.read.clone(), w)?)?;
+    dict.set_item("read_strengths", read(&|r| vec![r.strength], 1)?)?;
+    dict.set_item("read_modes", read(&|r| r.modes.clone(), modes)?)?;
+    let steps: Vec<usize> = dnc.links.iter().map(|l| l.step).collect();
+    let matrices: Vec<f32> = dnc.links.iter().flat_map(|l| l.matrix.concat()).collect();
+    dict.set_item("link_steps", steps)?;
+    dict.set_item("links", array(py, matrices, &[dnc.links.len(), n, n])?)?;
+    Ok(dict)
 }
 
 /// Loads the trained model at `path`: a model folder, a checkpoint file in one (that file's

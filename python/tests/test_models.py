@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import ntm
-from conftest import COPY
+from conftest import COPY, REPO
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,27 @@ def test_a_run_folder_and_a_trainers_model(tiny, tmp_path):
     assert not np.array_equal(model.forward(np.zeros((3, 5), np.float32)), before)
     report = ntm.evaluate(model, lengths=[2], sequences=4)
     assert report["model"] == "ntm" and report["results"][0]["sequences"] == 4
+
+
+def test_a_dnc_trace_is_the_json_of_ntm_plot_heads_bit_for_bit(cli, tmp_path):
+    (tmp_path / "tiny-dnc.toml").write_text((REPO / "tests" / "data" / "tiny-dnc.toml").read_text())
+    cli("train", "tiny-dnc.toml", "--model", "dnc", "--out", "out")
+    model = ntm.load_model(tmp_path / "out" / "dnc")
+    assert model.kind == "dnc"
+    trace = model.trace(5, seed=2)
+    cli("plot", "heads", "out/dnc", "--length", "5", "--seed", "2", "-o", "heads.png")
+    theirs = json.loads((tmp_path / "heads.json").read_text())["dnc"]
+    f32 = lambda values: np.asarray(values, dtype=np.float32)  # noqa: E731 (JSON holds f32 exactly)
+    dnc, steps = trace["dnc"], theirs["steps"]
+    assert trace["write_weightings"].shape == (11, 0, 6) and "memory" not in trace
+    assert dnc["read_mode_names"] == theirs["read_modes"]
+    for key in ["usage", "retention", "allocation", "write_content", "write_weighting", "precedence", "write_key",
+                "erase", "write_vector", "write_strength", "allocation_gate", "write_gate", "free_gates"]:
+        assert np.array_equal(dnc[key], f32([s[key] for s in steps])), key
+    pairs = [("read_content", "content"), ("read_forward", "forward"), ("read_backward", "backward"),
+             ("read_weightings", "weighting"), ("read_keys", "key"), ("reads", "read"),
+             ("read_strengths", "strength"), ("read_modes", "modes")]
+    for ours, field in pairs:
+        assert np.array_equal(dnc[ours], f32([[r[field] for r in s["reads"]] for s in steps])), ours
+    assert list(dnc["link_steps"]) == [link["step"] for link in theirs["links"]]
+    assert np.array_equal(dnc["links"], f32([link["matrix"] for link in theirs["links"]]))

@@ -84,3 +84,43 @@ pub enum InitialWeighting {
     /// Softmax of learned logits that start at 0 (a uniform weighting).
     Uniform,
 }
+
+/// One of a DNC read head's three ways to address memory (Graves et al. 2016, Methods,
+/// "Read weighting"): where its mode weights `pi` send it. Read from its name, an unknown one
+/// an error naming the field it is written in (`read_modes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum ReadMode {
+    /// b = L^T w^r_{t-1}: to the slot written just before the one it read.
+    Backward,
+    /// c^r: by content, the cosine of its key against every slot.
+    Content,
+    /// f = L w^r_{t-1}: to the slot written just after the one it read.
+    Forward,
+}
+
+impl ReadMode {
+    /// Every mode in the paper's order of the read modes pi = (backward, content, forward).
+    pub const ALL: [ReadMode; 3] = [ReadMode::Backward, ReadMode::Content, ReadMode::Forward];
+
+    /// The mode's name as written in experiment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadMode::Backward => "backward",
+            ReadMode::Content => "content",
+            ReadMode::Forward => "forward",
+        }
+    }
+}
+
+impl TryFrom<String> for ReadMode {
+    type Error = String;
+    fn try_from(name: String) -> Result<Self, String> {
+        match ReadMode::ALL.into_iter().find(|m| m.name() == name) {
+            Some(mode) => Ok(mode),
+            None => {
+                Err(format!("read_modes: unknown read mode {name:?}; use \"backward\", \"content\" or \"forward\""))
+            }
+        }
+    }
+}

@@ -23,3 +23,7 @@ pub fn check_size(field: &str, value: usize, max: usize) -> std::result::Result<
     }
     Ok(())
 }
+
+/// Most memory slots of a DNC: 2^14. Its link matrix has N^2 entries, a gigabyte at this size,
+/// and a training tape holds one per step.
+pub const MAX_LINKED_SLOTS: usize = 1 << 14;

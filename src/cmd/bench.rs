@@ -10,11 +10,19 @@ use anyhow::{bail, Context, Result};
 
 use crate::cmd::cli::BenchArgs;
 use ntm::base::kinds::Engine;
-use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings};
+use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings, MemorySizes};
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    if let Some(m) = args.models.iter().find(|m| !matches!(m.as_str(), "ntm" | "lstm")) {
-        bail!("--models: unknown model {m:?}; use ntm, lstm");
+    if let Some(m) = args.models.iter().find(|m| !matches!(m.as_str(), "ntm" | "dnc" | "lstm")) {
+        bail!("--models: unknown model {m:?}; use ntm, dnc, lstm");
+    }
+    let sizes = MemorySizes { width: args.width, read_heads: args.read_heads, controller_size: args.controller_size };
+    for (flag, value) in
+        [("--width", sizes.width), ("--read-heads", sizes.read_heads), ("--controller-size", sizes.controller_size)]
+    {
+        if value == Some(0) {
+            bail!("{flag} 0: must be at least 1");
+        }
     }
     if args.batches.contains(&0) || args.lengths.contains(&0) || args.lengths.is_empty() {
         bail!("--batches and --lengths must be at least 1");
@@ -39,9 +47,14 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         steps: args.steps,
         ..BenchSettings::default()
     };
-    let base = bench::copy_cases(&args.batches, &engines, &args.models);
+    let base = bench::copy_cases(&args.batches, &engines, &args.models, sizes);
     let slots = args.slots.clone().unwrap_or_else(|| vec![ntm::models::ntm::MemoryConfig::default().slots]);
     let cases = bench::grid_cases(&base, &args.lengths, &slots, &modes);
+    // Every memory model checked as an experiment would be (a DNC needs 2 slots and fits its
+    // link matrix's limit), before anything runs.
+    for case in &cases {
+        case.config.validate().map_err(|e| anyhow::anyhow!("--models {}: {e}", case.model))?;
+    }
     if let Some(index) = args.case {
         let case = cases.get(index).with_context(|| format!("--case {index}: no such case"))?;
         let row = bench::run_case(case, &settings).context("bench")?;

@@ -223,9 +223,10 @@ pub struct EvalArgs {
 /// The figures.
 #[derive(Debug, Subcommand)]
 pub enum PlotCommand {
-    /// Where an NTM's heads read and write over one episode (the paper's figure 6).
+    /// Where an NTM's heads read and write over one episode (the paper's figure 6); for a DNC,
+    /// its write weighting, allocation, usage, and each read head's weighting and read modes.
     Heads {
-        /// A run folder (its NTM models), one model's folder, or a checkpoint file.
+        /// A run folder (its NTM and DNC models), one model's folder, or a checkpoint file.
         path: PathBuf,
         /// Sequence length of the episode [default: the longest training length, task.max_length].
         #[arg(long)]
@@ -283,6 +284,27 @@ pub enum PlotCommand {
         seed: u64,
         /// Output file [default: <run folder>/plots/priorities-<model>-<length>.png]; with
         /// several NTMs, each model's name is added to the file's stem.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// A DNC's link matrix after the input and after the last step of one episode.
+    Links {
+        /// A run folder (its DNC models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Sequence length of the episode [default: the longest training length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Repeat count of the episode, for repeat copy [default: drawn from the training range].
+        #[arg(long, value_name = "R", value_parser = parse_count, allow_hyphen_values = true)]
+        repeats: Option<usize>,
+        /// Memory slots of the DNC at test time [default: as trained].
+        #[arg(long, value_name = "N")]
+        slots: Option<usize>,
+        /// Seed of the episode.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/links-<model>-<length>.png]; with several
+        /// DNCs, each model's name is added to the file's stem.
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
@@ -349,16 +371,25 @@ pub struct BenchArgs {
     /// Batch sizes, comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 16])]
     pub batches: Vec<usize>,
-    /// Models: ntm, lstm (comma separated).
+    /// Models: ntm, dnc, lstm (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["ntm".to_string(), "lstm".to_string()])]
     pub models: Vec<String>,
+    /// Memory width of the NTM and the DNC [default: 20, the paper's].
+    #[arg(long)]
+    pub width: Option<usize>,
+    /// Read heads of the NTM and the DNC [default: 1].
+    #[arg(long)]
+    pub read_heads: Option<usize>,
+    /// Controller units of the NTM and the DNC [default: 100, the paper's].
+    #[arg(long)]
+    pub controller_size: Option<usize>,
     /// Engines: reference, fused (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["reference".to_string(), "fused".to_string()])]
     pub engines: Vec<String>,
     /// Copy sequence lengths, comma separated (an episode has 2 * length + 1 time steps).
     #[arg(long, alias = "length", value_delimiter = ',', default_values_t = vec![20])]
     pub lengths: Vec<usize>,
-    /// NTM memory slots, comma separated (every NTM case at each) [default: 128, the paper's].
+    /// Memory slots, comma separated (every NTM and DNC case at each) [default: 128, the paper's].
     #[arg(long, value_delimiter = ',')]
     pub slots: Option<Vec<usize>>,
     /// What to time, comma separated: train (whole optimiser steps), eval (evaluation passes,

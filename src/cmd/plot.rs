@@ -2,7 +2,7 @@
 //! (each drawn by the library's [`ntm::plot::figures`]).
 
 use anyhow::Result;
-use ntm::plot::figures::{bench, contexts, curves, generalisation, heads, outputs, priorities};
+use ntm::plot::figures::{bench, contexts, curves, generalisation, heads, links, outputs, priorities};
 
 use crate::cmd::cli::PlotCommand;
 
@@ -14,6 +14,11 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
                 false => Some(trace_limit.unwrap_or(ntm::plot::figures::TRACE_LIMIT)),
             };
             for file in heads(path, (*length, *repeats), *slots, *seed, (output.as_deref(), trace))? {
+                super::print(&file.display().to_string())?;
+            }
+        }
+        PlotCommand::Links { path, length, repeats, slots, seed, output } => {
+            for file in links(path, (*length, *repeats), *slots, *seed, output.as_deref())? {
                 super::print(&file.display().to_string())?;
             }
         }

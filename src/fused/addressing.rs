@@ -42,14 +42,14 @@ const SLOT_LOG_SHIFTED: usize = 6;
 
 /// ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), stable for any x.
 #[inline(always)]
-fn softplus<T: Real>(x: T) -> T {
+pub(crate) fn softplus<T: Real>(x: T) -> T {
     let zero = T::from_f64(0.0);
     let (relu, abs) = if x > zero { (x, x) } else { (zero, -x) };
     relu + (T::from_f64(1.0) + (-abs).exp()).ln()
 }
 
 #[inline(always)]
-fn clip<T: Real>(x: T) -> T {
+pub(crate) fn clip<T: Real>(x: T) -> T {
     let c = T::from_f64(PRE_ACTIVATION_CLIP);
     if x > c {
         c
@@ -134,7 +134,7 @@ pub(crate) fn activation_backward<T: Real>(
 
 /// `y += a x` (equal lengths).
 #[inline(always)]
-fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+pub(crate) fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
     for (y, &x) in y.iter_mut().zip(x) {
         *y += a * x;
     }
@@ -197,20 +197,13 @@ pub(crate) fn address_forward<T: Real>(
     let (key, beta, gate) = (&act[parts.key()], act[parts.beta()], act[parts.gate()]);
     let (shift, gamma) = (&act[parts.shift()], act[parts.gamma()]);
     let eps = T::from_f64;
-    let key_norm = (dot(key, key) + eps(NORM_EPSILON)).sqrt();
     let (weighting, rest) = saved.split_at_mut(n);
     let (content, rest) = rest.split_at_mut(n);
     let (cosine, rest) = rest.split_at_mut(n);
     let (row_norm, rest) = rest.split_at_mut(n);
     let (gated, rest) = rest.split_at_mut(n);
     let (shifted, log_shifted) = rest.split_at_mut(n);
-    squares_and_dots(mem, key, row_norm, cosine);
-    for ((norm, cos), c) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(content.iter_mut()) {
-        *norm = (*norm + eps(NORM_EPSILON)).sqrt();
-        *cos /= *norm * key_norm + eps(COSINE_EPSILON);
-        *c = beta * *cos;
-    }
-    softmax(content);
+    content_forward(key, beta, mem, Content { weighting: content, cosine, row_norm });
     for ((g, &p), &c) in gated.iter_mut().zip(prev).zip(content.iter()) {
         *g = p + gate * (c - p);
     }
@@ -301,7 +294,6 @@ pub(crate) fn address_backward<T: Real>(
     let (weighting, content, cosine) = (slot(SLOT_WEIGHTING), slot(SLOT_CONTENT), slot(SLOT_COSINE));
     let (row_norm, gated, shifted) = (slot(SLOT_ROW_NORM), slot(SLOT_GATED), slot(SLOT_SHIFTED));
     let log_shifted = slot(SLOT_LOG_SHIFTED);
-    let key_norm = (dot(key, key) + T::from_f64(NORM_EPSILON)).sqrt();
     let (a, rest) = scratch.split_at_mut(n);
     let (b, partial) = rest.split_at_mut(n);
 
@@ -328,12 +320,58 @@ pub(crate) fn address_backward<T: Real>(
         *dc = gate * g;
         *dp = (one - gate) * g;
     }
+    // content: from a = dwc
+    let (dkey, rest) = dact.split_at_mut(parts.beta());
+    rest[0] = content_backward(key, beta, mem, (content, cosine, row_norm), (a, b, partial), dmem, dkey);
+}
+}
+
+/// A content weighting's saved vectors for one row, each `[N]`: the weighting w^c itself, the
+/// cosines K and the memory's row norms.
+pub(crate) struct Content<'a, T> {
+    pub weighting: &'a mut [T],
+    pub cosine: &'a mut [T],
+    pub row_norm: &'a mut [T],
+}
+
+/// Content weighting w^c_i = softmax_i(beta K(key, M_i)) (eqs. 5-6) for one row: `key` `[M]`,
+/// `beta`, `mem` `[M, N]` by columns -> `out` (with the cosines and row norms the backward
+/// needs). Part of [`address_forward`]; the DNC's read and write heads address by it alone.
+#[inline(always)]
+pub(crate) fn content_forward<T: Real>(key: &[T], beta: T, mem: &[T], out: Content<T>) {
+    let eps = T::from_f64;
+    let Content { weighting: content, cosine, row_norm } = out;
+    let key_norm = (dot(key, key) + eps(NORM_EPSILON)).sqrt();
+    squares_and_dots(mem, key, row_norm, cosine);
+    for ((norm, cos), c) in row_norm.iter_mut().zip(cosine.iter_mut()).zip(content.iter_mut()) {
+        *norm = (*norm + eps(NORM_EPSILON)).sqrt();
+        *cos /= *norm * key_norm + eps(COSINE_EPSILON);
+        *c = beta * *cos;
+    }
+    softmax(content);
+}
+
+/// The backward of [`content_forward`] for one row: from `a`, the gradient of the content
+/// weighting `[N]` (overwritten, as is `b` `[N]`: scratch; `partial`: M [`BLOCK`] values), and
+/// the saved `(content, cosine, row_norm)`, adds to `dmem` (`[M, N]` like `mem`), sets `dkey`
+/// `[M]` and returns the gradient of beta.
+#[inline(always)]
+pub(crate) fn content_backward<T: Real>(
+    key: &[T],
+    beta: T,
+    mem: &[T],
+    (content, cosine, row_norm): (&[T], &[T], &[T]),
+    (a, b, partial): (&mut [T], &mut [T], &mut [T]),
+    dmem: &mut [T],
+    dkey: &mut [T],
+) -> T {
+    let key_norm = (dot(key, key) + T::from_f64(NORM_EPSILON)).sqrt();
     // content softmax: a = dz, then ddot
     let inner = dot(content, a);
     for (d, &c) in a.iter_mut().zip(content) {
         *d = c * (*d - inner);
     }
-    dact[parts.beta()] = dot(a, cosine);
+    let dbeta = dot(a, cosine);
     // cosine: b = dden, then the factor of M_i in dM_i
     for (((dd, dn), &k), &rn) in a.iter_mut().zip(b.iter_mut()).zip(cosine).zip(row_norm) {
         let ddot = beta * *dd / (rn * key_norm + T::from_f64(COSINE_EPSILON));
@@ -345,8 +383,7 @@ pub(crate) fn address_backward<T: Real>(
     for (dn, &rn) in b.iter_mut().zip(row_norm) {
         *dn = *dn * key_norm / rn;
     }
-    column_backward(mem, key, a, b, dmem, &mut dact[parts.key()], partial);
-    let dkey = &mut dact[parts.key()];
+    column_backward(mem, key, a, b, dmem, dkey, partial);
     axpy(dkey, dkey_norm / key_norm, key);
-}
+    dbeta
 }

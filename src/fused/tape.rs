@@ -1,4 +1,10 @@
-//! How a fused op keeps its tape: what its forward computed that its backward needs.
+//! How a fused op keeps its tape: what its forward computed that its backward needs, and the
+//! named views the fused NTM and DNC read theirs through: a quantity's [`Rows`] and a
+//! [`Step`]'s place among them.
+//!
+//! Every quantity on such a tape is one flat buffer `[steps, B, width]`, whose row s B + b holds
+//! batch row b of kept step s. [`Keep::All`] keeps every step (step t in place t, so the
+//! backward's row of step t and batch row b is t B + b); [`Keep::Last`] only the last two.
 //!
 //! Both fused ops (the NTM over a sequence, an LSTM layer's recurrence) keep it the same way:
 //! the forward puts it in a [`SharedTape`] that the op holds, the backward reads it from
@@ -12,9 +18,12 @@
 //! times. So the tape stays beside the graph, in the op's float type (the ops are generic
 //! over it, so no type is checked at run time).
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use candle_core::Result;
+
+use crate::fused::kernel::Real;
 
 /// A fused op's tape `X`, shared between the op and its caller; empty until the forward runs.
 pub(crate) struct SharedTape<X>(Arc<Mutex<Option<X>>>);
@@ -48,5 +57,163 @@ impl<X> SharedTape<X> {
             Some(tape) => Ok(f(tape)),
             None => candle_core::bail!("fused op: no tape (the forward has not run)"),
         }
+    }
+}
+
+/// One quantity on the tape, `[steps, B, width]` flat: one row `[width]` per kept step and
+/// batch row.
+pub(crate) struct Rows<T> {
+    values: Vec<T>,
+    width: usize,
+}
+
+impl<T: Real> Rows<T> {
+    /// `rows` rows of zeros.
+    pub(crate) fn zeros(rows: usize, width: usize) -> Self {
+        Self { values: vec![T::from_f64(0.0); rows * width], width }
+    }
+
+    /// No rows yet, room for `rows` of `width` (filled by [`Rows::resize`] and
+    /// [`Rows::copy_row`]).
+    pub(crate) fn with_capacity(rows: usize, width: usize) -> Self {
+        Self { values: Vec::with_capacity(rows * width), width }
+    }
+
+    /// `rows` rows: those there kept, zeros after them.
+    pub(crate) fn resize(&mut self, rows: usize) {
+        self.values.resize(rows * self.width, T::from_f64(0.0));
+    }
+
+    /// Row `i` `[width]`.
+    pub(crate) fn row(&self, i: usize) -> &[T] {
+        &self.values[i * self.width..][..self.width]
+    }
+
+    /// Row `i` `[width]`, writable.
+    pub(crate) fn row_mut(&mut self, i: usize) -> &mut [T] {
+        &mut self.values[i * self.width..][..self.width]
+    }
+
+    /// Rows `range` `[rows, width]`: a step's batch rows, for a matmul over them.
+    pub(crate) fn rows(&self, range: Range<usize>) -> &[T] {
+        &self.values[range.start * self.width..range.end * self.width]
+    }
+
+    /// Rows `range` `[rows, width]`, writable.
+    pub(crate) fn rows_mut(&mut self, range: Range<usize>) -> &mut [T] {
+        &mut self.values[range.start * self.width..range.end * self.width]
+    }
+
+    /// Every row `[steps, B, width]`: with [`Keep::All`] all T B of them, for a matmul over
+    /// the whole sequence.
+    pub(crate) fn all(&self) -> &[T] {
+        &self.values
+    }
+
+    /// The values `[steps, B, width]`, given up.
+    pub(crate) fn into_values(self) -> Vec<T> {
+        self.values
+    }
+
+    /// Row `from` to read and row `to` to write, two different rows in either order.
+    pub(crate) fn read_and_write(&mut self, from: usize, to: usize) -> (&[T], &mut [T]) {
+        let w = self.width;
+        if from < to {
+            let (a, b) = self.values.split_at_mut(to * w);
+            (&a[from * w..][..w], &mut b[..w])
+        } else {
+            let (a, b) = self.values.split_at_mut(from * w);
+            (&b[..w], &mut a[to * w..][..w])
+        }
+    }
+
+    /// Row `from` to read and row `to` to write, `to` first set to a copy of `from`: a row
+    /// there already, or the next one past the end, which this appends.
+    pub(crate) fn copy_row(&mut self, from: usize, to: usize) -> (&[T], &mut [T]) {
+        let w = self.width;
+        if to * w == self.values.len() {
+            self.values.extend_from_within(from * w..(from + 1) * w);
+        } else {
+            let (source, target) = self.read_and_write(from, to);
+            target.copy_from_slice(source);
+        }
+        self.read_and_write(from, to)
+    }
+}
+
+/// How much of the tape the forward keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every step's intermediates, `[T, B, ·]` (and T + 1 memories): what the backward and
+    /// the traces read.
+    All,
+    /// Only the current and the previous step's, in two places used in turn (step t in place
+    /// t mod 2): O(B N M) besides the features, for a forward that has no backward.
+    Last,
+}
+
+impl Keep {
+    /// Steps kept of a sequence of `time` steps.
+    pub(crate) fn steps(self, time: usize) -> usize {
+        match self {
+            Keep::All => time,
+            Keep::Last => time.min(2),
+        }
+    }
+
+    /// Where step t's intermediates sit, in steps.
+    fn place(self, t: usize) -> usize {
+        match self {
+            Keep::All => t,
+            Keep::Last => t % 2,
+        }
+    }
+}
+
+/// Where step t's rows sit: in the inputs and the features, which hold every step, and on the
+/// tape, which holds the steps its [`Keep`] says.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Step {
+    pub(crate) t: usize,
+    batch: usize,
+    keep: Keep,
+}
+
+impl Step {
+    pub(crate) fn new(t: usize, batch: usize, keep: Keep) -> Self {
+        Self { t, batch, keep }
+    }
+
+    /// Batch row b's row in the inputs and the features: t B + b.
+    pub(crate) fn sequence_row(self, b: usize) -> usize {
+        self.t * self.batch + b
+    }
+
+    /// Batch row b's row of step t - 1 in the features; none at t = 0.
+    pub(crate) fn previous_sequence_row(self, b: usize) -> Option<usize> {
+        (self.t > 0).then(|| (self.t - 1) * self.batch + b)
+    }
+
+    /// Batch row b's row on the tape.
+    pub(crate) fn row(self, b: usize) -> usize {
+        self.keep.place(self.t) * self.batch + b
+    }
+
+    /// Batch row b's row of step t - 1 on the tape; none at t = 0, where the initial state
+    /// stands in for it.
+    pub(crate) fn previous_row(self, b: usize) -> Option<usize> {
+        (self.t > 0).then(|| self.keep.place(self.t - 1) * self.batch + b)
+    }
+
+    /// The step's B rows on the tape.
+    pub(crate) fn rows(self) -> Range<usize> {
+        let first = self.row(0);
+        first..first + self.batch
+    }
+
+    /// Batch row b's rows in the memories of the memory the step starts from, M_{t-1}, which
+    /// sits in the step's place, and of the one it writes, M_t, in step t + 1's place.
+    pub(crate) fn memory_rows(self, b: usize) -> (usize, usize) {
+        (self.row(b), self.keep.place(self.t + 1) * self.batch + b)
     }
 }

@@ -29,6 +29,7 @@ use crate::config::{EvalConfig, Experiment, TrainConfig};
 use crate::error::{tensor, Result};
 use crate::measure::budget;
 use crate::models::batch::TensorBatch;
+use crate::models::dnc::DncConfig;
 use crate::models::factory::ModelConfig;
 use crate::models::lstm::LstmBaselineConfig;
 use crate::models::ntm::NtmConfig;
@@ -128,29 +129,71 @@ impl BenchCase {
     pub fn engine(&self) -> Engine {
         match &self.config {
             ModelConfig::Ntm(c) => c.engine,
+            ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
 
-    /// The NTM's memory slots; `None` for a model without memory.
+    /// The NTM's or DNC's memory slots; `None` for a model without memory.
     pub fn slots(&self) -> Option<usize> {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
+            ModelConfig::Dnc(c) => Some(c.memory.slots),
             ModelConfig::Lstm(_) | ModelConfig::Custom(_) => None,
         }
     }
 }
 
-/// The copy-task cases: the paper's NTM and 3x256 LSTM baseline, each on each of `engines`,
-/// at each batch size, smallest first.
-pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> Vec<BenchCase> {
+/// The sizes of the memory models a bench measures, where they differ from the defaults (the
+/// NTM paper's: memory width 20, one read head, a controller of 100 units; the DNC's defaults
+/// are the same).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemorySizes {
+    /// Memory width.
+    pub width: Option<usize>,
+    /// Read heads.
+    pub read_heads: Option<usize>,
+    /// Controller units.
+    pub controller_size: Option<usize>,
+}
+
+impl MemorySizes {
+    /// The NTM of the copy task with these sizes, on `engine`.
+    pub fn ntm(&self, engine: Engine) -> NtmConfig {
+        let mut c = NtmConfig { engine, ..NtmConfig::default() };
+        c.memory.width = self.width.unwrap_or(c.memory.width);
+        c.read_heads = self.read_heads.unwrap_or(c.read_heads);
+        c.controller_size = self.controller_size.unwrap_or(c.controller_size);
+        c
+    }
+
+    /// The DNC with these sizes, on `engine`.
+    pub fn dnc(&self, engine: Engine) -> DncConfig {
+        let mut c = DncConfig { engine, ..DncConfig::default() };
+        c.memory.width = self.width.unwrap_or(c.memory.width);
+        c.read_heads = self.read_heads.unwrap_or(c.read_heads);
+        c.controller_size = self.controller_size.unwrap_or(c.controller_size);
+        c
+    }
+}
+
+/// The copy-task cases: the paper's NTM, the DNC of the same sizes and the 3x256 LSTM
+/// baseline (those of `models` named), the memory models at `sizes`, each on each of
+/// `engines`, at each batch size, smallest first.
+pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
     for &batch in batches {
         if models.iter().any(|m| m == "ntm") {
             for &engine in engines {
-                let config = ModelConfig::Ntm(NtmConfig { engine, ..NtmConfig::default() });
+                let config = ModelConfig::Ntm(sizes.ntm(engine));
                 cases.push(BenchCase { model: "ntm".into(), config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "dnc") {
+            for &engine in engines {
+                let config = ModelConfig::Dnc(sizes.dnc(engine));
+                cases.push(BenchCase { model: "dnc".into(), config, batch, length: None, mode: BenchMode::Train });
             }
         }
         if models.iter().any(|m| m == "lstm") {
@@ -171,8 +214,8 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String]) -> V
 }
 
 /// The scaling grid: every case of [`copy_cases`] at every copy length of `lengths`, the
-/// NTMs at every memory size of `slots`, each in every mode of `modes`; smallest first
-/// (lengths outer, then slots).
+/// NTMs and DNCs at every memory size of `slots`, each in every mode of `modes`; smallest
+/// first (lengths outer, then slots).
 pub fn grid_cases(base: &[BenchCase], lengths: &[usize], slots: &[usize], modes: &[BenchMode]) -> Vec<BenchCase> {
     let mut cases = Vec::new();
     for &length in lengths {
@@ -184,6 +227,14 @@ pub fn grid_cases(base: &[BenchCase], lengths: &[usize], slots: &[usize], modes:
                         let mut c = c.clone();
                         c.memory.slots = n;
                         ModelConfig::Ntm(c)
+                    })
+                    .collect(),
+                ModelConfig::Dnc(c) => slots
+                    .iter()
+                    .map(|&n| {
+                        let mut c = c.clone();
+                        c.memory.slots = n;
+                        ModelConfig::Dnc(c)
                     })
                     .collect(),
                 other => vec![other.clone()],
@@ -207,7 +258,7 @@ pub struct BenchRow {
     /// `train` (optimiser steps) or `eval` (evaluation passes).
     #[serde(default = "train_mode")]
     pub mode: String,
-    /// The NTM's memory slots (null for the LSTM).
+    /// The NTM's or DNC's memory slots (null for the LSTM).
     #[serde(default)]
     pub slots: Option<usize>,
     /// Copy sequence length.

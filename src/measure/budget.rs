@@ -12,9 +12,12 @@
 //! training    P (weights, gradient, 2 optimiser moments, clipped gradient, packed copy, the
 //!             kernel's gradient)                                                 7 P
 //!           + B T per row and step: the tape (fused NTM: memory N M, each head's addressing
-//!             SLOTS N and projections, the controller's rows) and a quarter more for the
-//!             backward; inputs, targets, logits and their gradients         1.25 tape + 8 (X + Y)
+//!             SLOTS N and projections, the controller's rows; fused DNC: the link matrix N^2,
+//!             memory N W, (9 + 6 R) N of state, write side and read heads, the interface and
+//!             the controller's rows) and a quarter more for the backward; inputs, targets,
+//!             logits and their gradients                                1.25 tape + 8 (X + Y)
 //! evaluation  2 P + B (3 N M + 2 H SLOTS N + ...) + B T (features + X + 6 Y)     (fused NTM)
+//!             2 P + B (3 N W + 2 (N^2 + ...)) + B T (features + X + 6 Y)         (fused DNC)
 //!             2.5 times the tape of training, without the backward               (others)
 //! ```
 //! plus [`BASE_BYTES`] for the program itself. The reference engine (composed candle
@@ -27,6 +30,7 @@ use ntm_tasks::TaskSpec;
 use crate::base::kinds::Engine;
 use crate::config::Experiment;
 use crate::error::{Error, Result};
+use crate::fused::dnc::tape_vectors;
 use crate::fused::ntm::ADDRESSING_SLOTS;
 use crate::models::factory::ModelConfig;
 
@@ -95,6 +99,29 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
                 parameters: c.parameter_count(inputs, outputs) as f64,
                 tape,
                 state: 3.0 * n * m + 2.0 * (tape - n * m),
+                features,
+                reference: c.engine == Engine::Reference,
+            }
+        }
+        ModelConfig::Dnc(c) => {
+            let sizes = c.sizes(inputs);
+            let (n, w, h) = (sizes.slots as f64, sizes.width as f64, sizes.hidden as f64);
+            let rows: f64 = (0..sizes.layers).map(|l| sizes.layer_rows(l) as f64).sum();
+            let features = sizes.features() as f64;
+            let links = if sizes.uses_links() { n * n } else { 0.0 };
+            // Per step: link matrix, memory, state, write side, read heads and free list,
+            // controller rows, gates, cells, outputs, the interface raw and activated, features.
+            let tape = links
+                + n * w
+                + tape_vectors(sizes.read_heads) as f64 * n
+                + rows
+                + sizes.layers as f64 * 6.0 * h
+                + 2.0 * sizes.parts().width() as f64
+                + features;
+            Shape {
+                parameters: c.parameter_count(inputs, outputs) as f64,
+                tape,
+                state: 3.0 * n * w + 2.0 * (tape - n * w),
                 features,
                 reference: c.engine == Engine::Reference,
             }
@@ -293,6 +320,9 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     };
     let lower = match model {
         ModelConfig::Ntm(_) => format!("{task_fields}, train.batch, memory.slots or controller_size"),
+        ModelConfig::Dnc(_) => {
+            format!("{task_fields}, train.batch, memory.slots (its link matrix is N x N per step) or controller_size")
+        }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
         ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };
@@ -305,13 +335,21 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
     )))
 }
 
-/// An error unless tracing one episode of `steps` steps through NTM `name` (`ntm plot heads`:
-/// the taped forward, and the trace of every head's weightings kept and written as JSON, about
-/// 16 bytes a value) fits in the memory available.
+/// An error unless tracing one episode of `steps` steps through NTM or DNC `name` (`ntm plot
+/// heads`: the taped forward, and the trace of every head's weightings, and a DNC's link
+/// matrices at the steps it keeps, kept and written as JSON, about 16 bytes a value) fits in
+/// the memory available.
 pub fn check_trace(name: &str, model: &ModelConfig, io: (usize, usize), steps: f64) -> Result<()> {
-    let (Some(available), ModelConfig::Ntm(c)) = (available(), model) else { return Ok(()) };
-    let heads = (c.read_heads + c.write_heads) as f64;
-    let trace = steps * heads * 2.0 * c.memory.slots as f64 * 16.0;
+    let Some(available) = available() else { return Ok(()) };
+    let values = match model {
+        ModelConfig::Ntm(c) => steps * (c.read_heads + c.write_heads) as f64 * 2.0 * c.memory.slots as f64,
+        ModelConfig::Dnc(c) => {
+            let links = (c.memory.slots * c.memory.slots).min(crate::pieces::trace::LINK_TRACE_VALUES);
+            steps * (6.0 + 5.0 * c.read_heads as f64) * c.memory.slots as f64 + links as f64
+        }
+        _ => return Ok(()),
+    };
+    let trace = values * 16.0;
     let needed = training_bytes(model, io, 1, steps) + trace;
     if needed <= available.usable() {
         return Ok(());

@@ -1,5 +1,5 @@
 //! The `[models.<name>]` table of an experiment and the factory that builds the model it
-//! names: the one place that knows every architecture ([`Ntm`], [`LstmBaseline`]), so the
+//! names: the one place that knows every architecture ([`Ntm`], [`Dnc`], [`LstmBaseline`]), so the
 //! trainer, the evaluator and the figures only see [`SequenceModel`].
 //!
 //! A model of your own is `kind = "custom"` in the table: the experiment names it (so its
@@ -13,6 +13,7 @@ use candle_nn::VarMap;
 use ntm_tasks::Task;
 use serde::{Deserialize, Serialize};
 
+use crate::models::dnc::{Dnc, DncConfig};
 use crate::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use crate::models::ntm::{Ntm, NtmConfig};
 use crate::models::SequenceModel;
@@ -21,7 +22,7 @@ use crate::pieces::params::{sorted_parameters, ParamBuilder};
 /// Why the library does not build a `kind = "custom"` model, and what to do instead.
 const CUSTOM_NOT_BUILT: &str = "kind = \"custom\" is a model of your own, which only your program can build: pass it \
      to Trainer::with_model (examples/custom_model.rs shows how); Trainer::new and the ntm commands build only \
-     kind = \"ntm\" and \"lstm\"";
+     kind = \"ntm\", \"dnc\" and \"lstm\"";
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,8 @@ const CUSTOM_NOT_BUILT: &str = "kind = \"custom\" is a model of your own, which 
 pub enum ModelConfig {
     /// A Neural Turing Machine (paper section 3).
     Ntm(NtmConfig),
+    /// A Differentiable Neural Computer (Graves et al. 2016).
+    Dnc(DncConfig),
     /// A stacked LSTM with a sigmoid output layer (the paper's baseline).
     Lstm(LstmBaselineConfig),
     /// A model of your own, built by your program and trained with `Trainer::with_model`
@@ -52,15 +55,18 @@ impl ModelConfig {
     pub fn validate(&self) -> std::result::Result<(), String> {
         match self {
             ModelConfig::Ntm(c) => c.validate(),
+            ModelConfig::Dnc(c) => c.validate(),
             ModelConfig::Lstm(c) => c.validate(),
             ModelConfig::Custom(_) => Ok(()),
         }
     }
 
-    /// A short name of the architecture, e.g. `ntm` or `lstm` (`custom` for a model of your own).
+    /// A short name of the architecture, e.g. `ntm`, `dnc` or `lstm` (`custom` for a model of
+    /// your own).
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Ntm(_) => "ntm",
+            ModelConfig::Dnc(_) => "dnc",
             ModelConfig::Lstm(_) => "lstm",
             ModelConfig::Custom(_) => "custom",
         }
@@ -74,7 +80,13 @@ impl ModelConfig {
         }
     }
 
-    /// Ok for a model the library builds (`ntm`, `lstm`); for model `name` of `kind = "custom"`
+    /// Whether the model has memory slots (an NTM or a DNC): what `--slots` and the heads
+    /// figure need.
+    pub fn has_memory(&self) -> bool {
+        matches!(self, ModelConfig::Ntm(_) | ModelConfig::Dnc(_))
+    }
+
+    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`); for model `name` of `kind = "custom"`
     /// the one line saying that only your program can build it.
     pub fn check_built_in(&self, name: &str) -> std::result::Result<(), String> {
         match self {
@@ -98,6 +110,7 @@ impl ModelConfig {
         let params = ParamBuilder::new(varmap, seed, dtype, device);
         Ok(match self {
             ModelConfig::Ntm(c) => Box::new(Ntm::new(c, &params, input_width, output_width)?),
+            ModelConfig::Dnc(c) => Box::new(Dnc::new(c, &params, input_width, output_width)?),
             ModelConfig::Lstm(c) => Box::new(LstmBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Custom(_) => candle_core::bail!("{CUSTOM_NOT_BUILT}"),
         })

@@ -1,14 +1,16 @@
-//! The architectures and the interface they share: the NTM ([`ntm`], with its [`controller`])
-//! and the LSTM baseline ([`lstm`]) built from [`crate::pieces`] and run on the composed
-//! pieces or the fused kernels ([`crate::fused`]); [`factory`] (the `[models.<name>]` table
-//! and the one place that knows every architecture); [`batch`] (a task's batch as the
-//! tensors a model takes); [`resize`] (a trained NTM at another memory size).
+//! The architectures and the interface they share: the NTM ([`ntm`], with its [`controller`]),
+//! the Differentiable Neural Computer ([`dnc`]) and the LSTM baseline ([`lstm`]) built from
+//! [`crate::pieces`] and run on the composed pieces or the fused kernels ([`crate::fused`]);
+//! [`factory`] (the `[models.<name>]` table and the one place that knows every
+//! architecture); [`batch`] (a task's batch as the tensors a model takes); [`resize`] (a
+//! trained NTM or DNC at another memory size).
 //!
-//! Any model (the NTM on either engine, the LSTM baseline, a model of your own) sits behind
+//! Any model (the NTM or the DNC on either engine, the LSTM baseline, a model of your own) sits behind
 //! [`SequenceModel`], so one trainer and one evaluator serve them all.
 
 pub mod batch;
 pub mod controller;
+pub mod dnc;
 pub mod factory;
 pub mod lstm;
 pub mod ntm;
@@ -16,7 +18,7 @@ pub mod resize;
 
 use candle_core::{Result, Tensor};
 
-use crate::pieces::trace::HeadTrace;
+use crate::pieces::trace::{DncTrace, HeadTrace};
 
 /// What a traced forward pass records about the memory (batch element 0).
 #[derive(Debug, Clone)]
@@ -25,8 +27,10 @@ pub struct MemoryRecord {
     pub initial_memory: Vec<Vec<f32>>,
     /// Shifts the heads may make.
     pub shifts: Vec<i64>,
-    /// Read heads first, then write heads, every step.
+    /// An NTM's read heads first, then write heads, every step (empty for a DNC).
     pub heads: Vec<HeadTrace>,
+    /// A DNC's memory access, every step (`None` for an NTM).
+    pub dnc: Option<DncTrace>,
     /// The memory after every step's writes (what that step's read heads read), `[T, N, M]`
     /// flat and row-major; recorded only when asked
     /// ([`SequenceModel::forward_traced_with_memory`]), being N x M floats a step.

@@ -443,7 +443,7 @@ impl Ntm {
         if self.config.engine == Engine::Fused {
             let (logits, run) = self.forward_fused(inputs)?;
             let (heads, memory) = (run.head_traces()?, memory.then(|| run.memories()).transpose()?);
-            return Ok((logits, MemoryRecord { initial_memory, shifts, heads, memory }));
+            return Ok((logits, MemoryRecord { initial_memory, shifts, heads, memory, dnc: None }));
         }
         let mut heads: Vec<HeadTrace> = self
             .read_heads
@@ -478,7 +478,7 @@ impl Ntm {
                 });
             }
         }
-        let record = MemoryRecord { initial_memory, shifts, heads, memory: memories };
+        let record = MemoryRecord { initial_memory, shifts, heads, memory: memories, dnc: None };
         Ok((Tensor::stack(&outputs, 0)?, record))
     }
 }

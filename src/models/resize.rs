@@ -1,5 +1,8 @@
-//! Test-time memory size: a trained NTM run with N' memory slots instead of the N it was
-//! trained with (`ntm eval --slots`, `ntm plot heads --slots`, `ntm plot outputs --slots`).
+//! Test-time memory size: a trained NTM or DNC run with N' memory slots instead of the N it
+//! was trained with (`ntm eval --slots`, `ntm plot heads --slots`, `ntm plot outputs --slots`).
+//!
+//! A DNC has no parameter with a slot axis (its state starts at zero, its allocation and link
+//! matrix are defined for any N >= 2): it runs at N' slots as it is.
 //!
 //! Nearly nothing an NTM learns depends on N: the controller, the head projections (keys of
 //! width M, shift weights over the allowed shifts, scalars), the output layer and the initial
@@ -28,14 +31,25 @@ use crate::models::factory::ModelConfig;
 
 /// Model `name` (`model`) with `slots` memory slots (see the module's table); one clear line
 /// where that makes no sense (a model without memory, a learned memory, a shift that no longer
-/// fits, 0 slots).
+/// fits, 0 slots, a DNC with fewer than 2).
 pub fn resize_model(model: &ModelConfig, name: &str, slots: usize) -> Result<ModelConfig, String> {
     let invalid = |why: String| Err(format!("--slots {slots}: {why}"));
     if slots == 0 {
         return invalid("must be at least 1".into());
     }
+    if let ModelConfig::Dnc(config) = model {
+        let mut config = config.clone();
+        config.memory.slots = slots;
+        return match config.validate() {
+            Ok(()) => Ok(ModelConfig::Dnc(config)),
+            Err(why) => invalid(format!("model {name}: {why}")),
+        };
+    }
     let ModelConfig::Ntm(config) = model else {
-        return invalid(format!("model {name} is an {}, which has no memory slots; give an NTM", model.kind()));
+        return invalid(format!(
+            "model {name} is an {}, which has no memory slots; give an NTM or a DNC",
+            model.kind()
+        ));
     };
     let trained = config.memory.slots;
     if slots == trained {

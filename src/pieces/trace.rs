@@ -1,11 +1,12 @@
-//! A recorded episode of an NTM: what every head did at every time step.
+//! A recorded episode of a memory model: what every NTM head, or everything a DNC's memory
+//! access computed ([`DncTrace`]), at every time step.
 //!
 //! Recorded for batch element 0 only, as plain `Vec`s so that it serialises to JSON
 //! (`trace.json`) and figures can be drawn from it without the model.
 
 use serde::{Deserialize, Serialize};
 
-use crate::base::kinds::HeadKind;
+use crate::base::kinds::{HeadKind, ReadMode};
 
 /// One head's state at one time step, all activations applied (paper section 3.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,101 @@ pub struct Trace {
     /// Memory before the first step, `[N][M]`; with the write heads' weightings, erase and
     /// add vectors it rebuilds the memory at every step (eqs. 3, 4).
     pub initial_memory: Vec<Vec<f32>>,
-    /// Read heads first, then write heads.
+    /// Read heads first, then write heads (an NTM's; empty for a DNC).
     pub heads: Vec<HeadTrace>,
+    /// A DNC's memory access at every step (absent for an NTM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dnc: Option<DncTrace>,
+}
+
+/// A DNC's memory access over one episode (Graves et al. 2016, Methods; the equations in
+/// [`crate::pieces::dnc`]), batch element 0, every activation applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DncTrace {
+    /// The order of each read head's modes in [`DncReadStep::modes`].
+    pub read_modes: Vec<ReadMode>,
+    /// One entry per time step.
+    pub steps: Vec<DncStep>,
+    /// The link matrix after the steps [`link_steps`] chooses (always the last).
+    pub links: Vec<LinkSnapshot>,
+}
+
+/// The write side and the shared state of a DNC at one step t.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DncStep {
+    /// Usage u_t `[N]`, after this step's retention, before its write.
+    pub usage: Vec<f32>,
+    /// Retention psi_t `[N]`.
+    pub retention: Vec<f32>,
+    /// Allocation weighting a_t `[N]`.
+    pub allocation: Vec<f32>,
+    /// Write content weighting c^w_t `[N]` (on the memory before the write).
+    pub write_content: Vec<f32>,
+    /// Write weighting w^w_t `[N]`.
+    pub write_weighting: Vec<f32>,
+    /// Precedence p_t `[N]`, after the write.
+    pub precedence: Vec<f32>,
+    /// Write key k^w `[W]`.
+    pub write_key: Vec<f32>,
+    /// Write strength beta^w >= 1.
+    pub write_strength: f32,
+    /// Erase vector e `[W]`, in (0, 1).
+    pub erase: Vec<f32>,
+    /// Write vector v `[W]`.
+    pub write_vector: Vec<f32>,
+    /// Each read head's free gate f^i `[R]`.
+    pub free_gates: Vec<f32>,
+    /// Allocation gate g^a.
+    pub allocation_gate: f32,
+    /// Write gate g^w.
+    pub write_gate: f32,
+    /// Each read head's step.
+    pub reads: Vec<DncReadStep>,
+}
+
+/// One DNC read head at one step t.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DncReadStep {
+    /// Read key k^{r,i} `[W]`.
+    pub key: Vec<f32>,
+    /// Read strength beta^{r,i} >= 1.
+    pub strength: f32,
+    /// Read modes pi^i `[K]`, in the order of [`DncTrace::read_modes`].
+    pub modes: Vec<f32>,
+    /// Content weighting c^{r,i}_t `[N]` (on the memory after the write).
+    pub content: Vec<f32>,
+    /// Forward weighting f^i_t = L_t w^{r,i}_{t-1} `[N]` (zeros when no mode follows links).
+    pub forward: Vec<f32>,
+    /// Backward weighting b^i_t = L_t^T w^{r,i}_{t-1} `[N]` (zeros likewise).
+    pub backward: Vec<f32>,
+    /// Read weighting w^{r,i}_t `[N]`.
+    pub weighting: Vec<f32>,
+    /// Read vector r^i_t `[W]`.
+    pub read: Vec<f32>,
+}
+
+/// The link matrix after one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkSnapshot {
+    /// The step t (0-based) after which it was taken.
+    pub step: usize,
+    /// L_t `[N][N]`: row i, column j, how much slot i was written right after slot j.
+    pub matrix: Vec<Vec<f32>>,
+}
+
+/// Values of link matrices a trace keeps at most (4 MiB of f32, some 12 MiB of JSON).
+pub const LINK_TRACE_VALUES: usize = 1 << 20;
+
+/// The steps (0-based, ascending) at which a trace of `time` steps over `slots` slots keeps the
+/// link matrix: every step if their matrices fit in [`LINK_TRACE_VALUES`], else as many as fit
+/// (at least one), evenly spaced and ending at the last step.
+pub fn link_steps(time: usize, slots: usize) -> Vec<usize> {
+    if time == 0 {
+        return Vec::new();
+    }
+    let kept = (LINK_TRACE_VALUES / (slots * slots).max(1)).clamp(1, time);
+    let stride = time.div_ceil(kept);
+    let mut steps: Vec<usize> = (0..kept).filter_map(|k| (time - 1).checked_sub(k * stride)).collect();
+    steps.reverse();
+    steps
 }

@@ -373,6 +373,7 @@ mod tests {
                 HeadTrace { kind: HeadKind::Write, index: 0, steps: write },
                 HeadTrace { kind: HeadKind::Read, index: 0, steps: read },
             ],
+            dnc: None,
         }
     }
 

@@ -67,7 +67,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>
     let (episode, outputs, record) = run_episode(loaded, (length, repeats), seed, true)?;
     let record = record.ok_or_else(|| {
         Error::Invalid(format!(
-            "model {} ({}) has no memory heads to trace; pick an NTM",
+            "model {} ({}) has no memory heads to trace; pick an NTM or a DNC",
             loaded.built.name,
             loaded.built.config.kind()
         ))
@@ -84,6 +84,7 @@ pub fn trace_episode(loaded: &LoadedModel, length: usize, repeats: Option<usize>
         outputs,
         initial_memory: record.initial_memory,
         heads: record.heads,
+        dnc: record.dnc,
     })
 }
 
@@ -122,6 +123,42 @@ pub fn trace_json_bytes(config: &crate::models::ntm::NtmConfig, (inputs, outputs
         + config.read_heads as f64 * (head + width);
     let head_steps = steps * (config.read_heads + config.write_heads) as f64;
     (steps * per_step + slots * width) * JSON_BYTES_PER_VALUE + head_steps * JSON_BYTES_PER_HEAD_STEP
+}
+
+/// About how many bytes the JSON trace of an episode of `steps` steps through DNC `config`
+/// takes, as [`trace_json_bytes`] for an NTM: per step the inputs, targets, mask and outputs,
+/// the write side (usage, retention, allocation, write content, write weighting and precedence
+/// over the N slots; the write key, erase and write vectors; the gates and strength), each read
+/// head's key, strength, modes, four weightings over the slots and read vector; the link
+/// matrices [`crate::pieces::trace::link_steps`] keeps; and the initial memory.
+pub fn dnc_trace_json_bytes(
+    config: &crate::models::dnc::DncConfig,
+    (inputs, outputs): (usize, usize),
+    steps: f64,
+) -> f64 {
+    let (slots, width) = (config.memory.slots as f64, config.memory.width as f64);
+    let reads = config.read_heads as f64;
+    let write_side = 6.0 * slots + 3.0 * width + 3.0 + reads;
+    let read_head = 4.0 * slots + 2.0 * width + 1.0 + config.read_modes.len() as f64;
+    let per_step = (inputs + 2 * outputs + 1) as f64 + write_side + reads * read_head;
+    let time = steps.clamp(0.0, usize::MAX as f64) as usize;
+    let uses_links = config.read_modes.iter().any(|&m| m != crate::base::kinds::ReadMode::Content);
+    let links = match uses_links {
+        true => crate::pieces::trace::link_steps(time, config.memory.slots).len() as f64 * slots * slots,
+        false => 0.0,
+    };
+    (steps * per_step + links + slots * width) * JSON_BYTES_PER_VALUE + steps * (1.0 + reads) * JSON_BYTES_PER_HEAD_STEP
+}
+
+/// About how many bytes the JSON trace of `config` takes ([`trace_json_bytes`] for an NTM,
+/// [`dnc_trace_json_bytes`] for a DNC; 0 for a model without memory, which has no trace).
+pub fn model_trace_json_bytes(config: &crate::models::factory::ModelConfig, io: (usize, usize), steps: f64) -> f64 {
+    use crate::models::factory::ModelConfig;
+    match config {
+        ModelConfig::Ntm(c) => trace_json_bytes(c, io, steps),
+        ModelConfig::Dnc(c) => dnc_trace_json_bytes(c, io, steps),
+        _ => 0.0,
+    }
 }
 
 /// Writes `value` as (compact) JSON to `path`.

@@ -12,7 +12,7 @@ use crate::measure::bench::BenchRow;
 use crate::measure::budget;
 use crate::models::factory::ModelConfig;
 use crate::models::resize::check_room;
-use crate::plot::episodes::{output_sample, trace_episode, trace_json_bytes, write_json};
+use crate::plot::episodes::{model_trace_json_bytes, output_sample, trace_episode, write_json};
 use crate::plot::{self, RepeatCell, RepeatPanel, TrainingRegion};
 use crate::records::report::EvalReport;
 use crate::records::run_dir::{
@@ -37,16 +37,120 @@ fn model_title(name: &str, config: &ModelConfig) -> String {
     }
 }
 
+/// The models under `path` that `wanted` picks, decided from their configs alone (so models
+/// that are not picked need no weights): each model folder with its experiment and name. A
+/// single model folder that is not picked is an error saying why (`what_not`: what it lacks,
+/// e.g. "memory heads"); none picked in a run folder says there is no `what` here.
+fn pick_models(
+    path: &Path,
+    wanted: fn(&ModelConfig) -> bool,
+    (what, what_not): (&str, &str),
+) -> Result<Vec<(PathBuf, crate::config::Experiment, String)>> {
+    let dirs = model_dirs(path)?;
+    let mut picked = Vec::new();
+    for dir in &dirs {
+        let (experiment, name) = read_config(dir)?;
+        let config = experiment.models.get(&name);
+        if config.is_some_and(wanted) {
+            picked.push((dir.clone(), experiment, name));
+        } else if dirs.len() == 1 {
+            let reason = match config.map_or("unknown", ModelConfig::kind) {
+                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
+                kind if config.is_some_and(ModelConfig::has_memory) => {
+                    format!("a {kind}; this figure is drawn for an {what} only")
+                }
+                kind => format!("an {kind}, which has no {what_not} to plot"),
+            };
+            invalid!("{}: model {name} is {reason}", dir.display());
+        }
+    }
+    if picked.is_empty() {
+        invalid!("{}: no {what} here (nothing with {what_not} to plot)", path.display());
+    }
+    Ok(picked)
+}
+
+/// One traced episode of model `name` (folder `dir`, `experiment`) at `length` (default: the
+/// task's longest training length) and `repeats`, with `slots` memory slots if given: the
+/// loaded model, the trace and the episode in words (`length 20`, `6 items`, `length 10 x 3
+/// repeats`), after checking the options and the memory the trace needs.
+fn trace_model(
+    (dir, experiment, name): (&Path, &crate::config::Experiment, &str),
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
+    seed: u64,
+) -> Result<(crate::records::run_dir::LoadedModel, crate::pieces::trace::Trace, String)> {
+    let task = experiment.task.build();
+    let length = length.unwrap_or_else(|| task.length_range().1);
+    if let Err(e) = task.check_length(length) {
+        invalid!("--length {length}: {e}");
+    }
+    if let (Some(r), None) = (repeats, task.repeat_range()) {
+        invalid!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
+    }
+    if let Some(slots) = slots {
+        check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
+    }
+    let loaded = load_model_sized(dir, slots)?;
+    let io = (task.input_width(), task.output_width());
+    let steps = budget::episode_steps(&loaded.experiment.task, length, repeats);
+    budget::check_trace(name, &loaded.built.config, io, steps)?;
+    let trace = trace_episode(&loaded, length, repeats, seed)?;
+    let episode = match repeats {
+        Some(r) => format!("length {length} x {r} repeats"),
+        None => task.length_words().episode(length),
+    };
+    Ok((loaded, trace, episode))
+}
+
+/// The title of a traced figure of `loaded` on `episode` (with `slots` if given).
+fn traced_title(
+    loaded: &crate::records::run_dir::LoadedModel,
+    trace_task: &str,
+    episode: &str,
+    slots: Option<usize>,
+    trained: u64,
+) -> String {
+    let memory = slots.map_or(String::new(), |n| format!(" with {n} slots"));
+    let model = model_title(&loaded.built.name, &loaded.built.config);
+    format!("{trace_task}, {episode}: {model}{memory} after {trained} sequences")
+}
+
+/// `--length`, checked before any model is loaded.
+fn check_length_option(length: Option<usize>) -> Result<()> {
+    if length == Some(0) {
+        invalid!("--length 0: must be at least 1");
+    }
+    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
+        invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
+    }
+    Ok(())
+}
+
 /// The largest trace `ntm plot heads` writes beside its figure unless told otherwise
 /// (`--trace-limit`): 256 MiB, about length 15,000 for the copy NTM.
 pub const TRACE_LIMIT: f64 = 256.0 * 1024.0 * 1024.0;
 
-/// Heatmaps of every NTM under `path` on one episode; also writes each trace as JSON beside it,
-/// if `trace_limit` is given and the trace's estimated size is within it (else one line refuses
-/// before any work, with the estimate: see [`crate::plot::episodes::trace_json_bytes`]).
-/// `length` (default: the task's longest training length) is the episode's length, `repeats`
-/// its repeat count (repeat copy; default: drawn from the training range); `slots` the
-/// memory slots to run each NTM with (default: as trained; see [`crate::models::resize`]).
+/// `config` as it runs with `slots` memory slots, if given (an NTM or a DNC; other models
+/// unchanged), for the estimates made before a model is loaded.
+fn with_slots(config: &ModelConfig, slots: Option<usize>) -> ModelConfig {
+    let mut config = config.clone();
+    match (&mut config, slots) {
+        (ModelConfig::Ntm(c), Some(n)) => c.memory.slots = n,
+        (ModelConfig::Dnc(c), Some(n)) => c.memory.slots = n,
+        _ => {}
+    }
+    config
+}
+
+/// Heatmaps of every NTM and DNC under `path` on one episode (an NTM: each head's weighting;
+/// a DNC: its write weighting, allocation, usage, read weightings and read modes); also writes
+/// each trace as JSON beside it, if `trace_limit` is given and the trace's estimated size is
+/// within it (else one line refuses before any work, with the estimate: see
+/// [`crate::plot::episodes::model_trace_json_bytes`]). `length` (default: the task's longest
+/// training length) is the episode's length, `repeats` its repeat count (repeat copy; default:
+/// drawn from the training range); `slots` the memory slots to run each model with (default:
+/// as trained; see [`crate::models::resize`]).
 pub fn heads(
     path: &Path,
     (length, repeats): (Option<usize>, Option<usize>),
@@ -54,29 +158,22 @@ pub fn heads(
     seed: u64,
     (output, trace_limit): (Option<&Path>, Option<f64>),
 ) -> Result<Vec<PathBuf>> {
-    if length == Some(0) {
-        invalid!("--length 0: must be at least 1");
-    }
-    if let Some(l) = length.filter(|&l| l > MAX_LENGTH) {
-        invalid!("--length {l}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
-    }
-    let ntms = ntm_models(path)?;
-    let several = ntms.len() > 1;
+    check_length_option(length)?;
+    let models = pick_models(path, ModelConfig::has_memory, ("NTM or DNC model", "memory heads"))?;
+    let several = models.len() > 1;
     let file_of = |name: &str, length: usize| {
         figure_file(path, output, several, name, || run_dir::heads_figure(name, length, repeats, slots))
     };
     // Every trace checked before the first is traced: the memory to trace it, then its size.
-    for (_, experiment, name) in &ntms {
-        let ModelConfig::Ntm(config) = &experiment.models[name] else { continue };
+    for (_, experiment, name) in &models {
+        let config = with_slots(&experiment.models[name], slots);
         let task = experiment.task.build();
         let length = length.unwrap_or_else(|| task.length_range().1);
-        let mut config = config.clone();
-        config.memory.slots = slots.unwrap_or(config.memory.slots);
         let steps = budget::episode_steps(&experiment.task, length, repeats);
         let io = (task.input_width(), task.output_width());
-        budget::check_trace(name, &ModelConfig::Ntm(config.clone()), io, steps)?;
+        budget::check_trace(name, &config, io, steps)?;
         let Some(limit) = trace_limit else { continue };
-        let bytes = trace_json_bytes(&config, io, steps);
+        let bytes = model_trace_json_bytes(&config, io, steps);
         if bytes > limit {
             invalid!(
                 "model {name}: its trace ({}) would take about {}, more than the limit of {}; pass --no-trace to \
@@ -89,38 +186,10 @@ pub fn heads(
         }
     }
     let mut written = Vec::new();
-    for (dir, experiment, name) in ntms {
-        let task = experiment.task.build();
-        let length = length.unwrap_or_else(|| task.length_range().1);
-        if let Err(e) = task.check_length(length) {
-            invalid!("--length {length}: {e}");
-        }
-        if let (Some(r), None) = (repeats, task.repeat_range()) {
-            invalid!("--repeats {r}: model {name} was trained on the {} task, which has no repeat count", task.name());
-        }
-        if let Some(slots) = slots {
-            check_room(&experiment.task, slots, length).map_err(Error::Invalid)?;
-        }
-        let loaded = load_model_sized(&dir, slots)?;
-        let (experiment, config) = (&loaded.experiment, &loaded.built.config);
-        let io = (task.input_width(), task.output_width());
-        budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, repeats))?;
-        let trace = trace_episode(&loaded, length, repeats, seed)?;
-        let file = file_of(&name, length);
-        let episode = match repeats {
-            Some(r) => format!("length {length} x {r} repeats"),
-            None => task.length_words().episode(length),
-        };
-        let memory = match slots {
-            Some(n) => format!(" with {n} slots"),
-            None => String::new(),
-        };
-        let title = format!(
-            "{}, {episode}: {}{memory} after {} sequences",
-            trace.task,
-            model_title(&loaded.built.name, &loaded.built.config),
-            trace.trained_sequences
-        );
+    for (dir, experiment, name) in &models {
+        let (loaded, trace, episode) = trace_model((dir, experiment, name), (length, repeats), slots, seed)?;
+        let file = file_of(name, trace.length);
+        let title = traced_title(&loaded, &trace.task, &episode, slots, trace.trained_sequences);
         plot::plot_heads(&trace, &title, &file)?;
         if trace_limit.is_some() {
             write_json(&file.with_extension("json"), &trace)?;
@@ -134,25 +203,7 @@ pub fn heads(
 /// folder, experiment and name, decided from the configs alone (so models without memory need
 /// no weights here). An error if there is none, or if `path` is one model without memory.
 fn ntm_models(path: &Path) -> Result<Vec<(PathBuf, crate::config::Experiment, String)>> {
-    let dirs = model_dirs(path)?;
-    let mut ntms = Vec::new();
-    for dir in &dirs {
-        let (experiment, name) = read_config(dir)?;
-        let kind = experiment.models.get(&name).map_or("unknown", ModelConfig::kind);
-        if kind == "ntm" {
-            ntms.push((dir.clone(), experiment, name));
-        } else if dirs.len() == 1 {
-            let what = match kind {
-                "custom" => "kind = \"custom\", a model of your own, which ntm cannot rebuild to plot".to_owned(),
-                kind => format!("an {kind}, which has no memory heads to plot"),
-            };
-            invalid!("{}: model {name} is {what}", dir.display());
-        }
-    }
-    if ntms.is_empty() {
-        invalid!("{}: no NTM model here (nothing with memory heads to plot)", path.display());
-    }
-    Ok(ntms)
+    pick_models(path, |m| matches!(m, ModelConfig::Ntm(_)), ("NTM model", "memory heads"))
 }
 
 /// The contexts figure (dynamic N-grams; the idea of the paper's figure 15) of every NTM under
@@ -180,7 +231,7 @@ pub fn contexts(path: &Path, length: Option<usize>, seed: u64, output: Option<&P
         if length > MAX_LENGTH {
             invalid!("--length {length}: must be at most {MAX_LENGTH}, the longest sequence any machine could hold");
         }
-        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let (loaded, trace, _) = trace_model((&dir, &experiment, &name), (Some(length), None), None, seed)?;
         let uses = plot::ContextUse::of(&trace, context);
         let file = figure_file(path, output, several, &name, || run_dir::contexts_figure(&name, length));
         let title = format!(
@@ -212,27 +263,6 @@ fn figure_file(
     }
 }
 
-/// Model `name` of folder `dir`, trained on `task`, loaded and traced over one episode of
-/// `length` drawn from `seed`, once the length is one the task can draw and the trace fits in
-/// memory (one line refuses otherwise, before any work).
-fn traced_episode(
-    dir: &Path,
-    name: &str,
-    task: &dyn ntm_tasks::Task,
-    length: usize,
-    seed: u64,
-) -> Result<(run_dir::LoadedModel, crate::pieces::trace::Trace)> {
-    if let Err(e) = task.check_length(length) {
-        invalid!("--length {length}: {e}");
-    }
-    let loaded = load_model_sized(dir, None)?;
-    let io = (task.input_width(), task.output_width());
-    let steps = budget::episode_steps(&loaded.experiment.task, length, None);
-    budget::check_trace(name, &loaded.built.config, io, steps)?;
-    let trace = trace_episode(&loaded, length, None, seed)?;
-    Ok((loaded, trace))
-}
-
 /// The priority sort figure (the paper's figure 17) of every NTM under `path`, trained on
 /// priority sort: on one episode of `length` inputs (default: the most trained on) drawn from
 /// `seed` (the episode `heads` draws with the same length and seed), the slot each head
@@ -255,7 +285,7 @@ pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<
             );
         }
         let length = length.unwrap_or_else(|| task.length_range().1);
-        let (loaded, trace) = traced_episode(&dir, &name, task.as_ref(), length, seed)?;
+        let (loaded, trace, _) = trace_model((&dir, &experiment, &name), (Some(length), None), None, seed)?;
         let (_, heads) = plot::head_priorities(&trace).map_err(Error::Invalid)?;
         let slots = trace.heads.first().and_then(|h| h.steps.first()).map_or(0, |s| s.weighting.len());
         let file = figure_file(path, output, several, &name, || run_dir::priorities_figure(&name, length));
@@ -271,19 +301,53 @@ pub fn priorities(path: &Path, length: Option<usize>, seed: u64, output: Option<
     Ok(written)
 }
 
+/// The link matrix of every DNC under `path` after one episode (and after its input phase),
+/// as [`heads`] traces it.
+pub fn links(
+    path: &Path,
+    (length, repeats): (Option<usize>, Option<usize>),
+    slots: Option<usize>,
+    seed: u64,
+    output: Option<&Path>,
+) -> Result<Vec<PathBuf>> {
+    check_length_option(length)?;
+    let is_dnc = |m: &ModelConfig| matches!(m, ModelConfig::Dnc(_));
+    let models = pick_models(path, is_dnc, ("DNC model", "link matrix"))?;
+    let several = models.len() > 1;
+    let mut written = Vec::new();
+    for (dir, experiment, name) in &models {
+        let (loaded, trace, episode) = trace_model((dir, experiment, name), (length, repeats), slots, seed)?;
+        let file = match output {
+            Some(f) if several => run_dir::with_model_name(f, name),
+            Some(f) => f.to_owned(),
+            None => plots_dir(path).join(run_dir::links_figure(name, trace.length, repeats, slots)),
+        };
+        let title = traced_title(&loaded, &trace.task, &episode, slots, trace.trained_sequences);
+        plot::plot_links(&trace, &title, &file)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
 /// The figures of a finished run in run folder `out` into `out/plots/`, as `ntm run` draws
-/// them: the heads of every NTM at the longest training length (for dynamic N-grams also where
-/// they go by context, for priority sort where they go by priority), the learning curves, the
-/// generalisation and the outputs at the experiment's test lengths.
+/// them: the heads of every NTM and DNC at the longest training length (for dynamic N-grams
+/// also where an NTM's heads go by context, for priority sort where they go by priority; each
+/// DNC's link matrix), the learning curves, the generalisation and the outputs at the
+/// experiment's test lengths.
 pub fn run_figures(out: &Path, experiment: &crate::config::Experiment) -> Result<()> {
-    if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
+    if experiment.models.values().any(ModelConfig::has_memory) {
         heads(out, (None, None), None, 0, (None, Some(TRACE_LIMIT)))?;
+    }
+    if experiment.models.values().any(|m| matches!(m, ModelConfig::Ntm(_))) {
         if matches!(experiment.task, ntm_tasks::TaskSpec::DynamicNgrams(_)) {
             contexts(out, None, 0, None)?;
         }
         if experiment.task.name() == "priority-sort" {
             priorities(out, None, 0, None)?;
         }
+    }
+    if experiment.models.values().any(|m| matches!(m, ModelConfig::Dnc(c) if c.sizes(1).uses_links())) {
+        links(out, (None, None), None, 0, None)?;
     }
     curves(out, None)?;
     generalisation(out, None)?;
@@ -310,7 +374,7 @@ fn size_arg(bytes: f64) -> String {
 }
 
 /// Checks, from the experiment alone, that the figures `ntm run` draws once every model is
-/// trained ([`run_figures`]) can be drawn: each NTM's heads at the longest training length
+/// trained ([`run_figures`]) can be drawn: each NTM's and DNC's heads at the longest training length
 /// (the memory to trace it, the size of its trace) and the outputs figure's size at the test
 /// lengths. `ntm run` calls it before training.
 pub fn check_run_figures(experiment: &crate::config::Experiment) -> Result<()> {
@@ -319,9 +383,11 @@ pub fn check_run_figures(experiment: &crate::config::Experiment) -> Result<()> {
     let longest = task.length_range().1;
     let steps = budget::episode_steps(&experiment.task, longest, None);
     for (name, model) in &experiment.models {
-        let ModelConfig::Ntm(config) = model else { continue };
+        if !model.has_memory() {
+            continue;
+        }
         budget::check_trace(name, model, io, steps)?;
-        let bytes = trace_json_bytes(config, io, steps);
+        let bytes = model_trace_json_bytes(model, io, steps);
         if bytes > TRACE_LIMIT {
             invalid!(
                 "model {name}: the trace of its heads figure at length {longest} would take about {}, more than the \
@@ -364,8 +430,15 @@ pub fn bench(files: &[PathBuf], output: Option<&Path>) -> Result<PathBuf> {
         b.dedup();
         b.iter().map(usize::to_string).collect()
     };
+    let models: Vec<String> = {
+        let mut m: Vec<String> = rows.iter().filter(|r| r.slots.is_some()).map(|r| r.model.to_uppercase()).collect();
+        m.sort();
+        m.dedup();
+        m
+    };
     let title = format!(
-        "NTM, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        "{}, batch {}: time and peak memory against memory size (solid: training, dashed: evaluation)",
+        models.join(" and "),
         batches.join(",")
     );
     plot::plot_scaling(&rows, &title, &file)?;
@@ -396,14 +469,14 @@ pub fn generalisation(run: &Path, output: Option<&Path>) -> Result<PathBuf> {
         let (experiment, name) = read_config(&dir)?;
         let kind = experiment.models.get(&name).map_or("", ModelConfig::kind);
         task = Some(experiment.task.build());
-        reports.push((kind == "ntm", read_eval(&dir)?));
+        reports.push((kind == "ntm" || kind == "dnc", read_eval(&dir)?));
     }
     let task = task.expect("model_dirs returns at least one folder");
     let range = task.length_range();
     let file = output.map_or_else(|| plots_dir(run).join(run_dir::GENERALISATION_FIGURE), Path::to_owned);
     let has_repeats = |r: &EvalReport| r.results.iter().any(|x| x.repeats.is_some());
     if let (true, Some(repeats)) = (reports.iter().any(|(_, r)| has_repeats(r)), task.repeat_range()) {
-        // NTMs first, as the paper sets its figures 8 and 9 side by side.
+        // Memory models first, as the paper sets its figures 8 and 9 side by side.
         reports.sort_by_key(|(is_ntm, _)| !is_ntm);
         let mut panels = Vec::new();
         for (_, report) in &reports {

@@ -3,6 +3,10 @@
 //! its add (write heads) or read (read heads) vectors. A model with more than two heads of
 //! both kinds gets two columns under the episode, write heads left and read heads right, so
 //! that 4 + 4 heads stay one readable page.
+//!
+//! A DNC's trace draws its memory access instead, in two columns: the write side (write
+//! weighting, allocation weighting, usage) left, each read head's weighting and its read
+//! modes (one row per mode) right.
 
 use std::ops::Range;
 use std::path::Path;
@@ -13,7 +17,7 @@ use super::grid::{draw_caption, draw_colour_bar, draw_heatmap, Grid, Heatmap};
 use super::style::{Scale, CAPTION_SIZE, TITLE_SIZE};
 use super::{check_size, render, PlotError};
 use crate::base::kinds::HeadKind;
-use crate::pieces::trace::{HeadTrace, Trace};
+use crate::pieces::trace::{DncTrace, HeadTrace, Trace};
 
 /// Outer margin of the image, pixels.
 const MARGIN: u32 = 16;
@@ -92,8 +96,12 @@ fn time_steps(trace: &Trace) -> usize {
 }
 
 /// The heads' panels in columns: one column, or, for more than [`ONE_COLUMN_HEADS`] heads of
-/// both kinds, the write heads' and the read heads'. Empty without heads.
+/// both kinds, the write heads' and the read heads'. Empty without heads. A DNC: its write
+/// side and its read heads ([`dnc_columns`]).
 fn head_columns(trace: &Trace, steps: usize) -> Vec<Vec<Panel>> {
+    if let Some(dnc) = &trace.dnc {
+        return dnc_columns(dnc, steps);
+    }
     let panels = head_panels(trace, steps);
     if panels.is_empty() {
         return Vec::new();
@@ -174,6 +182,49 @@ fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
         }
     }
     out
+}
+
+/// A DNC's memory access in two columns: the write weighting, the allocation weighting and the
+/// usage over the shown slots; then per read head its weighting and its read modes (one row
+/// per mode, in the trace's order). Empty without steps.
+fn dnc_columns(dnc: &DncTrace, steps: usize) -> Vec<Vec<Panel>> {
+    if dnc.steps.is_empty() {
+        return Vec::new();
+    }
+    let write = Grid::from_time_major(dnc.steps.iter().map(|s| s.write_weighting.as_slice()), steps);
+    let allocation = Grid::from_time_major(dnc.steps.iter().map(|s| s.allocation.as_slice()), steps);
+    let usage = Grid::from_time_major(dnc.steps.iter().map(|s| s.usage.as_slice()), steps);
+    let heads = dnc.steps[0].reads.len();
+    let reads: Vec<Grid> = (0..heads)
+        .map(|i| Grid::from_time_major(dnc.steps.iter().map(|s| s.reads[i].weighting.as_slice()), steps))
+        .collect();
+    let mut all = vec![write.clone(), allocation.clone(), usage.clone()];
+    all.extend(reads.iter().cloned());
+    let (slots, shown) = slot_window(&all);
+    let over = if shown.len() < slots {
+        format!("slots {}–{} of {slots} (unused slots hidden)", shown.start, shown.end - 1)
+    } else {
+        format!("the {slots} memory slots")
+    };
+    let panel = |caption: String, grid: Grid| {
+        let mut p = Panel::new(caption, "slot", grid, Scale::unit());
+        p.rows = shown.start.min(p.grid.rows)..shown.end.min(p.grid.rows);
+        p
+    };
+    let write_side = vec![
+        panel(format!("write weighting over {over}"), write),
+        panel("allocation weighting a (where a new write would go)".into(), allocation),
+        panel("usage u (1: in use, 0: free to reuse)".into(), usage),
+    ];
+    let names: Vec<&str> = dnc.read_modes.iter().map(|m| m.name()).collect();
+    let mut read_side = Vec::new();
+    for (i, weighting) in reads.into_iter().enumerate() {
+        read_side.push(panel(format!("read head {i}: read weighting over {over}"), weighting));
+        let modes = Grid::from_time_major(dnc.steps.iter().map(|s| s.reads[i].modes.as_slice()), steps);
+        let caption = format!("read head {i}: read modes, rows top to bottom: {}", names.join(", "));
+        read_side.push(Panel::new(caption, "mode", modes, Scale::unit()));
+    }
+    vec![write_side, read_side]
 }
 
 /// The number of memory slots and the window of slots to show: all of them for small
@@ -289,6 +340,16 @@ impl Stack<'_> {
 
 /// One line under the title describing the memory and heads.
 fn subtitle(trace: &Trace, steps: usize) -> String {
+    if let Some(dnc) = &trace.dnc {
+        let slots = trace.initial_memory.len();
+        let width = trace.initial_memory.first().map_or(0, |row| row.len());
+        let reads = dnc.steps.first().map_or(0, |s| s.reads.len());
+        let modes: Vec<&str> = dnc.read_modes.iter().map(|m| m.name()).collect();
+        return format!(
+            "{steps} time steps  ·  memory {slots} × {width}  ·  1 write / {reads} read heads  ·  read modes {}",
+            modes.join(", ")
+        );
+    }
     let slots = trace.heads.iter().flat_map(|h| h.steps.first()).map(|s| s.weighting.len()).max();
     let slots = slots.unwrap_or(trace.initial_memory.len());
     let width = trace.initial_memory.first().map_or(0, |row| row.len());

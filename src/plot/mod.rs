@@ -5,7 +5,8 @@
 //!
 //! | function | figure | paper |
 //! | --- | --- | --- |
-//! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time | fig. 6 |
+//! | [`plot_heads`] | inputs, targets, outputs and every head's weighting over time (a DNC: its write side, allocation, usage, read weightings and modes) | fig. 6 |
+//! | [`plot_links`] | a DNC's link matrix after the input and after the last step | - |
 //! | [`plot_contexts`] | dynamic N-grams: each head's mean weighting per memory slot, by context | fig. 15 |
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
@@ -29,6 +30,7 @@ pub mod figures;
 mod generalisation;
 mod grid;
 mod heads;
+mod links;
 mod optimum;
 mod outputs;
 mod priorities;
@@ -47,6 +49,7 @@ pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use heads::plot_heads;
+pub use links::plot_links;
 pub use outputs::{outputs_layout, plot_outputs, plot_outputs_in, OutputsLayout};
 pub use priorities::{head_priorities, plot_priorities, HeadPoint, HeadPriorities};
 pub use repeat_grid::{plot_repeat_grid, RepeatCell, RepeatPanel, TrainingRegion};

@@ -1,6 +1,7 @@
 //! The scaling figure (`ntm plot bench`): time per sequence-step and peak memory of the bench's
-//! rows against the NTM's memory size, both axes logarithmic, one line per (mode, length),
-//! each labelled with its fitted log-log slope (1: linear in N; 0: flat).
+//! rows against the memory size of the NTM or DNC, both axes logarithmic, one line per (model,
+//! mode, length), each labelled with its fitted log-log slope (1: linear in N; 2: quadratic,
+//! as a DNC's link matrix; 0: flat).
 
 use std::path::Path;
 
@@ -29,7 +30,7 @@ pub fn log_log_slope(points: &[(f64, f64)]) -> Option<f64> {
     (logs.len() >= 2 && sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// One line: the rows of one mode and length, by slots.
+/// One line: the rows of one model, mode and length, by slots.
 struct Series {
     label: String,
     dashed: bool,
@@ -39,19 +40,20 @@ struct Series {
 }
 
 fn series(rows: &[BenchRow]) -> Vec<Series> {
-    let mut keys: Vec<(String, usize)> =
-        rows.iter().filter(|r| r.slots.is_some()).map(|r| (r.mode.clone(), r.length)).collect();
+    let mut keys: Vec<(String, String, usize)> =
+        rows.iter().filter(|r| r.slots.is_some()).map(|r| (r.model.clone(), r.mode.clone(), r.length)).collect();
     keys.sort();
     keys.dedup();
-    let mut lengths: Vec<usize> = keys.iter().map(|k| k.1).collect();
-    lengths.sort_unstable();
-    lengths.dedup();
+    // One colour per model and length, the modes told apart by dashes.
+    let mut colours: Vec<(&str, usize)> = keys.iter().map(|k| (k.0.as_str(), k.2)).collect();
+    colours.dedup();
+    let several_models = keys.iter().any(|k| k.0 != keys[0].0);
     keys.iter()
-        .map(|(mode, length)| {
+        .map(|(model, mode, length)| {
             let of = |f: fn(&BenchRow) -> f64| {
                 let mut pts: Vec<(f64, f64)> = rows
                     .iter()
-                    .filter(|r| &r.mode == mode && r.length == *length)
+                    .filter(|r| &r.model == model && &r.mode == mode && r.length == *length)
                     .filter_map(|r| Some((r.slots? as f64, f(r))))
                     .collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -60,9 +62,11 @@ fn series(rows: &[BenchRow]) -> Vec<Series> {
             let time = of(|r| r.ms_per_step);
             let memory = of(|r| r.peak_rss_mb);
             let slope = |p: &[(f64, f64)]| log_log_slope(p).map_or("-".into(), |s| format!("{s:.2}"));
-            let colour = PALETTE[lengths.iter().position(|l| l == length).unwrap_or(0) % PALETTE.len()];
+            let index = colours.iter().position(|c| *c == (model.as_str(), *length)).unwrap_or(0);
+            let colour = PALETTE[index % PALETTE.len()];
+            let who = if several_models { format!("{model} ") } else { String::new() };
             Series {
-                label: format!("{mode} L={length}: slope {} / {}", slope(&time), slope(&memory)),
+                label: format!("{who}{mode} L={length}: slope {} / {}", slope(&time), slope(&memory)),
                 dashed: mode == "eval",
                 colour,
                 time,
@@ -77,7 +81,7 @@ fn series(rows: &[BenchRow]) -> Vec<Series> {
 pub fn plot_scaling(rows: &[BenchRow], title: &str, path: &Path) -> Result<(), PlotError> {
     let lines = series(rows);
     if lines.iter().all(|s| s.time.is_empty()) {
-        return Err(PlotError::empty(path, "no bench rows with memory slots (NTM rows)"));
+        return Err(PlotError::empty(path, "no bench rows with memory slots (NTM or DNC rows)"));
     }
     let xs: Vec<f64> = lines.iter().flat_map(|s| s.time.iter().map(|p| p.0)).collect();
     let x_range = xs.iter().cloned().fold(f64::INFINITY, f64::min) / 1.5..xs.iter().cloned().fold(0.0, f64::max) * 1.5;

@@ -18,6 +18,7 @@
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
 //!                                   with --slots N heads-<model>-<length>-<N>slots.png)
+//!     links-<model>-<length>.png    links_figure: a DNC's link matrix, named likewise
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -78,6 +79,12 @@ pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
         Some(n) => format!("heads-{name}-{episode}-{n}slots.png"),
         None => format!("heads-{name}-{episode}.png"),
     }
+}
+
+/// The link figure of DNC `name` at `length` (and `repeats`, `slots` as for [`heads_figure`]),
+/// in the plots folder: `links-dnc-20.png`.
+pub fn links_figure(name: &str, length: usize, repeats: Option<usize>, slots: Option<usize>) -> String {
+    heads_figure(name, length, repeats, slots).replacen("heads-", "links-", 1)
 }
 
 /// The priority sort figure of model `name` on an episode of `length` inputs, in the plots
@@ -258,13 +265,13 @@ pub fn read_config(dir: &Path) -> Result<(Experiment, String)> {
     Ok((experiment, name))
 }
 
-/// Whether the model in folder `dir` has memory slots (an NTM; the LSTM baseline has none),
-/// and its name, from its `config.toml` alone: `--slots` on a run folder leaves the models
-/// without memory out.
+/// Whether the model in folder `dir` has memory slots (an NTM or a DNC; the LSTM baseline has
+/// none), and its name, from its `config.toml` alone: `--slots` on a run folder leaves the
+/// models without memory out.
 pub fn has_memory(dir: &Path) -> Result<(bool, String)> {
     let (experiment, name) = read_config(dir)?;
-    let ntm = experiment.models.get(&name).is_some_and(|m| m.kind() == "ntm");
-    Ok((ntm, name))
+    let memory = experiment.models.get(&name).is_some_and(ModelConfig::has_memory);
+    Ok((memory, name))
 }
 
 /// The model folders that `path` names: a run folder (every model folder in it, by name), a

@@ -16,9 +16,10 @@ use crate::fused::addressing as addr;
 use crate::fused::kernel::{matmul, Real};
 use crate::fused::lstm::cell_forward;
 use crate::fused::memory::{self as mem, WriteHead};
+use crate::fused::tape::{Keep, Step};
 
 use super::sizes::{NtmSizes, Packing};
-use super::tape::{previous_and_now, weighting, write_head, Keep, Step, Tape};
+use super::tape::{previous_and_now, weighting, write_head, Tape};
 
 /// What every part of the forward reads: the sizes, the packed parameters `p` (placed as
 /// `packing` says) and the inputs `x` `[T, B, X]`.

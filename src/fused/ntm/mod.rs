@@ -36,7 +36,7 @@ use crate::base::cpu::{by_dtype, host, slice};
 use crate::base::kinds::HeadKind;
 use crate::fused::addressing::{SLOT_CONTENT, SLOT_WEIGHTING};
 use crate::fused::kernel::Real;
-use crate::fused::tape::SharedTape;
+use crate::fused::tape::{Keep, SharedTape};
 use crate::pieces::trace::{HeadStep, HeadTrace};
 
 use backward::backward;
@@ -48,7 +48,7 @@ pub use sizes::{NtmSizes, INITIAL_MEMORY};
 /// log shifted weightings.
 pub const ADDRESSING_SLOTS: usize = crate::fused::addressing::SLOTS;
 use sizes::Packing;
-use tape::{Keep, Tape};
+use tape::Tape;
 
 /// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
 /// tape, in the parameters' float type `T`.

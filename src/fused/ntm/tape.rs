@@ -1,167 +1,15 @@
 //! The [`Tape`] the fused NTM's forward keeps of every intermediate, for the backward pass and
-//! for traces, and the named views both read it through: a quantity's [`Rows`] and a
-//! [`Step`]'s place among them.
-//!
-//! Every quantity on the tape is one flat buffer `[steps, B, width]`, whose row s B + b holds
-//! batch row b of kept step s. [`Keep::All`] keeps every step (step t in place t, so the
-//! backward's row of step t and batch row b is t B + b); [`Keep::Last`] only the last two. The
-//! inputs `[T, B, X]` and the features `[T, B, C + R M]` hold every step either way.
-
-use std::ops::Range;
+//! for traces, read through the named views of `fused/tape.rs`: a quantity's [`Rows`] and a
+//! [`Step`]'s place among them (the inputs `[T, B, X]` and the features `[T, B, C + R M]`
+//! hold every step either way).
 
 use crate::fused::addressing::{SLOTS, SLOT_WEIGHTING};
 use crate::fused::kernel::{softmax, Real};
 use crate::fused::memory::WriteHead;
+use crate::fused::tape::{Keep, Rows, Step};
 use crate::pieces::heads::Parts;
 
 use super::sizes::{NtmSizes, Packing};
-
-/// One quantity on the tape, `[steps, B, width]` flat: one row `[width]` per kept step and
-/// batch row.
-pub(super) struct Rows<T> {
-    values: Vec<T>,
-    width: usize,
-}
-
-impl<T: Real> Rows<T> {
-    /// `rows` rows of zeros.
-    fn zeros(rows: usize, width: usize) -> Self {
-        Self { values: vec![T::from_f64(0.0); rows * width], width }
-    }
-
-    /// Row `i` `[width]`.
-    pub(super) fn row(&self, i: usize) -> &[T] {
-        &self.values[i * self.width..][..self.width]
-    }
-
-    /// Row `i` `[width]`, writable.
-    pub(super) fn row_mut(&mut self, i: usize) -> &mut [T] {
-        &mut self.values[i * self.width..][..self.width]
-    }
-
-    /// Rows `range` `[rows, width]`: a step's batch rows, for a matmul over them.
-    pub(super) fn rows(&self, range: Range<usize>) -> &[T] {
-        &self.values[range.start * self.width..range.end * self.width]
-    }
-
-    /// Rows `range` `[rows, width]`, writable.
-    pub(super) fn rows_mut(&mut self, range: Range<usize>) -> &mut [T] {
-        &mut self.values[range.start * self.width..range.end * self.width]
-    }
-
-    /// Every row `[steps, B, width]`: with [`Keep::All`] all T B of them, for a matmul over
-    /// the whole sequence.
-    pub(super) fn all(&self) -> &[T] {
-        &self.values
-    }
-
-    /// The values `[steps, B, width]`, given up.
-    pub(super) fn into_values(self) -> Vec<T> {
-        self.values
-    }
-
-    /// Row `from` to read and row `to` to write, two different rows in either order.
-    pub(super) fn read_and_write(&mut self, from: usize, to: usize) -> (&[T], &mut [T]) {
-        let w = self.width;
-        if from < to {
-            let (a, b) = self.values.split_at_mut(to * w);
-            (&a[from * w..][..w], &mut b[..w])
-        } else {
-            let (a, b) = self.values.split_at_mut(from * w);
-            (&b[..w], &mut a[to * w..][..w])
-        }
-    }
-
-    /// Row `from` to read and row `to` to write, `to` first set to a copy of `from`: a row
-    /// there already, or the next one past the end, which this appends.
-    pub(super) fn copy_row(&mut self, from: usize, to: usize) -> (&[T], &mut [T]) {
-        let w = self.width;
-        if to * w == self.values.len() {
-            self.values.extend_from_within(from * w..(from + 1) * w);
-        } else {
-            let (source, target) = self.read_and_write(from, to);
-            target.copy_from_slice(source);
-        }
-        self.read_and_write(from, to)
-    }
-}
-
-/// How much of the tape the forward keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Keep {
-    /// Every step's intermediates, `[T, B, ·]` (and T + 1 memories): what the backward and
-    /// the traces read.
-    All,
-    /// Only the current and the previous step's, in two places used in turn (step t in place
-    /// t mod 2): O(B N M) besides the features, for a forward that has no backward.
-    Last,
-}
-
-impl Keep {
-    /// Steps kept of a sequence of `time` steps.
-    fn steps(self, time: usize) -> usize {
-        match self {
-            Keep::All => time,
-            Keep::Last => time.min(2),
-        }
-    }
-
-    /// Where step t's intermediates sit, in steps.
-    fn place(self, t: usize) -> usize {
-        match self {
-            Keep::All => t,
-            Keep::Last => t % 2,
-        }
-    }
-}
-
-/// Where step t's rows sit: in the inputs and the features, which hold every step, and on the
-/// tape, which holds the steps its [`Keep`] says.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Step {
-    pub(super) t: usize,
-    batch: usize,
-    keep: Keep,
-}
-
-impl Step {
-    pub(super) fn new(t: usize, batch: usize, keep: Keep) -> Self {
-        Self { t, batch, keep }
-    }
-
-    /// Batch row b's row in the inputs and the features: t B + b.
-    pub(super) fn sequence_row(self, b: usize) -> usize {
-        self.t * self.batch + b
-    }
-
-    /// Batch row b's row of step t - 1 in the features; none at t = 0.
-    pub(super) fn previous_sequence_row(self, b: usize) -> Option<usize> {
-        (self.t > 0).then(|| (self.t - 1) * self.batch + b)
-    }
-
-    /// Batch row b's row on the tape.
-    pub(super) fn row(self, b: usize) -> usize {
-        self.keep.place(self.t) * self.batch + b
-    }
-
-    /// Batch row b's row of step t - 1 on the tape; none at t = 0, where the initial state
-    /// stands in for it.
-    pub(super) fn previous_row(self, b: usize) -> Option<usize> {
-        (self.t > 0).then(|| self.keep.place(self.t - 1) * self.batch + b)
-    }
-
-    /// The step's B rows on the tape.
-    pub(super) fn rows(self) -> Range<usize> {
-        let first = self.row(0);
-        first..first + self.batch
-    }
-
-    /// Batch row b's rows in the memories of the memory the step starts from, M_{t-1}, which
-    /// sits in the step's place, and of the one it writes, M_t, in step t + 1's place.
-    pub(super) fn memory_rows(self, b: usize) -> (usize, usize) {
-        (self.row(b), self.keep.place(self.t + 1) * self.batch + b)
-    }
-}
 
 /// Everything the forward computed, `[steps, B, ·]` per quantity unless noted (steps: T, or
 /// fewer as [`Keep`] says).
@@ -233,8 +81,8 @@ impl<T: Real> Tape<T> {
     fn memories(sizes: &NtmSizes, initial: &[T], (time, batch): (usize, usize), keep: Keep) -> Rows<T> {
         let (n, m, nm) = (sizes.slots, sizes.width, sizes.slots * sizes.width);
         let kept = keep.steps(time);
-        let mut memory = Rows { values: Vec::with_capacity((kept + 1) * batch * nm), width: nm };
-        memory.values.resize(batch * nm, T::from_f64(0.0));
+        let mut memory = Rows::with_capacity((kept + 1) * batch, nm);
+        memory.resize(batch);
         for b in 0..batch {
             let by_columns = memory.row_mut(b); // [M, N]
             for (i, row) in initial.chunks_exact(m).enumerate() {
@@ -244,7 +92,7 @@ impl<T: Real> Tape<T> {
             }
         }
         if keep == Keep::Last {
-            memory.values.resize(2 * batch * nm, T::from_f64(0.0));
+            memory.resize(2 * batch);
         }
         memory
     }
