@@ -17,6 +17,7 @@ use ntm::measure::budget::{
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig};
+use ntm::models::rnn::RnnBaselineConfig;
 use sandbox::{check_error_line, snapshot, text, Sandbox};
 
 #[test]
@@ -33,6 +34,8 @@ fn parameter_counts_from_sizes_match_the_built_models() {
         }),
         ModelConfig::Lstm(LstmBaselineConfig::default()),
         ModelConfig::Lstm(LstmBaselineConfig { size: 7, layers: 1, ..Default::default() }),
+        ModelConfig::Rnn(RnnBaselineConfig::default()),
+        ModelConfig::Rnn(RnnBaselineConfig { size: 7, layers: 1, ..Default::default() }),
     ]);
     for (i, config) in models.iter().enumerate() {
         let model = config.build(&VarMap::new(), 1, 9, 8, DType::F32, &Device::Cpu).unwrap();

@@ -33,6 +33,7 @@ use crate::models::dnc::DncConfig;
 use crate::models::factory::ModelConfig;
 use crate::models::lstm::LstmBaselineConfig;
 use crate::models::ntm::NtmConfig;
+use crate::models::rnn::RnnBaselineConfig;
 use crate::optim::loss;
 use crate::optim::OptimizerKind;
 use crate::train::{Step, Trainer};
@@ -131,6 +132,7 @@ impl BenchCase {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
+            ModelConfig::Rnn(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
@@ -140,7 +142,7 @@ impl BenchCase {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
             ModelConfig::Dnc(c) => Some(c.memory.slots),
-            ModelConfig::Lstm(_) | ModelConfig::Custom(_) => None,
+            ModelConfig::Lstm(_) | ModelConfig::Rnn(_) | ModelConfig::Custom(_) => None,
         }
     }
 }
@@ -178,8 +180,8 @@ impl MemorySizes {
     }
 }
 
-/// The copy-task cases: the paper's NTM, the DNC of the same sizes and the 3x256 LSTM
-/// baseline (those of `models` named), the memory models at `sizes`, each on each of
+/// The copy-task cases: the paper's NTM, the DNC of the same sizes, the 3x256 LSTM baseline
+/// and the 3x256 RNN baseline (those of `models` named), the memory models at `sizes`, each on each of
 /// `engines`, at each batch size, smallest first.
 pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
@@ -207,6 +209,14 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], size
                     length: None,
                     mode: BenchMode::Train,
                 });
+            }
+        }
+        if models.iter().any(|m| m == "rnn") {
+            for &engine in engines {
+                let rnn = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
+                let model = format!("rnn-{}x{}", rnn.layers, rnn.size);
+                let config = ModelConfig::Rnn(rnn);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
             }
         }
     }

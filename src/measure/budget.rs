@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::fused::dnc::tape_vectors;
 use crate::fused::ntm::ADDRESSING_SLOTS;
 use crate::models::factory::ModelConfig;
+use crate::models::rnn::{CellKind, RnnBaselineConfig};
 
 /// Bytes per float.
 const FLOAT: f64 = 4.0;
@@ -134,10 +135,22 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
             let tape = rows + layers * 6.0 * h;
             Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
         }
+        ModelConfig::Rnn(c) => recurrent_shape(c, CellKind::Rnn, x, y),
         // A model of your own: its sizes are not known here, so nothing is counted for it (the
         // estimates are BASE_BYTES alone) and no check refuses it.
         ModelConfig::Custom(_) => Shape { parameters: 0.0, tape: 0.0, state: 0.0, features: 0.0, reference: false },
     }
+}
+
+/// The shape of a stacked RNN baseline of cell `kind` (see [`crate::models::rnn`]).
+fn recurrent_shape(c: &RnnBaselineConfig, kind: CellKind, x: f64, y: f64) -> Shape {
+    let (h, layers) = (c.size as f64, c.layers as f64);
+    let (gates, slots) = (kind.gates() as f64, kind.tape_slots() as f64);
+    let rows = x + h + (layers - 1.0) * 2.0 * h;
+    let parameters = rows * gates * h + layers * (gates + 1.0) * h + h * y + y;
+    // Per layer and step: [input, h], the input's projection, the tape.
+    let tape = rows + layers * (gates + slots) * h;
+    Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
 }
 
 /// Trainable scalars of `model` for `inputs` and `outputs` channels, from its sizes alone (the
@@ -324,6 +337,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
             format!("{task_fields}, train.batch, memory.slots (its link matrix is N x N per step) or controller_size")
         }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
+        ModelConfig::Rnn(_) => format!("{task_fields}, train.batch or the model's size"),
         ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };
     Err(Error::Invalid(format!(

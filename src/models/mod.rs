@@ -15,6 +15,7 @@ pub mod factory;
 pub mod lstm;
 pub mod ntm;
 pub mod resize;
+pub mod rnn;
 
 use candle_core::{Result, Tensor};
 
