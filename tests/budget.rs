@@ -36,6 +36,8 @@ fn parameter_counts_from_sizes_match_the_built_models() {
         ModelConfig::Lstm(LstmBaselineConfig { size: 7, layers: 1, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig::default()),
         ModelConfig::Rnn(RnnBaselineConfig { size: 7, layers: 1, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig::default()),
+        ModelConfig::Gru(RnnBaselineConfig { size: 7, layers: 2, ..Default::default() }),
     ]);
     for (i, config) in models.iter().enumerate() {
         let model = config.build(&VarMap::new(), 1, 9, 8, DType::F32, &Device::Cpu).unwrap();

@@ -574,6 +574,9 @@ fn baseline_settings_are_validated_by_field() {
         ("rnn", "size = 0", "models.m.size = 0: must be at least 1"),
         ("rnn", "layers = 0", "models.m.layers = 0: must be at least 1"),
         ("rnn", "layers = 100000", "models.m.layers = 100000: must be at most"),
+        ("gru", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("gru", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("gru", "size = 100000", "models.m.size = 100000: must be at most"),
     ];
     for &(kind, field, expected) in cases {
         let text = format!("name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"{kind}\"\n{field}\n");

@@ -10,7 +10,7 @@ use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::base::kinds::Engine;
 use ntm::fused::lstm::lstm_layer;
-use ntm::fused::recurrent::rnn_layer;
+use ntm::fused::recurrent::{gru_layer, rnn_layer};
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::models::ntm::NtmConfig;
@@ -140,7 +140,7 @@ fn fused_layer_gradients_match_finite_differences() {
 
 /// The cell kinds with a fused layer, and that layer.
 fn fused_cells() -> Vec<(CellKind, fn(&Tensor, &Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>)> {
-    vec![(CellKind::Rnn, rnn_layer)]
+    vec![(CellKind::Rnn, rnn_layer), (CellKind::Gru, gru_layer)]
 }
 
 #[test]
@@ -215,8 +215,8 @@ fn fused_recurrent_layer_gradients_match_finite_differences() {
 
 /// The stacked baselines with a fused engine, `layers` x `size` on `engine`.
 fn recurrent_baselines(size: usize, layers: usize, engine: Engine) -> Vec<ModelConfig> {
-    let rnn = RnnBaselineConfig { size, layers, engine };
-    vec![ModelConfig::Rnn(rnn)]
+    let config = RnnBaselineConfig { size, layers, engine };
+    vec![ModelConfig::Rnn(config.clone()), ModelConfig::Gru(config)]
 }
 
 #[test]

@@ -278,3 +278,8 @@ fn check_recurrent_baseline(kind: CellKind, seed: u64) {
 fn rnn_baseline_gradient() {
     check_recurrent_baseline(CellKind::Rnn, 11);
 }
+
+#[test]
+fn gru_baseline_gradient() {
+    check_recurrent_baseline(CellKind::Gru, 12);
+}

@@ -26,7 +26,9 @@ use ntm::train::Trainer;
 // The plain RNN learns more slowly (release profile, one thread, seeds 0-9, same settings):
 //   rnn:  loss 7.4-8.6 -> 2.06-3.41 bits/seq, falls 2.5x-3.9x; bit errors 3.3-4.0 -> 0.54-1.09
 //         per sequence (3.6x-7.2x); 0.4-0.5 s each. Seed 5: 7.858 -> 2.715 (2.9x), 3.638 -> 0.887.
-// Its asserted factor, 2x, is below its worst seed.
+// Its asserted factor, 2x, is below its worst seed. The GRU learns fastest of all:
+//   gru:  loss 7.4-8.7 -> 0.022-0.128 bits/seq, falls 68x-356x; bit errors 3.3-4.2 -> 0 per
+//         sequence on every seed; 0.6-0.8 s each (the common 4x applies).
 
 /// The seed of both tests (see the measurements above).
 const SEED: u64 = 5;
@@ -75,6 +77,11 @@ layers = 1
 
 [models.rnn]
 kind = "rnn"
+size = 32
+layers = 1
+
+[models.gru]
+kind = "gru"
 size = 32
 layers = 1
 
@@ -149,7 +156,12 @@ fn tiny_rnn_learns_copy() {
     check("rnn");
 }
 
-/// Seeds 0-9 for checking the margins, one line each. `LEARNING_MODEL` (ntm, lstm, rnn),
+#[test]
+fn tiny_gru_learns_copy() {
+    check("gru");
+}
+
+/// Seeds 0-9 for checking the margins, one line each. `LEARNING_MODEL` (ntm, lstm, rnn, gru),
 /// `LEARNING_SEQUENCES` and `LEARNING_EVERY` change the defaults.
 #[test]
 #[ignore = "a sweep over seeds for choosing the margins: cargo test --test learning -- --ignored --nocapture"]

@@ -88,6 +88,10 @@ const LSTM_COUNT: usize = 1_326_600;
 // layers 1, 2: [512, 256] + 256 = 131,328 each; h0 3 * 256 = 768; output 2,056; total 333,576.
 const RNN_COUNT: usize = 333_576;
 
+// GRU baseline 3 x 256: three blocks where the RNN has one. gru.layer0.weight [265, 768] + bias
+// 768 = 204,288; layers 1, 2: [512, 768] + 768 = 393,984 each; h0 768; output 2,056; total 995,080.
+const GRU_COUNT: usize = 995_080;
+
 #[test]
 fn paper_copy_models_parameter_counts() {
     let ff = NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() };
@@ -96,6 +100,7 @@ fn paper_copy_models_parameter_counts() {
         ("NTM-FF", ModelConfig::Ntm(ff), NTM_FF_COUNT),
         ("LSTM 3x256", ModelConfig::Lstm(LstmBaselineConfig::default()), LSTM_COUNT),
         ("RNN 3x256", ModelConfig::Rnn(RnnBaselineConfig::default()), RNN_COUNT),
+        ("GRU 3x256", ModelConfig::Gru(RnnBaselineConfig::default()), GRU_COUNT),
     ];
     for (name, config, expected) in cases {
         let (varmap, model) = build(&config, 0, DType::F32);
@@ -166,8 +171,9 @@ fn every_parameter_name_is_a_readable_path() {
         ModelConfig::Ntm(NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() }),
         ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
     ];
-    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn."];
+    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru."];
     for config in configs {
         let (varmap, model) = build(&config, 0, DType::F32);
         let names: Vec<String> = shapes(&varmap).into_keys().collect();
@@ -211,6 +217,7 @@ fn same_seed_same_parameters_different_seed_different_weights() {
         ModelConfig::Ntm(NtmConfig::default()),
         ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
     ] {
         let (a, _) = build(&config, 42, DType::F32);
         let (b, _) = build(&config, 42, DType::F32);

@@ -1,5 +1,5 @@
-//! A plain tanh RNN layer over a whole sequence as a single custom operation with a
-//! hand-derived backward pass (backpropagation through time), built as the LSTM's
+//! A plain tanh RNN layer or a GRU layer over a whole sequence as a single custom operation
+//! with a hand-derived backward pass (backpropagation through time), built as the LSTM's
 //! ([`crate::fused::lstm`]):
 //! ```text
 //! gx = x W_x + b                     one matmul over all T*B rows       [T, B, G H]  (autograd)
@@ -16,7 +16,7 @@
 //! ([`Cell::SLOTS`] units of H, the hidden state first).
 
 use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{gradients3, matmul, simd_routine, Real};
+use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
 use crate::fused::tape::SharedTape;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
@@ -25,7 +25,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 pub(crate) trait Cell: Send + Sync + 'static {
     /// The op's name in candle's errors.
     const NAME: &'static str;
-    /// Blocks of H columns in the weight (1 for the tanh RNN).
+    /// Blocks of H columns in the weight (1 for the tanh RNN, 3 for the GRU).
     const GATES: usize;
     /// Units of H kept on the tape per row and step, the new hidden state first.
     const SLOTS: usize;
@@ -78,6 +78,63 @@ impl Cell for Tanh {
     }
 }
 
+/// The GRU with the reset gate applied after the recurrent product (see
+/// [`crate::models::rnn::CellKind::Gru`]), gate blocks z, r, n:
+/// ```text
+/// z = sigmoid(gx_z + gh_z)    r = sigmoid(gx_r + gh_r)    n = tanh(gx_n + r gh_n)
+/// h = (1 - z) n + z h_prev
+/// ```
+/// The tape keeps h, z, r, n and gh_n.
+pub(crate) struct Gru;
+
+simd_routine! {
+/// One row of the GRU's step: from `gx`, `gh` `[3H]` and `h_prev` `[H]`, fills `tape` `[5H]`
+/// with h, z, r, n, gh_n.
+fn gru_forward<T: Real>(gx: &[T], gh: &[T], h_prev: &[T], tape: &mut [T]) {
+    let n = h_prev.len();
+    let one = T::from_f64(1.0);
+    for j in 0..n {
+        let z = sigmoid(gx[j] + gh[j]);
+        let r = sigmoid(gx[n + j] + gh[n + j]);
+        let c = (gx[2 * n + j] + r * gh[2 * n + j]).tanh();
+        tape[j] = (one - z) * c + z * h_prev[j];
+        (tape[n + j], tape[2 * n + j], tape[3 * n + j], tape[4 * n + j]) = (z, r, c, gh[2 * n + j]);
+    }
+}
+}
+
+simd_routine! {
+/// The backward of [`gru_forward`] for one row: with `dh` the whole gradient of h, sets
+/// `dgx`, `dgh` `[3H]` and `dh_prev` `[H]` (the direct part, z dh).
+fn gru_backward<T: Real>(tape: &[T], h_prev: &[T], dh: &[T], dgx: &mut [T], dgh: &mut [T], dh_prev: &mut [T]) {
+    let n = h_prev.len();
+    let one = T::from_f64(1.0);
+    for j in 0..n {
+        let (z, r, c, gh_n) = (tape[n + j], tape[2 * n + j], tape[3 * n + j], tape[4 * n + j]);
+        let d_c = dh[j] * (one - z) * (one - c * c); // of n's pre-activation
+        let d_z = dh[j] * (h_prev[j] - c) * z * (one - z);
+        let d_r = d_c * gh_n * r * (one - r);
+        (dgx[j], dgx[n + j], dgx[2 * n + j]) = (d_z, d_r, d_c);
+        (dgh[j], dgh[n + j], dgh[2 * n + j]) = (d_z, d_r, d_c * r);
+        dh_prev[j] = dh[j] * z;
+    }
+}
+}
+
+impl Cell for Gru {
+    const NAME: &'static str = "fused-gru-recurrence";
+    const GATES: usize = 3;
+    const SLOTS: usize = 5;
+
+    fn forward<T: Real>(gx: &[T], gh: &[T], h_prev: &[T], tape: &mut [T]) {
+        gru_forward(gx, gh, h_prev, tape);
+    }
+
+    fn backward<T: Real>(tape: &[T], h_prev: &[T], dh: &[T], dgx: &mut [T], dgh: &mut [T], dh_prev: &mut [T]) {
+        gru_backward(tape, h_prev, dh, dgx, dgh, dh_prev);
+    }
+}
+
 /// Runs one tanh RNN layer over a sequence.
 ///
 /// `x`: `[T, B, in]`, `weight`: `[in + H, H]`, `bias`: `[H]`, `h0`: `[B, H]` or `[H]`
@@ -85,6 +142,13 @@ impl Cell for Tanh {
 /// [`crate::models::rnn::RecurrentCell`] of kind `rnn` over `t`; f32 and f64 on the CPU.
 pub fn rnn_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor) -> Result<Tensor> {
     layer::<Tanh>(x, weight, bias, h0)
+}
+
+/// Runs one GRU layer over a sequence: as [`rnn_layer`] with `weight` `[in + H, 3H]` and
+/// `bias` `[3H]` (gate blocks z, r, n); the same function as stepping
+/// [`crate::models::rnn::RecurrentCell`] of kind `gru`.
+pub fn gru_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor) -> Result<Tensor> {
+    layer::<Gru>(x, weight, bias, h0)
 }
 
 /// The layer of cell `C` (see [`rnn_layer`]).

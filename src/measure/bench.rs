@@ -132,7 +132,7 @@ impl BenchCase {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
-            ModelConfig::Rnn(c) => c.engine,
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
@@ -142,7 +142,7 @@ impl BenchCase {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
             ModelConfig::Dnc(c) => Some(c.memory.slots),
-            ModelConfig::Lstm(_) | ModelConfig::Rnn(_) | ModelConfig::Custom(_) => None,
+            ModelConfig::Lstm(_) | ModelConfig::Rnn(_) | ModelConfig::Gru(_) | ModelConfig::Custom(_) => None,
         }
     }
 }
@@ -181,7 +181,7 @@ impl MemorySizes {
 }
 
 /// The copy-task cases: the paper's NTM, the DNC of the same sizes, the 3x256 LSTM baseline
-/// and the 3x256 RNN baseline (those of `models` named), the memory models at `sizes`, each on each of
+/// and the 3x256 RNN and GRU baselines (those of `models` named), the memory models at `sizes`, each on each of
 /// `engines`, at each batch size, smallest first.
 pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
@@ -216,6 +216,14 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], size
                 let rnn = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
                 let model = format!("rnn-{}x{}", rnn.layers, rnn.size);
                 let config = ModelConfig::Rnn(rnn);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "gru") {
+            for &engine in engines {
+                let gru = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
+                let model = format!("gru-{}x{}", gru.layers, gru.size);
+                let config = ModelConfig::Gru(gru);
                 cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
             }
         }

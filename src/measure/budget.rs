@@ -136,6 +136,7 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
             Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
         }
         ModelConfig::Rnn(c) => recurrent_shape(c, CellKind::Rnn, x, y),
+        ModelConfig::Gru(c) => recurrent_shape(c, CellKind::Gru, x, y),
         // A model of your own: its sizes are not known here, so nothing is counted for it (the
         // estimates are BASE_BYTES alone) and no check refuses it.
         ModelConfig::Custom(_) => Shape { parameters: 0.0, tape: 0.0, state: 0.0, features: 0.0, reference: false },
@@ -337,7 +338,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
             format!("{task_fields}, train.batch, memory.slots (its link matrix is N x N per step) or controller_size")
         }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
-        ModelConfig::Rnn(_) => format!("{task_fields}, train.batch or the model's size"),
+        ModelConfig::Rnn(_) | ModelConfig::Gru(_) => format!("{task_fields}, train.batch or the model's size"),
         ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };
     Err(Error::Invalid(format!(

@@ -23,7 +23,7 @@ use crate::pieces::params::{sorted_parameters, ParamBuilder};
 /// Why the library does not build a `kind = "custom"` model, and what to do instead.
 const CUSTOM_NOT_BUILT: &str = "kind = \"custom\" is a model of your own, which only your program can build: pass it \
      to Trainer::with_model (examples/custom_model.rs shows how); Trainer::new and the ntm commands build only \
-     kind = \"ntm\", \"dnc\", \"lstm\" and \"rnn\"";
+     kind = \"ntm\", \"dnc\", \"lstm\", \"rnn\" and \"gru\"";
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,8 @@ pub enum ModelConfig {
     Lstm(LstmBaselineConfig),
     /// A stacked tanh RNN (Elman) with a sigmoid output layer.
     Rnn(RnnBaselineConfig),
+    /// A stacked GRU (Cho et al. 2014) with a sigmoid output layer.
+    Gru(RnnBaselineConfig),
     /// A model of your own, built by your program and trained with `Trainer::with_model`
     /// (see `examples/custom_model.rs`); the library cannot build it.
     Custom(CustomModelConfig),
@@ -60,12 +62,12 @@ impl ModelConfig {
             ModelConfig::Ntm(c) => c.validate(),
             ModelConfig::Dnc(c) => c.validate(),
             ModelConfig::Lstm(c) => c.validate(),
-            ModelConfig::Rnn(c) => c.validate(),
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.validate(),
             ModelConfig::Custom(_) => Ok(()),
         }
     }
 
-    /// A short name of the architecture, e.g. `ntm`, `dnc`, `lstm` or `rnn` (`custom` for a
+    /// A short name of the architecture, e.g. `ntm`, `dnc`, `lstm`, `rnn` or `gru` (`custom` for a
     /// model of your own).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -73,6 +75,7 @@ impl ModelConfig {
             ModelConfig::Dnc(_) => "dnc",
             ModelConfig::Lstm(_) => "lstm",
             ModelConfig::Rnn(_) => "rnn",
+            ModelConfig::Gru(_) => "gru",
             ModelConfig::Custom(_) => "custom",
         }
     }
@@ -91,7 +94,7 @@ impl ModelConfig {
         matches!(self, ModelConfig::Ntm(_) | ModelConfig::Dnc(_))
     }
 
-    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`, `rnn`); for model `name` of
+    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`, `rnn`, `gru`); for model `name` of
     /// `kind = "custom"` the one line saying that only your program can build it.
     pub fn check_built_in(&self, name: &str) -> std::result::Result<(), String> {
         match self {
@@ -118,6 +121,7 @@ impl ModelConfig {
             ModelConfig::Dnc(c) => Box::new(Dnc::new(c, &params, input_width, output_width)?),
             ModelConfig::Lstm(c) => Box::new(LstmBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Rnn(c) => Box::new(RnnBaseline::new(CellKind::Rnn, c, &params, input_width, output_width)?),
+            ModelConfig::Gru(c) => Box::new(RnnBaseline::new(CellKind::Gru, c, &params, input_width, output_width)?),
             ModelConfig::Custom(_) => candle_core::bail!("{CUSTOM_NOT_BUILT}"),
         })
     }
