@@ -577,6 +577,9 @@ fn baseline_settings_are_validated_by_field() {
         ("gru", "size = 0", "models.m.size = 0: must be at least 1"),
         ("gru", "layers = 0", "models.m.layers = 0: must be at least 1"),
         ("gru", "size = 100000", "models.m.size = 100000: must be at most"),
+        ("attention", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("attention", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("attention", "attention = 0", "models.m.attention = 0: must be at least 1"),
     ];
     for &(kind, field, expected) in cases {
         let text = format!("name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"{kind}\"\n{field}\n");

@@ -11,6 +11,7 @@ use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::base::kinds::Engine;
 use ntm::fused::lstm::lstm_layer;
 use ntm::fused::recurrent::{gru_layer, rnn_layer};
+use ntm::models::attention::AttentionConfig;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::models::ntm::NtmConfig;
@@ -213,10 +214,12 @@ fn fused_recurrent_layer_gradients_match_finite_differences() {
     }
 }
 
-/// The stacked baselines with a fused engine, `layers` x `size` on `engine`.
+/// The baselines with a fused engine, `layers` x `size` on `engine` (the attention model's
+/// LSTM stack on it, attention width 3).
 fn recurrent_baselines(size: usize, layers: usize, engine: Engine) -> Vec<ModelConfig> {
     let config = RnnBaselineConfig { size, layers, engine };
-    vec![ModelConfig::Rnn(config.clone()), ModelConfig::Gru(config)]
+    let attention = AttentionConfig { size, layers, attention: 3, engine };
+    vec![ModelConfig::Rnn(config.clone()), ModelConfig::Gru(config), ModelConfig::Attention(attention)]
 }
 
 #[test]
@@ -240,7 +243,7 @@ fn recurrent_baseline_engines_match_in_f32_and_f64() {
                 let vars = sorted_parameters(&varmap);
                 let mut r = rng(seed);
                 for (name, var) in &vars {
-                    if name.ends_with("h0") || name.ends_with("bias") {
+                    if name.ends_with("h0") || name.ends_with("c0") || name.ends_with("bias") {
                         var.set(&random(&mut r, var.dims(), 0.5, dtype)).unwrap();
                     }
                 }

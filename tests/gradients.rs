@@ -21,6 +21,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::{check_gradients, check_model, distributions, relative_error, rng, t64, uniform, FD_TOLERANCE};
 use ntm::base::kinds::{ControllerKind, Engine, MemoryInit};
+use ntm::models::attention::{AttentionBaseline, AttentionConfig};
 use ntm::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
 use ntm::models::rnn::{CellKind, RnnBaseline, RnnBaselineConfig};
@@ -282,4 +283,22 @@ fn rnn_baseline_gradient() {
 #[test]
 fn gru_baseline_gradient() {
     check_recurrent_baseline(CellKind::Gru, 12);
+}
+
+/// The attention baseline, 2 x 5 with attention width 4, on both engines of its LSTM stack.
+#[test]
+fn attention_baseline_gradient() {
+    for engine in [Engine::Reference, Engine::Fused] {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, 13, DType::F64, &Device::Cpu);
+        let config = AttentionConfig { size: 5, layers: 2, attention: 4, engine };
+        let model = AttentionBaseline::new(&config, &params, 3, 2).unwrap();
+        let mut r = rng(13);
+        for (name, var) in common::parameters(&varmap) {
+            if name.ends_with("h0") || name.ends_with("c0") {
+                var.set(&t64(&uniform(&mut r, var.elem_count(), -0.5, 0.5), var.dims())).unwrap();
+            }
+        }
+        check_model(&format!("attention baseline ({})", engine.name()), &model, &varmap, (3, 2), 113, (usize::MAX, 0));
+    }
 }

@@ -9,6 +9,7 @@ use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
 use ntm::base::kinds::{ControllerKind, MemoryInit};
+use ntm::models::attention::AttentionConfig;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
@@ -92,6 +93,11 @@ const RNN_COUNT: usize = 333_576;
 // 768 = 204,288; layers 1, 2: [512, 768] + 768 = 393,984 each; h0 768; output 2,056; total 995,080.
 const GRU_COUNT: usize = 995_080;
 
+// Attention baseline 1 x 256, A = 256 (attention.rs doc): lstm.layer0 272,384 + h0, c0 512;
+// attention.query, .key [256, 256] = 65,536 each; .score 256; output [512, 8] + 8 = 4,104;
+// total 408,328.
+const ATTENTION_COUNT: usize = 408_328;
+
 #[test]
 fn paper_copy_models_parameter_counts() {
     let ff = NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() };
@@ -101,6 +107,7 @@ fn paper_copy_models_parameter_counts() {
         ("LSTM 3x256", ModelConfig::Lstm(LstmBaselineConfig::default()), LSTM_COUNT),
         ("RNN 3x256", ModelConfig::Rnn(RnnBaselineConfig::default()), RNN_COUNT),
         ("GRU 3x256", ModelConfig::Gru(RnnBaselineConfig::default()), GRU_COUNT),
+        ("attention 1x256", ModelConfig::Attention(AttentionConfig::default()), ATTENTION_COUNT),
     ];
     for (name, config, expected) in cases {
         let (varmap, model) = build(&config, 0, DType::F32);
@@ -172,8 +179,9 @@ fn every_parameter_name_is_a_readable_path() {
         ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Gru(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Attention(AttentionConfig { size: 8, layers: 2, attention: 4, ..Default::default() }),
     ];
-    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru."];
+    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru.", "attention."];
     for config in configs {
         let (varmap, model) = build(&config, 0, DType::F32);
         let names: Vec<String> = shapes(&varmap).into_keys().collect();

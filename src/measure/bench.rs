@@ -28,6 +28,7 @@ use crate::base::kinds::Engine;
 use crate::config::{EvalConfig, Experiment, TrainConfig};
 use crate::error::{tensor, Result};
 use crate::measure::budget;
+use crate::models::attention::AttentionConfig;
 use crate::models::batch::TensorBatch;
 use crate::models::dnc::DncConfig;
 use crate::models::factory::ModelConfig;
@@ -133,6 +134,7 @@ impl BenchCase {
             ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
             ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.engine,
+            ModelConfig::Attention(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
@@ -142,7 +144,11 @@ impl BenchCase {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
             ModelConfig::Dnc(c) => Some(c.memory.slots),
-            ModelConfig::Lstm(_) | ModelConfig::Rnn(_) | ModelConfig::Gru(_) | ModelConfig::Custom(_) => None,
+            ModelConfig::Lstm(_)
+            | ModelConfig::Rnn(_)
+            | ModelConfig::Gru(_)
+            | ModelConfig::Attention(_)
+            | ModelConfig::Custom(_) => None,
         }
     }
 }
@@ -181,7 +187,7 @@ impl MemorySizes {
 }
 
 /// The copy-task cases: the paper's NTM, the DNC of the same sizes, the 3x256 LSTM baseline
-/// and the 3x256 RNN and GRU baselines (those of `models` named), the memory models at `sizes`, each on each of
+/// the 3x256 RNN and GRU baselines and the 1x256 attention baseline (those of `models` named), the memory models at `sizes`, each on each of
 /// `engines`, at each batch size, smallest first.
 pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
@@ -224,6 +230,14 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], size
                 let gru = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
                 let model = format!("gru-{}x{}", gru.layers, gru.size);
                 let config = ModelConfig::Gru(gru);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "attention") {
+            for &engine in engines {
+                let attention = AttentionConfig { engine, ..AttentionConfig::default() };
+                let model = format!("attention-{}x{}", attention.layers, attention.size);
+                let config = ModelConfig::Attention(attention);
                 cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
             }
         }

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::fused::dnc::tape_vectors;
 use crate::fused::ntm::ADDRESSING_SLOTS;
 use crate::models::factory::ModelConfig;
+use crate::models::lstm::LstmBaselineConfig;
 use crate::models::rnn::{CellKind, RnnBaselineConfig};
 
 /// Bytes per float.
@@ -137,11 +138,27 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
         }
         ModelConfig::Rnn(c) => recurrent_shape(c, CellKind::Rnn, x, y),
         ModelConfig::Gru(c) => recurrent_shape(c, CellKind::Gru, x, y),
+        ModelConfig::Attention(c) => {
+            let lstm = LstmBaselineConfig { size: c.size, layers: c.layers, engine: c.engine };
+            let mut s = shape(&ModelConfig::Lstm(lstm), inputs, outputs);
+            let (h, a, t) = (c.size as f64, c.attention as f64, ATTENDED_STEPS);
+            s.parameters += 2.0 * h * a + a + h * y;
+            // Per step: its query and key, its scores against every other step (the widest,
+            // [T, A] of tanh features kept for the backward) and its context.
+            s.tape += 2.0 * a + t * a + 2.0 * t + 2.0 * h;
+            s.reference = true;
+            s
+        }
         // A model of your own: its sizes are not known here, so nothing is counted for it (the
         // estimates are BASE_BYTES alone) and no check refuses it.
         ModelConfig::Custom(_) => Shape { parameters: 0.0, tape: 0.0, state: 0.0, features: 0.0, reference: false },
     }
 }
+
+/// Steps an attention model's step is taken to attend over in the estimates: its scores are
+/// `[T, A]` per step, so its tape grows with the square of the length, which the estimates
+/// (linear in the length) cannot follow; this is the copy task's longest training episode.
+const ATTENDED_STEPS: f64 = 41.0;
 
 /// The shape of a stacked RNN baseline of cell `kind` (see [`crate::models::rnn`]).
 fn recurrent_shape(c: &RnnBaselineConfig, kind: CellKind, x: f64, y: f64) -> Shape {
@@ -338,6 +355,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
             format!("{task_fields}, train.batch, memory.slots (its link matrix is N x N per step) or controller_size")
         }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
+        ModelConfig::Attention(_) => format!("{task_fields}, train.batch, the model's size or attention"),
         ModelConfig::Rnn(_) | ModelConfig::Gru(_) => format!("{task_fields}, train.batch or the model's size"),
         ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };

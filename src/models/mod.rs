@@ -8,6 +8,7 @@
 //! Any model (the NTM or the DNC on either engine, the LSTM baseline, a model of your own) sits behind
 //! [`SequenceModel`], so one trainer and one evaluator serve them all.
 
+pub mod attention;
 pub mod batch;
 pub mod controller;
 pub mod dnc;

@@ -71,7 +71,7 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Fixed colours for the usual model names, so every figure agrees: NTM blue, LSTM orange,
-/// NTM-FF green, DNC red; the other baselines: GRU purple, RNN brown.
+/// NTM-FF green, DNC red; the other baselines: GRU purple, RNN brown, attention pink.
 fn preferred_colour(name: &str) -> Option<usize> {
     match name.to_ascii_lowercase().as_str() {
         "ntm" | "ntm-lstm" | "ntm_lstm" => Some(0),
@@ -80,6 +80,7 @@ fn preferred_colour(name: &str) -> Option<usize> {
         "dnc" => Some(3),
         "gru" => Some(4),
         "rnn" => Some(5),
+        "attention" => Some(6),
         _ => None,
     }
 }
