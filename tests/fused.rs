@@ -139,8 +139,11 @@ fn fused_layer_gradients_match_finite_differences() {
     }
 }
 
+/// A fused layer: `(x, weight, bias, h0) -> h`.
+type FusedLayer = fn(&Tensor, &Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>;
+
 /// The cell kinds with a fused layer, and that layer.
-fn fused_cells() -> Vec<(CellKind, fn(&Tensor, &Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>)> {
+fn fused_cells() -> Vec<(CellKind, FusedLayer)> {
     vec![(CellKind::Rnn, rnn_layer), (CellKind::Gru, gru_layer)]
 }
 
