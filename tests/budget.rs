@@ -14,9 +14,11 @@ use ntm::config::Experiment;
 use ntm::measure::budget::{
     eval_bytes, parameter_count, parse_bytes, training_bytes, training_estimate, LIMIT_VARIABLE,
 };
+use ntm::models::attention::AttentionConfig;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig};
+use ntm::models::rnn::RnnBaselineConfig;
 use sandbox::{check_error_line, snapshot, text, Sandbox};
 
 #[test]
@@ -33,6 +35,12 @@ fn parameter_counts_from_sizes_match_the_built_models() {
         }),
         ModelConfig::Lstm(LstmBaselineConfig::default()),
         ModelConfig::Lstm(LstmBaselineConfig { size: 7, layers: 1, ..Default::default() }),
+        ModelConfig::Rnn(RnnBaselineConfig::default()),
+        ModelConfig::Rnn(RnnBaselineConfig { size: 7, layers: 1, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig::default()),
+        ModelConfig::Gru(RnnBaselineConfig { size: 7, layers: 2, ..Default::default() }),
+        ModelConfig::Attention(AttentionConfig::default()),
+        ModelConfig::Attention(AttentionConfig { size: 7, layers: 2, attention: 3, ..Default::default() }),
     ]);
     for (i, config) in models.iter().enumerate() {
         let model = config.build(&VarMap::new(), 1, 9, 8, DType::F32, &Device::Cpu).unwrap();

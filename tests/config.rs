@@ -565,3 +565,30 @@ fn a_curriculum_is_checked_against_the_tasks_own_range() {
     let expected = "test.toml: train.curriculum.start = 1: must be between task.min_items = 2 and task.max_items = 6";
     assert_eq!(message, expected);
 }
+
+/// The baselines beside the LSTM: each kind's fields, one bad value each, named by its dotted
+/// path on one line.
+#[test]
+fn baseline_settings_are_validated_by_field() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("rnn", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("rnn", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("rnn", "layers = 100000", "models.m.layers = 100000: must be at most"),
+        ("gru", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("gru", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("gru", "size = 100000", "models.m.size = 100000: must be at most"),
+        ("attention", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("attention", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("attention", "attention = 0", "models.m.attention = 0: must be at least 1"),
+    ];
+    for &(kind, field, expected) in cases {
+        let text = format!("name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"{kind}\"\n{field}\n");
+        assert_invalid(&text, field, expected);
+        let message = parse(&text, &[]).map(|_| ()).unwrap_err().to_string();
+        assert!(!message.contains('\n'), "{kind} {field}: message on several lines: {message:?}");
+    }
+    // An unknown field is named too.
+    let text = "name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"rnn\"\nsise = 4\n";
+    let message = parse(text, &[]).map(|_| ()).unwrap_err().to_string();
+    assert!(message.contains("sise") && !message.contains('\n'), "{message:?}");
+}

@@ -10,9 +10,12 @@ use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::base::kinds::Engine;
 use ntm::fused::lstm::lstm_layer;
+use ntm::fused::recurrent::{gru_layer, rnn_layer};
+use ntm::models::attention::AttentionConfig;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::models::ntm::NtmConfig;
+use ntm::models::rnn::{CellKind, RecurrentCell, RnnBaselineConfig};
 use ntm::models::SequenceModel;
 use ntm::optim::loss::sequence_loss;
 use ntm::pieces::params::{sorted_parameters, ParamBuilder};
@@ -134,6 +137,159 @@ fn fused_layer_gradients_match_finite_differences() {
         let worst = check_gradients(name, &inputs_, |v| lstm_layer(&v[0], &v[1], &v[2], &v[3], &v[4]), 11);
         assert!(worst < 1e-4, "{name}: worst relative error {worst:.2e}");
     }
+}
+
+/// A fused layer: `(x, weight, bias, h0) -> h`.
+type FusedLayer = fn(&Tensor, &Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>;
+
+/// The cell kinds with a fused layer, and that layer.
+fn fused_cells() -> Vec<(CellKind, FusedLayer)> {
+    vec![(CellKind::Rnn, rnn_layer), (CellKind::Gru, gru_layer)]
+}
+
+#[test]
+fn fused_recurrent_layers_match_stepping_their_cells() {
+    for (kind, layer) in fused_cells() {
+        for (case, (inputs, hidden, time, batch)) in
+            [(3, 4, 5, 2), (1, 7, 9, 3), (9, 16, 12, 4), (5, 3, 1, 1), (4, 5, 6, 1)].into_iter().enumerate()
+        {
+            for (dtype, tolerance) in [(DType::F32, ENGINE_TOLERANCE), (DType::F64, ENGINE_TOLERANCE_F64)] {
+                let varmap = VarMap::new();
+                let params = ParamBuilder::new(&varmap, case as u64, dtype, &Device::Cpu);
+                let cell = RecurrentCell::new(kind, &params, "cell", inputs, hidden).unwrap();
+                let vars = sorted_parameters(&varmap);
+                assert_eq!((vars[0].0.as_str(), vars[1].0.as_str()), ("cell.bias", "cell.weight"));
+                let mut r = rng(100 + case as u64);
+                // A bias away from its initial zeros, so its gradient's every part is exercised.
+                vars[0].1.set(&random(&mut r, vars[0].1.dims(), 0.5, dtype)).unwrap();
+                let (weight, bias) = (vars[1].1.as_tensor(), vars[0].1.as_tensor());
+                let x = Var::from_tensor(&random(&mut r, &[time, batch, inputs], 1.0, dtype)).unwrap();
+                let h0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, dtype)).unwrap();
+                let projection = random(&mut r, &[time, batch, hidden], 1.0, dtype);
+
+                let mut h = h0.as_tensor().clone();
+                let mut hs = Vec::new();
+                for t in 0..time {
+                    h = cell.step(&x.as_tensor().get(t).unwrap(), &h).unwrap();
+                    hs.push(h.clone());
+                }
+                let reference = Tensor::stack(&hs, 0).unwrap();
+                let fused = layer(x.as_tensor(), weight, bias, h0.as_tensor()).unwrap();
+                let label = format!("{} case {case} {dtype:?}", kind.name());
+                let err = relative_error(&values(&fused), &values(&reference));
+                assert!(err < tolerance, "{label}: hidden states differ (relative error {err:.2e})");
+
+                let grads_ref = (reference * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+                let grads_fused = (fused * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+                let all = [("x", &x), ("h0", &h0), ("weight", &vars[1].1), ("bias", &vars[0].1)];
+                for (name, var) in all {
+                    let g_ref = values(grads_ref.get(var.as_tensor()).expect("reference gradient"));
+                    let g_fused = values(grads_fused.get(var.as_tensor()).expect("fused gradient"));
+                    let err = relative_error(&g_fused, &g_ref);
+                    assert!(err < tolerance, "{label}: d/d{name} differs (relative error {err:.2e})");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_recurrent_layer_gradients_match_finite_differences() {
+    // f64; the initial state given per batch row ([B, H]) and broadcast ([H]).
+    let (inputs, hidden, time, batch) = (3, 4, 4, 2);
+    for (kind, layer) in fused_cells() {
+        let gates = kind.gates();
+        let mut r = rng(8);
+        for (what, state_shape) in [("per-row state", vec![batch, hidden]), ("broadcast state", vec![hidden])] {
+            let t = |r: &mut rand_chacha::ChaCha8Rng, shape: &[usize], scale: f64| {
+                common::t64(&uniform(r, shape.iter().product(), -scale, scale), shape)
+            };
+            let inputs_ = [
+                ("x", t(&mut r, &[time, batch, inputs], 1.0)),
+                ("weight", t(&mut r, &[inputs + hidden, gates * hidden], 0.8)),
+                ("bias", t(&mut r, &[gates * hidden], 0.5)),
+                ("h0", t(&mut r, &state_shape, 0.5)),
+            ];
+            let name = format!("{} {what}", kind.name());
+            let worst = check_gradients(&name, &inputs_, |v| layer(&v[0], &v[1], &v[2], &v[3]), 12);
+            assert!(worst < 1e-4, "{name}: worst relative error {worst:.2e}");
+        }
+    }
+}
+
+/// The baselines with a fused engine, `layers` x `size` on `engine` (the attention model's
+/// LSTM stack on it, attention width 3).
+fn recurrent_baselines(size: usize, layers: usize, engine: Engine) -> Vec<ModelConfig> {
+    let config = RnnBaselineConfig { size, layers, engine };
+    let attention = AttentionConfig { size, layers, attention: 3, engine };
+    vec![ModelConfig::Rnn(config.clone()), ModelConfig::Gru(config), ModelConfig::Attention(attention)]
+}
+
+#[test]
+fn recurrent_baseline_engines_match_in_f32_and_f64() {
+    for (dtype, tolerance) in [(DType::F32, ENGINE_TOLERANCE), (DType::F64, ENGINE_TOLERANCE_F64)] {
+        for (case, (size, layers, time, batch)) in
+            [(6, 1, 7, 3), (9, 2, 5, 2), (5, 3, 8, 4), (12, 2, 11, 1)].into_iter().enumerate()
+        {
+            let (inputs, outputs) = (4, 3);
+            let models = recurrent_baselines(size, layers, Engine::Reference).into_iter().zip(recurrent_baselines(
+                size,
+                layers,
+                Engine::Fused,
+            ));
+            for (kind, (reference, fused)) in models.enumerate() {
+                let varmap = VarMap::new();
+                let seed = 30 + case as u64;
+                let reference = reference.build(&varmap, seed, inputs, outputs, dtype, &Device::Cpu).unwrap();
+                // Built second on the same varmap: it reuses the reference's parameters.
+                let fused = fused.build(&varmap, seed, inputs, outputs, dtype, &Device::Cpu).unwrap();
+                let vars = sorted_parameters(&varmap);
+                let mut r = rng(seed);
+                for (name, var) in &vars {
+                    if name.ends_with("h0") || name.ends_with("c0") || name.ends_with("bias") {
+                        var.set(&random(&mut r, var.dims(), 0.5, dtype)).unwrap();
+                    }
+                }
+                let x = random(&mut r, &[time, batch, inputs], 1.0, dtype);
+                let targets =
+                    random(&mut r, &[time, batch, outputs], 1.0, dtype).gt(0.0).unwrap().to_dtype(dtype).unwrap();
+                let mask = random(&mut r, &[time, batch], 1.0, dtype).gt(-0.5).unwrap().to_dtype(dtype).unwrap();
+                let run = |model: &dyn SequenceModel| {
+                    let logits = model.forward(&x).unwrap();
+                    let grads = sequence_loss(&logits, &targets, &mask).unwrap().backward().unwrap();
+                    (values(&logits), grads)
+                };
+                let (y_ref, g_ref) = run(reference.as_ref());
+                let (y_fused, g_fused) = run(fused.as_ref());
+                assert_eq!(reference.parameter_count(), fused.parameter_count());
+                let label = 100 * kind + case;
+                assert_engines_agree_within(tolerance, label, &vars, (&y_ref, &g_ref), (&y_fused, &g_fused));
+            }
+        }
+    }
+}
+
+/// A deliberate bug must fail the comparison: the fused RNN's output against a reference whose
+/// recurrent weight is perturbed by 1e-3 in one entry.
+#[test]
+fn the_recurrent_comparison_can_fail() {
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 3, DType::F64, &Device::Cpu);
+    let cell = RecurrentCell::new(CellKind::Rnn, &params, "cell", 2, 3).unwrap();
+    let vars = sorted_parameters(&varmap);
+    let (weight, bias) = (vars[1].1.as_tensor().clone(), vars[0].1.as_tensor().clone());
+    let x = random(&mut rng(4), &[5, 2, 2], 1.0, DType::F64);
+    let h0 = Tensor::zeros((2, 3), DType::F64, &CPU).unwrap();
+    let fused = values(&rnn_layer(&x, &weight, &bias, &h0).unwrap());
+    common::set_entry(&vars[1].1, 2 * 3 + 1, values(&weight)[2 * 3 + 1] + 1e-3);
+    let mut h = h0.clone();
+    let mut hs = Vec::new();
+    for t in 0..5 {
+        h = cell.step(&x.get(t).unwrap(), &h).unwrap();
+        hs.push(h.clone());
+    }
+    let err = relative_error(&fused, &values(&Tensor::stack(&hs, 0).unwrap()));
+    assert!(err > ENGINE_TOLERANCE_F64, "a perturbed recurrent weight went unnoticed ({err:.2e})");
 }
 
 /// An LSTM baseline config of `layers` x `size` on `engine`.

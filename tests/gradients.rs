@@ -21,8 +21,10 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::{check_gradients, check_model, distributions, relative_error, rng, t64, uniform, FD_TOLERANCE};
 use ntm::base::kinds::{ControllerKind, Engine, MemoryInit};
+use ntm::models::attention::{AttentionBaseline, AttentionConfig};
 use ntm::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
+use ntm::models::rnn::{CellKind, RnnBaseline, RnnBaselineConfig};
 use ntm::pieces::addressing::{
     address, content_weighting, cosine_similarity, interpolate, sharpen, shift, AddressingParams,
 };
@@ -252,4 +254,51 @@ fn lstm_baseline_gradient() {
     let model =
         LstmBaseline::new(&LstmBaselineConfig { size: 5, layers: 2, ..Default::default() }, &params, 3, 2).unwrap();
     check_model("LSTM baseline", &model, &varmap, (3, 2), 104, (usize::MAX, 0));
+}
+
+/// The stacked baseline of cell `kind`, 2 x 5, on both engines; the learned initial states
+/// and biases moved away from their zeros so their gradients are not degenerate.
+fn check_recurrent_baseline(kind: CellKind, seed: u64) {
+    for engine in [Engine::Reference, Engine::Fused] {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, seed, DType::F64, &Device::Cpu);
+        let config = RnnBaselineConfig { size: 5, layers: 2, engine };
+        let model = RnnBaseline::new(kind, &config, &params, 3, 2).unwrap();
+        let mut r = rng(seed);
+        for (name, var) in common::parameters(&varmap) {
+            if name.ends_with("h0") || name.ends_with("bias") {
+                var.set(&t64(&uniform(&mut r, var.elem_count(), -0.5, 0.5), var.dims())).unwrap();
+            }
+        }
+        let name = format!("{} baseline ({})", kind.name(), engine.name());
+        check_model(&name, &model, &varmap, (3, 2), seed + 100, (usize::MAX, 0));
+    }
+}
+
+#[test]
+fn rnn_baseline_gradient() {
+    check_recurrent_baseline(CellKind::Rnn, 11);
+}
+
+#[test]
+fn gru_baseline_gradient() {
+    check_recurrent_baseline(CellKind::Gru, 12);
+}
+
+/// The attention baseline, 2 x 5 with attention width 4, on both engines of its LSTM stack.
+#[test]
+fn attention_baseline_gradient() {
+    for engine in [Engine::Reference, Engine::Fused] {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, 13, DType::F64, &Device::Cpu);
+        let config = AttentionConfig { size: 5, layers: 2, attention: 4, engine };
+        let model = AttentionBaseline::new(&config, &params, 3, 2).unwrap();
+        let mut r = rng(13);
+        for (name, var) in common::parameters(&varmap) {
+            if name.ends_with("h0") || name.ends_with("c0") {
+                var.set(&t64(&uniform(&mut r, var.elem_count(), -0.5, 0.5), var.dims())).unwrap();
+            }
+        }
+        check_model(&format!("attention baseline ({})", engine.name()), &model, &varmap, (3, 2), 113, (usize::MAX, 0));
+    }
 }

@@ -9,9 +9,11 @@ use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use common::values;
 use ntm::base::kinds::{ControllerKind, MemoryInit};
+use ntm::models::attention::AttentionConfig;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::LstmBaselineConfig;
 use ntm::models::ntm::{MemoryConfig, NtmConfig, INITIAL_FOCUS_LOGIT};
+use ntm::models::rnn::RnnBaselineConfig;
 use ntm::models::SequenceModel;
 
 /// The copy task's widths: 8 data bits + 1 delimiter in, 8 bits out.
@@ -83,6 +85,19 @@ const NTM_FF_COUNT: usize = 13_536;
 // layer on every layer's h (+2 * 256 * 8 = 4,096): 24,832 of it, 1,537 left unexplained.
 const LSTM_COUNT: usize = 1_326_600;
 
+// RNN baseline 3 x 256 (rnn.rs doc): rnn.layer0.weight [9 + 256, 256] + bias 256 = 68,096;
+// layers 1, 2: [512, 256] + 256 = 131,328 each; h0 3 * 256 = 768; output 2,056; total 333,576.
+const RNN_COUNT: usize = 333_576;
+
+// GRU baseline 3 x 256: three blocks where the RNN has one. gru.layer0.weight [265, 768] + bias
+// 768 = 204,288; layers 1, 2: [512, 768] + 768 = 393,984 each; h0 768; output 2,056; total 995,080.
+const GRU_COUNT: usize = 995_080;
+
+// Attention baseline 1 x 256, A = 256 (attention.rs doc): lstm.layer0 272,384 + h0, c0 512;
+// attention.query, .key [256, 256] = 65,536 each; .score 256; output [512, 8] + 8 = 4,104;
+// total 408,328.
+const ATTENTION_COUNT: usize = 408_328;
+
 #[test]
 fn paper_copy_models_parameter_counts() {
     let ff = NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() };
@@ -90,6 +105,9 @@ fn paper_copy_models_parameter_counts() {
         ("NTM-LSTM", ModelConfig::Ntm(NtmConfig::default()), NTM_LSTM_COUNT),
         ("NTM-FF", ModelConfig::Ntm(ff), NTM_FF_COUNT),
         ("LSTM 3x256", ModelConfig::Lstm(LstmBaselineConfig::default()), LSTM_COUNT),
+        ("RNN 3x256", ModelConfig::Rnn(RnnBaselineConfig::default()), RNN_COUNT),
+        ("GRU 3x256", ModelConfig::Gru(RnnBaselineConfig::default()), GRU_COUNT),
+        ("attention 1x256", ModelConfig::Attention(AttentionConfig::default()), ATTENTION_COUNT),
     ];
     for (name, config, expected) in cases {
         let (varmap, model) = build(&config, 0, DType::F32);
@@ -159,8 +177,11 @@ fn every_parameter_name_is_a_readable_path() {
         }),
         ModelConfig::Ntm(NtmConfig { controller: ControllerKind::FeedForward, ..NtmConfig::default() }),
         ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Rnn(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Attention(AttentionConfig { size: 8, layers: 2, attention: 4, ..Default::default() }),
     ];
-    let roots = ["controller.", "heads.", "output.", "initial.", "lstm."];
+    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru.", "attention."];
     for config in configs {
         let (varmap, model) = build(&config, 0, DType::F32);
         let names: Vec<String> = shapes(&varmap).into_keys().collect();
@@ -203,6 +224,8 @@ fn same_seed_same_parameters_different_seed_different_weights() {
     for config in [
         ModelConfig::Ntm(NtmConfig::default()),
         ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() }),
+        ModelConfig::Rnn(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
+        ModelConfig::Gru(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
     ] {
         let (a, _) = build(&config, 42, DType::F32);
         let (b, _) = build(&config, 42, DType::F32);

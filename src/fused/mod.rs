@@ -12,4 +12,5 @@ mod kernel;
 pub mod lstm;
 mod memory;
 pub mod ntm;
+pub mod recurrent;
 mod tape;

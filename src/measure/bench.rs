@@ -28,11 +28,13 @@ use crate::base::kinds::Engine;
 use crate::config::{EvalConfig, Experiment, TrainConfig};
 use crate::error::{tensor, Result};
 use crate::measure::budget;
+use crate::models::attention::AttentionConfig;
 use crate::models::batch::TensorBatch;
 use crate::models::dnc::DncConfig;
 use crate::models::factory::ModelConfig;
 use crate::models::lstm::LstmBaselineConfig;
 use crate::models::ntm::NtmConfig;
+use crate::models::rnn::RnnBaselineConfig;
 use crate::optim::loss;
 use crate::optim::OptimizerKind;
 use crate::train::{Step, Trainer};
@@ -131,6 +133,8 @@ impl BenchCase {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.engine,
+            ModelConfig::Attention(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
     }
@@ -140,7 +144,11 @@ impl BenchCase {
         match &self.config {
             ModelConfig::Ntm(c) => Some(c.memory.slots),
             ModelConfig::Dnc(c) => Some(c.memory.slots),
-            ModelConfig::Lstm(_) | ModelConfig::Custom(_) => None,
+            ModelConfig::Lstm(_)
+            | ModelConfig::Rnn(_)
+            | ModelConfig::Gru(_)
+            | ModelConfig::Attention(_)
+            | ModelConfig::Custom(_) => None,
         }
     }
 }
@@ -178,8 +186,8 @@ impl MemorySizes {
     }
 }
 
-/// The copy-task cases: the paper's NTM, the DNC of the same sizes and the 3x256 LSTM
-/// baseline (those of `models` named), the memory models at `sizes`, each on each of
+/// The copy-task cases: the paper's NTM, the DNC of the same sizes, the 3x256 LSTM baseline
+/// the 3x256 RNN and GRU baselines and the 1x256 attention baseline (those of `models` named), the memory models at `sizes`, each on each of
 /// `engines`, at each batch size, smallest first.
 pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
@@ -207,6 +215,30 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], size
                     length: None,
                     mode: BenchMode::Train,
                 });
+            }
+        }
+        if models.iter().any(|m| m == "rnn") {
+            for &engine in engines {
+                let rnn = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
+                let model = format!("rnn-{}x{}", rnn.layers, rnn.size);
+                let config = ModelConfig::Rnn(rnn);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "gru") {
+            for &engine in engines {
+                let gru = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
+                let model = format!("gru-{}x{}", gru.layers, gru.size);
+                let config = ModelConfig::Gru(gru);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "attention") {
+            for &engine in engines {
+                let attention = AttentionConfig { engine, ..AttentionConfig::default() };
+                let model = format!("attention-{}x{}", attention.layers, attention.size);
+                let config = ModelConfig::Attention(attention);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
             }
         }
     }

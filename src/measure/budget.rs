@@ -33,6 +33,8 @@ use crate::error::{Error, Result};
 use crate::fused::dnc::tape_vectors;
 use crate::fused::ntm::ADDRESSING_SLOTS;
 use crate::models::factory::ModelConfig;
+use crate::models::lstm::LstmBaselineConfig;
+use crate::models::rnn::{CellKind, RnnBaselineConfig};
 
 /// Bytes per float.
 const FLOAT: f64 = 4.0;
@@ -134,10 +136,39 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
             let tape = rows + layers * 6.0 * h;
             Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
         }
+        ModelConfig::Rnn(c) => recurrent_shape(c, CellKind::Rnn, x, y),
+        ModelConfig::Gru(c) => recurrent_shape(c, CellKind::Gru, x, y),
+        ModelConfig::Attention(c) => {
+            let lstm = LstmBaselineConfig { size: c.size, layers: c.layers, engine: c.engine };
+            let mut s = shape(&ModelConfig::Lstm(lstm), inputs, outputs);
+            let (h, a, t) = (c.size as f64, c.attention as f64, ATTENDED_STEPS);
+            s.parameters += 2.0 * h * a + a + h * y;
+            // Per step: its query and key, its scores against every other step (the widest,
+            // [T, A] of tanh features kept for the backward) and its context.
+            s.tape += 2.0 * a + t * a + 2.0 * t + 2.0 * h;
+            s.reference = true;
+            s
+        }
         // A model of your own: its sizes are not known here, so nothing is counted for it (the
         // estimates are BASE_BYTES alone) and no check refuses it.
         ModelConfig::Custom(_) => Shape { parameters: 0.0, tape: 0.0, state: 0.0, features: 0.0, reference: false },
     }
+}
+
+/// Steps an attention model's step is taken to attend over in the estimates: its scores are
+/// `[T, A]` per step, so its tape grows with the square of the length, which the estimates
+/// (linear in the length) cannot follow; this is the copy task's longest training episode.
+const ATTENDED_STEPS: f64 = 41.0;
+
+/// The shape of a stacked RNN baseline of cell `kind` (see [`crate::models::rnn`]).
+fn recurrent_shape(c: &RnnBaselineConfig, kind: CellKind, x: f64, y: f64) -> Shape {
+    let (h, layers) = (c.size as f64, c.layers as f64);
+    let (gates, slots) = (kind.gates() as f64, kind.tape_slots() as f64);
+    let rows = x + h + (layers - 1.0) * 2.0 * h;
+    let parameters = rows * gates * h + layers * (gates + 1.0) * h + h * y + y;
+    // Per layer and step: [input, h], the input's projection, the tape.
+    let tape = rows + layers * (gates + slots) * h;
+    Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
 }
 
 /// Trainable scalars of `model` for `inputs` and `outputs` channels, from its sizes alone (the
@@ -324,6 +355,8 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
             format!("{task_fields}, train.batch, memory.slots (its link matrix is N x N per step) or controller_size")
         }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
+        ModelConfig::Attention(_) => format!("{task_fields}, train.batch, the model's size or attention"),
+        ModelConfig::Rnn(_) | ModelConfig::Gru(_) => format!("{task_fields}, train.batch or the model's size"),
         ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
     };
     Err(Error::Invalid(format!(

@@ -1,6 +1,6 @@
 //! The `[models.<name>]` table of an experiment and the factory that builds the model it
-//! names: the one place that knows every architecture ([`Ntm`], [`Dnc`], [`LstmBaseline`]), so the
-//! trainer, the evaluator and the figures only see [`SequenceModel`].
+//! names: the one place that knows every architecture ([`Ntm`], [`Dnc`], [`LstmBaseline`],
+//! [`RnnBaseline`], [`AttentionBaseline`]), so the trainer, the evaluator and the figures only see [`SequenceModel`].
 //!
 //! A model of your own is `kind = "custom"` in the table: the experiment names it (so its
 //! `[train.models.<name>]` settings apply and a model folder's `config.toml` records what it
@@ -13,16 +13,18 @@ use candle_nn::VarMap;
 use ntm_tasks::Task;
 use serde::{Deserialize, Serialize};
 
+use crate::models::attention::{AttentionBaseline, AttentionConfig};
 use crate::models::dnc::{Dnc, DncConfig};
 use crate::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use crate::models::ntm::{Ntm, NtmConfig};
+use crate::models::rnn::{CellKind, RnnBaseline, RnnBaselineConfig};
 use crate::models::SequenceModel;
 use crate::pieces::params::{sorted_parameters, ParamBuilder};
 
 /// Why the library does not build a `kind = "custom"` model, and what to do instead.
 const CUSTOM_NOT_BUILT: &str = "kind = \"custom\" is a model of your own, which only your program can build: pass it \
      to Trainer::with_model (examples/custom_model.rs shows how); Trainer::new and the ntm commands build only \
-     kind = \"ntm\", \"dnc\" and \"lstm\"";
+     kind = \"ntm\", \"dnc\", \"lstm\", \"rnn\", \"gru\" and \"attention\"";
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +36,13 @@ pub enum ModelConfig {
     Dnc(DncConfig),
     /// A stacked LSTM with a sigmoid output layer (the paper's baseline).
     Lstm(LstmBaselineConfig),
+    /// A stacked tanh RNN (Elman) with a sigmoid output layer.
+    Rnn(RnnBaselineConfig),
+    /// A stacked GRU (Cho et al. 2014) with a sigmoid output layer.
+    Gru(RnnBaselineConfig),
+    /// An LSTM that attends over its own earlier hidden states (additive attention, after
+    /// Bahdanau et al. 2015) and feeds the context to its output layer.
+    Attention(AttentionConfig),
     /// A model of your own, built by your program and trained with `Trainer::with_model`
     /// (see `examples/custom_model.rs`); the library cannot build it.
     Custom(CustomModelConfig),
@@ -57,17 +66,22 @@ impl ModelConfig {
             ModelConfig::Ntm(c) => c.validate(),
             ModelConfig::Dnc(c) => c.validate(),
             ModelConfig::Lstm(c) => c.validate(),
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.validate(),
+            ModelConfig::Attention(c) => c.validate(),
             ModelConfig::Custom(_) => Ok(()),
         }
     }
 
-    /// A short name of the architecture, e.g. `ntm`, `dnc` or `lstm` (`custom` for a model of
-    /// your own).
+    /// A short name of the architecture, e.g. `ntm`, `dnc`, `lstm`, `rnn`, `gru` or `attention` (`custom` for a
+    /// model of your own).
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Ntm(_) => "ntm",
             ModelConfig::Dnc(_) => "dnc",
             ModelConfig::Lstm(_) => "lstm",
+            ModelConfig::Rnn(_) => "rnn",
+            ModelConfig::Gru(_) => "gru",
+            ModelConfig::Attention(_) => "attention",
             ModelConfig::Custom(_) => "custom",
         }
     }
@@ -86,8 +100,8 @@ impl ModelConfig {
         matches!(self, ModelConfig::Ntm(_) | ModelConfig::Dnc(_))
     }
 
-    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`); for model `name` of `kind = "custom"`
-    /// the one line saying that only your program can build it.
+    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`, `rnn`, `gru`, `attention`); for model `name` of
+    /// `kind = "custom"` the one line saying that only your program can build it.
     pub fn check_built_in(&self, name: &str) -> std::result::Result<(), String> {
         match self {
             ModelConfig::Custom(_) => Err(format!("model {name}: {CUSTOM_NOT_BUILT}")),
@@ -112,6 +126,9 @@ impl ModelConfig {
             ModelConfig::Ntm(c) => Box::new(Ntm::new(c, &params, input_width, output_width)?),
             ModelConfig::Dnc(c) => Box::new(Dnc::new(c, &params, input_width, output_width)?),
             ModelConfig::Lstm(c) => Box::new(LstmBaseline::new(c, &params, input_width, output_width)?),
+            ModelConfig::Rnn(c) => Box::new(RnnBaseline::new(CellKind::Rnn, c, &params, input_width, output_width)?),
+            ModelConfig::Gru(c) => Box::new(RnnBaseline::new(CellKind::Gru, c, &params, input_width, output_width)?),
+            ModelConfig::Attention(c) => Box::new(AttentionBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Custom(_) => candle_core::bail!("{CUSTOM_NOT_BUILT}"),
         })
     }

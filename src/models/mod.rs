@@ -8,6 +8,7 @@
 //! Any model (the NTM or the DNC on either engine, the LSTM baseline, a model of your own) sits behind
 //! [`SequenceModel`], so one trainer and one evaluator serve them all.
 
+pub mod attention;
 pub mod batch;
 pub mod controller;
 pub mod dnc;
@@ -15,6 +16,7 @@ pub mod factory;
 pub mod lstm;
 pub mod ntm;
 pub mod resize;
+pub mod rnn;
 
 use candle_core::{Result, Tensor};
 

@@ -71,13 +71,16 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Fixed colours for the usual model names, so every figure agrees: NTM blue, LSTM orange,
-/// NTM-FF green, DNC red.
+/// NTM-FF green, DNC red; the other baselines: GRU purple, RNN brown, attention pink.
 fn preferred_colour(name: &str) -> Option<usize> {
     match name.to_ascii_lowercase().as_str() {
         "ntm" | "ntm-lstm" | "ntm_lstm" => Some(0),
         "lstm" => Some(1),
         "ntm-ff" | "ntm_ff" | "ntm-feedforward" => Some(2),
         "dnc" => Some(3),
+        "gru" => Some(4),
+        "rnn" => Some(5),
+        "attention" => Some(6),
         _ => None,
     }
 }
