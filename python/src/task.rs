@@ -17,7 +17,7 @@ use crate::convert::{array, floats, py_to_toml, toml_to_py};
 use crate::errors::{value_error, OrPy};
 
 /// A built-in task of the toolkit (copy, repeat-copy, associative-recall, dynamic-ngrams,
-/// priority-sort) with its settings, as an experiment's [task] table gives them:
+/// priority-sort, copy-series) with its settings, as an experiment's [task] table gives them:
 /// Task("copy", bits=8, max_length=20). Unknown settings and values out of range raise
 /// ValueError.
 ///
@@ -38,7 +38,8 @@ impl Task {
 #[pymethods]
 impl Task {
     /// The task of `kind` ("copy", "repeat-copy", "associative-recall", "dynamic-ngrams",
-    /// "priority-sort") with `settings` (the fields of its [task] table; defaults: the paper's).
+    /// "priority-sort", "copy-series") with `settings` (the fields of its [task] table;
+    /// defaults: the paper's, copy series' its own).
     #[new]
     #[pyo3(signature = (kind, **settings))]
     fn new(kind: &str, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -76,7 +77,8 @@ impl Task {
         self.task.output_width()
     }
 
-    /// The training range of its length, (min, max) inclusive (associative recall: items).
+    /// The training range of its length, (min, max) inclusive (associative recall: items;
+    /// copy series: sequences per episode).
     #[getter]
     fn length_range(&self) -> (usize, usize) {
         self.task.length_range()

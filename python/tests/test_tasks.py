@@ -21,7 +21,9 @@ def test_batches_are_time_major_float32():
     assert not np.array_equal(task.sample(5, seed=2).inputs, batch.inputs)
 
 
-@pytest.mark.parametrize("kind", ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort"])
+@pytest.mark.parametrize(
+    "kind", ["copy", "repeat-copy", "associative-recall", "dynamic-ngrams", "priority-sort", "copy-series"]
+)
 def test_every_built_in_task_draws(kind):
     task = ntm.Task(kind)
     batch = task.sample(2, seed=0)

@@ -27,7 +27,8 @@ pub struct Experiment {
     /// Seed of everything random: initial weights, training data, evaluation data.
     #[serde(default)]
     pub seed: u64,
-    /// The task (`[task]`, with `kind = "copy"`, `"repeat-copy"` or `"associative-recall"`).
+    /// The task (`[task]`, with `kind = "copy"`, `"repeat-copy"`, `"associative-recall"`,
+    /// `"dynamic-ngrams"`, `"priority-sort"` or `"copy-series"`).
     #[serde(default)]
     pub task: TaskSpec,
     /// The models to train, by name (`[models.ntm]`, `[models.lstm]`, each with a `kind`).

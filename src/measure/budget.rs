@@ -348,6 +348,7 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
         TaskSpec::AssociativeRecall(_) => "task.bits, task.max_items, task.item_length",
         TaskSpec::DynamicNgrams(_) => "task.max_length",
         TaskSpec::PrioritySort(_) => "task.bits, task.max_inputs, task.answers",
+        TaskSpec::CopySeries(_) => "task.bits, task.max_length, task.max_sequences",
     };
     let lower = match model {
         ModelConfig::Ntm(_) => format!("{task_fields}, train.batch, memory.slots or controller_size"),

@@ -108,11 +108,15 @@ pub fn resize_tensors(tensors: HashMap<String, Tensor>, slots: usize) -> candle_
 /// before the answer, `items (item_length + 1) + item_length + 2`, since the trained NTM's
 /// write head moves one slot every step (measured: 6 items need 29 slots, 20 items 80); for
 /// priority sort one per input vector; for dynamic N-grams one per context of the table
-/// (2^context), as the paper's analysis of the NTM's counts has it.
+/// (2^context), as the paper's analysis of the NTM's counts has it; for copy series (whose
+/// length is its number of sequences) one per vector of its longest sequence, `max_length`,
+/// whatever the number of sequences: each sequence is answered before the next is given, so a
+/// model that reuses the slots of an answered sequence needs no more.
 pub fn slots_needed(task: &TaskSpec, length: usize) -> (usize, &'static str) {
     match task {
         TaskSpec::Copy(_) | TaskSpec::RepeatCopy(_) => (length, "one per vector"),
         TaskSpec::PrioritySort(_) => (length, "one per input vector"),
+        TaskSpec::CopySeries(s) => (s.max_length, "one per vector of the longest sequence, reused after its answer"),
         TaskSpec::DynamicNgrams(s) => (1 << s.context, "one per context of the N-gram table"),
         TaskSpec::AssociativeRecall(s) => (
             ntm_tasks::AssociativeRecall::episode_time(length, s.item_length).saturating_sub(s.item_length),

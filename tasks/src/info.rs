@@ -1,6 +1,6 @@
 //! What an episode of some tasks carries beside its buffers: the hidden draws that made it
 //! (dynamic N-grams' table of probabilities, priority sort's priorities and the order of its
-//! answers), for logs, figures and `ntm episode --json`.
+//! answers, copy series' lengths of its sequences), for logs, figures and `ntm episode --json`.
 //! One [`EpisodeInfo`] per element, in [`Batch::info`](crate::Batch::info) and
 //! [`Episode::info`](crate::Episode::info); `None` for a task without.
 
@@ -27,5 +27,11 @@ pub enum EpisodeInfo {
         /// `[answers]`: answer `i` is input `order[i]`; highest priority first, equal ones by
         /// index ([`crate::priority_sort::priority_order`]).
         order: Vec<usize>,
+    },
+    /// Copy series: the length of each sequence, in the order given (its vectors, its
+    /// delimiter and its answer take `2 L + 1` steps).
+    CopySeries {
+        /// `[n]`: the number of vectors of each sequence.
+        lengths: Vec<usize>,
     },
 }

@@ -2,7 +2,9 @@
 //! Machines* (arXiv:1410.5401), as batch generators.
 //!
 //! - [`CopyTask`] (sec. 4.1), [`RepeatCopy`] (sec. 4.2), [`AssociativeRecall`] (sec. 4.3),
-//!   [`DynamicNgrams`] (sec. 4.4) and [`PrioritySort`] (sec. 4.5) implement [`Task`];
+//!   [`DynamicNgrams`] (sec. 4.4) and [`PrioritySort`] (sec. 4.5) implement [`Task`], and so
+//!   does [`CopySeries`] (not the paper's: copy episodes in a row, which a memory holds only
+//!   if it reuses what it has answered);
 //! - [`TaskSpec`] is the `[task]` table of an experiment file (serde), with
 //!   [`TaskSpec::validate`] and [`TaskSpec::build`];
 //! - [`Batch`] is what [`Task::sample`] returns: time-major flat buffers of inputs, targets
@@ -22,6 +24,7 @@
 pub mod associative_recall;
 pub mod batch;
 pub mod copy;
+pub mod copy_series;
 pub mod dynamic_ngrams;
 pub mod info;
 pub mod ngram_table;
@@ -34,6 +37,7 @@ pub mod task;
 pub use associative_recall::{AssociativeRecall, AssociativeRecallSpec};
 pub use batch::{cross_entropy_bits, Batch, Episode};
 pub use copy::{CopySpec, CopyTask};
+pub use copy_series::{CopySeries, CopySeriesSpec};
 pub use dynamic_ngrams::{DynamicNgrams, DynamicNgramsSpec, OptimalCost};
 pub use info::EpisodeInfo;
 pub use priority_sort::{PrioritySort, PrioritySortSpec};

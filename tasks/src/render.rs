@@ -127,7 +127,7 @@ fn channel_names(info: Option<&EpisodeInfo>, in_width: usize, out_width: usize) 
     let (in_named, out_named): (&[&str], &[&str]) = match info {
         Some(EpisodeInfo::DynamicNgrams { .. }) => (&["bit"], &["next"]),
         Some(EpisodeInfo::PrioritySort { .. }) => (&["prio", "delim"], &[]),
-        None => (&[], &[]),
+        Some(EpisodeInfo::CopySeries { .. }) | None => (&[], &[]),
     };
     // The named channels are the last ones of each side.
     let (in_numbered, out_numbered) =
@@ -165,6 +165,18 @@ fn describe(info: &EpisodeInfo) -> String {
             }
             let answers: Vec<String> = order.iter().map(usize::to_string).collect();
             let _ = writeln!(text, "answers, highest priority first, are inputs: {}", answers.join(" "));
+        }
+        EpisodeInfo::CopySeries { lengths } => {
+            let mut start = 0;
+            let spans: Vec<String> = lengths
+                .iter()
+                .map(|&l| {
+                    let span = format!("{l} (steps {start}-{})", start + 2 * l);
+                    start += 2 * l + 1;
+                    span
+                })
+                .collect();
+            let _ = writeln!(text, "sequence lengths, each read, delimited and answered: {}", spans.join(", "));
         }
     }
     text

@@ -9,7 +9,7 @@ use rand::{Rng, RngCore};
 /// by data-loading threads; all randomness comes from the `rng` passed to [`Task::sample`].
 pub trait Task: Send + Sync {
     /// The task's name as written in experiment files: `"copy"`, `"repeat-copy"`, `"associative-recall"`,
-    /// `"dynamic-ngrams"`, `"priority-sort"`.
+    /// `"dynamic-ngrams"`, `"priority-sort"`, `"copy-series"`.
     fn name(&self) -> &'static str;
 
     /// Channels per input vector.

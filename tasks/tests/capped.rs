@@ -6,15 +6,16 @@
 use std::collections::BTreeSet;
 
 use ntm_tasks::{
-    AssociativeRecall, AssociativeRecallSpec, Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec,
-    PrioritySort, PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
+    AssociativeRecall, AssociativeRecallSpec, Batch, CopySeries, CopySeriesSpec, CopySpec, CopyTask, DynamicNgrams,
+    DynamicNgramsSpec, PrioritySort, PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
 };
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The built-in tasks: copy, repeat copy and associative recall with their paper ranges (1-20,
 /// 1-10, 2-6 items); dynamic N-grams and priority sort, whose paper ranges are a single length
-/// (200 bits, 20 inputs), with ranges of 2-12 bits and 1-20 inputs.
+/// (200 bits, 20 inputs), with ranges of 2-12 bits and 1-20 inputs; copy series with its
+/// default 1-4 sequences.
 fn built_in() -> Vec<Box<dyn Task>> {
     vec![
         Box::new(CopyTask::new(CopySpec::default())),
@@ -22,6 +23,7 @@ fn built_in() -> Vec<Box<dyn Task>> {
         Box::new(AssociativeRecall::new(AssociativeRecallSpec::default())),
         Box::new(DynamicNgrams::new(DynamicNgramsSpec { min_length: 2, max_length: 12, ..Default::default() })),
         Box::new(PrioritySort::new(PrioritySortSpec { min_inputs: 1, ..Default::default() })),
+        Box::new(CopySeries::new(CopySeriesSpec::default())),
     ]
 }
 

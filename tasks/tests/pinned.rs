@@ -3,11 +3,12 @@
 //! repeat counts and a fingerprint of every buffer, from the code as it was then). Dynamic
 //! N-grams and priority sort are pinned as first written (a fingerprint, and a few exact values
 //! of the first episode: its table or priorities and first bits), so that a change to their
-//! order of draws shows here.
+//! order of draws shows here. Copy series is pinned as first written too: the committed
+//! weights of experiments/results/reuse were trained on its draws.
 
 use ntm_tasks::{
-    Batch, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, EpisodeInfo, PrioritySort, PrioritySortSpec,
-    RepeatCopy, RepeatCopySpec, Task,
+    Batch, CopySeries, CopySeriesSpec, CopySpec, CopyTask, DynamicNgrams, DynamicNgramsSpec, EpisodeInfo, PrioritySort,
+    PrioritySortSpec, RepeatCopy, RepeatCopySpec, Task,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -88,4 +89,21 @@ fn priority_sort_draws_are_pinned() {
     let mixed = PrioritySort::new(PrioritySortSpec { min_inputs: 1, max_inputs: 30, ..Default::default() });
     let expected = [(vec![8, 20, 26, 30], 11154635118587516070), (vec![2, 1, 23, 24], 16321088920228525915)];
     assert_eq!(draws(&mixed, 18, None), expected);
+}
+
+#[test]
+fn copy_series_draws_are_pinned() {
+    let task = CopySeries::new(CopySeriesSpec::default());
+    let batch = task.sample(&mut ChaCha8Rng::seed_from_u64(19), 4, None);
+    let Some(EpisodeInfo::CopySeries { lengths }) = &batch.info[0] else { panic!("{:?}", batch.info[0]) };
+    assert_eq!(lengths, &[4]);
+    assert_eq!(batch.input(0, 0)[..8], [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    let expected = [(vec![1, 3, 3, 4], 17812275224684739864), (vec![1, 1, 4, 2], 10172504271934083537)];
+    assert_eq!(draws(&task, 19, None), expected);
+    let expected = [(vec![9; 4], 11328789323899873824), (vec![9; 4], 12882360381542175308)];
+    assert_eq!(draws(&task, 20, Some(9)), expected);
+    // experiments/reuse.toml's task.
+    let reuse = CopySeries::new(CopySeriesSpec { min_sequences: 2, max_sequences: 6, ..Default::default() });
+    let expected = [(vec![3, 3, 4, 4], 17536450882775363746), (vec![4, 4, 4, 5], 11300297802936288772)];
+    assert_eq!(draws(&reuse, 21, None), expected);
 }

@@ -3,7 +3,8 @@
 //! episode, give the time of an episode of that length (and repeat count).
 
 use ntm_tasks::{
-    AssociativeRecallSpec, Batch, CopySpec, DynamicNgramsSpec, PrioritySortSpec, RepeatCopySpec, Task, TaskSpec,
+    AssociativeRecallSpec, Batch, CopySeriesSpec, CopySpec, DynamicNgramsSpec, PrioritySortSpec, RepeatCopySpec, Task,
+    TaskSpec,
 };
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,6 +16,9 @@ fn specs() -> Vec<TaskSpec> {
         TaskSpec::AssociativeRecall(AssociativeRecallSpec::default()),
         TaskSpec::DynamicNgrams(DynamicNgramsSpec::default()),
         TaskSpec::PrioritySort(PrioritySortSpec::default()),
+        // Its formula is the longest episode (every sequence max_length long); with one
+        // length allowed, every episode is that long.
+        TaskSpec::CopySeries(CopySeriesSpec { min_length: 6, max_length: 6, ..Default::default() }),
     ]
 }
 
