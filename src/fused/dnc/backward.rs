@@ -42,7 +42,7 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
 
 /// What every part of the backward reads: the sizes, the packed parameters `p`, the tape,
 /// `dfeat` `[T, B, C + R W]` (the gradient of the features) and the deliberate fault, if any.
-struct Given<'a, T> {
+struct Given<'a, T: Real> {
     sizes: &'a DncSizes,
     packing: &'a Packing,
     p: &'a [T],
@@ -274,8 +274,12 @@ fn access_backward<T: Real>(
     dp.fill(T::from_f64(0.0));
     if links {
         let column_sums = given.fault != Some(Fault::LinkColumnSums);
-        let inputs =
-            LinkInputs { previous: previous_link, write: write_weighting, precedence: prev(PRECEDENCE), reads: previous_reads };
+        let inputs = LinkInputs {
+            previous: previous_link,
+            write: write_weighting,
+            precedence: prev(PRECEDENCE),
+            reads: previous_reads,
+        };
         let dreads = &mut scratch.previous_reads_grad;
         let grads = LinkGrads { link: dlink, reads: dreads, write: dww, precedence: dp };
         link_backward(&inputs, &scratch.directional, grads, column_sums, &mut scratch.columns);
