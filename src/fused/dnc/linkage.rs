@@ -34,28 +34,6 @@ pub(crate) struct LinkInputs<'a, T> {
     pub reads: &'a [T],
 }
 
-/// The dot product of `a` and `b` (equal lengths) with 32 independent partial sums, four
-/// vectors of [`dot`]'s eight, so that along a row of the link matrix the additions do not
-/// wait on each other (with eight, each N = 128 dot was a chain of 16 dependent vector
-/// additions). The order of the sums is fixed by the code, as [`dot`]'s.
-#[inline(always)]
-fn row_dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let zero = T::from_f64(0.0);
-    let mut partial = [zero; 32];
-    let (ca, cb) = (a.chunks_exact(32), b.chunks_exact(32));
-    let tail = dot(ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..32 {
-            partial[k] += x[k] * y[k];
-        }
-    }
-    let mut lanes = [zero; 8];
-    for (k, lane) in lanes.iter_mut().enumerate() {
-        *lane = (partial[k] + partial[k + 8]) + (partial[k + 16] + partial[k + 24]);
-    }
-    lanes.iter().fold(tail, |s, &p| s + p)
-}
-
 /// Row i of L_t into `row` `[N]`: L_t[i,j] = (1 - w_i - w_j) L_{t-1}[i,j] + w_i p_j,
 /// L_t[i,i] = 0.
 #[inline(always)]
@@ -79,7 +57,7 @@ pub(crate) fn link_forward<T: Real>(inputs: &LinkInputs<'_, T>, link: &mut [T], 
         link_row(inputs, i, before, row);
         for (v, fb) in inputs.reads.chunks_exact(n).zip(directional.chunks_exact_mut(2 * n)) {
             let (forward, backward) = fb.split_at_mut(n);
-            forward[i] = row_dot(row, v);
+            forward[i] = dot(row, v);
             axpy(backward, v[i], row);
         }
     }
@@ -129,12 +107,12 @@ pub(crate) fn link_backward<T: Real>(
             axpy(g, dforward[i], v);
             axpy(g, v[i], dbackward);
             axpy(dv, dforward[i], row);
-            dv[i] += row_dot(row, dbackward);
+            dv[i] += dot(row, dbackward);
         }
         // The link update, L_t[i,i] = 0 whatever its inputs.
         g[i] = T::from_f64(0.0);
         let wi = write[i];
-        grads.write[i] += row_dot(g, precedence) - row_dot(g, before);
+        grads.write[i] += dot(g, precedence) - dot(g, before);
         for ((c, &gj), &bj) in columns.iter_mut().zip(g.iter()).zip(before) {
             *c += gj * bj;
         }
