@@ -18,6 +18,8 @@
 //! times. So the tape stays beside the graph, in the op's float type (the ops are generic
 //! over it, so no type is checked at run time).
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -60,6 +62,28 @@ impl<X> SharedTape<X> {
     }
 }
 
+thread_local! {
+    /// The storage of tapes dropped on this thread ([`Rows::recycle`]), at most
+    /// [`SPARE_BUFFERS`] of them, for the next forward's tape ([`Rows::reusing`]).
+    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Buffers [`SPARE`] keeps (the oldest goes first).
+const SPARE_BUFFERS: usize = 4;
+
+/// A spare buffer of `T` with room for `len` values and at most twice that, if this thread
+/// has one (its values are those of the tape it came from).
+fn take_spare<T: Real>(len: usize) -> Option<Vec<T>> {
+    SPARE.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        let fits = |b: &Box<dyn Any>| {
+            b.downcast_ref::<Vec<T>>().is_some_and(|v| v.capacity() >= len && v.capacity() <= 2 * len.max(1))
+        };
+        let i = spare.iter().position(fits)?;
+        spare.remove(i).downcast::<Vec<T>>().ok().map(|v| *v)
+    })
+}
+
 /// One quantity on the tape, `[steps, B, width]` flat: one row `[width]` per kept step and
 /// batch row.
 pub(crate) struct Rows<T> {
@@ -77,6 +101,41 @@ impl<T: Real> Rows<T> {
     /// [`Rows::copy_row`]).
     pub(crate) fn with_capacity(rows: usize, width: usize) -> Self {
         Self { values: Vec::with_capacity(rows * width), width }
+    }
+
+    /// `rows` rows of values left from an earlier tape (or zeros), each to be written before
+    /// it is read; or, with `empty`, no rows yet and room for `rows` (as
+    /// [`Rows::with_capacity`]). The storage of a tape that was [`Rows::recycle`]d on this
+    /// thread when one fits: at the sizes of the fused DNC's link matrices a fresh buffer of
+    /// tens of MB costs the kernel's zeroing of every page at its first write, again at every
+    /// training step, and a zeroed one a pass of the C library's memset over it.
+    pub(crate) fn reusing(rows: usize, width: usize, empty: bool) -> Self {
+        let len = rows * width;
+        let mut values = take_spare::<T>(len).unwrap_or_default();
+        match empty {
+            true => {
+                values.clear();
+                values.reserve_exact(len);
+            }
+            false => values.resize(len, T::from_f64(0.0)),
+        }
+        Self { values, width }
+    }
+
+    /// Gives this quantity's storage to the next [`Rows::reusing`] on this thread, leaving no
+    /// rows. The thread keeps it (and up to [`SPARE_BUFFERS`] - 1 others) until then.
+    pub(crate) fn recycle(&mut self) {
+        let values = std::mem::take(&mut self.values);
+        if values.capacity() == 0 {
+            return;
+        }
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() == SPARE_BUFFERS {
+                spare.remove(0);
+            }
+            spare.push(Box::new(values));
+        });
     }
 
     /// `rows` rows: those there kept, zeros after them.
@@ -113,6 +172,12 @@ impl<T: Real> Rows<T> {
     /// The values `[steps, B, width]`, given up.
     pub(crate) fn into_values(self) -> Vec<T> {
         self.values
+    }
+
+    /// The values `[steps, B, width]`, taken out, leaving no rows (for a tape that cannot give
+    /// up its parts).
+    pub(crate) fn take_values(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.values)
     }
 
     /// Row `from` to read and row `to` to write, two different rows in either order.

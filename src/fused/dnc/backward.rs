@@ -23,7 +23,7 @@ use crate::fused::memory::{self as mem, WriteHead, WriteHeadGrad};
 
 use super::allocation::{allocation_backward, usage_backward, UsageGrad, UsageSaved};
 use super::interface::activation_backward;
-use super::linkage::{directional_backward, link_backward, precedence_backward};
+use super::linkage::{link_backward, precedence_backward, LinkGrads, LinkInputs};
 use super::sizes::{DncSizes, Packing};
 use super::tape::{
     content, slot, Tape, ALLOCATION, PRECEDENCE, READ_BACKWARD, READ_CONTENT, READ_FORWARD, READ_WEIGHTING, RETENTION,
@@ -42,7 +42,7 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
 
 /// What every part of the backward reads: the sizes, the packed parameters `p`, the tape,
 /// `dfeat` `[T, B, C + R W]` (the gradient of the features) and the deliberate fault, if any.
-struct Given<'a, T> {
+struct Given<'a, T: Real> {
     sizes: &'a DncSizes,
     packing: &'a Packing,
     p: &'a [T],
@@ -94,8 +94,8 @@ struct Scratch<T> {
     read: Vec<T>,
     /// Of one read head's w^{r,i}_t `[N]`: the whole gradient.
     weighting: Vec<T>,
-    /// Of one read head's content, forward and backward weightings `[3, N]`.
-    by_mode: Vec<T>,
+    /// Of every read head's forward and backward weightings `[R, 2, N]`.
+    directional: Vec<T>,
     /// For [`content_backward`]: the gradient of a content weighting in its first N values.
     content: Vec<T>,
     /// Of w^w_t `[N]`.
@@ -106,10 +106,11 @@ struct Scratch<T> {
     allocation: Vec<T>,
     /// Of u_t `[N]`.
     usage: Vec<T>,
-    /// The read weightings of the step before `[R, N]`, and their gradient.
+    /// The read weightings of the step before `[R, N]`, and their gradient (through the
+    /// link's directional weightings, then through the usage).
     previous_reads: Vec<T>,
     previous_reads_grad: Vec<T>,
-    /// For [`link_backward`] `[N]`, [`allocation_backward`] `[N]`, [`usage_backward`] `[2N]` and
+    /// For [`link_backward`] `[2N]`, [`allocation_backward`] `[N]`, [`usage_backward`] `[2N]` and
     /// [`mem::write_backward`] `[3N]`.
     columns: Vec<T>,
     products: Vec<T>,
@@ -162,7 +163,7 @@ pub(super) fn backward<T: Real>(
         interface: vec![zero; interface],
         read: vec![zero; w],
         weighting: vec![zero; n],
-        by_mode: vec![zero; 3 * n],
+        directional: vec![zero; 2 * reads * n],
         content: vec![zero; addr::backward_scratch(n, w)],
         write_weighting: vec![zero; n],
         precedence: vec![zero; n],
@@ -170,7 +171,7 @@ pub(super) fn backward<T: Real>(
         usage: vec![zero; n],
         previous_reads: vec![zero; reads * n],
         previous_reads_grad: vec![zero; reads * n],
-        columns: vec![zero; n],
+        columns: vec![zero; 2 * n],
         products: vec![zero; n],
         usage_work: vec![zero; 2 * n],
         write: vec![zero; 3 * n],
@@ -219,7 +220,6 @@ fn access_backward<T: Real>(
     let previous_state = before.map(|r| tape.state.row(r));
     let prev = |k: usize| previous_state.map_or(&zeros[..n], |s| slot(s, k, n));
     let (m_before, m_now) = (tape.memory.row(row), tape.memory.row(row + tape.batch));
-    let link = tape.link.row(row);
     let previous_link = before.map_or(&zeros[..if links { n * n } else { 0 }], |r| tape.link.row(r));
     for (reads_i, previous) in tape.reads.iter().zip(previous_reads.chunks_exact_mut(n)) {
         match before {
@@ -233,16 +233,16 @@ fn access_backward<T: Real>(
     let dlink = &mut carried.link[b * nn..(b + 1) * nn];
 
     // The reads: r = M_t^T w^r, w^r = sum_k pi_k w_k, the content weighting on M_t, f and b.
-    for (i, previous) in previous_reads.chunks_exact(n).enumerate() {
+    for i in 0..reads {
         let read_row = tape.reads[i].row(row);
         for (j, d) in scratch.read.iter_mut().enumerate() {
             *d = given.dfeat[row * feat + c + i * w + j] + carried.reads[(b * reads + i) * w + j];
         }
-        let dweighting = &mut carried.read_weightings[i][b * n..(b + 1) * n];
-        scratch.weighting.copy_from_slice(dweighting);
+        scratch.weighting.copy_from_slice(&carried.read_weightings[i][b * n..(b + 1) * n]);
         mem::read_backward(slot(read_row, READ_WEIGHTING, n), m_now, &scratch.read, &mut scratch.weighting, dmem);
-        let (dcontent, rest) = scratch.by_mode.split_at_mut(n);
-        let (dforward, dbackward) = rest.split_at_mut(n);
+        let (dcontent, rest) = scratch.content.split_at_mut(n);
+        let (bb, partial) = rest.split_at_mut(n);
+        let (dforward, dbackward) = scratch.directional[2 * i * n..2 * (i + 1) * n].split_at_mut(n);
         dforward.fill(T::from_f64(0.0));
         dbackward.fill(T::from_f64(0.0));
         dcontent.fill(T::from_f64(0.0));
@@ -259,20 +259,14 @@ fn access_backward<T: Real>(
                 *g = pi * d;
             }
         }
-        let (a, rest) = scratch.content.split_at_mut(n);
-        let (bb, partial) = rest.split_at_mut(n);
-        a.copy_from_slice(dcontent);
         let (key, strength) = (&act[parts.read_key(i)], act[parts.read_strength(i)]);
         let saved = content(read_row, READ_CONTENT, n);
         dact[parts.read_strength(i)] =
-            content_backward(key, strength, m_now, saved, (a, bb, partial), dmem, &mut dact[parts.read_key(i)]);
-        dweighting.fill(T::from_f64(0.0));
-        if links {
-            directional_backward(link, previous, dforward, dbackward, dlink, dweighting);
-        }
+            content_backward(key, strength, m_now, saved, (dcontent, bb, partial), dmem, &mut dact[parts.read_key(i)]);
     }
 
-    // The link (with p_{t-1}), then the precedence.
+    // The link (with p_{t-1}) and the reads' forward and backward weightings, then the
+    // precedence. The read weightings' gradients start here, with these.
     let write_weighting = slot(state, WRITE_WEIGHTING, n);
     let dww = &mut scratch.write_weighting;
     let dp = &mut scratch.precedence;
@@ -280,8 +274,20 @@ fn access_backward<T: Real>(
     dp.fill(T::from_f64(0.0));
     if links {
         let column_sums = given.fault != Some(Fault::LinkColumnSums);
-        let prec = prev(PRECEDENCE);
-        link_backward(previous_link, write_weighting, prec, dlink, dww, dp, column_sums, &mut scratch.columns);
+        let inputs = LinkInputs {
+            previous: previous_link,
+            write: write_weighting,
+            precedence: prev(PRECEDENCE),
+            reads: previous_reads,
+        };
+        let dreads = &mut scratch.previous_reads_grad;
+        let grads = LinkGrads { link: dlink, reads: dreads, write: dww, precedence: dp };
+        link_backward(&inputs, &scratch.directional, grads, column_sums, &mut scratch.columns);
+    } else {
+        scratch.previous_reads_grad.fill(T::from_f64(0.0));
+    }
+    for (carried, d) in carried.read_weightings.iter_mut().zip(scratch.previous_reads_grad.chunks_exact(n)) {
+        carried[b * n..(b + 1) * n].copy_from_slice(d);
     }
     let dp_now = &mut carried.precedence[b * n..(b + 1) * n];
     precedence_backward(dp_now, prev(PRECEDENCE), write_weighting, dp, dww);

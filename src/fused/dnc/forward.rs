@@ -23,7 +23,7 @@ use crate::fused::tape::{Keep, Step};
 
 use super::allocation::{allocation_forward, usage_forward};
 use super::interface::activate;
-use super::linkage::{directional_forward, link_forward, precedence_forward};
+use super::linkage::{link_forward, precedence_forward, LinkInputs};
 use super::sizes::{DncSizes, Packing};
 use super::tape::{slot, ReadMut, StateMut, Tape, PRECEDENCE, READ_WEIGHTING, USAGE, WRITE_WEIGHTING};
 
@@ -50,6 +50,8 @@ struct Scratch<T> {
     previous_reads: Vec<T>,
     /// Zeros, `[max(N^2, N)]`: the state before the first step.
     zeros: Vec<T>,
+    /// Each read head's forward and backward weightings `[R, 2, N]`, one row's.
+    directional: Vec<T>,
 }
 
 /// The forward pass over all steps: `p` packed parameters as `packing` says, `x` `[T, B, X]`.
@@ -70,7 +72,11 @@ pub(super) fn forward<T: Real>(
     let zero = T::from_f64(0.0);
     let mut z = vec![zero; batch * sizes.layer_cols()];
     let links = if sizes.uses_links() { n * n } else { n };
-    let mut scratch = Scratch { previous_reads: vec![zero; sizes.read_heads * n], zeros: vec![zero; links.max(n)] };
+    let mut scratch = Scratch {
+        previous_reads: vec![zero; sizes.read_heads * n],
+        zeros: vec![zero; links.max(n)],
+        directional: vec![zero; 2 * sizes.read_heads * n],
+    };
     for t in 0..time {
         let step = Step::new(t, batch, keep);
         controller_forward(&given, step, &mut tape, &mut z);
@@ -199,24 +205,30 @@ fn access_forward<T: Real>(given: &Given<T>, (step, b): (Step, usize), tape: &mu
     mem::write(&[head], m_now);
     let m_now = &*m_now;
 
-    // Link (reads p_{t-1}), then precedence.
+    // Link (reads p_{t-1}) with every head's forward and backward weightings, then precedence.
     if sizes.uses_links() {
         let (previous_link, link) = match before {
             None => (&zeros[..n * n], tape.link.row_mut(row)),
             Some(r) => tape.link.read_and_write(r, row),
         };
-        link_forward(previous_link, s.write_weighting, prev(PRECEDENCE), link);
+        let inputs = LinkInputs {
+            previous: previous_link,
+            write: &*s.write_weighting,
+            precedence: prev(PRECEDENCE),
+            reads: &scratch.previous_reads,
+        };
+        link_forward(&inputs, link, &mut scratch.directional);
     }
     precedence_forward(prev(PRECEDENCE), s.write_weighting, s.precedence);
 
     // The reads, each over M_t.
-    let link = tape.link.row(row);
     let features = tape.features.row_mut(step.sequence_row(b));
     features[..c].copy_from_slice(tape.hidden[sizes.layers - 1].row(row));
-    for (i, previous) in scratch.previous_reads.chunks_exact(n).enumerate() {
+    for (i, directional) in scratch.directional.chunks_exact(2 * n).enumerate() {
         let r = ReadMut::new(tape.reads[i].row_mut(row), n);
         if sizes.uses_links() {
-            directional_forward(link, previous, r.forward, r.backward);
+            r.forward.copy_from_slice(&directional[..n]);
+            r.backward.copy_from_slice(&directional[n..]);
         }
         let (key, strength) = (&act[parts.read_key(i)], act[parts.read_strength(i)]);
         content_forward(key, strength, m_now, Content { weighting: r.content, cosine: r.cosine, row_norm: r.row_norm });

@@ -83,7 +83,7 @@ pub fn with_fault<R>(fault: Fault, f: impl FnOnce() -> R) -> R {
 
 /// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
 /// tape, in the parameters' float type `T`.
-struct DncSequence<T> {
+struct DncSequence<T: Real> {
     sizes: DncSizes,
     packing: Packing,
     tape: SharedTape<Tape<T>>,
@@ -202,8 +202,8 @@ pub fn forward_only(sizes: &DncSizes, parameters: &[Tensor], inputs: &Tensor) ->
     let shape = (time, batch, sizes.features());
     by_dtype!(packed.dtype(), "fused dnc", T => {
         let (p, x) = (host::<T>(&packed)?, host::<T>(&inputs)?);
-        let tape = forward(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
-        Tensor::from_vec(tape.features.into_values(), shape, packed.device())
+        let mut tape = forward(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
+        Tensor::from_vec(tape.features.take_values(), shape, packed.device())
     })
 }
 

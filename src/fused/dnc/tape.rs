@@ -109,7 +109,7 @@ impl<'a, T> ReadMut<'a, T> {
 
 /// Everything the forward computed, `[steps, B, ·]` per quantity unless noted (steps: T, or
 /// the last two as [`Keep`] says).
-pub(crate) struct Tape<T> {
+pub(crate) struct Tape<T: Real> {
     pub(crate) time: usize,
     pub(crate) batch: usize,
     /// Per controller layer: its input rows `[input_l, h^l_{t-1}]`.
@@ -146,15 +146,17 @@ impl<T: Real> Tape<T> {
         let (c, n, w) = (sizes.hidden, sizes.slots, sizes.width);
         let kept = keep.steps(time);
         let per_step = |width: usize| Rows::zeros(kept * batch, width);
-        let memory = match keep {
-            Keep::All => {
-                let mut memory = Rows::with_capacity((time + 1) * batch, w * n);
-                memory.resize(batch);
-                memory
-            }
-            Keep::Last => Rows::zeros(2 * batch, w * n),
-        };
         let links = if sizes.uses_links() { n * n } else { 0 };
+        // The two largest quantities: every row written before it is read, so a dropped tape's
+        // storage serves (see Rows::reusing).
+        let (memory, link) = match keep {
+            Keep::All => {
+                let mut memory = Rows::reusing((time + 1) * batch, w * n, true);
+                memory.resize(batch);
+                (memory, Rows::reusing(kept * batch, links, false))
+            }
+            Keep::Last => (Rows::zeros(2 * batch, w * n), per_step(links)),
+        };
         Tape {
             time,
             batch,
@@ -165,11 +167,19 @@ impl<T: Real> Tape<T> {
             raw: per_step(sizes.parts().width()),
             act: per_step(sizes.parts().width()),
             memory,
-            link: per_step(links),
+            link,
             state: per_step(STATE_SLOTS * n),
             order: vec![0; kept * batch * n],
             reads: (0..sizes.read_heads).map(|_| per_step(READ_SLOTS * n)).collect(),
             features: Rows::zeros(time * batch, sizes.features()),
         }
+    }
+}
+
+impl<T: Real> Drop for Tape<T> {
+    /// Gives the memories' and link matrices' storage to the next tape on this thread.
+    fn drop(&mut self) {
+        self.memory.recycle();
+        self.link.recycle();
     }
 }
