@@ -39,6 +39,8 @@ fn parameter_counts_from_sizes_match_the_built_models() {
         ModelConfig::Rnn(RnnBaselineConfig { size: 7, layers: 1, ..Default::default() }),
         ModelConfig::Gru(RnnBaselineConfig::default()),
         ModelConfig::Gru(RnnBaselineConfig { size: 7, layers: 2, ..Default::default() }),
+        ModelConfig::Dsgu(RnnBaselineConfig::default()),
+        ModelConfig::Dsgu(RnnBaselineConfig { size: 7, layers: 2, ..Default::default() }),
         ModelConfig::Attention(AttentionConfig::default()),
         ModelConfig::Attention(AttentionConfig { size: 7, layers: 2, attention: 3, ..Default::default() }),
     ]);

@@ -577,6 +577,9 @@ fn baseline_settings_are_validated_by_field() {
         ("gru", "size = 0", "models.m.size = 0: must be at least 1"),
         ("gru", "layers = 0", "models.m.layers = 0: must be at least 1"),
         ("gru", "size = 100000", "models.m.size = 100000: must be at most"),
+        ("dsgu", "size = 0", "models.m.size = 0: must be at least 1"),
+        ("dsgu", "layers = 0", "models.m.layers = 0: must be at least 1"),
+        ("dsgu", "size = 100000", "models.m.size = 100000: must be at most"),
         ("attention", "size = 0", "models.m.size = 0: must be at least 1"),
         ("attention", "layers = 0", "models.m.layers = 0: must be at least 1"),
         ("attention", "attention = 0", "models.m.attention = 0: must be at least 1"),
@@ -588,7 +591,9 @@ fn baseline_settings_are_validated_by_field() {
         assert!(!message.contains('\n'), "{kind} {field}: message on several lines: {message:?}");
     }
     // An unknown field is named too.
-    let text = "name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"rnn\"\nsise = 4\n";
-    let message = parse(text, &[]).map(|_| ()).unwrap_err().to_string();
-    assert!(message.contains("sise") && !message.contains('\n'), "{message:?}");
+    for kind in ["rnn", "dsgu"] {
+        let text = format!("name = \"b\"\n[task]\nkind = \"copy\"\n[models.m]\nkind = \"{kind}\"\nsise = 4\n");
+        let message = parse(&text, &[]).map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("sise") && !message.contains('\n'), "{kind}: {message:?}");
+    }
 }

@@ -9,9 +9,11 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::base::kinds::Engine;
+use ntm::fused::dsgu::{dsgu_layer, DsguWeights};
 use ntm::fused::lstm::lstm_layer;
 use ntm::fused::recurrent::{gru_layer, rnn_layer};
 use ntm::models::attention::AttentionConfig;
+use ntm::models::dsgu::DsguCell;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
 use ntm::models::ntm::NtmConfig;
@@ -217,12 +219,144 @@ fn fused_recurrent_layer_gradients_match_finite_differences() {
     }
 }
 
+/// A DSGU cell's parameters in `varmap` as [`DsguWeights`], the variables sorted by name
+/// (g_bias, go_weight, hz_weight, xh_weight, xz_weight, z_bias, zxh_weight).
+fn dsgu_weights(varmap: &VarMap) -> (DsguWeights, Vec<(String, Var)>) {
+    let vars = sorted_parameters(varmap);
+    let get = |name: &str| vars.iter().find(|(n, _)| n == &format!("cell.{name}")).expect(name).1.as_tensor().clone();
+    let weights = DsguWeights {
+        w_xh: get("xh_weight"),
+        b_g: get("g_bias"),
+        w_zxh: get("zxh_weight"),
+        w_go: get("go_weight"),
+        w_xz: get("xz_weight"),
+        w_hz: get("hz_weight"),
+        b_z: get("z_bias"),
+    };
+    (weights, vars)
+}
+
+/// Steps `cell` over `x` `[T, B, in]` from `h0` `[B, H]`: every hidden state `[T, B, H]`.
+fn step_dsgu(cell: &DsguCell, x: &Tensor, h0: &Tensor) -> Tensor {
+    let mut h = h0.clone();
+    let mut hs = Vec::new();
+    for t in 0..x.dim(0).unwrap() {
+        h = cell.step(&x.get(t).unwrap(), &h).unwrap();
+        hs.push(h.clone());
+    }
+    Tensor::stack(&hs, 0).unwrap()
+}
+
+#[test]
+fn fused_dsgu_layer_matches_stepping_its_cell() {
+    for (case, (inputs, hidden, time, batch)) in
+        [(3, 4, 5, 2), (1, 7, 9, 3), (9, 16, 12, 4), (5, 3, 1, 1), (4, 5, 6, 1)].into_iter().enumerate()
+    {
+        for (dtype, tolerance) in [(DType::F32, ENGINE_TOLERANCE), (DType::F64, ENGINE_TOLERANCE_F64)] {
+            let varmap = VarMap::new();
+            let params = ParamBuilder::new(&varmap, case as u64, dtype, &Device::Cpu);
+            let cell = DsguCell::new(&params, "cell", inputs, hidden).unwrap();
+            let (weights, vars) = dsgu_weights(&varmap);
+            assert_eq!(vars.len(), 7);
+            let mut r = rng(200 + case as u64);
+            // Biases away from their initial zeros, so their gradients' every part is exercised.
+            for (name, var) in &vars {
+                if name.ends_with("bias") {
+                    var.set(&random(&mut r, var.dims(), 0.5, dtype)).unwrap();
+                }
+            }
+            let x = Var::from_tensor(&random(&mut r, &[time, batch, inputs], 1.0, dtype)).unwrap();
+            // h0 not 0: with h0 = 0 the products x_g h and z_g h vanish at step 1.
+            let h0 = Var::from_tensor(&random(&mut r, &[batch, hidden], 0.5, dtype)).unwrap();
+            let projection = random(&mut r, &[time, batch, hidden], 1.0, dtype);
+
+            let reference = step_dsgu(&cell, x.as_tensor(), h0.as_tensor());
+            let fused = dsgu_layer(x.as_tensor(), &weights, h0.as_tensor()).unwrap();
+            let label = format!("dsgu case {case} {dtype:?}");
+            let err = relative_error(&values(&fused), &values(&reference));
+            assert!(err < tolerance, "{label}: hidden states differ (relative error {err:.2e})");
+
+            let grads_ref = (reference * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+            let grads_fused = (fused * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+            let mut all = vec![("x".to_string(), &x), ("h0".to_string(), &h0)];
+            all.extend(vars.iter().map(|(n, v)| (n.clone(), v)));
+            for (name, var) in all {
+                let g_ref = values(grads_ref.get(var.as_tensor()).expect("reference gradient"));
+                let g_fused = values(grads_fused.get(var.as_tensor()).expect("fused gradient"));
+                let err = relative_error(&g_fused, &g_ref);
+                assert!(err < tolerance, "{label}: d/d{name} differs (relative error {err:.2e})");
+            }
+        }
+    }
+}
+
+/// The update gate's bias of unit j in the finite-difference checks: small for even j, so
+/// its hard sigmoid runs on its slope, and +-[`SATURATED_BIAS`] for odd j, so it is clamped
+/// at 1 or 0. With inputs and states in [-1, 1] and the weights into the gate in
+/// +-[`GATE_WEIGHT`], the rest of the gate's pre-activation a is at most
+/// (in + H) GATE_WEIGHT = 1.4 in size here, so |a| stays within 1.7 or beyond 3.6: at least
+/// 0.8 from the hard sigmoid's kinks at +-2.5, where it has no derivative and a central
+/// difference over them would be wrong.
+const SATURATED_BIAS: f64 = 5.0;
+/// Bound of the weights W_xz and W_hz in the finite-difference checks (see [`SATURATED_BIAS`]).
+const GATE_WEIGHT: f64 = 0.2;
+
+#[test]
+fn fused_dsgu_layer_gradients_match_finite_differences() {
+    // f64; the initial state given per batch row ([B, H]) and broadcast ([H]).
+    let (inputs, hidden, time, batch) = (3, 4, 4, 2);
+    let mut r = rng(9);
+    for (what, state_shape) in [("per-row state", vec![batch, hidden]), ("broadcast state", vec![hidden])] {
+        let t = |r: &mut rand_chacha::ChaCha8Rng, shape: &[usize], scale: f64| {
+            common::t64(&uniform(r, shape.iter().product(), -scale, scale), shape)
+        };
+        let z_bias: Vec<f64> = (0..hidden)
+            .map(|j| match j % 4 {
+                1 => SATURATED_BIAS,
+                3 => -SATURATED_BIAS,
+                _ => 0.3 * (j as f64 - 1.0),
+            })
+            .collect();
+        let inputs_ = [
+            ("x", t(&mut r, &[time, batch, inputs], 1.0)),
+            ("w_xh", t(&mut r, &[inputs, hidden], 0.8)),
+            ("b_g", t(&mut r, &[hidden], 0.5)),
+            ("w_zxh", t(&mut r, &[hidden, hidden], 0.8)),
+            ("w_go", t(&mut r, &[hidden, hidden], 0.8)),
+            ("w_xz", t(&mut r, &[inputs, hidden], GATE_WEIGHT)),
+            ("w_hz", t(&mut r, &[hidden, hidden], GATE_WEIGHT)),
+            ("b_z", common::t64(&z_bias, &[hidden])),
+            ("h0", t(&mut r, &state_shape, 0.5)),
+        ];
+        let layer = |v: &[Tensor]| {
+            let weights = DsguWeights {
+                w_xh: v[1].clone(),
+                b_g: v[2].clone(),
+                w_zxh: v[3].clone(),
+                w_go: v[4].clone(),
+                w_xz: v[5].clone(),
+                w_hz: v[6].clone(),
+                b_z: v[7].clone(),
+            };
+            dsgu_layer(&v[0], &weights, &v[8])
+        };
+        let name = format!("dsgu {what}");
+        let worst = check_gradients(&name, &inputs_, layer, 13);
+        assert!(worst < 1e-4, "{name}: worst relative error {worst:.2e}");
+    }
+}
+
 /// The baselines with a fused engine, `layers` x `size` on `engine` (the attention model's
 /// LSTM stack on it, attention width 3).
 fn recurrent_baselines(size: usize, layers: usize, engine: Engine) -> Vec<ModelConfig> {
     let config = RnnBaselineConfig { size, layers, engine };
     let attention = AttentionConfig { size, layers, attention: 3, engine };
-    vec![ModelConfig::Rnn(config.clone()), ModelConfig::Gru(config), ModelConfig::Attention(attention)]
+    vec![
+        ModelConfig::Rnn(config.clone()),
+        ModelConfig::Gru(config.clone()),
+        ModelConfig::Dsgu(config),
+        ModelConfig::Attention(attention),
+    ]
 }
 
 #[test]
@@ -290,6 +424,23 @@ fn the_recurrent_comparison_can_fail() {
     }
     let err = relative_error(&fused, &values(&Tensor::stack(&hs, 0).unwrap()));
     assert!(err > ENGINE_TOLERANCE_F64, "a perturbed recurrent weight went unnoticed ({err:.2e})");
+}
+
+/// A deliberate bug must fail the DSGU's comparison too: the fused layer against a reference
+/// whose W_go is perturbed by 1e-3 in one entry.
+#[test]
+fn the_dsgu_comparison_can_fail() {
+    let varmap = VarMap::new();
+    let params = ParamBuilder::new(&varmap, 3, DType::F64, &Device::Cpu);
+    let cell = DsguCell::new(&params, "cell", 2, 3).unwrap();
+    let (weights, vars) = dsgu_weights(&varmap);
+    let x = random(&mut rng(4), &[5, 2, 2], 1.0, DType::F64);
+    let h0 = random(&mut rng(5), &[2, 3], 0.5, DType::F64);
+    let fused = values(&dsgu_layer(&x, &weights, &h0).unwrap());
+    let go = &vars.iter().find(|(n, _)| n == "cell.go_weight").unwrap().1;
+    common::set_entry(go, 3 + 1, values(go.as_tensor())[3 + 1] + 1e-3);
+    let err = relative_error(&fused, &values(&step_dsgu(&cell, &x, &h0)));
+    assert!(err > ENGINE_TOLERANCE_F64, "a perturbed W_go went unnoticed ({err:.2e})");
 }
 
 /// An LSTM baseline config of `layers` x `size` on `engine`.

@@ -22,6 +22,7 @@ use candle_nn::VarMap;
 use common::{check_gradients, check_model, distributions, relative_error, rng, t64, uniform, FD_TOLERANCE};
 use ntm::base::kinds::{ControllerKind, Engine, MemoryInit};
 use ntm::models::attention::{AttentionBaseline, AttentionConfig};
+use ntm::models::dsgu::DsguBaseline;
 use ntm::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use ntm::models::ntm::{MemoryConfig, Ntm, NtmConfig};
 use ntm::models::rnn::{CellKind, RnnBaseline, RnnBaselineConfig};
@@ -283,6 +284,46 @@ fn rnn_baseline_gradient() {
 #[test]
 fn gru_baseline_gradient() {
     check_recurrent_baseline(CellKind::Gru, 12);
+}
+
+/// The hard sigmoid's kinks in the DSGU's update gate: its pre-activation a must stay this far
+/// from +-2.5, where the gate has no derivative and a central difference over a kink would
+/// disagree with either one-sided derivative. The test's weights into the gate are scaled so
+/// that |a - b_z| <= (in + H) [`DSGU_GATE_WEIGHT`] = 1.6 (inputs and states in [-1, 1]), and
+/// b_z is small (|b_z| <= 0.2, on the slope) or +-5 (clamped), giving |a| <= 1.8 or >= 3.4.
+const DSGU_KINK_MARGIN: f64 = 0.6;
+/// Bound of the DSGU's W_xz and W_hz in its gradient check (see [`DSGU_KINK_MARGIN`]).
+const DSGU_GATE_WEIGHT: f64 = 0.16;
+
+/// The DSGU baseline, 2 x 5, on both engines; h0 and the biases away from their zeros (with
+/// h0 = 0 the products with h vanish at step 1), the update gate away from its kinks.
+#[test]
+fn dsgu_baseline_gradient() {
+    let (inputs, size) = (3, 5);
+    // |a - b_z| <= (in + H) DSGU_GATE_WEIGHT in layer 1, whose input is layer 0's h (5 wide).
+    let reach = (size + size) as f64 * DSGU_GATE_WEIGHT;
+    assert!(2.5 - (reach + 0.2) >= DSGU_KINK_MARGIN && 5.0 - reach - 2.5 >= DSGU_KINK_MARGIN);
+    for engine in [Engine::Reference, Engine::Fused] {
+        let varmap = VarMap::new();
+        let params = ParamBuilder::new(&varmap, 14, DType::F64, &Device::Cpu);
+        let config = RnnBaselineConfig { size, layers: 2, engine };
+        let model = DsguBaseline::new(&config, &params, inputs, 2).unwrap();
+        let mut r = rng(14);
+        for (name, var) in common::parameters(&varmap) {
+            let n = var.elem_count();
+            let values: Vec<f64> = if name.ends_with("z_bias") {
+                (0..n).map(|j| [0.2, 5.0, -0.2, -5.0][j % 4]).collect()
+            } else if name.ends_with("xz_weight") || name.ends_with("hz_weight") {
+                uniform(&mut r, n, -DSGU_GATE_WEIGHT, DSGU_GATE_WEIGHT)
+            } else if name.ends_with("h0") || name.ends_with("bias") {
+                uniform(&mut r, n, -0.5, 0.5)
+            } else {
+                continue;
+            };
+            var.set(&t64(&values, var.dims())).unwrap();
+        }
+        check_model(&format!("dsgu baseline ({})", engine.name()), &model, &varmap, (inputs, 2), 114, (usize::MAX, 0));
+    }
 }
 
 /// The attention baseline, 2 x 5 with attention width 4, on both engines of its LSTM stack.

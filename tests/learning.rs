@@ -31,6 +31,11 @@ use ntm::train::Trainer;
 //         sequence on every seed; 0.6-0.8 s each (the common 4x applies).
 //   attention (LSTM 1 x 32, A = 16): loss 7.3-8.6 -> 0.030-0.055 bits/seq, falls 151x-249x;
 //         bit errors 3.1-3.9 -> 0 on every seed; 1.5-2.8 s each (the common 4x applies).
+// The DSGU learns about as slowly as the RNN (test profile, one thread, seeds 0-9, same
+// settings, on a shared 2-core machine):
+//   dsgu: loss 7.5-8.8 -> 1.38-2.57 bits/seq, falls 3.1x-5.9x; bit errors 3.6-4.5 -> 0.34-0.83
+//         per sequence (4.6x-11.7x); 0.8-1.1 s each. Seed 5: 8.031 -> 2.572 (3.1x), 3.812 -> 0.825.
+// Its asserted factor, the RNN's 2x, is below its worst seed.
 
 /// The seed of both tests (see the measurements above).
 const SEED: u64 = 5;
@@ -44,7 +49,7 @@ const FACTOR: f64 = 4.0;
 /// The same for the models that learn more slowly, per model (see the measurements above).
 fn factor(model: &str) -> f64 {
     match model {
-        "rnn" => 2.0,
+        "rnn" | "dsgu" => 2.0,
         _ => FACTOR,
     }
 }
@@ -84,6 +89,11 @@ layers = 1
 
 [models.gru]
 kind = "gru"
+size = 32
+layers = 1
+
+[models.dsgu]
+kind = "dsgu"
 size = 32
 layers = 1
 
@@ -170,11 +180,16 @@ fn tiny_gru_learns_copy() {
 }
 
 #[test]
+fn tiny_dsgu_learns_copy() {
+    check("dsgu");
+}
+
+#[test]
 fn tiny_attention_learns_copy() {
     check("attention");
 }
 
-/// Seeds 0-9 for checking the margins, one line each. `LEARNING_MODEL` (ntm, lstm, rnn, gru, attention),
+/// Seeds 0-9 for checking the margins, one line each. `LEARNING_MODEL` (ntm, lstm, rnn, gru, dsgu, attention),
 /// `LEARNING_SEQUENCES` and `LEARNING_EVERY` change the defaults.
 #[test]
 #[ignore = "a sweep over seeds for choosing the margins: cargo test --test learning -- --ignored --nocapture"]

@@ -93,6 +93,11 @@ const RNN_COUNT: usize = 333_576;
 // 768 = 204,288; layers 1, 2: [512, 768] + 768 = 393,984 each; h0 768; output 2,056; total 995,080.
 const GRU_COUNT: usize = 995_080;
 
+// DSGU baseline 3 x 256 (dsgu.rs doc): per layer W_xh, W_xz [in, 256], W_zxh, W_go, W_hz
+// [256, 256], b_g, b_z [256]: layer 0 2 * 9 * 256 + 3 * 65,536 + 512 = 201,728; layers 1, 2
+// 2 * 65,536 + 3 * 65,536 + 512 = 328,192 each; h0 768; output 2,056; total 860,936.
+const DSGU_COUNT: usize = 860_936;
+
 // Attention baseline 1 x 256, A = 256 (attention.rs doc): lstm.layer0 272,384 + h0, c0 512;
 // attention.query, .key [256, 256] = 65,536 each; .score 256; output [512, 8] + 8 = 4,104;
 // total 408,328.
@@ -107,6 +112,7 @@ fn paper_copy_models_parameter_counts() {
         ("LSTM 3x256", ModelConfig::Lstm(LstmBaselineConfig::default()), LSTM_COUNT),
         ("RNN 3x256", ModelConfig::Rnn(RnnBaselineConfig::default()), RNN_COUNT),
         ("GRU 3x256", ModelConfig::Gru(RnnBaselineConfig::default()), GRU_COUNT),
+        ("DSGU 3x256", ModelConfig::Dsgu(RnnBaselineConfig::default()), DSGU_COUNT),
         ("attention 1x256", ModelConfig::Attention(AttentionConfig::default()), ATTENTION_COUNT),
     ];
     for (name, config, expected) in cases {
@@ -116,6 +122,34 @@ fn paper_copy_models_parameter_counts() {
         let in_map: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
         assert_eq!(in_map, expected, "{name}: scalars in the VarMap");
     }
+}
+
+/// The DSGU's parameters one tensor per weight of the paper's equations, under its names;
+/// both engines read these (the fused one packs them).
+#[test]
+fn dsgu_parameter_names_and_shapes() {
+    let config = RnnBaselineConfig { size: 6, layers: 2, ..Default::default() };
+    let (varmap, model) = build(&ModelConfig::Dsgu(config), 0, DType::F32);
+    let mut rows: Vec<(String, Vec<usize>)> = Vec::new();
+    for (layer, inputs) in [(0, INPUTS), (1, 6)] {
+        let p = |n: &str| format!("dsgu.layer{layer}.{n}");
+        rows.extend([
+            (p("xh_weight"), vec![inputs, 6]),
+            (p("g_bias"), vec![6]),
+            (p("zxh_weight"), vec![6, 6]),
+            (p("go_weight"), vec![6, 6]),
+            (p("xz_weight"), vec![inputs, 6]),
+            (p("hz_weight"), vec![6, 6]),
+            (p("z_bias"), vec![6]),
+            (p("h0"), vec![6]),
+        ]);
+    }
+    rows.extend([("output.weight".to_string(), vec![6, OUTPUTS]), ("output.bias".to_string(), vec![OUTPUTS])]);
+    let expected: BTreeMap<String, Vec<usize>> = rows.into_iter().collect();
+    assert_eq!(shapes(&varmap), expected);
+    // 2 in H + 3 H^2 + 3 H per layer (with h0), then the output layer.
+    let count = (2 * INPUTS * 6 + 3 * 36 + 18) + (2 * 36 + 3 * 36 + 18) + 6 * OUTPUTS + OUTPUTS;
+    assert_eq!(model.parameter_count(), count);
 }
 
 #[test]
@@ -179,9 +213,10 @@ fn every_parameter_name_is_a_readable_path() {
         ModelConfig::Lstm(LstmBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Gru(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
+        ModelConfig::Dsgu(RnnBaselineConfig { size: 8, layers: 2, ..Default::default() }),
         ModelConfig::Attention(AttentionConfig { size: 8, layers: 2, attention: 4, ..Default::default() }),
     ];
-    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru.", "attention."];
+    let roots = ["controller.", "heads.", "output.", "initial.", "lstm.", "rnn.", "gru.", "dsgu.", "attention."];
     for config in configs {
         let (varmap, model) = build(&config, 0, DType::F32);
         let names: Vec<String> = shapes(&varmap).into_keys().collect();
@@ -226,6 +261,7 @@ fn same_seed_same_parameters_different_seed_different_weights() {
         ModelConfig::Lstm(LstmBaselineConfig { size: 32, layers: 2, ..Default::default() }),
         ModelConfig::Rnn(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
         ModelConfig::Gru(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
+        ModelConfig::Dsgu(RnnBaselineConfig { size: 32, layers: 2, ..Default::default() }),
     ] {
         let (a, _) = build(&config, 42, DType::F32);
         let (b, _) = build(&config, 42, DType::F32);

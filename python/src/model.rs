@@ -101,7 +101,7 @@ impl Model {
         self.with(py, |p| Ok(p.name.to_owned()))
     }
 
-    /// "ntm", "dnc", "lstm", "rnn", "gru", "attention" or "custom".
+    /// "ntm", "dnc", "lstm", "rnn", "gru", "dsgu", "attention" or "custom".
     #[getter]
     fn kind(&self, py: Python<'_>) -> PyResult<&'static str> {
         self.with(py, |p| Ok(p.config.kind()))

@@ -13,10 +13,12 @@ use ntm::base::kinds::Engine;
 use ntm::measure::bench::{self, BenchCase, BenchMode, BenchRow, BenchSettings, MemorySizes};
 
 pub fn bench(args: &BenchArgs) -> Result<()> {
-    if let Some(m) =
-        args.models.iter().find(|m| !matches!(m.as_str(), "ntm" | "dnc" | "lstm" | "rnn" | "gru" | "attention"))
+    if let Some(m) = args
+        .models
+        .iter()
+        .find(|m| !matches!(m.as_str(), "ntm" | "dnc" | "lstm" | "rnn" | "gru" | "dsgu" | "attention"))
     {
-        bail!("--models: unknown model {m:?}; use ntm, dnc, lstm, rnn, gru, attention");
+        bail!("--models: unknown model {m:?}; use ntm, dnc, lstm, rnn, gru, dsgu, attention");
     }
     let sizes = MemorySizes { width: args.width, read_heads: args.read_heads, controller_size: args.controller_size };
     for (flag, value) in

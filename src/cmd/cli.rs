@@ -371,7 +371,7 @@ pub struct BenchArgs {
     /// Batch sizes, comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = vec![1, 16])]
     pub batches: Vec<usize>,
-    /// Models: ntm, dnc, lstm, rnn, gru, attention (comma separated).
+    /// Models: ntm, dnc, lstm, rnn, gru, dsgu, attention (comma separated).
     #[arg(long, value_delimiter = ',', default_values_t = vec!["ntm".to_string(), "lstm".to_string()])]
     pub models: Vec<String>,
     /// Memory width of the NTM and the DNC [default: 20, the paper's].

@@ -8,6 +8,7 @@
 
 mod addressing;
 pub mod dnc;
+pub mod dsgu;
 mod kernel;
 pub mod lstm;
 mod memory;

@@ -133,7 +133,7 @@ impl BenchCase {
             ModelConfig::Ntm(c) => c.engine,
             ModelConfig::Dnc(c) => c.engine,
             ModelConfig::Lstm(c) => c.engine,
-            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.engine,
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) | ModelConfig::Dsgu(c) => c.engine,
             ModelConfig::Attention(c) => c.engine,
             ModelConfig::Custom(_) => Engine::Reference,
         }
@@ -147,6 +147,7 @@ impl BenchCase {
             ModelConfig::Lstm(_)
             | ModelConfig::Rnn(_)
             | ModelConfig::Gru(_)
+            | ModelConfig::Dsgu(_)
             | ModelConfig::Attention(_)
             | ModelConfig::Custom(_) => None,
         }
@@ -187,7 +188,7 @@ impl MemorySizes {
 }
 
 /// The copy-task cases: the paper's NTM, the DNC of the same sizes, the 3x256 LSTM baseline
-/// the 3x256 RNN and GRU baselines and the 1x256 attention baseline (those of `models` named), the memory models at `sizes`, each on each of
+/// the 3x256 RNN, GRU and DSGU baselines and the 1x256 attention baseline (those of `models` named), the memory models at `sizes`, each on each of
 /// `engines`, at each batch size, smallest first.
 pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], sizes: MemorySizes) -> Vec<BenchCase> {
     let mut cases = Vec::new();
@@ -230,6 +231,14 @@ pub fn copy_cases(batches: &[usize], engines: &[Engine], models: &[String], size
                 let gru = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
                 let model = format!("gru-{}x{}", gru.layers, gru.size);
                 let config = ModelConfig::Gru(gru);
+                cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
+            }
+        }
+        if models.iter().any(|m| m == "dsgu") {
+            for &engine in engines {
+                let dsgu = RnnBaselineConfig { engine, ..RnnBaselineConfig::default() };
+                let model = format!("dsgu-{}x{}", dsgu.layers, dsgu.size);
+                let config = ModelConfig::Dsgu(dsgu);
                 cases.push(BenchCase { model, config, batch, length: None, mode: BenchMode::Train });
             }
         }

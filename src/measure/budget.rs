@@ -138,6 +138,7 @@ fn shape(model: &ModelConfig, inputs: usize, outputs: usize) -> Shape {
         }
         ModelConfig::Rnn(c) => recurrent_shape(c, CellKind::Rnn, x, y),
         ModelConfig::Gru(c) => recurrent_shape(c, CellKind::Gru, x, y),
+        ModelConfig::Dsgu(c) => dsgu_shape(c, x, y),
         ModelConfig::Attention(c) => {
             let lstm = LstmBaselineConfig { size: c.size, layers: c.layers, engine: c.engine };
             let mut s = shape(&ModelConfig::Lstm(lstm), inputs, outputs);
@@ -168,6 +169,16 @@ fn recurrent_shape(c: &RnnBaselineConfig, kind: CellKind, x: f64, y: f64) -> Sha
     let parameters = rows * gates * h + layers * (gates + 1.0) * h + h * y + y;
     // Per layer and step: [input, h], the input's projection, the tape.
     let tape = rows + layers * (gates + slots) * h;
+    Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
+}
+
+/// The shape of a stacked DSGU baseline (see [`crate::models::dsgu`]).
+fn dsgu_shape(c: &RnnBaselineConfig, x: f64, y: f64) -> Shape {
+    let (h, layers) = (c.size as f64, c.layers as f64);
+    let inputs = x + (layers - 1.0) * h; // the layers' inputs, summed
+    let parameters = 2.0 * inputs * h + layers * (3.0 * h * h + 3.0 * h) + h * y + y;
+    // Per layer and step: the input, its projection [x_g, a] and the tape (6 H).
+    let tape = inputs + layers * 8.0 * h;
     Shape { parameters, tape, state: 0.0, features: h, reference: c.engine == Engine::Reference }
 }
 
@@ -357,8 +368,9 @@ pub fn check_training(experiment: &Experiment, name: &str) -> Result<()> {
         }
         ModelConfig::Lstm(_) => format!("{task_fields}, train.batch or the LSTM's size"),
         ModelConfig::Attention(_) => format!("{task_fields}, train.batch, the model's size or attention"),
-        ModelConfig::Rnn(_) | ModelConfig::Gru(_) => format!("{task_fields}, train.batch or the model's size"),
-        ModelConfig::Custom(_) => format!("{task_fields}, train.batch or the model's size"),
+        ModelConfig::Rnn(_) | ModelConfig::Gru(_) | ModelConfig::Dsgu(_) | ModelConfig::Custom(_) => {
+            format!("{task_fields}, train.batch or the model's size")
+        }
     };
     Err(Error::Invalid(format!(
         "model {name}: training needs about {} ({} for the parameters and their optimiser state, the rest for \

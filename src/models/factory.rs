@@ -1,6 +1,6 @@
 //! The `[models.<name>]` table of an experiment and the factory that builds the model it
 //! names: the one place that knows every architecture ([`Ntm`], [`Dnc`], [`LstmBaseline`],
-//! [`RnnBaseline`], [`AttentionBaseline`]), so the trainer, the evaluator and the figures only see [`SequenceModel`].
+//! [`RnnBaseline`], [`DsguBaseline`], [`AttentionBaseline`]), so the trainer, the evaluator and the figures only see [`SequenceModel`].
 //!
 //! A model of your own is `kind = "custom"` in the table: the experiment names it (so its
 //! `[train.models.<name>]` settings apply and a model folder's `config.toml` records what it
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::models::attention::{AttentionBaseline, AttentionConfig};
 use crate::models::dnc::{Dnc, DncConfig};
+use crate::models::dsgu::DsguBaseline;
 use crate::models::lstm::{LstmBaseline, LstmBaselineConfig};
 use crate::models::ntm::{Ntm, NtmConfig};
 use crate::models::rnn::{CellKind, RnnBaseline, RnnBaselineConfig};
@@ -24,7 +25,7 @@ use crate::pieces::params::{sorted_parameters, ParamBuilder};
 /// Why the library does not build a `kind = "custom"` model, and what to do instead.
 const CUSTOM_NOT_BUILT: &str = "kind = \"custom\" is a model of your own, which only your program can build: pass it \
      to Trainer::with_model (examples/custom_model.rs shows how); Trainer::new and the ntm commands build only \
-     kind = \"ntm\", \"dnc\", \"lstm\", \"rnn\", \"gru\" and \"attention\"";
+     kind = \"ntm\", \"dnc\", \"lstm\", \"rnn\", \"gru\", \"dsgu\" and \"attention\"";
 
 /// One entry of an experiment's `[models]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,8 @@ pub enum ModelConfig {
     Rnn(RnnBaselineConfig),
     /// A stacked GRU (Cho et al. 2014) with a sigmoid output layer.
     Gru(RnnBaselineConfig),
+    /// A stacked Deep Simple Gated Unit (Gao & Glowacka 2016) with a sigmoid output layer.
+    Dsgu(RnnBaselineConfig),
     /// An LSTM that attends over its own earlier hidden states (additive attention, after
     /// Bahdanau et al. 2015) and feeds the context to its output layer.
     Attention(AttentionConfig),
@@ -66,13 +69,13 @@ impl ModelConfig {
             ModelConfig::Ntm(c) => c.validate(),
             ModelConfig::Dnc(c) => c.validate(),
             ModelConfig::Lstm(c) => c.validate(),
-            ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.validate(),
+            ModelConfig::Rnn(c) | ModelConfig::Gru(c) | ModelConfig::Dsgu(c) => c.validate(),
             ModelConfig::Attention(c) => c.validate(),
             ModelConfig::Custom(_) => Ok(()),
         }
     }
 
-    /// A short name of the architecture, e.g. `ntm`, `dnc`, `lstm`, `rnn`, `gru` or `attention` (`custom` for a
+    /// A short name of the architecture, e.g. `ntm`, `dnc`, `lstm`, `rnn`, `gru`, `dsgu` or `attention` (`custom` for a
     /// model of your own).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -81,6 +84,7 @@ impl ModelConfig {
             ModelConfig::Lstm(_) => "lstm",
             ModelConfig::Rnn(_) => "rnn",
             ModelConfig::Gru(_) => "gru",
+            ModelConfig::Dsgu(_) => "dsgu",
             ModelConfig::Attention(_) => "attention",
             ModelConfig::Custom(_) => "custom",
         }
@@ -100,7 +104,7 @@ impl ModelConfig {
         matches!(self, ModelConfig::Ntm(_) | ModelConfig::Dnc(_))
     }
 
-    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`, `rnn`, `gru`, `attention`); for model `name` of
+    /// Ok for a model the library builds (`ntm`, `dnc`, `lstm`, `rnn`, `gru`, `dsgu`, `attention`); for model `name` of
     /// `kind = "custom"` the one line saying that only your program can build it.
     pub fn check_built_in(&self, name: &str) -> std::result::Result<(), String> {
         match self {
@@ -128,6 +132,7 @@ impl ModelConfig {
             ModelConfig::Lstm(c) => Box::new(LstmBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Rnn(c) => Box::new(RnnBaseline::new(CellKind::Rnn, c, &params, input_width, output_width)?),
             ModelConfig::Gru(c) => Box::new(RnnBaseline::new(CellKind::Gru, c, &params, input_width, output_width)?),
+            ModelConfig::Dsgu(c) => Box::new(DsguBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Attention(c) => Box::new(AttentionBaseline::new(c, &params, input_width, output_width)?),
             ModelConfig::Custom(_) => candle_core::bail!("{CUSTOM_NOT_BUILT}"),
         })

@@ -12,6 +12,7 @@ pub mod attention;
 pub mod batch;
 pub mod controller;
 pub mod dnc;
+pub mod dsgu;
 pub mod factory;
 pub mod lstm;
 pub mod ntm;

@@ -132,8 +132,8 @@ impl RecurrentCell {
     }
 }
 
-/// The `[models.<name>]` table of a stacked RNN or GRU baseline (`kind = "rnn"`, `"gru"`):
-/// the LSTM baseline's fields and defaults.
+/// The `[models.<name>]` table of a stacked RNN, GRU or DSGU baseline (`kind = "rnn"`, `"gru"`,
+/// `"dsgu"`, [`crate::models::dsgu`]): the LSTM baseline's fields and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RnnBaselineConfig {
@@ -142,8 +142,8 @@ pub struct RnnBaselineConfig {
     /// Number of stacked layers.
     pub layers: usize,
     /// Implementation: `fused` (default; one custom op per layer and sequence,
-    /// [`crate::fused::recurrent`]) or `reference` (composed candle ops per step); same
-    /// parameters, same function, so checkpoints load in either.
+    /// [`crate::fused::recurrent`], [`crate::fused::dsgu`]) or `reference` (composed candle
+    /// ops per step); same parameters, same function, so checkpoints load in either.
     #[serde(default)]
     pub engine: Engine,
 }

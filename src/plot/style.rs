@@ -71,7 +71,8 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
 ];
 
 /// Fixed colours for the usual model names, so every figure agrees: NTM blue, LSTM orange,
-/// NTM-FF green, DNC red; the other baselines: GRU purple, RNN brown, attention pink.
+/// NTM-FF green, DNC red; the other baselines: GRU purple, RNN brown, attention pink,
+/// DSGU olive.
 fn preferred_colour(name: &str) -> Option<usize> {
     match name.to_ascii_lowercase().as_str() {
         "ntm" | "ntm-lstm" | "ntm_lstm" => Some(0),
@@ -81,6 +82,7 @@ fn preferred_colour(name: &str) -> Option<usize> {
         "gru" => Some(4),
         "rnn" => Some(5),
         "attention" => Some(6),
+        "dsgu" => Some(8),
         _ => None,
     }
 }
