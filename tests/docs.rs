@@ -346,8 +346,8 @@ fn check_command(page: &Path, line: usize, text: &str, inline: bool, report: &mu
             report.placeholders += 1;
             continue;
         }
-        // `ntm eval`, `ntm plot heads` in prose: the name of a command, not a command line.
-        let only_words = argv[1..].iter().all(|w| w.chars().all(|c| c.is_ascii_lowercase()));
+        // `ntm eval`, `ntm plot gradient-flow` in prose: the name of a command, not a command line.
+        let only_words = argv[1..].iter().all(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-'));
         if inline && only_words && is_command_name(&argv[1..]) {
             report.names += 1;
             continue;

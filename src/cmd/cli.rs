@@ -308,6 +308,26 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// How far back the gradient reaches: the mean norm of the gradient of each answer step's
+    /// loss with respect to the input d steps earlier, against d, every model trained and
+    /// untrained (freshly initialised from the experiment's seed), on a log axis; the numbers
+    /// as JSON beside the figure.
+    GradientFlow {
+        /// A run folder (its models), one model's folder, or a checkpoint file.
+        path: PathBuf,
+        /// Models to draw, comma separated [default: every model under PATH].
+        #[arg(long, value_delimiter = ',')]
+        models: Option<Vec<String>>,
+        /// Sequence length of the episode [default: the longest training length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode (the same episode as `plot heads` with the same --length and --seed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file [default: <run folder>/plots/gradient-flow-<length>.png].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {
         /// A run folder.

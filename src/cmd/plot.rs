@@ -1,7 +1,8 @@
 //! `ntm plot`: the figures, from a run folder's saved records or by running its models
-//! (each drawn by the library's [`ntm::plot::figures`]).
+//! (each drawn by the library's [`ntm::plot::figures`] and [`ntm::plot::dynamics`]).
 
 use anyhow::Result;
+use ntm::plot::dynamics::gradient_flow;
 use ntm::plot::figures::{bench, contexts, curves, generalisation, heads, links, outputs, priorities};
 
 use crate::cmd::cli::PlotCommand;
@@ -31,6 +32,10 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
             for file in priorities(path, *length, *seed, output.as_deref())? {
                 super::print(&file.display().to_string())?;
             }
+        }
+        PlotCommand::GradientFlow { path, models, length, seed, output } => {
+            let file = gradient_flow(path, models.as_deref(), *length, *seed, output.as_deref())?;
+            super::print(&file.display().to_string())?
         }
         PlotCommand::Curves { run, output } => {
             let file = curves(run, output.as_deref())?;

@@ -117,7 +117,7 @@ fn traced_title(
 }
 
 /// `--length`, checked before any model is loaded.
-fn check_length_option(length: Option<usize>) -> Result<()> {
+pub(super) fn check_length_option(length: Option<usize>) -> Result<()> {
     if length == Some(0) {
         invalid!("--length 0: must be at least 1");
     }

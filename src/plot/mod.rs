@@ -11,6 +11,7 @@
 //! | [`plot_curves`] | loss and bit errors against sequences seen, one line per model (with a known optimum: loss and loss above it) | figs. 3, 13 |
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
+//! | [`plot_gradient_flow`] | the mean norm of the gradient of an answer step's loss against the input d steps earlier, untrained and trained | - |
 //! | [`plot_priorities`] | priority sort: the slot each head weights against the priority of the vector concerned | fig. 17 |
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
 //! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
@@ -25,9 +26,11 @@ mod axes;
 mod contexts;
 mod convergence;
 mod curves;
+pub mod dynamics;
 pub mod episodes;
 pub mod figures;
 mod generalisation;
+mod gradient_flow;
 mod grid;
 mod heads;
 mod links;
@@ -48,6 +51,7 @@ pub use contexts::{context_bits, plot_contexts, ContextUse, HeadContexts};
 pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
 pub use generalisation::{plot_generalisation, LengthRange};
+pub use gradient_flow::{plot_gradient_flow, FlowLine, FlowPanel};
 pub use heads::plot_heads;
 pub use links::plot_links;
 pub use outputs::{outputs_layout, plot_outputs, plot_outputs_in, OutputsLayout};

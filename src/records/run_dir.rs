@@ -19,6 +19,7 @@
 //!                                   fixed repeat count heads-<model>-<length>x<repeats>.png,
 //!                                   with --slots N heads-<model>-<length>-<N>slots.png)
 //!     links-<model>-<length>.png    links_figure: a DNC's link matrix, named likewise
+//!     gradient-flow-<length>.png    gradient_flow_figure (+ .json: the gradient norms)
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -85,6 +86,12 @@ pub fn heads_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
 /// in the plots folder: `links-dnc-20.png`.
 pub fn links_figure(name: &str, length: usize, repeats: Option<usize>, slots: Option<usize>) -> String {
     heads_figure(name, length, repeats, slots).replacen("heads-", "links-", 1)
+}
+
+/// The gradient-flow figure of an episode of `length`, in the plots folder (its numbers beside
+/// it, as `.json`): `gradient-flow-20.png`.
+pub fn gradient_flow_figure(length: usize) -> String {
+    format!("gradient-flow-{length}.png")
 }
 
 /// The priority sort figure of model `name` on an episode of `length` inputs, in the plots
