@@ -176,7 +176,7 @@ pub fn on_reference_engine(config: &ModelConfig) -> ModelConfig {
         ModelConfig::Ntm(c) => c.engine = Engine::Reference,
         ModelConfig::Dnc(c) => c.engine = Engine::Reference,
         ModelConfig::Lstm(c) => c.engine = Engine::Reference,
-        ModelConfig::Rnn(c) | ModelConfig::Gru(c) => c.engine = Engine::Reference,
+        ModelConfig::Rnn(c) | ModelConfig::Gru(c) | ModelConfig::Dsgu(c) => c.engine = Engine::Reference,
         ModelConfig::Attention(c) => c.engine = Engine::Reference,
         ModelConfig::Custom(_) => {}
     }
