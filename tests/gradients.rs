@@ -285,7 +285,8 @@ fn gru_baseline_gradient() {
     check_recurrent_baseline(CellKind::Gru, 12);
 }
 
-/// The attention baseline, 2 x 5 with attention width 4, on both engines of its LSTM stack.
+/// The attention baseline, 2 x 5 with attention width 4, on both engines (the reference's
+/// composed attention and the fused op's hand-derived backward).
 #[test]
 fn attention_baseline_gradient() {
     for engine in [Engine::Reference, Engine::Fused] {
