@@ -9,10 +9,11 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
 use common::{check_gradients, ntm_cases, rng, uniform, values, CPU};
 use ntm::base::kinds::Engine;
+use ntm::fused::attention::causal_attention;
 use ntm::fused::dsgu::{dsgu_layer, DsguWeights};
 use ntm::fused::lstm::lstm_layer;
 use ntm::fused::recurrent::{gru_layer, rnn_layer};
-use ntm::models::attention::AttentionConfig;
+use ntm::models::attention::{contexts, AttentionConfig};
 use ntm::models::dsgu::DsguCell;
 use ntm::models::factory::ModelConfig;
 use ntm::models::lstm::{LstmBaselineConfig, LstmCell, LstmState};
@@ -347,7 +348,7 @@ fn fused_dsgu_layer_gradients_match_finite_differences() {
 }
 
 /// The baselines with a fused engine, `layers` x `size` on `engine` (the attention model's
-/// LSTM stack on it, attention width 3).
+/// LSTM stack and attention on it, attention width 3).
 fn recurrent_baselines(size: usize, layers: usize, engine: Engine) -> Vec<ModelConfig> {
     let config = RnnBaselineConfig { size, layers, engine };
     let attention = AttentionConfig { size, layers, attention: 3, engine };
@@ -441,6 +442,67 @@ fn the_dsgu_comparison_can_fail() {
     common::set_entry(go, 3 + 1, values(go.as_tensor())[3 + 1] + 1e-3);
     let err = relative_error(&fused, &values(&step_dsgu(&cell, &x, &h0)));
     assert!(err > ENGINE_TOLERANCE_F64, "a perturbed W_go went unnoticed ({err:.2e})");
+}
+
+/// Random `q`, `k` `[B, T, A]`, `v` `[A]` and `h` `[B, T, H]` for the attention op, in
+/// `dtype`, as variables (so each gets a gradient).
+fn attention_inputs(
+    r: &mut impl Rng,
+    (batch, time, width, hidden): (usize, usize, usize, usize),
+    dtype: DType,
+) -> [Var; 4] {
+    let shapes = [vec![batch, time, width], vec![batch, time, width], vec![width], vec![batch, time, hidden]];
+    shapes.map(|shape| Var::from_tensor(&random(r, &shape, 1.5, dtype)).unwrap())
+}
+
+#[test]
+fn fused_attention_matches_the_composed_reference() {
+    // (batch, time, A, H): T = 1 (no past at all), batch 1 and > 1, A below, at and past a
+    // multiple of the kernel's 8 lanes.
+    let cases = [(1, 1, 3, 4), (3, 1, 9, 2), (1, 6, 8, 5), (2, 7, 3, 4), (3, 9, 19, 6), (4, 12, 16, 10)];
+    for (dtype, tolerance) in [(DType::F32, ENGINE_TOLERANCE), (DType::F64, ENGINE_TOLERANCE_F64)] {
+        for (case, dims) in cases.into_iter().enumerate() {
+            let mut r = rng(60 + case as u64);
+            let vars = attention_inputs(&mut r, dims, dtype);
+            let [q, k, v, h] = vars.each_ref().map(|var| var.as_tensor());
+            let projection = random(&mut r, &[dims.0, dims.1, dims.3], 1.0, dtype);
+            let reference = contexts(q, k, v, h).unwrap();
+            let fused = causal_attention(q, k, v, h).unwrap();
+            assert_eq!(fused.dims(), reference.dims());
+            let err = relative_error(&values(&fused), &values(&reference));
+            assert!(err < tolerance, "{dtype:?} case {case}: contexts differ (relative error {err:.2e})");
+            let grads_ref = (reference * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+            let grads_fused = (fused * &projection).unwrap().sum_all().unwrap().backward().unwrap();
+            for (name, var) in ["q", "k", "v", "h"].into_iter().zip(&vars) {
+                let g_ref = values(grads_ref.get(var.as_tensor()).expect("reference gradient"));
+                let g_fused = values(grads_fused.get(var.as_tensor()).expect("fused gradient"));
+                let err = relative_error(&g_fused, &g_ref);
+                assert!(err < tolerance, "{dtype:?} case {case}: d/d{name} differs (relative error {err:.2e})");
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_attention_gradients_match_finite_differences() {
+    let mut r = rng(8);
+    let [q, k, v, h] = attention_inputs(&mut r, (2, 5, 11, 3), DType::F64).map(|var| var.as_tensor().clone());
+    let inputs = [("q", q), ("k", k), ("v", v), ("h", h)];
+    let worst = check_gradients("fused attention", &inputs, |t| causal_attention(&t[0], &t[1], &t[2], &t[3]), 9);
+    assert!(worst < 1e-4, "worst relative error {worst:.2e}");
+}
+
+/// A deliberate bug must fail the comparison: the fused attention against the reference with
+/// one entry of the score vector moved by 1e-3.
+#[test]
+fn the_attention_comparison_can_fail() {
+    let [q, k, v, h] = attention_inputs(&mut rng(5), (2, 6, 9, 4), DType::F64).map(|var| var.as_tensor().clone());
+    let fused = values(&causal_attention(&q, &k, &v, &h).unwrap());
+    let mut moved = values(&v);
+    moved[3] += 1e-3;
+    let v = common::t64(&moved, &[9]);
+    let err = relative_error(&fused, &values(&contexts(&q, &k, &v, &h).unwrap()));
+    assert!(err > ENGINE_TOLERANCE_F64, "a moved score vector went unnoticed ({err:.2e})");
 }
 
 /// An LSTM baseline config of `layers` x `size` on `engine`.

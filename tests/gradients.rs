@@ -326,7 +326,8 @@ fn dsgu_baseline_gradient() {
     }
 }
 
-/// The attention baseline, 2 x 5 with attention width 4, on both engines of its LSTM stack.
+/// The attention baseline, 2 x 5 with attention width 4, on both engines (the reference's
+/// composed attention and the fused op's hand-derived backward).
 #[test]
 fn attention_baseline_gradient() {
     for engine in [Engine::Reference, Engine::Fused] {

@@ -59,13 +59,18 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     const LN2_HI: f32 = 0.693_145_75; // ln 2 split in two so k * LN2_HI is exact
     const LN2_LO: f32 = 1.428_606_8e-6;
     let x = x.clamp(-87.3, 88.3);
-    let k = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let rounded = x * std::f32::consts::LOG2_E + ROUND; // 1.5 * 2^23 + k: its ulp is 1
+    let k = rounded - ROUND;
     let r = (x - k * LN2_HI) - k * LN2_LO;
     let mut p = 1.0 / 5040.0;
     for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
         p = p * r + c;
     }
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    // 2^k from the bits of `rounded`, which are ROUND's plus the integer k (|k| <= 127 after
+    // the clamp): integer arithmetic that vectorises, where `k as i32` (a saturating
+    // conversion) made the compiler convert one lane at a time.
+    let k_bits = rounded.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f32::from_bits(k_bits.wrapping_add(127) << 23)
 }
 
 /// Whether [`simd_routine`]s may use AVX2 (on by default; tests switch it off to compare).

@@ -7,6 +7,7 @@
 //! finite differences.
 
 mod addressing;
+pub mod attention;
 pub mod dnc;
 pub mod dsgu;
 mod kernel;

@@ -12,8 +12,10 @@
 //! ```
 //! The context does not feed back into the recurrence (Bahdanau's decoder also feeds it to its
 //! next state; here it reaches only the output), so the LSTM stack runs over the whole sequence
-//! first and the attention of all T steps is a handful of batched tensor operations,
-//! `[B, T, T, A]` at its widest, on either engine.
+//! first and then the attention of all T steps at once. On the reference engine that is
+//! [`contexts`], a handful of batched tensor operations, `[B, T, T, A]` at its widest; on the
+//! fused engine one custom operation, [`crate::fused::attention::causal_attention`], that
+//! never builds that tensor. Both compute the same function (`tests/fused.rs`).
 //!
 //! Why an LSTM: it is the paper's baseline, so this model differs from it by the attention
 //! alone.
@@ -22,6 +24,7 @@ use candle_core::{DType, Result, Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use crate::base::kinds::Engine;
+use crate::fused::attention::causal_attention;
 use crate::models::lstm::LstmStack;
 use crate::models::SequenceModel;
 use crate::pieces::addressing::softmax;
@@ -44,8 +47,8 @@ pub struct AttentionConfig {
     /// Width A of the attention's query and key projections (Bahdanau et al.: the same as
     /// the recurrent width).
     pub attention: usize,
-    /// The LSTM stack's implementation: `fused` (default) or `reference`; the attention is
-    /// composed candle operations on either. Same parameters, same function.
+    /// The implementation of the LSTM stack and of the attention: `fused` (default) or
+    /// `reference` (composed candle operations). Same parameters, same function.
     #[serde(default)]
     pub engine: Engine,
 }
@@ -103,23 +106,28 @@ impl AttentionBaseline {
         let state = self.stack.initial_state(x.dim(1)?)?;
         crate::models::unroll(x, state, |x, state| self.stack.step(x, &state))
     }
+}
 
-    /// The attention weights of every step over the earlier ones, from the hidden states `hs`
-    /// `[B, T, H]`: `[B, T (t), T (s)]`, row t zero from s = t on (so row 0 is all zero).
-    pub fn weights(&self, hs: &Tensor) -> Result<Tensor> {
-        let (batch, time, hidden) = hs.dims3()?;
-        let a = self.score.dim(0)?;
-        let flat = hs.reshape((batch * time, hidden))?;
-        let q = flat.matmul(&self.query)?.reshape((batch, time, 1, a))?; // [B, T, 1, A]
-        let k = flat.matmul(&self.key)?.reshape((batch, 1, time, a))?; // [B, 1, T, A]
-        let features = q.broadcast_add(&k)?.tanh()?; // [B, T, T, A]
-        let scores = features.reshape((batch * time * time, a))?.matmul(&self.score.unsqueeze(1)?)?; // [B T T, 1]
-        let scores = scores.reshape((batch, time, time))?; // [B, T, T]
-        let mask = past_mask(time, hs.dtype(), hs.device())?; // [T, T]
-        let penalty = mask.affine(-MASKED_SCORE, MASKED_SCORE)?; // 0 where allowed, MASKED_SCORE elsewhere
-        let masked = scores.broadcast_add(&penalty)?;
-        softmax(&masked)?.broadcast_mul(&mask)
-    }
+/// The attention weights of every step over the earlier ones, from the queries and keys `q`,
+/// `k` `[B, T, A]` and the score vector `v` `[A]`: `[B, T (t), T (s)]`, row t zero from s = t
+/// on (so row 0 is all zero). Composed candle operations: the reference.
+pub fn weights(q: &Tensor, k: &Tensor, v: &Tensor) -> Result<Tensor> {
+    let (batch, time, a) = q.dims3()?;
+    let q = q.reshape((batch, time, 1, a))?; // [B, T, 1, A]
+    let k = k.reshape((batch, 1, time, a))?; // [B, 1, T, A]
+    let features = q.broadcast_add(&k)?.tanh()?; // [B, T, T, A]
+    let scores = features.reshape((batch * time * time, a))?.matmul(&v.unsqueeze(1)?)?; // [B T T, 1]
+    let scores = scores.reshape((batch, time, time))?; // [B, T, T]
+    let mask = past_mask(time, q.dtype(), q.device())?; // [T, T]
+    let penalty = mask.affine(-MASKED_SCORE, MASKED_SCORE)?; // 0 where allowed, MASKED_SCORE elsewhere
+    let masked = scores.broadcast_add(&penalty)?;
+    softmax(&masked)?.broadcast_mul(&mask)
+}
+
+/// The contexts c_t = sum_{s<t} a_{t,s} h_s `[B, T, H]` of the states `h` `[B, T, H]` under
+/// [`weights`] (composed: the reference engine's, and the reference of the fused op).
+pub fn contexts(q: &Tensor, k: &Tensor, v: &Tensor, h: &Tensor) -> Result<Tensor> {
+    weights(q, k, v)?.matmul(h)
 }
 
 /// `[T, T]`: 1 where s < t (step t may attend to step s), else 0.
@@ -132,7 +140,15 @@ impl SequenceModel for AttentionBaseline {
     fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
         let (time, batch, _) = inputs.dims3()?;
         let hs = self.hidden_states(inputs)?.transpose(0, 1)?.contiguous()?; // [B, T, H]
-        let context = self.weights(&hs)?.matmul(&hs)?; // [B, T, H]
+        let hidden = hs.dim(2)?;
+        let a = self.score.dim(0)?;
+        let flat = hs.reshape((batch * time, hidden))?;
+        let q = flat.matmul(&self.query)?.reshape((batch, time, a))?; // [B, T, A]
+        let k = flat.matmul(&self.key)?.reshape((batch, time, a))?; // [B, T, A]
+        let context = match self.engine {
+            Engine::Fused => causal_attention(&q, &k, &self.score, &hs)?,
+            Engine::Reference => contexts(&q, &k, &self.score, &hs)?,
+        }; // [B, T, H]
         let features = Tensor::cat(&[&hs, &context], D::Minus1)?; // [B, T, 2H]
         let hidden2 = features.dim(2)?;
         let logits = self.output.forward(&features.reshape((batch * time, hidden2))?)?; // [B T, Y]
