@@ -328,6 +328,25 @@ pub enum PlotCommand {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// A film of training: the heads figure (a model without memory: its output against the
+    /// target) of one episode at each snapshot of the weights (train.snapshot_every), as an
+    /// animated GIF with the training sequences on every frame.
+    Evolution {
+        /// One model's folder (holding snapshots/), or a run folder of one model.
+        path: PathBuf,
+        /// Sequence length of the episode [default: the longest training length].
+        #[arg(long)]
+        length: Option<usize>,
+        /// Seed of the episode (the same episode as `plot heads` with the same --length and --seed).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Milliseconds each frame shows (a GIF counts in hundredths of a second).
+        #[arg(long, default_value_t = 200)]
+        frame_ms: u32,
+        /// Output file [default: <run folder>/plots/evolution-<model>-<length>.gif].
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Loss and bit errors against sequences seen, every model of a run.
     Curves {
         /// A run folder.

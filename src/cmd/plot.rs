@@ -2,7 +2,7 @@
 //! (each drawn by the library's [`ntm::plot::figures`] and [`ntm::plot::dynamics`]).
 
 use anyhow::Result;
-use ntm::plot::dynamics::gradient_flow;
+use ntm::plot::dynamics::{evolution, gradient_flow};
 use ntm::plot::figures::{bench, contexts, curves, generalisation, heads, links, outputs, priorities};
 
 use crate::cmd::cli::PlotCommand;
@@ -35,6 +35,10 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
         }
         PlotCommand::GradientFlow { path, models, length, seed, output } => {
             let file = gradient_flow(path, models.as_deref(), *length, *seed, output.as_deref())?;
+            super::print(&file.display().to_string())?
+        }
+        PlotCommand::Evolution { path, length, seed, frame_ms, output } => {
+            let file = evolution(path, *length, *seed, *frame_ms, output.as_deref())?;
             super::print(&file.display().to_string())?
         }
         PlotCommand::Curves { run, output } => {

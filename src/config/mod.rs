@@ -77,6 +77,11 @@ pub struct TrainConfig {
     pub report_every: u64,
     /// Sequences between two checkpoints (the last one is always written).
     pub checkpoint_every: u64,
+    /// Sequences between two snapshots of the weights kept in the model folder's `snapshots/`
+    /// (`000500.safetensors`, ...: the frames of `ntm plot evolution`), the untrained weights
+    /// and the last ones included; 0 (the default, left out of the written experiment): none.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub snapshot_every: u64,
     /// A curriculum over lengths, `{ start = 5, sequences = 10000 }`: the longest training
     /// length grows linearly from `start` to the task's maximum over the first `sequences`
     /// training sequences (see [`crate::optim::curriculum`]). `None` (the default, left out of the
@@ -183,6 +188,7 @@ impl Default for TrainConfig {
             skip_nonfinite: 0,
             report_every: 1_000,
             checkpoint_every: 10_000,
+            snapshot_every: 0,
             curriculum: None,
             models: BTreeMap::new(),
         }
@@ -398,10 +404,31 @@ fn validate_train(t: &TrainConfig, lengths: (usize, usize), bounds: &str) -> Res
             return Err((field, "= 0: must be at least 1 (sequences)".into()));
         }
     }
+    if t.snapshot_every > 0 && t.sequences / t.snapshot_every > MAX_SNAPSHOTS {
+        let (every, kept) = (t.snapshot_every, t.sequences / t.snapshot_every + 1);
+        let least = t.sequences.div_ceil(MAX_SNAPSHOTS);
+        return Err((
+            "snapshot_every",
+            format!(
+                "= {every}: would keep {kept} snapshots of the weights over {} sequences, more than {MAX_SNAPSHOTS}; \
+                 give at least {least} (0: none)",
+                t.sequences
+            ),
+        ));
+    }
     if let Some(curriculum) = &t.curriculum {
         curriculum.validate(lengths, bounds)?;
     }
     Ok(())
+}
+
+/// The most snapshots a training may keep (`train.snapshot_every`): a film of more frames is
+/// no longer watchable, and a slip of the pen (`snapshot_every = 1`) would fill the disk.
+pub const MAX_SNAPSHOTS: u64 = 10_000;
+
+/// For `skip_serializing_if`: a field left out of the written experiment while it is 0.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A TOML error on one line (toml's messages span several, with a source excerpt), naming

@@ -86,12 +86,13 @@ fn apply_override(root: &mut toml::Value, assignment: &str) -> Result<(), Config
 }
 
 /// Fields left out of the serialised experiment when unset, which `--set` creates:
-/// `eval.repeats` (when empty), `train.curriculum` and its fields, and a model's
-/// `[train.models.<name>]` with any of its fields (its curriculum's too).
+/// `eval.repeats` (when empty), `train.snapshot_every` (when 0), `train.curriculum` and its
+/// fields, and a model's `[train.models.<name>]` with any of its fields (its curriculum's too).
 fn is_optional(path: &[&str]) -> bool {
     matches!(
         path,
         ["eval", "repeats"]
+            | ["train", "snapshot_every"]
             | ["train", "curriculum"]
             | ["train", "curriculum", _]
             | ["train", "models"]

@@ -1,6 +1,7 @@
 //! The figures of how a model learns, from its folder, beside those of
 //! [`crate::plot::figures`] (whose checks they share): the gradient flow (how far back the
-//! gradient of an answer reaches, trained against untrained).
+//! gradient of an answer reaches, trained against untrained) and the film of a training (the
+//! heads or outputs figure at each snapshot of the weights).
 
 use std::path::{Path, PathBuf};
 
@@ -9,12 +10,13 @@ use super::gradient_flow::{FlowLine, FlowPanel};
 use super::style::format_number;
 use crate::config::Experiment;
 use crate::error::{tensor, Error, Result};
+use crate::measure::budget;
 use crate::measure::gradient_flow::{
     episode_gradients, model_for_gradients, FlowCurve, GradientFlowRecord, ModelFlow, DEFINITION,
 };
-use crate::plot::episodes::{figure_episode, write_json};
+use crate::plot::episodes::{figure_episode, output_sample, trace_episode, write_json};
 use crate::records::checkpoint;
-use crate::records::run_dir::{self, model_dirs, plots_dir, read_config};
+use crate::records::run_dir::{self, load_model_weights, model_dirs, plots_dir, read_config};
 
 /// `Err(Error::Invalid(...))` with a formatted message.
 macro_rules! invalid {
@@ -141,3 +143,76 @@ pub fn gradient_flow(
     write_json(&file.with_extension("json"), &record)?;
     Ok(file)
 }
+
+/// The film of model folder `path` (or a run folder of one model) in training: the heads
+/// figure (a model without memory: its output against the target) of one episode of `length`
+/// (default: the task's longest training length) drawn from `seed`, at each snapshot of its
+/// weights (`train.snapshot_every`), as the frames of an animated GIF, `frame_ms` milliseconds
+/// each. Returns the film's file (default: `evolution-<model>-<length>.gif` in the plots folder).
+pub fn evolution(
+    path: &Path,
+    length: Option<usize>,
+    seed: u64,
+    frame_ms: u32,
+    output: Option<&Path>,
+) -> Result<PathBuf> {
+    check_length_option(length)?;
+    if !(MIN_FRAME_MS..=MAX_FRAME_MS).contains(&frame_ms) {
+        invalid!("--frame-ms {frame_ms}: must be from {MIN_FRAME_MS} to {MAX_FRAME_MS} (a GIF counts in hundredths of a second)");
+    }
+    let mut models = picked_models(path, None)?;
+    if models.len() > 1 {
+        let names: Vec<&str> = models.iter().map(|(_, _, n)| n.as_str()).collect();
+        invalid!(
+            "{}: holds {} models ({}); name one model's folder, e.g. {}",
+            path.display(),
+            names.len(),
+            names.join(", "),
+            models[0].0.display()
+        );
+    }
+    let (dir, experiment, name) = models.remove(0);
+    let snapshots = run_dir::snapshots(&dir)?;
+    if snapshots.is_empty() {
+        invalid!(
+            "{}: no snapshots of model {name} in {}/; train it with --set train.snapshot_every=N to keep them",
+            dir.display(),
+            run_dir::SNAPSHOTS_DIR
+        );
+    }
+    let task = experiment.task.build();
+    let length = length.unwrap_or_else(|| task.length_range().1);
+    if let Err(e) = task.check_length(length) {
+        invalid!("--length {length}: {e}");
+    }
+    let config = &experiment.models[&name];
+    let io = (task.input_width(), task.output_width());
+    budget::check_trace(&name, config, io, budget::episode_steps(&experiment.task, length, None))?;
+    let total = experiment.train.for_model(&name).sequences.max(snapshots.last().map_or(0, |s| s.0));
+    let file = output.map_or_else(|| plots_dir(&dir).join(run_dir::evolution_film(&name, length)), Path::to_owned);
+    let episode_words = task.length_words().episode(length);
+    let title =
+        |n: u64| format!("{}, {episode_words}: {name} after {} sequences", task.name(), format_number(n as f64));
+    if config.has_memory() {
+        let mut frames = Vec::new();
+        for (n, weights) in &snapshots {
+            let mut loaded = load_model_weights(&dir, weights, None)?;
+            loaded.trained_sequences = *n;
+            frames.push((trace_episode(&loaded, length, None, seed)?, title(*n), *n));
+        }
+        super::plot_heads_film(&frames, total, frame_ms, &file)?;
+    } else {
+        let mut frames = Vec::new();
+        for (n, weights) in &snapshots {
+            let loaded = load_model_weights(&dir, weights, None)?;
+            frames.push((output_sample(&loaded, length, None, seed)?, title(*n), *n));
+        }
+        super::plot_outputs_film(&frames, task.length_words(), total, frame_ms, &file)?;
+    }
+    Ok(file)
+}
+
+/// The shortest frame a GIF shows as asked: browsers show frames of under 20 ms for 100 ms.
+pub const MIN_FRAME_MS: u32 = 20;
+/// The longest frame: a GIF's delay is 16 bits of hundredths of a second.
+pub const MAX_FRAME_MS: u32 = 655_350;

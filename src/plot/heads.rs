@@ -76,13 +76,117 @@ impl Panel {
 /// each panel about 6 px per row high. Memories of more than 32 slots are cropped to the
 /// slots some head ever weights above 0.01 (plus 2 either side); captions say so.
 pub fn plot_heads(trace: &Trace, title: &str, path: &Path) -> Result<(), PlotError> {
-    let steps = time_steps(trace);
-    if steps == 0 {
-        return Err(PlotError::empty(path, "the trace has no time steps"));
+    let figure = HeadsFigure::new(trace, title, None, path)?;
+    render(path, || {
+        let err = |e| PlotError::draw(path, e);
+        let root = BitMapBackend::new(path, figure.size()).into_drawing_area();
+        figure.draw(&root).map_err(err)?;
+        root.present().map_err(err)
+    })
+}
+
+/// The heads figure of one trace, laid out: drawn to a PNG by [`plot_heads`], or as a frame of
+/// a film ([`super::film`]) onto an area of [`size`](Self::size) or larger.
+pub(crate) struct HeadsFigure<'a> {
+    trace: &'a Trace,
+    title: String,
+    episode: Vec<Panel>,
+    columns: Vec<Vec<Panel>>,
+    steps: usize,
+    cells_w: u32,
+    column_w: u32,
+    size: (u32, u32),
+}
+
+impl<'a> HeadsFigure<'a> {
+    /// The figure of `trace` under `title`, its heads' weightings over the memory slots of
+    /// `window` (default: the slots it uses, see [`plot_heads`]); an error (naming `path`) for
+    /// a trace without time steps or a figure too large.
+    pub(crate) fn new(
+        trace: &'a Trace,
+        title: &str,
+        window: Option<&Range<usize>>,
+        path: &Path,
+    ) -> Result<Self, PlotError> {
+        let steps = time_steps(trace);
+        if steps == 0 {
+            return Err(PlotError::empty(path, "the trace has no time steps"));
+        }
+        let episode = episode_panels(trace, steps);
+        let columns = head_columns(trace, steps, window);
+        let n = columns.len().max(1) as u32;
+        // Two columns of a short episode: narrower cells (still 10 px a step at 40 steps), so
+        // that the page, shown at the width of a text column, keeps its labels readable.
+        let narrowest = if n > 1 { 400 } else { 640 };
+        let cells_w = (steps.min(480) as u32 * 5).clamp(narrowest, 2400);
+        let column_w = LEFT + cells_w + BAR;
+        let width = MARGIN + n * column_w + (n - 1) * COLUMN_GAP + MARGIN;
+        let heads_h = columns.iter().map(|c| stack_height(c)).max().unwrap_or(0);
+        let height = stack_height(&episode).saturating_add(heads_h).saturating_add(HEADER + AXIS_H + MARGIN);
+        check_size(path, width, height)?;
+        let title = title.to_owned();
+        Ok(HeadsFigure { trace, title, episode, columns, steps, cells_w, column_w, size: (width, height) })
     }
-    let episode = episode_panels(trace, steps);
-    let columns = head_columns(trace, steps);
-    render(path, || draw(trace, &episode, &columns, steps, title, path))
+
+    /// Width and height in pixels.
+    pub(crate) fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    /// Draws every panel onto `root` (white first), from its top left corner: the episode's on
+    /// top, the heads' below it in columns side by side (the episode above the first column,
+    /// so its time steps line up with it).
+    pub(crate) fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (trace, steps) = (self.trace, self.steps);
+        root.fill(&WHITE)?;
+        draw_caption(root, &self.title, (MARGIN as i32, 12), TITLE_SIZE)?;
+        draw_caption(root, &subtitle(trace, steps), (MARGIN as i32, 40), CAPTION_SIZE - 1)?;
+
+        let faded: Vec<bool> = (0..steps).map(|t| trace.mask.get(t).is_some_and(|&m| m < 0.5)).collect();
+        let dividers: Vec<usize> = (1..trace.mask.len().min(steps))
+            .filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5))
+            .collect();
+
+        let page = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
+        let style = Stack { faded: &faded, dividers: &dividers };
+        let axis_on_episode = self.columns.is_empty();
+        let (top, heads) =
+            page.split_vertically(stack_height(&self.episode) + if axis_on_episode { AXIS_H } else { 0 });
+        style.draw(&top, &self.episode, self.cells_w, axis_on_episode)?;
+        let mut rest = heads;
+        for column in &self.columns {
+            let (area, right) = rest.split_horizontally(self.column_w + COLUMN_GAP);
+            rest = right;
+            style.draw(&area, column, self.cells_w, true)?;
+        }
+        Ok(())
+    }
+}
+
+/// The memory slots the heads figure of `trace` shows on its own (see [`plot_heads`]): all of
+/// them for a small memory, else those some head weights above 0.01, plus 2 either side.
+pub(crate) fn shown_slots(trace: &Trace) -> Range<usize> {
+    let steps = time_steps(trace);
+    let mut grids: Vec<Grid> = trace
+        .heads
+        .iter()
+        .map(|h| Grid::from_time_major(h.steps.iter().map(|s| s.weighting.as_slice()), steps))
+        .collect();
+    if let Some(dnc) = &trace.dnc {
+        let grid = |f: &dyn Fn(&crate::pieces::trace::DncStep) -> &[f32]| {
+            Grid::from_time_major(dnc.steps.iter().map(f), steps)
+        };
+        grids.push(grid(&|s| s.write_weighting.as_slice()));
+        grids.push(grid(&|s| s.allocation.as_slice()));
+        grids.push(grid(&|s| s.usage.as_slice()));
+        for i in 0..dnc.steps.first().map_or(0, |s| s.reads.len()) {
+            grids.push(grid(&|s| s.reads[i].weighting.as_slice()));
+        }
+    }
+    slot_window(&grids, None).1
 }
 
 /// The episode's length in time steps: the longest of its recorded sequences.
@@ -98,11 +202,11 @@ fn time_steps(trace: &Trace) -> usize {
 /// The heads' panels in columns: one column, or, for more than [`ONE_COLUMN_HEADS`] heads of
 /// both kinds, the write heads' and the read heads'. Empty without heads. A DNC: its write
 /// side and its read heads ([`dnc_columns`]).
-fn head_columns(trace: &Trace, steps: usize) -> Vec<Vec<Panel>> {
+fn head_columns(trace: &Trace, steps: usize, window: Option<&Range<usize>>) -> Vec<Vec<Panel>> {
     if let Some(dnc) = &trace.dnc {
-        return dnc_columns(dnc, steps);
+        return dnc_columns(dnc, steps, window);
     }
-    let panels = head_panels(trace, steps);
+    let panels = head_panels(trace, steps, window);
     if panels.is_empty() {
         return Vec::new();
     }
@@ -147,12 +251,12 @@ fn episode_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
 
 /// Write heads before read heads (the order of the paper's figure), each as its weighting
 /// over the shown slots, then its add (write) or read (read) vectors if recorded.
-fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
+fn head_panels(trace: &Trace, steps: usize, window: Option<&Range<usize>>) -> Vec<Panel> {
     let mut heads: Vec<&HeadTrace> = trace.heads.iter().collect();
     heads.sort_by_key(|h| (h.kind == HeadKind::Read, h.index));
     let weightings: Vec<Grid> =
         heads.iter().map(|h| Grid::from_time_major(h.steps.iter().map(|s| s.weighting.as_slice()), steps)).collect();
-    let (slots, shown) = slot_window(&weightings);
+    let (slots, shown) = slot_window(&weightings, window);
     let over = if shown.len() < slots {
         format!("slots {}–{} of {slots} (unused slots hidden)", shown.start, shown.end - 1)
     } else {
@@ -187,7 +291,7 @@ fn head_panels(trace: &Trace, steps: usize) -> Vec<Panel> {
 /// A DNC's memory access in two columns: the write weighting, the allocation weighting and the
 /// usage over the shown slots; then per read head its weighting and its read modes (one row
 /// per mode, in the trace's order). Empty without steps.
-fn dnc_columns(dnc: &DncTrace, steps: usize) -> Vec<Vec<Panel>> {
+fn dnc_columns(dnc: &DncTrace, steps: usize, window: Option<&Range<usize>>) -> Vec<Vec<Panel>> {
     if dnc.steps.is_empty() {
         return Vec::new();
     }
@@ -200,7 +304,7 @@ fn dnc_columns(dnc: &DncTrace, steps: usize) -> Vec<Vec<Panel>> {
         .collect();
     let mut all = vec![write.clone(), allocation.clone(), usage.clone()];
     all.extend(reads.iter().cloned());
-    let (slots, shown) = slot_window(&all);
+    let (slots, shown) = slot_window(&all, window);
     let over = if shown.len() < slots {
         format!("slots {}–{} of {slots} (unused slots hidden)", shown.start, shown.end - 1)
     } else {
@@ -227,11 +331,14 @@ fn dnc_columns(dnc: &DncTrace, steps: usize) -> Vec<Vec<Panel>> {
     vec![write_side, read_side]
 }
 
-/// The number of memory slots and the window of slots to show: all of them for small
-/// memories, else the span some head weights above [`USED_WEIGHT`], widened by
-/// [`CROP_MARGIN`].
-fn slot_window(weightings: &[Grid]) -> (usize, Range<usize>) {
+/// The number of memory slots and the window of slots to show: `fixed` if given (within the
+/// slots), else all of them for small memories, else the span some head weights above
+/// [`USED_WEIGHT`], widened by [`CROP_MARGIN`].
+fn slot_window(weightings: &[Grid], fixed: Option<&Range<usize>>) -> (usize, Range<usize>) {
     let slots = weightings.iter().map(|g| g.rows).max().unwrap_or(0);
+    if let Some(w) = fixed {
+        return (slots, w.start.min(slots)..w.end.min(slots));
+    }
     if slots <= CROP_ABOVE {
         return (slots, 0..slots);
     }
@@ -246,51 +353,6 @@ fn slot_window(weightings: &[Grid]) -> (usize, Range<usize>) {
 /// Height of a stack of panels, without the time axis.
 fn stack_height(panels: &[Panel]) -> u32 {
     panels.iter().map(|p| CAPTION_H + p.body_height() + GAP).fold(0u32, u32::saturating_add)
-}
-
-/// Lays out and draws all panels: the episode's on top, the heads' below it in `columns` side
-/// by side (the episode above the first column, so its time steps line up with it).
-fn draw(
-    trace: &Trace,
-    episode: &[Panel],
-    columns: &[Vec<Panel>],
-    steps: usize,
-    title: &str,
-    path: &Path,
-) -> Result<(), PlotError> {
-    let n = columns.len().max(1) as u32;
-    // Two columns of a short episode: narrower cells (still 10 px a step at 40 steps), so
-    // that the page, shown at the width of a text column, keeps its labels readable.
-    let narrowest = if n > 1 { 400 } else { 640 };
-    let cells_w = (steps.min(480) as u32 * 5).clamp(narrowest, 2400);
-    let column_w = LEFT + cells_w + BAR;
-    let width = MARGIN + n * column_w + (n - 1) * COLUMN_GAP + MARGIN;
-    let heads_h = columns.iter().map(|c| stack_height(c)).max().unwrap_or(0);
-    let height = stack_height(episode).saturating_add(heads_h).saturating_add(HEADER + AXIS_H + MARGIN);
-    check_size(path, width, height)?;
-    let err = |e| PlotError::draw(path, e);
-
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
-    draw_caption(&root, &subtitle(trace, steps), (MARGIN as i32, 40), CAPTION_SIZE - 1).map_err(err)?;
-
-    let faded: Vec<bool> = (0..steps).map(|t| trace.mask.get(t).is_some_and(|&m| m < 0.5)).collect();
-    let dividers: Vec<usize> =
-        (1..trace.mask.len().min(steps)).filter(|&t| (trace.mask[t] >= 0.5) != (trace.mask[t - 1] >= 0.5)).collect();
-
-    let page = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
-    let style = Stack { faded: &faded, dividers: &dividers };
-    let axis_on_episode = columns.is_empty();
-    let (top, heads) = page.split_vertically(stack_height(episode) + if axis_on_episode { AXIS_H } else { 0 });
-    style.draw(&top, episode, cells_w, axis_on_episode).map_err(err)?;
-    let mut rest = heads;
-    for column in columns {
-        let (area, right) = rest.split_horizontally(column_w + COLUMN_GAP);
-        rest = right;
-        style.draw(&area, column, cells_w, true).map_err(err)?;
-    }
-    root.present().map_err(err)
 }
 
 /// What every stack of panels shares: the faded (unscored) steps and the dividers between

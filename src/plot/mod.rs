@@ -12,6 +12,7 @@
 //! | [`plot_generalisation`] | bit errors and loss against test length, training range shaded | - |
 //! | [`plot_outputs`] | target above output at each test length, one column per model | figs. 4, 5 |
 //! | [`plot_gradient_flow`] | the mean norm of the gradient of an answer step's loss against the input d steps earlier, untrained and trained | - |
+//! | [`plot_heads_film`], [`plot_outputs_film`] | the heads (or outputs) figure of each snapshot of a model in training, as the frames of an animated GIF | - |
 //! | [`plot_priorities`] | priority sort: the slot each head weights against the priority of the vector concerned | fig. 17 |
 //! | [`plot_sweep_curves`] | a sweep's learning curves: median, interquartile band, every seed | - |
 //! | [`plot_sweep_generalisation`] | a sweep's bit errors and loss against test length, likewise | - |
@@ -29,6 +30,7 @@ mod curves;
 pub mod dynamics;
 pub mod episodes;
 pub mod figures;
+mod film;
 mod generalisation;
 mod gradient_flow;
 mod grid;
@@ -50,6 +52,7 @@ use std::path::{Path, PathBuf};
 pub use contexts::{context_bits, plot_contexts, ContextUse, HeadContexts};
 pub use convergence::plot_sweep_convergence;
 pub use curves::plot_curves;
+pub use film::{plot_heads_film, plot_outputs_film};
 pub use generalisation::{plot_generalisation, LengthRange};
 pub use gradient_flow::{plot_gradient_flow, FlowLine, FlowPanel};
 pub use heads::plot_heads;

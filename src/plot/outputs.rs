@@ -113,48 +113,97 @@ pub fn plot_outputs_in(
     title: &str,
     path: &Path,
 ) -> Result<(), PlotError> {
-    let steps = |s: &OutputSample| s.target.len().max(s.output.len());
-    if samples.iter().map(steps).max().unwrap_or(0) == 0 {
-        return Err(PlotError::empty(path, "no output samples with time steps"));
-    }
-    let mut models: Vec<&str> = Vec::new();
-    let mut episodes: Vec<(usize, Option<usize>)> = Vec::new(); // (length, repeats)
-    for s in samples {
-        if !models.contains(&s.model.as_str()) {
-            models.push(&s.model);
-        }
-        episodes.push((s.length, s.repeats));
-    }
-    episodes.sort_unstable();
-    episodes.dedup();
-    let widest = |m: &[Vec<f32>]| m.iter().map(|v| v.len()).max().unwrap_or(0);
-    let channels = samples.iter().map(|s| widest(&s.target).max(widest(&s.output))).max().unwrap_or(1).max(1);
-    let of = |&(length, repeats): &(usize, Option<usize>)| {
-        samples.iter().filter(move |s| s.length == length && s.repeats == repeats)
-    };
-    let block_steps: Vec<usize> = episodes.iter().map(|e| of(e).map(steps).max().unwrap_or(0)).collect();
-    let layout = outputs_layout(&block_steps, models.len(), channels, path)?;
-
+    let figure = OutputsFigure::new(samples, words, title, path)?;
     render(path, || {
         let err = |e| PlotError::draw(path, e);
-        let root = BitMapBackend::new(path, (layout.width, layout.height)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        draw_caption(&root, title, (MARGIN as i32, 12), TITLE_SIZE).map_err(err)?;
+        let root = BitMapBackend::new(path, figure.size()).into_drawing_area();
+        figure.draw(&root).map_err(err)?;
+        root.present().map_err(err)
+    })
+}
+
+/// The outputs figure of some samples, laid out: drawn to a PNG by [`plot_outputs_in`], or as
+/// a frame of a film ([`super::film`]) onto an area of [`size`](Self::size) or larger.
+pub(crate) struct OutputsFigure<'a> {
+    samples: &'a [OutputSample],
+    words: LengthWords,
+    title: String,
+    /// The models, in the order of their first sample.
+    models: Vec<&'a str>,
+    /// The episodes, (length, repeats), sorted.
+    episodes: Vec<(usize, Option<usize>)>,
+    /// Time steps of each episode's block.
+    block_steps: Vec<usize>,
+    channels: usize,
+    layout: OutputsLayout,
+}
+
+impl<'a> OutputsFigure<'a> {
+    /// The figure of `samples` under `title`; an error (naming `path`) for samples without
+    /// time steps or a figure too large.
+    pub(crate) fn new(
+        samples: &'a [OutputSample],
+        words: LengthWords,
+        title: &str,
+        path: &Path,
+    ) -> Result<Self, PlotError> {
+        let steps = |s: &OutputSample| s.target.len().max(s.output.len());
+        if samples.iter().map(steps).max().unwrap_or(0) == 0 {
+            return Err(PlotError::empty(path, "no output samples with time steps"));
+        }
+        let mut models: Vec<&str> = Vec::new();
+        let mut episodes: Vec<(usize, Option<usize>)> = Vec::new(); // (length, repeats)
+        for s in samples {
+            if !models.contains(&s.model.as_str()) {
+                models.push(&s.model);
+            }
+            episodes.push((s.length, s.repeats));
+        }
+        episodes.sort_unstable();
+        episodes.dedup();
+        let widest = |m: &[Vec<f32>]| m.iter().map(|v| v.len()).max().unwrap_or(0);
+        let channels = samples.iter().map(|s| widest(&s.target).max(widest(&s.output))).max().unwrap_or(1).max(1);
+        let block_steps: Vec<usize> = episodes
+            .iter()
+            .map(|&(length, repeats)| {
+                samples.iter().filter(|s| s.length == length && s.repeats == repeats).map(steps).max().unwrap_or(0)
+            })
+            .collect();
+        let layout = outputs_layout(&block_steps, models.len(), channels, path)?;
+        let title = title.to_owned();
+        Ok(OutputsFigure { samples, words, title, models, episodes, block_steps, channels, layout })
+    }
+
+    /// Width and height in pixels.
+    pub(crate) fn size(&self) -> (u32, u32) {
+        (self.layout.width, self.layout.height)
+    }
+
+    /// Draws every block onto `root` (white first), from its top left corner.
+    pub(crate) fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let (samples, models, layout, channels) = (self.samples, &self.models, &self.layout, self.channels);
+        let of = |&(length, repeats): &(usize, Option<usize>)| {
+            samples.iter().filter(move |s| s.length == length && s.repeats == repeats)
+        };
+        root.fill(&WHITE)?;
+        draw_caption(root, &self.title, (MARGIN as i32, 12), TITLE_SIZE)?;
         let label = text(CAPTION_SIZE - 2).pos(Pos::new(HPos::Left, VPos::Center));
         let names = std::iter::once("target").chain(models.iter().copied());
-        for (i, episode) in episodes.iter().enumerate() {
+        for (i, episode) in self.episodes.iter().enumerate() {
             let (x, y) = layout.origins[i];
             let row_y = |row: u32| y + CAPTION_H + row * (layout.map_h + ROW_GAP);
             if layout.first[i] {
                 for (row, name) in names.clone().enumerate() {
                     let mid = (row_y(row as u32) + layout.map_h / 2) as i32;
-                    root.draw(&Text::new(name.to_string(), (MARGIN as i32, mid), label.clone())).map_err(err)?;
+                    root.draw(&Text::new(name.to_string(), (MARGIN as i32, mid), label.clone()))?;
                 }
             }
             let (length, repeats) = *episode;
-            draw_caption(&root, &episode_name(words, length, repeats), (x as i32, y as i32), CAPTION_SIZE)
-                .map_err(err)?;
-            let t = block_steps[i];
+            draw_caption(root, &episode_name(self.words, length, repeats), (x as i32, y as i32), CAPTION_SIZE)?;
+            let t = self.block_steps[i];
             let map_w = (t as u32 * layout.px).max(1);
             let target = of(episode).next().map(|s| s.target.as_slice()).unwrap_or(&[]);
             let rows: Vec<(Option<&OutputSample>, &[Vec<f32>])> = std::iter::once((None, target))
@@ -185,7 +234,7 @@ pub fn plot_outputs_in(
                     marks: &wrong,
                     dividers: &[],
                 };
-                draw_heatmap(&area, &map).map_err(err)?;
+                draw_heatmap(&area, &map)?;
                 let count = match (row, sample) {
                     (0, _) => continue,
                     (_, None) => "-".to_owned(),
@@ -194,14 +243,13 @@ pub fn plot_outputs_in(
                 let colour = if wrong.is_empty() { INK } else { ERROR_MARK };
                 let style = text(CAPTION_SIZE - 2).pos(Pos::new(HPos::Left, VPos::Center)).color(&colour);
                 let at = ((x + map_w + 6) as i32, (top + layout.map_h / 2) as i32);
-                root.draw(&Text::new(count, at, style)).map_err(err)?;
+                root.draw(&Text::new(count, at, style))?;
             }
         }
         let bar_x = (layout.width - MARGIN - BAR_W) as i32;
         let bar = root.clone().shrink((bar_x, (HEADER + CAPTION_H) as i32), (BAR_W, 2 * layout.map_h + ROW_GAP));
-        draw_colour_bar(&bar, &Scale::unit(), 0).map_err(err)?;
-        root.present().map_err(err)
-    })
+        draw_colour_bar(&bar, &Scale::unit(), 0)
+    }
 }
 
 /// The wrong bits of `sample` over its first `steps` steps: `(channel, step)` where the output

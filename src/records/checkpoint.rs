@@ -170,6 +170,19 @@ pub fn save(
     recover(dir)
 }
 
+/// Writes the weights of `varmap` alone (named by path, as in [`WEIGHTS_FILE`]) to the
+/// safetensors file `path`, through a temporary file beside it renamed into place, so that a
+/// file at `path` is always whole: a snapshot ([`crate::records::run_dir::snapshot_file`]).
+pub fn save_weights(path: &Path, varmap: &VarMap) -> Result<(), CheckpointError> {
+    let parameters: Vec<(String, Tensor)> = {
+        let data = varmap.data().lock().expect("parameter map poisoned");
+        data.iter().map(|(name, var)| (name.clone(), var.as_tensor().clone())).collect()
+    };
+    let partial = path.with_extension("safetensors.tmp");
+    write_tensors(&partial, parameters).map_err(|message| CheckpointError::Write { path: partial.clone(), message })?;
+    std::fs::rename(&partial, path).map_err(write_error(path))
+}
+
 /// Writes `tensors` as a safetensors file at `path`: the same bytes as candle's own writer
 /// (the format orders tensors by type and name), written as any other file, so that the umask
 /// decides its mode as it does for every file of a run (safetensors' file writer makes a

@@ -13,6 +13,9 @@
 //!     failure.json                FAILURE_FILE: the Failure, if training diverged
 //!     changes.jsonl               CHANGES_FILE: settings changed by a resume, a SettingsChange
 //!                                   per resume that changed any (`--allow-changes`)
+//!     snapshots/                  SNAPSHOTS_DIR, with train.snapshot_every = N: the weights
+//!       000000.safetensors          every N sequences (snapshot_file), from the untrained ones
+//!       000500.safetensors ...      to the last
 //!     .lock                       the lock of the process writing here (crate::records::lock)
 //!   plots/                        PLOTS_DIR: the figures
 //!     heads-<model>-<length>.png    heads_figure (+ .json: the traced episode; with a
@@ -20,6 +23,7 @@
 //!                                   with --slots N heads-<model>-<length>-<N>slots.png)
 //!     links-<model>-<length>.png    links_figure: a DNC's link matrix, named likewise
 //!     gradient-flow-<length>.png    gradient_flow_figure (+ .json: the gradient norms)
+//!     evolution-<model>-<length>.gif  evolution_film: the heads (or outputs) at each snapshot
 //!     curves.png, generalisation.png, outputs.png
 //! ```
 //!
@@ -53,6 +57,8 @@ pub const EVAL_FILE: &str = "eval.json";
 pub const FAILURE_FILE: &str = "failure.json";
 /// The settings a resume changed, one [`SettingsChange`] per line, in a model folder.
 pub const CHANGES_FILE: &str = "changes.jsonl";
+/// The snapshots of the weights during training (`train.snapshot_every`), in a model folder.
+pub const SNAPSHOTS_DIR: &str = "snapshots";
 /// The figures' folder, in a run folder.
 pub const PLOTS_DIR: &str = "plots";
 /// The learning curves of every model, in the plots folder.
@@ -92,6 +98,59 @@ pub fn links_figure(name: &str, length: usize, repeats: Option<usize>, slots: Op
 /// it, as `.json`): `gradient-flow-20.png`.
 pub fn gradient_flow_figure(length: usize) -> String {
     format!("gradient-flow-{length}.png")
+}
+
+/// The film of model `name` on an episode of `length` (`ntm plot evolution`), in the plots
+/// folder: `evolution-ntm-20.gif`.
+pub fn evolution_film(name: &str, length: usize) -> String {
+    format!("evolution-{name}-{length}.gif")
+}
+
+/// The snapshot of the weights after `sequences` training sequences, in the model folder's
+/// [`SNAPSHOTS_DIR`]: `000500.safetensors` (six digits at least, so that they sort by name).
+pub fn snapshot_file(sequences: u64) -> String {
+    format!("{sequences:06}.safetensors")
+}
+
+/// The snapshots in model folder `dir`, `(sequences, file)` in order of sequences; none
+/// without a `snapshots/` folder. Files not named as [`snapshot_file`] names them are ignored.
+pub fn snapshots(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let folder = dir.join(SNAPSHOTS_DIR);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&folder)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io(&folder))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let count = name.strip_suffix(".safetensors").filter(|d| d.len() >= 6).and_then(|d| d.parse::<u64>().ok());
+        if let Some(sequences) = count.filter(|&n| snapshot_file(n) == name) {
+            found.push((sequences, path));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Removes the snapshots of model folder `dir` taken after `sequences` (by a run that a resume
+/// from an earlier checkpoint trains again), and any left half-written.
+pub fn drop_snapshots_after(dir: &Path, sequences: u64) -> Result<()> {
+    for (n, file) in snapshots(dir)? {
+        if n > sequences {
+            std::fs::remove_file(&file).map_err(io(&file))?;
+        }
+    }
+    let folder = dir.join(SNAPSHOTS_DIR);
+    if let Ok(entries) = std::fs::read_dir(&folder) {
+        for path in entries.filter_map(|e| e.ok()).map(|e| e.path()) {
+            if path.extension().is_some_and(|x| x == "tmp") {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The priority sort figure of model `name` on an episode of `length` inputs, in the plots

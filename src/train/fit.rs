@@ -3,7 +3,8 @@
 //!
 //! The folder gets `config.toml` (the resolved experiment, this model only), `metrics.jsonl`
 //! (one [`MetricsRecord`](crate::records::report::MetricsRecord) per report interval), the checkpoint
-//! files and, if training diverged, `failure.json` (see [`crate::records::run_dir`]).
+//! files, with `train.snapshot_every` the weights every so many sequences in `snapshots/` and,
+//! if training diverged, `failure.json` (see [`crate::records::run_dir`]).
 //!
 //! Training stops early, with a checkpoint, when the `stop` flag is raised (Ctrl-C), and with
 //! an error, without a checkpoint, when a loss, gradient or parameter is not finite. Metrics
@@ -35,6 +36,13 @@ impl Trainer {
         run_dir::clear_failure(dir)?;
         // A resume with other settings (`--allow-changes`) records them in changes.jsonl.
         run_dir::write_config_at(dir, &self.experiment, self.name(), self.resumed.then_some(self.sequences))?;
+        // Snapshots past the checkpoint resumed from were taken by a run that trains again now.
+        let every = self.settings.snapshot_every;
+        match self.resumed {
+            true => run_dir::drop_snapshots_after(dir, self.sequences)?,
+            false if every > 0 => self.snapshot(dir)?,
+            false => {}
+        }
 
         self.clock = Instant::now();
         let started_at = self.sequences;
@@ -69,6 +77,9 @@ impl Trainer {
                 self.interval = Interval::default();
             }
             progress.advance(self.sequences);
+            if every > 0 && (crossed(before, self.sequences, every) || self.sequences == total) {
+                self.snapshot(dir)?;
+            }
             if crossed(before, self.sequences, self.settings.checkpoint_every) && self.sequences < total {
                 self.save(dir)?;
             }
@@ -80,6 +91,15 @@ impl Trainer {
         }
         progress.finish(self.sequences);
         Ok(TrainOutcome { sequences: self.sequences, seconds, last, interrupted })
+    }
+
+    /// Keeps the current weights as the snapshot of this many sequences in `dir`'s
+    /// `snapshots/` (`train.snapshot_every`).
+    fn snapshot(&self, dir: &Path) -> Result<()> {
+        let folder = dir.join(run_dir::SNAPSHOTS_DIR);
+        std::fs::create_dir_all(&folder).map_err(io(&folder))?;
+        let file = folder.join(run_dir::snapshot_file(self.sequences));
+        Ok(checkpoint::save_weights(&file, &self.built.varmap)?)
     }
 
     /// A note for a run whose report interval leaves its learning curves a point or two (a
