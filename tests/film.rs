@@ -90,6 +90,12 @@ fn the_film_has_one_frame_per_snapshot() {
     // A model without memory: its outputs, one frame per snapshot too.
     s.ok(&["plot", "evolution", "out/lstm", "--length", "2", "--frame-ms", "50", "-o", "lstm.gif"]);
     assert_eq!(gif_frames(&s.path("lstm.gif")).0, 5);
+    // --until keeps the snapshots taken at or before it (the untrained weights, at 0, always).
+    let counts = snapshots(&s.path("out/ntm"));
+    let until = counts[2];
+    s.ok(&["plot", "evolution", "out/ntm", "--length", "3", "--until", &until.to_string(), "-o", "early.gif"]);
+    assert_eq!(gif_frames(&s.path("early.gif")).0, counts.iter().filter(|&&n| n <= until).count());
+    assert_eq!(gif_frames(&s.path("early.gif")).0, 3);
 }
 
 #[test]

@@ -343,6 +343,9 @@ pub enum PlotCommand {
         /// Milliseconds each frame shows (a GIF counts in hundredths of a second).
         #[arg(long, default_value_t = 200)]
         frame_ms: u32,
+        /// Only the snapshots taken at or before this many training sequences [default: all].
+        #[arg(long)]
+        until: Option<u64>,
         /// Output file [default: <run folder>/plots/evolution-<model>-<length>.gif].
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,

@@ -37,8 +37,8 @@ pub fn plot(command: &PlotCommand) -> Result<()> {
             let file = gradient_flow(path, models.as_deref(), *length, *seed, output.as_deref())?;
             super::print(&file.display().to_string())?
         }
-        PlotCommand::Evolution { path, length, seed, frame_ms, output } => {
-            let file = evolution(path, *length, *seed, *frame_ms, output.as_deref())?;
+        PlotCommand::Evolution { path, length, seed, frame_ms, until, output } => {
+            let file = evolution(path, *length, *seed, *frame_ms, *until, output.as_deref())?;
             super::print(&file.display().to_string())?
         }
         PlotCommand::Curves { run, output } => {

@@ -147,13 +147,15 @@ pub fn gradient_flow(
 /// The film of model folder `path` (or a run folder of one model) in training: the heads
 /// figure (a model without memory: its output against the target) of one episode of `length`
 /// (default: the task's longest training length) drawn from `seed`, at each snapshot of its
-/// weights (`train.snapshot_every`), as the frames of an animated GIF, `frame_ms` milliseconds
-/// each. Returns the film's file (default: `evolution-<model>-<length>.gif` in the plots folder).
+/// weights (`train.snapshot_every`; with `until`, only those taken at or before that many
+/// training sequences), as the frames of an animated GIF, `frame_ms` milliseconds each.
+/// Returns the film's file (default: `evolution-<model>-<length>.gif` in the plots folder).
 pub fn evolution(
     path: &Path,
     length: Option<usize>,
     seed: u64,
     frame_ms: u32,
+    until: Option<u64>,
     output: Option<&Path>,
 ) -> Result<PathBuf> {
     check_length_option(length)?;
@@ -172,7 +174,13 @@ pub fn evolution(
         );
     }
     let (dir, experiment, name) = models.remove(0);
-    let snapshots = run_dir::snapshots(&dir)?;
+    let mut snapshots = run_dir::snapshots(&dir)?;
+    if let (Some(until), Some(&(first, _))) = (until, snapshots.first()) {
+        if first > until {
+            invalid!("--until {until}: the first snapshot of model {name} is at {first} sequences");
+        }
+        snapshots.retain(|(n, _)| *n <= until);
+    }
     if snapshots.is_empty() {
         invalid!(
             "{}: no snapshots of model {name} in {}/; train it with --set train.snapshot_every=N to keep them",
