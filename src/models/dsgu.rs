@@ -21,11 +21,9 @@
 use candle_core::{Result, Tensor};
 use candle_nn::ops::sigmoid;
 
-use crate::base::kinds::Engine;
 use crate::fused::dsgu::{dsgu_layer, DsguWeights};
-use crate::models::rnn::RnnBaselineConfig;
-use crate::models::SequenceModel;
-use crate::pieces::params::{Dense, Init, ParamBuilder};
+use crate::models::rnn::{CellStack, RnnBaselineConfig, StackCell};
+use crate::pieces::params::{Init, ParamBuilder};
 
 /// The hard sigmoid, `clamp(0.2 a + 0.5, 0, 1)` (as Chainer's and Keras'): `a` any shape.
 pub fn hard_sigmoid(a: &Tensor) -> Result<Tensor> {
@@ -98,62 +96,26 @@ impl DsguCell {
 /// 8 outputs at the default 3 x 256: layer 0 2 * 9 * 256 + 3 * 256^2 + 2 * 256 = 201,728;
 /// layers 1, 2 2 * 256^2 + 3 * 256^2 + 2 * 256 = 328,192 each; h0 3 * 256 = 768; output
 /// 256 * 8 + 8 = 2,056; total 860,936.
-#[derive(Debug, Clone)]
-pub struct DsguBaseline {
-    cells: Vec<DsguCell>,
-    initial: Vec<Tensor>, // per layer h0 [H]
-    output: Dense,
-    engine: Engine,
-}
+pub type DsguBaseline = CellStack<DsguCell>;
 
-impl DsguBaseline {
+impl CellStack<DsguCell> {
     /// The baseline for `inputs` input and `outputs` output channels.
     pub fn new(config: &RnnBaselineConfig, params: &ParamBuilder, inputs: usize, outputs: usize) -> Result<Self> {
-        let stack = params.pp("dsgu");
-        let (mut cells, mut initial) = (Vec::new(), Vec::new());
-        for layer in 0..config.layers {
-            let name = format!("layer{layer}");
-            let width = if layer == 0 { inputs } else { config.size };
-            cells.push(DsguCell::new(&stack, &name, width, config.size)?);
-            initial.push(stack.pp(&name).get(&[config.size], "h0", Init::Constant(0.0))?);
-        }
-        let output = Dense::new(params, "output", config.size, outputs)?;
-        Ok(Self { cells, initial, output, engine: config.engine })
-    }
-
-    /// Units of the top layer.
-    fn hidden(&self) -> usize {
-        self.cells.last().map_or(0, DsguCell::hidden)
+        Self::build("dsgu", config, params, (inputs, outputs), DsguCell::new)
     }
 }
 
-impl SequenceModel for DsguBaseline {
-    fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
-        let (time, batch, _) = inputs.dims3()?;
-        if self.engine == Engine::Fused {
-            let mut h = inputs.clone();
-            for (cell, h0) in self.cells.iter().zip(&self.initial) {
-                h = cell.forward_fused(&h, h0)?; // [T, B, H]
-            }
-            let logits = self.output.forward(&h.reshape((time * batch, self.hidden()))?)?;
-            return logits.reshape((time, batch, ())); // [T, B, Y]
-        }
-        let state = self.initial.iter().map(|h0| h0.unsqueeze(0)?.broadcast_as((batch, h0.dim(0)?)));
-        let state = state.collect::<Result<Vec<_>>>()?;
-        crate::models::unroll(inputs, state, |x, state| {
-            let mut next = Vec::with_capacity(state.len());
-            let mut input = x.clone();
-            for (cell, h) in self.cells.iter().zip(&state) {
-                input = cell.step(&input, h)?;
-                next.push(input.clone());
-            }
-            Ok((self.output.forward(&input)?, next))
-        })
+impl StackCell for DsguCell {
+    fn hidden(&self) -> usize {
+        DsguCell::hidden(self)
     }
-
+    fn step(&self, x: &Tensor, h: &Tensor) -> Result<Tensor> {
+        DsguCell::step(self, x, h)
+    }
+    fn forward_fused(&self, x: &Tensor, h0: &Tensor) -> Result<Tensor> {
+        DsguCell::forward_fused(self, x, h0)
+    }
     fn parameter_count(&self) -> usize {
-        let cells: usize = self.cells.iter().map(DsguCell::parameter_count).sum();
-        let initial: usize = self.initial.iter().map(Tensor::elem_count).sum();
-        cells + initial + self.output.parameter_count()
+        DsguCell::parameter_count(self)
     }
 }

@@ -163,37 +163,63 @@ impl RnnBaselineConfig {
     }
 }
 
-/// The baseline: stacked cells of one kind, each with a learned initial state `h0` `[H]`
-/// (starting at 0), whose top layer feeds a dense output layer.
-///
-/// Parameters (`rnn.layer<i>.weight`, `.bias`, `.h0`, `output.weight`, `.bias`), for the copy
-/// task's 9 inputs and 8 outputs at the default 3 x 256: layer 0 (9 + 256) * 256 + 256 =
-/// 68,096; layers 1, 2 (256 + 256) * 256 + 256 = 131,328 each; h0 3 * 256 = 768; output
-/// 256 * 8 + 8 = 2,056; total 333,576. A GRU (`gru.layer<i>...`) has three times the weights
-/// and biases: 204,288 + 2 x 393,984 + 768 + 2,056 = 995,080.
+/// A recurrent layer a stacked baseline ([`CellStack`]) is built of: one step on the
+/// reference engine, or the whole sequence on the fused one.
+pub trait StackCell: Send + Sync {
+    /// Number of units H.
+    fn hidden(&self) -> usize;
+    /// One step. `x`: `[B, in]`, `h`: `[B, H]` -> the new hidden state `[B, H]`.
+    fn step(&self, x: &Tensor, h: &Tensor) -> Result<Tensor>;
+    /// The whole sequence at once with the fused kernel: `x` `[T, B, in]` from `h0` (`[H]` or
+    /// `[B, H]`) -> every hidden state `[T, B, H]`.
+    fn forward_fused(&self, x: &Tensor, h0: &Tensor) -> Result<Tensor>;
+    /// Number of scalars in the layer's weights and biases.
+    fn parameter_count(&self) -> usize;
+}
+
+impl StackCell for RecurrentCell {
+    fn hidden(&self) -> usize {
+        RecurrentCell::hidden(self)
+    }
+    fn step(&self, x: &Tensor, h: &Tensor) -> Result<Tensor> {
+        RecurrentCell::step(self, x, h)
+    }
+    fn forward_fused(&self, x: &Tensor, h0: &Tensor) -> Result<Tensor> {
+        RecurrentCell::forward_fused(self, x, h0)
+    }
+    fn parameter_count(&self) -> usize {
+        RecurrentCell::parameter_count(self)
+    }
+}
+
+/// A stacked baseline: layers of one cell, each with a learned initial state `h0` `[H]`
+/// (starting at 0), whose top layer feeds a dense output layer; the RNN, the GRU
+/// ([`RnnBaseline`]) and the DSGU ([`crate::models::dsgu::DsguBaseline`]).
 #[derive(Debug, Clone)]
-pub struct RnnBaseline {
-    cells: Vec<RecurrentCell>,
+pub struct CellStack<C> {
+    cells: Vec<C>,
     initial: Vec<Tensor>, // per layer h0 [H]
     output: Dense,
     engine: Engine,
 }
 
-impl RnnBaseline {
-    /// The baseline of cell `kind` for `inputs` input and `outputs` output channels.
-    pub fn new(
-        kind: CellKind,
+impl<C: StackCell> CellStack<C> {
+    /// The stack for `inputs` input and `outputs` output channels, its parameters under
+    /// `prefix` (`<prefix>.layer<i>.*`, then `output.*`), each layer made by `cell(params,
+    /// layer name, input width, units)`.
+    pub fn build(
+        prefix: &str,
         config: &RnnBaselineConfig,
         params: &ParamBuilder,
-        inputs: usize,
-        outputs: usize,
+        (inputs, outputs): (usize, usize),
+        cell: impl Fn(&ParamBuilder, &str, usize, usize) -> Result<C>,
     ) -> Result<Self> {
-        let stack = params.pp(kind.name());
+        let stack = params.pp(prefix);
         let (mut cells, mut initial) = (Vec::new(), Vec::new());
         for layer in 0..config.layers {
             let name = format!("layer{layer}");
             let width = if layer == 0 { inputs } else { config.size };
-            cells.push(RecurrentCell::new(kind, &stack, &name, width, config.size)?);
+            cells.push(cell(&stack, &name, width, config.size)?);
             initial.push(stack.pp(&name).get(&[config.size], "h0", Init::Constant(0.0))?);
         }
         let output = Dense::new(params, "output", config.size, outputs)?;
@@ -202,11 +228,35 @@ impl RnnBaseline {
 
     /// Units of the top layer.
     fn hidden(&self) -> usize {
-        self.cells.last().map_or(0, RecurrentCell::hidden)
+        self.cells.last().map_or(0, C::hidden)
     }
 }
 
-impl SequenceModel for RnnBaseline {
+/// The RNN or GRU baseline: stacked [`RecurrentCell`]s of one kind.
+///
+/// Parameters (`rnn.layer<i>.weight`, `.bias`, `.h0`, `output.weight`, `.bias`), for the copy
+/// task's 9 inputs and 8 outputs at the default 3 x 256: layer 0 (9 + 256) * 256 + 256 =
+/// 68,096; layers 1, 2 (256 + 256) * 256 + 256 = 131,328 each; h0 3 * 256 = 768; output
+/// 256 * 8 + 8 = 2,056; total 333,576. A GRU (`gru.layer<i>...`) has three times the weights
+/// and biases: 204,288 + 2 x 393,984 + 768 + 2,056 = 995,080.
+pub type RnnBaseline = CellStack<RecurrentCell>;
+
+impl CellStack<RecurrentCell> {
+    /// The baseline of cell `kind` for `inputs` input and `outputs` output channels.
+    pub fn new(
+        kind: CellKind,
+        config: &RnnBaselineConfig,
+        params: &ParamBuilder,
+        inputs: usize,
+        outputs: usize,
+    ) -> Result<Self> {
+        Self::build(kind.name(), config, params, (inputs, outputs), |params, name, width, size| {
+            RecurrentCell::new(kind, params, name, width, size)
+        })
+    }
+}
+
+impl<C: StackCell> SequenceModel for CellStack<C> {
     fn forward(&self, inputs: &Tensor) -> Result<Tensor> {
         let (time, batch, _) = inputs.dims3()?;
         if self.engine == Engine::Fused {
@@ -231,7 +281,7 @@ impl SequenceModel for RnnBaseline {
     }
 
     fn parameter_count(&self) -> usize {
-        let cells: usize = self.cells.iter().map(RecurrentCell::parameter_count).sum();
+        let cells: usize = self.cells.iter().map(C::parameter_count).sum();
         let initial: usize = self.initial.iter().map(Tensor::elem_count).sum();
         cells + initial + self.output.parameter_count()
     }
