@@ -50,6 +50,16 @@ fn drawable(line: &FlowLine) -> (Vec<(f64, f64)>, usize) {
     (points, left_out)
 }
 
+/// A label of the log axis: powers of ten as `1e5` from 10,000 up (gradient norms are not
+/// counts, so not `100k` or `100000M`), smaller values as every figure writes them.
+fn format_norm(v: f64) -> String {
+    if v.abs() >= 1e4 && v.is_finite() {
+        format!("{v:.0e}")
+    } else {
+        format_number(v)
+    }
+}
+
 /// Draws `panels` (untrained, trained) side by side to the PNG at `path`, the same axes in
 /// both: distance in steps on x, the mean gradient norm on a log y axis from the decade below
 /// the smallest positive value to the decade above the largest, with room for the legend.
@@ -90,7 +100,7 @@ pub fn plot_gradient_flow(panels: &[FlowPanel; 2], title: &str, path: &Path) -> 
             let body = area.margin(CAPTION_H, 0, 0, 0);
             let mut chart =
                 chart_on(&body).build_cartesian_2d(x_range.clone(), y_range.clone().log_scale()).map_err(err)?;
-            let fmt = |v: &f64| format_number(*v);
+            let fmt = |v: &f64| format_norm(*v);
             house_mesh(&mut chart.configure_mesh())
                 .x_labels(10)
                 .y_labels(((top / floor).log10().ceil() as usize + 2).clamp(3, 14))
@@ -115,4 +125,17 @@ pub fn plot_gradient_flow(panels: &[FlowPanel; 2], title: &str, path: &Path) -> 
         }
         root.present().map_err(err)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_norm;
+
+    #[test]
+    fn large_norms_are_written_as_powers_of_ten() {
+        assert_eq!(format_norm(1e11), "1e11");
+        assert_eq!(format_norm(1e4), "1e4");
+        assert_eq!(format_norm(1000.0), "1000");
+        assert_eq!(format_norm(1e-3), "1e-3");
+    }
 }
