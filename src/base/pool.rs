@@ -1,11 +1,74 @@
 //! A small worker pool: runs independent jobs (models of a run, seeds x models of a sweep) on
-//! a few threads, each job on one thread from start to end.
+//! a few threads, each job on one thread from start to end; and the share of the cores a job's
+//! fused kernels may use while it runs ([`kernel_threads`]).
+//!
+//! The cores are shared without oversubscribing them: while [`run_jobs`] runs `n` jobs at once
+//! in this process, each job's kernels may use `cores / n` threads (at least one), so the last
+//! model of `ntm run` takes both cores once the others are done; a process running one job
+//! outside [`run_jobs`] (`ntm train`) may use every core. [`limit_threads`] caps it (`--threads`;
+//! `ntm sweep` gives each of its training processes its share that way).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// The number of jobs to run at once by default: the cores this process may use.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Jobs of [`run_jobs`] running in this process now.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// The most threads one job's kernels may use ([`limit_threads`]); 0 for no limit.
+static THREAD_LIMIT: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the threads of one job's kernels to `threads` (at least 1; `--threads`): exactly
+/// that many while the job runs alone, at most that many beside other jobs.
+pub fn limit_threads(threads: usize) {
+    THREAD_LIMIT.store(threads.max(1), Ordering::Relaxed);
+}
+
+/// The threads a fused kernel called now may use: the cores divided among the jobs running
+/// (at least 1), or [`limit_threads`]'s. Results do not depend on it (the kernels that use it
+/// are checked bit for bit at 1, 2 and 3 threads, `tests/threads.rs`).
+pub fn kernel_threads() -> usize {
+    let running = RUNNING.load(Ordering::Relaxed);
+    let share = (cores() / running.max(1)).max(1);
+    match THREAD_LIMIT.load(Ordering::Relaxed) {
+        0 => share,
+        limit if running <= 1 => limit,
+        limit => share.min(limit),
+    }
+}
+
+/// The threads the fused kernels run their split work on, apart from candle's: as many as the
+/// cores, and at least 4 (so that a 2-core machine can check a 3-thread split).
+pub fn kernel_pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores().max(4))
+            .thread_name(|i| format!("ntm-kernel-{i}"))
+            .build()
+            .expect("the kernel threads could not be started")
+    })
+}
+
+/// Counts a job as running while it lives (also when the job panics).
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Makes candle compute on one thread unless `RAYON_NUM_THREADS` says otherwise (candle reads
@@ -35,7 +98,9 @@ where
         for _ in 0..workers.clamp(1, count.max(1)) {
             scope.spawn(|| loop {
                 let Some((index, job)) = queue.lock().expect("job queue").pop() else { break };
+                let running = Running::start();
                 let result = work(job);
+                drop(running);
                 results.lock().expect("job results")[index] = Some(result);
             });
         }

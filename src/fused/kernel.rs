@@ -188,28 +188,57 @@ pub(crate) fn matmul<T: Real>(
     dst: &mut [T],
     accumulate: bool,
     lhs: &[T],
+    lhs_strides: (usize, usize),
+    rhs: &[T],
+    rhs_strides: (usize, usize),
+    mnk: (usize, usize, usize),
+) {
+    let (m, n, _) = mnk;
+    assert!(dst.len() >= m * n);
+    // SAFETY: dst holds m * n values and is borrowed mutably here.
+    unsafe { matmul_columns(dst.as_mut_ptr(), accumulate, lhs, lhs_strides, rhs, rhs_strides, mnk, 0..n) }
+}
+
+/// [`matmul`] restricted to the output columns `columns` of `dst` (row stride `n`): those
+/// columns get the bits the whole product gives them when every share of the columns takes
+/// the same path through gemm (see [`crate::fused::split`]). `columns.end <= n`.
+///
+/// # Safety
+/// `dst` points to `m * n` values that no other thread reads or writes in `columns` during the
+/// call.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn matmul_columns<T: Real>(
+    dst: *mut T,
+    accumulate: bool,
+    lhs: &[T],
     (lhs_rs, lhs_cs): (usize, usize),
     rhs: &[T],
     (rhs_rs, rhs_cs): (usize, usize),
     (m, n, k): (usize, usize, usize),
+    columns: std::ops::Range<usize>,
 ) {
-    assert!(dst.len() >= m * n);
+    assert!(columns.start <= columns.end && columns.end <= n);
+    let width = columns.end - columns.start;
+    if width == 0 {
+        return;
+    }
     assert!(m == 0 || k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
-    assert!(n == 0 || k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
-    // SAFETY: the asserts above keep every index gemm touches inside the three slices.
+    assert!(k == 0 || rhs.len() > (k - 1) * rhs_rs + (columns.end - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index of lhs and rhs gemm touches inside the slices;
+    // the caller vouches for dst.
     unsafe {
         gemm::gemm(
             m,
-            n,
+            width,
             k,
-            dst.as_mut_ptr(),
+            dst.add(columns.start),
             1,
             n as isize,
             accumulate,
             lhs.as_ptr(),
             lhs_cs as isize,
             lhs_rs as isize,
-            rhs.as_ptr(),
+            rhs.as_ptr().add(columns.start * rhs_cs),
             rhs_cs as isize,
             rhs_rs as isize,
             T::from_f64(1.0),

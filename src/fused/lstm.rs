@@ -3,24 +3,31 @@
 //!
 //! The composed cell ([`crate::models::lstm::LstmCell::step`]) adds about a dozen graph nodes per
 //! layer and time step, and its backward pass accumulates the weight gradient `[in + H, 4H]`
-//! once per step. Here a layer splits into:
+//! once per step. Here a layer is one operation:
 //! ```text
-//! gx = x W_x + b                     one matmul over all T*B rows       [T, B, 4H]  (autograd)
-//! h_1..T = recurrence(gx, W_h, h0, c0)  one custom op, a loop over t    [T, B, H]
+//! gx = x W_x + b                        one matmul over all T*B rows   [T, B, 4H]
+//! h_1..T = recurrence(gx, W_h, h0, c0)  a loop over t                  [T, B, H]
 //! ```
 //! with `W = [W_x; W_h]` the cell's weight `[in + H, 4H]` (rows of `W_x` first) and gate order
-//! i, f, g, o as in the cell. The recurrence's backward runs the per-step loop over flat
-//! buffers and forms `dW_h` with one matmul over all time steps; `dW_x`, `db` and `dx` come
-//! from autograd on the single `gx` matmul, so they too are one matmul each per sequence.
+//! i, f, g, o as in the cell. The backward runs the per-step loop backwards and forms each
+//! weight gradient with one matmul over all time steps: `dW_x = x^T dgates`,
+//! `dW_h = h_prev^T dgates`, `dx = dgates W_x^T`, `db` the column sums of `dgates`. The input
+//! side (`gx`, `dW_x`, `dx`, `db`) computes exactly what candle's autograd did when it was
+//! composed of candle operations around the recurrence (the same matrix products with the
+//! same layouts, the bias gradient summed in row order), so results kept their bits.
 //!
-//! The custom op returns the hidden states and keeps a tape of its activations (`[T, B, 6H]`:
-//! per row h, c and the activated gates i, f, g, o) as the fused NTM keeps its own (see
+//! Every matrix product and the per-row cell updates are split over the job's share of the
+//! cores ([`crate::fused::split`]), with the same bits on any number of threads.
+//!
+//! The op returns the hidden states and keeps a tape of its activations (`[T, B, 6H]`: per
+//! row h, c and the activated gates i, f, g, o) as the fused NTM keeps its own (see
 //! `fused/tape.rs`), so the backward needs no recomputation. `cell_forward` and
 //! `cell_backward` are the cell's arithmetic for one row, shared with the fused NTM's
 //! controller.
 
 use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
+use crate::fused::kernel::{gradients3, sigmoid, simd_routine, Real};
+use crate::fused::split::Threads;
 use crate::fused::tape::SharedTape;
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
@@ -33,15 +40,16 @@ const SLOTS: usize = 6;
 /// (broadcast over the batch) -> every hidden state `[T, B, H]`. Same function as stepping
 /// [`crate::models::lstm::LstmCell`] over `t`; f32 and f64 on the CPU.
 pub fn lstm_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor, c0: &Tensor) -> Result<Tensor> {
-    let (time, batch, inputs) = x.dims3()?;
+    let (_, batch, inputs) = x.dims3()?;
     let (rows, four_h) = weight.dims2()?;
     let hidden = four_h / 4;
-    if four_h % 4 != 0 || rows != inputs + hidden {
-        candle_core::bail!("lstm_layer: weight {:?} does not fit {inputs} inputs (needs [in + H, 4H])", weight.dims());
+    if four_h % 4 != 0 || rows != inputs + hidden || bias.dims() != [four_h] {
+        candle_core::bail!(
+            "lstm_layer: weight {:?} and bias {:?} do not fit {inputs} inputs (needs [in + H, 4H] and [4H])",
+            weight.dims(),
+            bias.dims()
+        );
     }
-    let w_x = weight.narrow(0, 0, inputs)?; // [in, 4H]
-    let w_h = weight.narrow(0, inputs, hidden)?; // [H, 4H]
-    let gx = x.reshape((time * batch, inputs))?.matmul(&w_x)?.broadcast_add(bias)?.reshape((time, batch, four_h))?; // [T, B, 4H]
     let state = |s: &Tensor| -> Result<Tensor> {
         match s.rank() {
             1 => s.unsqueeze(0)?.broadcast_as((batch, hidden)),
@@ -49,24 +57,27 @@ pub fn lstm_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor, c0: &
         }
     };
     let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?; // [2, B, H]
-    let w_h = w_h.contiguous()?;
-    by_dtype!(gx.dtype(), "lstm_layer", T => {
-        let op = LstmRecurrence::<T> { tape: SharedTape::default() };
-        gx.apply_op3(&w_h, &state0, op) // [T, B, H]
+                                                               // The op takes three inputs: the bias and the initial state travel together.
+    let extras = Tensor::cat(&[bias, &state0.flatten_all()?], 0)?; // [4H + 2BH]
+    let (x, weight) = (x.contiguous()?, weight.contiguous()?);
+    by_dtype!(x.dtype(), "lstm_layer", T => {
+        let op = LstmLayer::<T> { tape: SharedTape::default() };
+        x.apply_op3(&weight, &extras, op) // [T, B, H]
     })
 }
 
-/// The recurrence `gx, W_h, [h0; c0] -> h [T, B, H]` (see the module docs), keeping its tape
+/// The layer `x, W, [b; h0; c0] -> h [T, B, H]` (see the module docs), keeping its tape
 /// `[T, B, 6H]` in the float type `T`.
-struct LstmRecurrence<T> {
+struct LstmLayer<T> {
     tape: SharedTape<Vec<T>>,
 }
 
-/// Sizes of one call: time steps, batch rows, hidden units.
+/// Sizes of one call: time steps, batch rows, inputs, hidden units.
 #[derive(Clone, Copy)]
 struct Dims {
     time: usize,
     batch: usize,
+    inputs: usize,
     hidden: usize,
 }
 
@@ -115,56 +126,75 @@ pub(crate) fn cell_backward<T: Real>(
 }
 }
 
-/// Forward: `gx [T, B, 4H]`, `w_h [H, 4H]`, `state0 [2, B, H]` -> the tape `[T, B, 6H]`.
-fn forward<T: Real>(gx: &[T], w_h: &[T], state0: &[T], d: Dims) -> Vec<T> {
-    let Dims { time, batch, hidden: h } = d;
+/// Forward: `x [T, B, in]`, `weight [in + H, 4H]`, `extras [4H + 2BH]` (the bias, then
+/// `[h0; c0]`) -> the tape `[T, B, 6H]`.
+fn forward<T: Real>(x: &[T], weight: &[T], extras: &[T], d: Dims, threads: Threads) -> Vec<T> {
+    let Dims { time, batch, inputs, hidden: h } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
+    let (w_x, w_h) = weight.split_at(inputs * g4);
+    let (bias, state0) = extras.split_at(g4);
+    // gx = x W_x + b: [TB, in] x [in, 4H], then the bias added to every row.
+    let mut gx = vec![T::from_f64(0.0); time * batch * g4];
+    threads.matmul(&mut gx, false, x, (inputs, 1), w_x, (g4, 1), (time * batch, g4, inputs));
+    for gates in gx.chunks_exact_mut(g4) {
+        for (g, &b) in gates.iter_mut().zip(bias) {
+            *g += b;
+        }
+    }
     let mut saved = vec![T::from_f64(0.0); time * batch * row];
-    let mut gates = vec![T::from_f64(0.0); batch * g4]; // [B, 4H]
     let mut h_prev = state0[..bh].to_vec(); // [B, H]
     let mut c_prev = state0[bh..2 * bh].to_vec(); // [B, H]
     for t in 0..time {
-        gates.copy_from_slice(&gx[t * batch * g4..(t + 1) * batch * g4]);
-        matmul(&mut gates, true, &h_prev, (h, 1), w_h, (g4, 1), (batch, g4, h));
-        for r in 0..batch {
-            let out = &mut saved[(t * batch + r) * row..][..row];
+        // gates_t = gx_t + h_{t-1} W_h: [B, H] x [H, 4H], into the step's own rows of gx.
+        let gates = &mut gx[t * batch * g4..(t + 1) * batch * g4];
+        threads.matmul(gates, true, &h_prev, (h, 1), w_h, (g4, 1), (batch, g4, h));
+        let out = &mut saved[t * batch * row..(t + 1) * batch * row];
+        threads.rows(batch, out, gates, |r, out, gates| {
             let (hc, acts) = out.split_at_mut(2 * h);
             let (hv, c) = hc.split_at_mut(h);
-            acts.copy_from_slice(&gates[r * g4..(r + 1) * g4]);
+            acts.copy_from_slice(gates);
             cell_forward(acts, &c_prev[r * h..(r + 1) * h], c, hv);
-            h_prev[r * h..(r + 1) * h].copy_from_slice(hv);
-            c_prev[r * h..(r + 1) * h].copy_from_slice(c);
+        });
+        for (r, out) in out.chunks_exact(row).enumerate() {
+            h_prev[r * h..(r + 1) * h].copy_from_slice(&out[..h]);
+            c_prev[r * h..(r + 1) * h].copy_from_slice(&out[h..2 * h]);
         }
     }
     saved
 }
 
-/// Gradients of the recurrence: returns `(d gx [T, B, 4H], d w_h [H, 4H], d state0 [2, B, H])`
-/// from the tape `saved` and `grad`, the gradient of the hidden states `[T, B, H]`.
-fn backward<T: Real>(saved: &[T], grad: &[T], w_h: &[T], state0: &[T], d: Dims) -> (Vec<T>, Vec<T>, Vec<T>) {
-    let Dims { time, batch, hidden: h } = d;
+/// The layer's gradients: `(d x [T, B, in], d weight [in + H, 4H], d extras [4H + 2BH])` from
+/// the tape `saved`, the inputs and `grad`, the gradient of the hidden states `[T, B, H]`.
+fn backward<T: Real>(
+    saved: &[T],
+    grad: &[T],
+    x: &[T],
+    weight: &[T],
+    extras: &[T],
+    d: Dims,
+    threads: Threads,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
+    let Dims { time, batch, inputs, hidden: h } = d;
     let (bh, g4, row) = (batch * h, 4 * h, SLOTS * h);
+    let (w_x, w_h) = weight.split_at(inputs * g4);
+    let state0 = &extras[g4..];
     let zero = T::from_f64(0.0);
     let mut d_gates = vec![zero; time * batch * g4]; // [T, B, 4H]
     let mut dh_next = vec![zero; bh]; // dL/dh_{t} from step t+1
     let mut dc = vec![zero; bh]; // dL/dc_{t} from step t+1
-    let mut dh = vec![zero; h];
     for t in (0..time).rev() {
-        for r in 0..batch {
+        let dg_t = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
+        let dh_next_ref = &dh_next;
+        threads.rows(batch, dg_t, &mut dc, |r, dg, dc_row| {
             let at = (t * batch + r) * row;
             let c_prev = if t > 0 { &saved[at - batch * row + h..][..h] } else { &state0[bh + r * h..][..h] };
             let (c, gates) = (&saved[at + h..][..h], &saved[at + 2 * h..][..g4]);
             let grad_h = &grad[(t * batch + r) * h..][..h];
-            for j in 0..h {
-                dh[j] = grad_h[j] + dh_next[r * h + j];
-            }
-            let dc_row = &mut dc[r * h..(r + 1) * h];
-            let dg = &mut d_gates[(t * batch + r) * g4..][..g4];
+            let dh: Vec<T> = grad_h.iter().zip(&dh_next_ref[r * h..(r + 1) * h]).map(|(&g, &n)| g + n).collect();
             cell_backward(gates, c_prev, c, &dh, dc_row, dg);
-        }
+        });
         // dh_{t-1} = d gates_t W_h^T: [B, 4H] x [4H, H]
-        let dg_t = &d_gates[t * batch * g4..(t + 1) * batch * g4];
-        matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
+        threads.matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
     }
     // d W_h = sum_t h_{t-1}^T d gates_t, one matmul over all T*B rows: [H, TB] x [TB, 4H].
     let mut h_prev = Vec::with_capacity(time * bh);
@@ -172,32 +202,45 @@ fn backward<T: Real>(saved: &[T], grad: &[T], w_h: &[T], state0: &[T], d: Dims) 
     for r in 0..time.saturating_sub(1) * batch {
         h_prev.extend_from_slice(&saved[r * row..][..h]);
     }
-    let mut d_wh = vec![zero; h * g4];
-    matmul(&mut d_wh, false, &h_prev, (1, h), &d_gates, (g4, 1), (h, g4, time * batch));
-    let mut d_state0 = dh_next;
-    d_state0.extend_from_slice(&dc);
-    (d_gates, d_wh, d_state0)
+    let mut d_weight = vec![zero; (inputs + h) * g4];
+    let (d_wx, d_wh) = d_weight.split_at_mut(inputs * g4);
+    threads.matmul(d_wh, false, &h_prev, (1, h), &d_gates, (g4, 1), (h, g4, time * batch));
+    // d W_x = x^T d gates: [in, TB] x [TB, 4H]; d x = d gates W_x^T: [TB, 4H] x [4H, in].
+    threads.matmul(d_wx, false, x, (1, inputs), &d_gates, (g4, 1), (inputs, g4, time * batch));
+    let mut d_x = vec![zero; time * batch * inputs];
+    threads.matmul(&mut d_x, false, &d_gates, (g4, 1), w_x, (1, g4), (time * batch, inputs, g4));
+    // d b: the column sums of d gates, row after row (as candle's sum over the broadcast rows).
+    let mut d_extras = vec![zero; g4];
+    for dg in d_gates.chunks_exact(g4) {
+        for (db, &g) in d_extras.iter_mut().zip(dg) {
+            *db += g;
+        }
+    }
+    d_extras.extend_from_slice(&dh_next);
+    d_extras.extend_from_slice(&dc);
+    (d_x, d_weight, d_extras)
 }
 
-impl<T: Real> LstmRecurrence<T> {
-    fn dims(gx: &Layout, w_h: &Layout, state0: &Layout) -> Result<Dims> {
-        let (time, batch, four_h) = gx.shape().dims3()?;
+impl<T: Real> LstmLayer<T> {
+    fn dims(x: &Layout, weight: &Layout, extras: &Layout) -> Result<Dims> {
+        let (time, batch, inputs) = x.shape().dims3()?;
+        let (rows, four_h) = weight.shape().dims2()?;
         let hidden = four_h / 4;
-        if w_h.shape().dims() != [hidden, four_h] || state0.shape().dims() != [2, batch, hidden] {
+        if four_h % 4 != 0 || rows != inputs + hidden || extras.shape().dims() != [four_h + 2 * batch * hidden] {
             candle_core::bail!(
-                "lstm recurrence: shapes gx {:?}, w_h {:?}, state0 {:?} do not fit",
-                gx.shape(),
-                w_h.shape(),
-                state0.shape()
+                "lstm layer: shapes x {:?}, weight {:?}, extras {:?} do not fit",
+                x.shape(),
+                weight.shape(),
+                extras.shape()
             );
         }
-        Ok(Dims { time, batch, hidden })
+        Ok(Dims { time, batch, inputs, hidden })
     }
 }
 
-impl<T: Real> CustomOp3 for LstmRecurrence<T> {
+impl<T: Real> CustomOp3 for LstmLayer<T> {
     fn name(&self) -> &'static str {
-        "fused-lstm-recurrence"
+        "fused-lstm-layer"
     }
 
     fn cpu_fwd(
@@ -210,7 +253,7 @@ impl<T: Real> CustomOp3 for LstmRecurrence<T> {
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let d = Self::dims(l1, l2, l3)?;
-        let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
+        let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d, Threads::now());
         let h: Vec<T> = saved.chunks_exact(SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
         self.tape.keep(saved)?;
         Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
@@ -218,16 +261,17 @@ impl<T: Real> CustomOp3 for LstmRecurrence<T> {
 
     fn bwd(
         &self,
-        gx: &Tensor,
-        w_h: &Tensor,
-        state0: &Tensor,
+        x: &Tensor,
+        weight: &Tensor,
+        extras: &Tensor,
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(gx.layout(), w_h.layout(), state0.layout())?;
+        let d = Self::dims(x.layout(), weight.layout(), extras.layout())?;
         let grad = host::<T>(grad_res)?;
-        let (w, s0) = (host::<T>(w_h)?, host::<T>(state0)?);
-        let (d_gx, d_wh, d_s0) = self.tape.read(|saved| backward(saved, &grad, &w, &s0, d))?;
-        gradients3([d_gx, d_wh, d_s0], [gx, w_h, state0])
+        let (xs, w, e) = (host::<T>(x)?, host::<T>(weight)?, host::<T>(extras)?);
+        let threads = Threads::now();
+        let (d_x, d_w, d_e) = self.tape.read(|saved| backward(saved, &grad, &xs, &w, &e, d, threads))?;
+        gradients3([d_x, d_w, d_e], [x, weight, extras])
     }
 }

@@ -15,4 +15,5 @@ pub mod lstm;
 mod memory;
 pub mod ntm;
 pub mod recurrent;
+mod split;
 mod tape;
