@@ -249,6 +249,21 @@ fn the_same_seed_gives_the_same_run() {
     assert!(bytes(&s.path("a/ntm/checkpoint.safetensors")) != bytes(&s.path("c/ntm/checkpoint.safetensors")));
 }
 
+#[test]
+fn the_thread_count_changes_no_bit_and_a_bad_one_is_one_error_line() {
+    let s = Sandbox::new();
+    s.run("one", &["--threads", "1"]);
+    s.run("three", &["--threads", "3"]);
+    for model in MODELS {
+        assert_same_training(&s.path(&format!("one/{model}")), &s.path(&format!("three/{model}")));
+    }
+    s.ok(&["train", "tiny.toml", "--model", "lstm", "--out", "two", "--threads", "2"]);
+    assert_same_training(&s.path("one/lstm"), &s.path("two/lstm"));
+    for bad in ["0", "257"] {
+        s.fails(&["run", "tiny.toml", "--out", "bad", "--threads", bad], &["--threads", bad, "1 to 256"]);
+    }
+}
+
 /// Asserts that model folders `a` and `b` hold the same training: weights and optimiser state
 /// byte for byte, the same counters, and the same metrics bit for bit (without their
 /// wall-clock seconds).

@@ -171,6 +171,10 @@ pub struct ExperimentArgs {
     /// without it, but for train.sequences); each change is recorded in changes.jsonl.
     #[arg(long)]
     pub allow_changes: bool,
+    /// Threads one model's fused kernels may use (1 to 256; the results do not depend on it)
+    /// [default: its share of the cores: all of them for a model training alone].
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -451,6 +455,9 @@ pub struct BenchArgs {
     /// memory is then the process's peak so far).
     #[arg(long)]
     pub in_process: bool,
+    /// Threads each case's fused kernels use (1 to 256; the LSTM's kernel splits its work).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Internal: measure only case number N (what each child process of the bench runs).
     #[arg(long, hide = true)]
     pub case: Option<usize>,

@@ -26,6 +26,12 @@ use ntm::sweep::summarize::{summarize_dir, Selection, SUMMARY_FILE};
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Run(args) => set_threads(args.experiment.threads)?,
+        Command::Train(args) => set_threads(args.experiment.threads)?,
+        Command::Bench(args) => set_threads(Some(args.threads))?,
+        _ => {}
+    }
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Train(args) => train::train(&args),
@@ -35,6 +41,22 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Episode(args) => episode::episode(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Summarize(args) => summarize::summarize(&args),
+    }
+}
+
+/// The most threads `--threads` may ask for.
+const MAX_THREADS: usize = 256;
+
+/// Applies `--threads` (see [`ntm::base::pool::limit_threads`]); 0 or more than
+/// [`MAX_THREADS`] is refused.
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    match threads {
+        None => Ok(()),
+        Some(n) if (1..=MAX_THREADS).contains(&n) => {
+            ntm::base::pool::limit_threads(n);
+            Ok(())
+        }
+        Some(n) => bail!("--threads {n}: must be 1 to {MAX_THREADS} (threads one model's kernels may use)"),
     }
 }
 

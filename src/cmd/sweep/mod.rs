@@ -301,9 +301,10 @@ fn error_line(log: &Path) -> Option<String> {
     text.lines().rev().find(|l| l.starts_with("error: ")).map(|l| l.trim_start_matches("error: ").to_owned())
 }
 
-/// Starts the training process of `job`, its output appended to its log.
-fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode) -> Result<Child> {
-    let words = job_args(args, out, job, mode);
+/// Starts the training process of `job` on `threads` threads, its output appended to its log.
+fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode, threads: usize) -> Result<Child> {
+    let mut words = job_args(args, out, job, mode);
+    words.extend(["--threads".into(), threads.to_string()]);
     let path = job.log(out);
     let mut log = OpenOptions::new()
         .create(true)
@@ -365,7 +366,11 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                 }
                 Action::Train(mode) => {
                     let target = plan.experiment.train.for_model(&job.model).sequences;
-                    let child = spawn(args, out, &job, mode)?;
+                    // The cores shared among the jobs that run at once from here (no more
+                    // than --jobs): the last jobs of a sweep get more threads each.
+                    let at_once = (running.len() + evaluating.len() + 1 + pending.len()).min(plan.jobs);
+                    let threads = (ntm::base::pool::cores() / at_once.max(1)).max(1);
+                    let child = spawn(args, out, &job, mode, threads)?;
                     CHILDREN.lock().expect("children").push(child.id());
                     // A signal between the check above and the registration: forward it now.
                     if presses() > 0 {
