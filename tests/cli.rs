@@ -264,6 +264,29 @@ fn the_thread_count_changes_no_bit_and_a_bad_one_is_one_error_line() {
     }
 }
 
+#[test]
+fn several_experiments_train_in_one_pool_each_into_its_own_folder() {
+    let s = Sandbox::new();
+    s.variant("other.toml", "name = \"tiny\"", "name = \"other\"");
+    let out = s.ok(&["run", "tiny.toml", "other.toml", "--out", "all"]);
+    for (name, file) in [("tiny", "tiny.toml"), ("other", "other.toml")] {
+        assert!(out.contains(&format!("{name} ({file})")), "no table headed {name}:\n{out}");
+        for model in MODELS {
+            let dir = s.path(&format!("all/{name}/{model}"));
+            assert!(dir.join("eval.json").is_file(), "{}: no eval.json", dir.display());
+        }
+        assert_png(&s.path(&format!("all/{name}/plots/curves.png")));
+    }
+    // The same training as a run of its own.
+    s.run("alone", &[]);
+    for model in MODELS {
+        assert_same_training(&s.path(&format!("alone/{model}")), &s.path(&format!("all/tiny/{model}")));
+    }
+    // Two experiments of one name would share a folder: refused before anything is written.
+    s.fails(&["run", "tiny.toml", "tiny.toml", "--out", "twice"], &["tiny.toml", "twice/tiny", "own name"]);
+    assert!(!s.path("twice").exists());
+}
+
 /// Asserts that model folders `a` and `b` hold the same training: weights and optimiser state
 /// byte for byte, the same counters, and the same metrics bit for bit (without their
 /// wall-clock seconds).

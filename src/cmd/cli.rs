@@ -150,7 +150,7 @@ pub struct EpisodeArgs {
 }
 
 /// Arguments shared by `run` and `train`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExperimentArgs {
     /// The experiment file, e.g. experiments/copy.toml.
     pub experiment: PathBuf,
@@ -181,6 +181,10 @@ pub struct ExperimentArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// More experiment files, trained in the same pool of cores as the first (each into
+    /// runs/<its name>/, or <OUT>/<its name>/ with --out), e.g. every task's default run.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
