@@ -49,7 +49,7 @@ impl Trainer {
         let total = self.settings.sequences;
         progress.note(&format!(
             "{}: {} with {} parameters, training {} to {total} sequences",
-            self.name(),
+            progress.label().unwrap_or(self.name()),
             self.built.config.describe(),
             self.built.model.parameter_count(),
             if self.resumed { format!("from {}", self.sequences) } else { "from scratch".to_owned() },

@@ -86,6 +86,12 @@ impl Progress {
         }
     }
 
+    /// The label the lines and the bar carry (`ntm run` of several experiments:
+    /// `<experiment>/<model>`), `None` when silent or observed.
+    pub(crate) fn label(&self) -> Option<&str> {
+        (!self.label.is_empty()).then_some(self.label.as_str())
+    }
+
     /// A line of information above the bar (or on stderr without one).
     pub(crate) fn note(&self, text: &str) {
         self.tell(Event::Note(text));
