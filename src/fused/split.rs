@@ -3,11 +3,13 @@
 //! Two kinds of work are split, both so that every value is computed by the same arithmetic
 //! in the same order whatever the thread count:
 //! - matrix products, by output columns: each thread computes a share of the columns with its
-//!   own gemm call. gemm's summation order depends on the product's shape (products of at most
-//!   16 x 16 take another kernel; with m or n at most 64 it blocks k differently), so a product
-//!   is split only into shares that are multiples of [`SHARE_COLUMNS`] wide and at least
-//!   [`MIN_SHARE`], which take the path of the whole, and never when it has one row (a
-//!   matrix-vector product, whose bits then depend on the width) (checked below: the same bits on 1, 2 and
+//!   own gemm call. gemm's summation order depends on the product's shape only through its
+//!   special paths: a product of at most 256 outputs in some layouts takes a small kernel
+//!   that blocks k by 1024, one with m and n both at most 64 blocks k by 512, one with a single
+//!   row is a matrix-vector product; every other product blocks k by a length that depends on k
+//!   and the caches alone. So a product is split only when it has at least [`MIN_ROWS`] rows,
+//!   into shares of whole blocks of [`SHARE_COLUMNS`] columns, at least [`MIN_SHARE`] wide (the
+//!   last share takes the rest): each share and the whole then take the general path (checked below: the same bits on 1, 2 and
 //!   3 threads for the shapes and layouts the kernels use). Measured on 2 cores, this beats
 //!   gemm's own threads for the recurrences' small-batch products (`[16, 256] x [256, 1024]`
 //!   1.6x against 1.4x; `[16, 1024] x [1024, 256]` 1.7x against none);
@@ -22,10 +24,12 @@
 use crate::base::pool;
 use crate::fused::kernel::{matmul_columns, Real};
 
-/// A share of a split product's columns is a multiple of this many columns wide...
+/// A share of a split product's columns is made of blocks of this many columns...
 const SHARE_COLUMNS: usize = 64;
-/// ...and at least this many.
+/// ...at least this many columns (the last share also takes the columns left over).
 const MIN_SHARE: usize = 128;
+/// A product with fewer rows is not split (2 x 128 = 256 outputs may take gemm's small kernel).
+const MIN_ROWS: usize = 3;
 
 /// A raw pointer that may cross to the kernel threads (each share writes its own columns).
 #[derive(Clone, Copy)]
@@ -60,10 +64,10 @@ impl Threads {
     ) {
         let (m, n, _) = mnk;
         assert!(dst.len() >= m * n);
-        // A single row is a matrix-vector product, which gemm computes another way (whose bits
-        // depend on the width: seen with a transposed rhs), so it is never split.
-        let parts = if m < 2 { 1 } else { self.0.min(n / MIN_SHARE).max(1) };
-        let share = n.div_ceil(parts).next_multiple_of(SHARE_COLUMNS);
+        // Whole blocks per share, at least MIN_SHARE columns each (see the module docs).
+        let blocks = n / SHARE_COLUMNS;
+        let parts = if m < MIN_ROWS { 1 } else { self.0.min(blocks / (MIN_SHARE / SHARE_COLUMNS)).max(1) };
+        let share = blocks / parts * SHARE_COLUMNS;
         let dst = SendPtr(dst.as_mut_ptr());
         // SAFETY (both calls): dst holds m * n values, borrowed mutably by this call; the
         // shares' columns are disjoint.
@@ -71,9 +75,11 @@ impl Threads {
             return unsafe { matmul_columns(dst.0, accumulate, lhs, lhs_strides, rhs, rhs_strides, mnk, 0..n) };
         }
         pool::kernel_pool().scope(|scope| {
-            for start in (0..n).step_by(share) {
+            for part in 0..parts {
+                let start = part * share;
+                let end = if part + 1 == parts { n } else { start + share };
                 scope.spawn(move |_| {
-                    let columns = start..(start + share).min(n);
+                    let columns = start..end;
                     let dst = dst;
                     unsafe { matmul_columns(dst.0, accumulate, lhs, lhs_strides, rhs, rhs_strides, mnk, columns) }
                 });
@@ -95,14 +101,15 @@ impl Threads {
         }
         let (wa, wb) = (a.len() / rows, b.len() / rows);
         debug_assert!(a.len() == rows * wa && b.len() == rows * wb);
-        let run = |first: usize, a: &mut [A], b: &mut [B]| {
-            for (j, (ar, br)) in chunks(a, wa).zip(chunks(b, wb)).enumerate() {
+        // Rows first..first + count, whose data a and b hold.
+        let run = |first: usize, count: usize, a: &mut [A], b: &mut [B]| {
+            for (j, (ar, br)) in chunks(a, wa, count).zip(chunks(b, wb, count)).enumerate() {
                 f(first + j, ar, br);
             }
         };
         let parts = self.0.min(rows);
         if parts <= 1 {
-            return run(0, a, b);
+            return run(0, rows, a, b);
         }
         let per = rows.div_ceil(parts);
         pool::kernel_pool().scope(|scope| {
@@ -114,16 +121,15 @@ impl Threads {
                 let (b_part, b_rest) = std::mem::take(&mut b).split_at_mut(n * wb);
                 (a, b) = (a_rest, b_rest);
                 let run = &run;
-                scope.spawn(move |_| run(first, a_part, b_part));
+                scope.spawn(move |_| run(first, n, a_part, b_part));
                 first += n;
             }
         });
     }
 }
 
-/// `rows` rows of width `width` of `data`, or as many empty rows when `width` is 0.
-fn chunks<A>(data: &mut [A], width: usize) -> impl Iterator<Item = &mut [A]> {
-    let rows = data.len().checked_div(width).unwrap_or(usize::MAX);
+/// The first `rows` rows of width `width` of `data` (empty rows when `width` is 0).
+fn chunks<A>(data: &mut [A], width: usize, rows: usize) -> impl Iterator<Item = &mut [A]> {
     let mut rest = data;
     (0..rows).map(move |_| {
         let (row, tail) = std::mem::take(&mut rest).split_at_mut(width);
@@ -148,7 +154,7 @@ mod tests {
 
     /// The shapes `(m, n, k)` of the LSTM kernel's products for the copy baseline (3 x 256,
     /// batch 1, 8 and 16, 41 steps), larger ones and some odd ones, each with either operand
-    /// transposed: the same bits on 1, 2, 3 and 5 threads.
+    /// transposed: the same bits on 1 and on 2 to 8 threads.
     #[test]
     fn a_split_matmul_gives_the_bits_of_one_thread() {
         let shapes = [
@@ -171,6 +177,13 @@ mod tests {
             (100, 300, 70),
             (7, 4096, 9),
             (16, 192, 600),
+            (9, 1024, 656),
+            (16, 400, 1600),
+            (16, 385, 1540),
+            (2, 256, 1024),
+            (3, 256, 1024),
+            (3, 130, 40),
+            (64, 1000, 64),
         ];
         for (m, n, k) in shapes {
             for (lt, rt) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -185,7 +198,7 @@ mod tests {
                 };
                 for accumulate in [false, true] {
                     let one = product(1, accumulate);
-                    for threads in [2, 3, 5] {
+                    for threads in 2..=8 {
                         assert!(
                             one == product(threads, accumulate),
                             "{m}x{n}x{k} (transposed: {lt}, {rt}, accumulate {accumulate}) differs on {threads} threads"
@@ -199,6 +212,13 @@ mod tests {
     #[test]
     fn rows_visits_every_row_once_with_its_own_slices() {
         for (rows, threads) in [(1, 3), (5, 1), (5, 2), (5, 3), (16, 2), (7, 7), (3, 5)] {
+            // Rows without data (width 0) are still visited, once each.
+            let mut empty: Vec<u8> = Vec::new();
+            let count = std::sync::atomic::AtomicUsize::new(0);
+            Threads(threads).rows(rows, &mut empty, &mut Vec::<u8>::new(), |_, _, _| {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            });
+            assert_eq!(count.into_inner(), rows);
             let mut a: Vec<usize> = vec![0; rows * 3];
             let mut b: Vec<usize> = vec![0; rows];
             Threads(threads).rows(rows, &mut a, &mut b, |r, ar, br| {
