@@ -28,10 +28,9 @@
 //! Shapes: `q`, `k` `[B, T, A]`, `v` `[A]`, `h` `[B, T, H]` -> the contexts `[B, T, H]`. The
 //! op's first input is q and k side by side, `[B, T, 2A]`, so that it has three inputs.
 
-use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{dot, gradients3, matmul, simd_routine, softmax, Real};
-use crate::fused::tape::SharedTape;
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use crate::fused::kernel::{dot, matmul, simd_routine, softmax, Real};
+use crate::fused::taped::{self, Taped};
+use candle_core::{Layout, Result, Shape, Tensor};
 
 /// The op's name in candle's errors.
 const NAME: &str = "fused-causal-attention";
@@ -54,17 +53,12 @@ pub fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, h: &Tensor) -> Resul
     }
     let qk = Tensor::cat(&[q, k], 2)?; // [B, T, 2A]
     let (v, h) = (v.contiguous()?, h.contiguous()?);
-    by_dtype!(q.dtype(), NAME, T => {
-        let op = CausalAttention::<T> { tape: SharedTape::default() };
-        qk.apply_op3(&v, &h, op) // [B, T, H]
-    })
+    taped::apply::<CausalAttention>(&qk, &v, &h) // [B, T, H]
 }
 
 /// The op `[q, k], v, h -> contexts [B, T, H]`, keeping the weights a `[B, T, T]` (row t zero
-/// from s = t on) in the float type `T` for its backward.
-struct CausalAttention<T> {
-    tape: SharedTape<Vec<T>>,
-}
+/// from s = t on) as its tape for the backward.
+struct CausalAttention;
 
 /// Sizes of one call: batch rows, time steps, attention width A, attended width H.
 #[derive(Clone, Copy)]
@@ -170,7 +164,10 @@ fn backward<T: Real>(qk: &[T], v: &[T], h: &[T], weights: &[T], grad: &[T], d: D
     (d_qk, d_v, d_h)
 }
 
-impl<T: Real> CausalAttention<T> {
+impl Taped for CausalAttention {
+    const NAME: &'static str = NAME;
+    type Dims = Dims;
+
     fn dims(qk: &Layout, v: &Layout, h: &Layout) -> Result<Dims> {
         let (batch, time, two_a) = qk.shape().dims3()?;
         let (hb, ht, hidden) = h.shape().dims3()?;
@@ -180,40 +177,18 @@ impl<T: Real> CausalAttention<T> {
         }
         Ok(Dims { batch, time, width, hidden })
     }
-}
 
-impl<T: Real> CustomOp3 for CausalAttention<T> {
-    fn name(&self) -> &'static str {
-        NAME
+    fn output_shape(d: Dims) -> Shape {
+        Shape::from((d.batch, d.time, d.hidden))
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = Self::dims(l1, l2, l3)?;
-        let (contexts, weights) = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
-        self.tape.keep(weights)?;
-        Ok((T::to_cpu_storage_owned(contexts), Shape::from((d.batch, d.time, d.hidden))))
+    fn forward<T: Real>(qk: &[T], v: &[T], h: &[T], d: Dims) -> (Vec<T>, Vec<T>) {
+        let (contexts, weights) = forward::<T>(qk, v, h, d);
+        (weights, contexts)
     }
 
-    fn bwd(
-        &self,
-        qk: &Tensor,
-        v: &Tensor,
-        h: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(qk.layout(), v.layout(), h.layout())?;
-        let grad = host::<T>(grad_res)?;
-        let (qk_, v_, h_) = (host::<T>(qk)?, host::<T>(v)?, host::<T>(h)?);
-        let (d_qk, d_v, d_h) = self.tape.read(|weights| backward(&qk_, &v_, &h_, weights, &grad, d))?;
-        gradients3([d_qk, d_v, d_h], [qk, v, h])
+    fn backward<T: Real>(weights: &[T], grad: &[T], qk: &[T], v: &[T], h: &[T], d: Dims) -> [Vec<T>; 3] {
+        let (d_qk, d_v, d_h) = backward(qk, v, h, weights, grad, d);
+        [d_qk, d_v, d_h]
     }
 }

@@ -31,10 +31,9 @@
 //! matmul each over all T*B rows; `d gx = [d x_g | d a]` goes to autograd, which turns it into
 //! the input weights', biases' and x's gradients.
 
-use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
-use crate::fused::tape::SharedTape;
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use crate::fused::kernel::{matmul, sigmoid, simd_routine, Real};
+use crate::fused::taped::{self, leading_columns, Taped};
+use candle_core::{Layout, Result, Shape, Tensor};
 
 /// Saved values per row and time step on the tape, in units of H: h, z, z_out, z_g, u, v.
 const SLOTS: usize = 6;
@@ -68,10 +67,7 @@ pub fn dsgu_layer(x: &Tensor, weights: &DsguWeights, h0: &Tensor) -> Result<Tens
         _ => h0.broadcast_as((batch, hidden))?,
     }
     .contiguous()?; // [B, H]
-    by_dtype!(gx.dtype(), "dsgu_layer", T => {
-        let op = DsguRecurrence::<T> { tape: SharedTape::default() };
-        gx.apply_op3(&w, &h0, op) // [T, B, H]
-    })
+    taped::apply::<DsguRecurrence>(&gx, &w, &h0) // [T, B, H]
 }
 
 /// A DSGU layer's weights, named as in the paper (shapes in [`dsgu_layer`]).
@@ -93,11 +89,9 @@ pub struct DsguWeights {
     pub b_z: Tensor,
 }
 
-/// The recurrence `gx, [W_zxh; W_go; W_hz], h0 -> h [T, B, H]` (see the module docs), keeping
-/// its tape `[T, B, 6H]` in the float type `T`.
-struct DsguRecurrence<T> {
-    tape: SharedTape<Vec<T>>,
-}
+/// The recurrence `gx, [W_zxh; W_go; W_hz], h0 -> h [T, B, H]` (see the module docs), its tape
+/// `[T, B, 6H]`.
+struct DsguRecurrence;
 
 /// Sizes of one call: time steps, batch rows, hidden units.
 #[derive(Clone, Copy)]
@@ -283,7 +277,10 @@ fn backward<T: Real>(saved: &[T], gx: &[T], grad: &[T], w: &[T], h0: &[T], d: Di
     (d_gx, d_w, dh_next)
 }
 
-impl<T: Real> DsguRecurrence<T> {
+impl Taped for DsguRecurrence {
+    const NAME: &'static str = "fused-dsgu-recurrence";
+    type Dims = Dims;
+
     fn dims(gx: &Layout, w: &Layout, h0: &Layout) -> Result<Dims> {
         let (time, batch, width) = gx.shape().dims3()?;
         let hidden = width / 2;
@@ -297,41 +294,19 @@ impl<T: Real> DsguRecurrence<T> {
         }
         Ok(Dims { time, batch, hidden })
     }
-}
 
-impl<T: Real> CustomOp3 for DsguRecurrence<T> {
-    fn name(&self) -> &'static str {
-        "fused-dsgu-recurrence"
+    fn output_shape(d: Dims) -> Shape {
+        Shape::from((d.time, d.batch, d.hidden))
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = Self::dims(l1, l2, l3)?;
-        let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
-        let h: Vec<T> = saved.chunks_exact(SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
-        self.tape.keep(saved)?;
-        Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
+    fn forward<T: Real>(gx: &[T], w: &[T], h0: &[T], d: Dims) -> (Vec<T>, Vec<T>) {
+        let saved = forward::<T>(gx, w, h0, d);
+        let h = leading_columns(&saved, SLOTS * d.hidden, d.hidden);
+        (saved, h)
     }
 
-    fn bwd(
-        &self,
-        gx: &Tensor,
-        w: &Tensor,
-        h0: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(gx.layout(), w.layout(), h0.layout())?;
-        let grad = host::<T>(grad_res)?;
-        let (g, wv, s0) = (host::<T>(gx)?, host::<T>(w)?, host::<T>(h0)?);
-        let (d_gx, d_w, d_h0) = self.tape.read(|saved| backward(saved, &g, &grad, &wv, &s0, d))?;
-        gradients3([d_gx, d_w, d_h0], [gx, w, h0])
+    fn backward<T: Real>(saved: &[T], grad: &[T], gx: &[T], w: &[T], h0: &[T], d: Dims) -> [Vec<T>; 3] {
+        let (d_gx, d_w, d_h0) = backward(saved, gx, grad, w, h0, d);
+        [d_gx, d_w, d_h0]
     }
 }

@@ -6,8 +6,6 @@
 //! results: Rust never fuses a multiply and an add on its own, and every sum's order is fixed
 //! by the code (e.g. [`dot`]'s eight lanes), not by the vector width.
 
-use candle_core::{Result, Tensor};
-
 use crate::base::cpu::Float;
 use gemm::Parallelism;
 
@@ -118,17 +116,6 @@ macro_rules! simd_routine {
 }
 pub(crate) use simd_routine;
 
-/// The gradients of a three-input op as candle wants them back: each `Vec` shaped like the
-/// input it belongs to, on that input's device.
-pub(crate) fn gradients3<T: Real>(
-    grads: [Vec<T>; 3],
-    inputs: [&Tensor; 3],
-) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-    let [g1, g2, g3] = grads;
-    let grad = |g: Vec<T>, like: &Tensor| Tensor::from_vec(g, like.shape(), like.device()).map(Some);
-    Ok((grad(g1, inputs[0])?, grad(g2, inputs[1])?, grad(g3, inputs[2])?))
-}
-
 /// The logistic function 1 / (1 + e^-x).
 #[inline(always)]
 pub(crate) fn sigmoid<T: Real>(x: T) -> T {
@@ -231,14 +218,16 @@ pub(crate) unsafe fn matmul_columns<T: Real>(
             m,
             width,
             k,
-            dst.add(columns.start),
+            dst.wrapping_add(columns.start),
             1,
             n as isize,
             accumulate,
             lhs.as_ptr(),
             lhs_cs as isize,
             lhs_rs as isize,
-            rhs.as_ptr().add(columns.start * rhs_cs),
+            // wrapping: with k == 0 (an empty rhs) the offset may pass its end; gemm reads
+            // nothing there then.
+            rhs.as_ptr().wrapping_add(columns.start * rhs_cs),
             rhs_cs as isize,
             rhs_rs as isize,
             T::from_f64(1.0),

@@ -25,11 +25,10 @@
 //! `cell_backward` are the cell's arithmetic for one row, shared with the fused NTM's
 //! controller.
 
-use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{gradients3, sigmoid, simd_routine, Real};
+use crate::fused::kernel::{sigmoid, simd_routine, Real};
 use crate::fused::split::Threads;
-use crate::fused::tape::SharedTape;
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use crate::fused::taped::{self, leading_columns, Taped};
+use candle_core::{Layout, Result, Shape, Tensor};
 
 /// Saved values per row and time step on the tape, in units of H: h, c, i, f, g, o.
 const SLOTS: usize = 6;
@@ -59,18 +58,11 @@ pub fn lstm_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor, c0: &
     let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?; // [2, B, H]
                                                                // The op takes three inputs: the bias and the initial state travel together.
     let extras = Tensor::cat(&[bias, &state0.flatten_all()?], 0)?; // [4H + 2BH]
-    let (x, weight) = (x.contiguous()?, weight.contiguous()?);
-    by_dtype!(x.dtype(), "lstm_layer", T => {
-        let op = LstmLayer::<T> { tape: SharedTape::default() };
-        x.apply_op3(&weight, &extras, op) // [T, B, H]
-    })
+    taped::apply::<LstmLayer>(&x.contiguous()?, &weight.contiguous()?, &extras) // [T, B, H]
 }
 
-/// The layer `x, W, [b; h0; c0] -> h [T, B, H]` (see the module docs), keeping its tape
-/// `[T, B, 6H]` in the float type `T`.
-struct LstmLayer<T> {
-    tape: SharedTape<Vec<T>>,
-}
+/// The layer `x, W, [b; h0; c0] -> h [T, B, H]` (see the module docs), its tape `[T, B, 6H]`.
+struct LstmLayer;
 
 /// Sizes of one call: time steps, batch rows, inputs, hidden units.
 #[derive(Clone, Copy)]
@@ -221,7 +213,10 @@ fn backward<T: Real>(
     (d_x, d_weight, d_extras)
 }
 
-impl<T: Real> LstmLayer<T> {
+impl Taped for LstmLayer {
+    const NAME: &'static str = "fused-lstm-layer";
+    type Dims = Dims;
+
     fn dims(x: &Layout, weight: &Layout, extras: &Layout) -> Result<Dims> {
         let (time, batch, inputs) = x.shape().dims3()?;
         let (rows, four_h) = weight.shape().dims2()?;
@@ -236,42 +231,19 @@ impl<T: Real> LstmLayer<T> {
         }
         Ok(Dims { time, batch, inputs, hidden })
     }
-}
 
-impl<T: Real> CustomOp3 for LstmLayer<T> {
-    fn name(&self) -> &'static str {
-        "fused-lstm-layer"
+    fn output_shape(d: Dims) -> Shape {
+        Shape::from((d.time, d.batch, d.hidden))
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = Self::dims(l1, l2, l3)?;
-        let saved = forward::<T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d, Threads::now());
-        let h: Vec<T> = saved.chunks_exact(SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
-        self.tape.keep(saved)?;
-        Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
+    fn forward<T: Real>(x: &[T], weight: &[T], extras: &[T], d: Dims) -> (Vec<T>, Vec<T>) {
+        let saved = forward(x, weight, extras, d, Threads::now());
+        let h = leading_columns(&saved, SLOTS * d.hidden, d.hidden);
+        (saved, h)
     }
 
-    fn bwd(
-        &self,
-        x: &Tensor,
-        weight: &Tensor,
-        extras: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(x.layout(), weight.layout(), extras.layout())?;
-        let grad = host::<T>(grad_res)?;
-        let (xs, w, e) = (host::<T>(x)?, host::<T>(weight)?, host::<T>(extras)?);
-        let threads = Threads::now();
-        let (d_x, d_w, d_e) = self.tape.read(|saved| backward(saved, &grad, &xs, &w, &e, d, threads))?;
-        gradients3([d_x, d_w, d_e], [x, weight, extras])
+    fn backward<T: Real>(saved: &[T], grad: &[T], x: &[T], weight: &[T], extras: &[T], d: Dims) -> [Vec<T>; 3] {
+        let (d_x, d_weight, d_extras) = backward(saved, grad, x, weight, extras, d, Threads::now());
+        [d_x, d_weight, d_extras]
     }
 }

@@ -17,3 +17,4 @@ pub mod ntm;
 pub mod recurrent;
 mod split;
 mod tape;
+mod taped;

@@ -15,10 +15,9 @@
 //! The tape ([`crate::fused::tape`]) keeps per row and step what the backward needs
 //! ([`Cell::SLOTS`] units of H, the hidden state first).
 
-use crate::base::cpu::{by_dtype, host, slice};
-use crate::fused::kernel::{gradients3, matmul, sigmoid, simd_routine, Real};
-use crate::fused::tape::SharedTape;
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use crate::fused::kernel::{matmul, sigmoid, simd_routine, Real};
+use crate::fused::taped::{self, leading_columns, Taped};
+use candle_core::{Layout, Result, Shape, Tensor};
 
 /// A recurrent cell whose step is `h = cell(x W_x + b, h_{t-1} W_h, h_{t-1})`: its arithmetic
 /// for one row, forward and backward.
@@ -172,18 +171,11 @@ fn layer<C: Cell>(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor) -> Re
         _ => h0.broadcast_as((batch, hidden))?,
     }
     .contiguous()?; // [B, H]
-    by_dtype!(gx.dtype(), C::NAME, T => {
-        let op = Recurrence::<C, T> { tape: SharedTape::default(), cell: std::marker::PhantomData };
-        gx.apply_op3(&w_h, &h0, op) // [T, B, H]
-    })
+    taped::apply::<Recurrence<C>>(&gx, &w_h, &h0) // [T, B, H]
 }
 
-/// The recurrence `gx, W_h, h0 -> h [T, B, H]` of cell `C`, keeping its tape
-/// `[T, B, SLOTS H]` in the float type `T`.
-struct Recurrence<C, T> {
-    tape: SharedTape<Vec<T>>,
-    cell: std::marker::PhantomData<C>,
-}
+/// The recurrence `gx, W_h, h0 -> h [T, B, H]` of cell `C`, its tape `[T, B, SLOTS H]`.
+struct Recurrence<C>(std::marker::PhantomData<C>);
 
 /// Sizes of one call: time steps, batch rows, hidden units.
 #[derive(Clone, Copy)]
@@ -248,7 +240,10 @@ fn backward<C: Cell, T: Real>(saved: &[T], grad: &[T], w_h: &[T], h0: &[T], d: D
     (d_gx, d_wh, dh_next)
 }
 
-impl<C: Cell, T: Real> Recurrence<C, T> {
+impl<C: Cell> Taped for Recurrence<C> {
+    const NAME: &'static str = C::NAME;
+    type Dims = Dims;
+
     fn dims(gx: &Layout, w_h: &Layout, h0: &Layout) -> Result<Dims> {
         let (time, batch, width) = gx.shape().dims3()?;
         let hidden = width / C::GATES;
@@ -263,41 +258,19 @@ impl<C: Cell, T: Real> Recurrence<C, T> {
         }
         Ok(Dims { time, batch, hidden })
     }
-}
 
-impl<C: Cell, T: Real> CustomOp3 for Recurrence<C, T> {
-    fn name(&self) -> &'static str {
-        C::NAME
+    fn output_shape(d: Dims) -> Shape {
+        Shape::from((d.time, d.batch, d.hidden))
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let d = Self::dims(l1, l2, l3)?;
-        let saved = forward::<C, T>(slice(s1, l1)?, slice(s2, l2)?, slice(s3, l3)?, d);
-        let h: Vec<T> = saved.chunks_exact(C::SLOTS * d.hidden).flat_map(|row| &row[..d.hidden]).copied().collect();
-        self.tape.keep(saved)?;
-        Ok((T::to_cpu_storage_owned(h), Shape::from((d.time, d.batch, d.hidden))))
+    fn forward<T: Real>(gx: &[T], w_h: &[T], h0: &[T], d: Dims) -> (Vec<T>, Vec<T>) {
+        let saved = forward::<C, T>(gx, w_h, h0, d);
+        let h = leading_columns(&saved, C::SLOTS * d.hidden, d.hidden);
+        (saved, h)
     }
 
-    fn bwd(
-        &self,
-        gx: &Tensor,
-        w_h: &Tensor,
-        h0: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let d = Self::dims(gx.layout(), w_h.layout(), h0.layout())?;
-        let grad = host::<T>(grad_res)?;
-        let (w, s0) = (host::<T>(w_h)?, host::<T>(h0)?);
-        let (d_gx, d_wh, d_h0) = self.tape.read(|saved| backward::<C, T>(saved, &grad, &w, &s0, d))?;
-        gradients3([d_gx, d_wh, d_h0], [gx, w_h, h0])
+    fn backward<T: Real>(saved: &[T], grad: &[T], _gx: &[T], w_h: &[T], h0: &[T], d: Dims) -> [Vec<T>; 3] {
+        let (d_gx, d_wh, d_h0) = backward::<C, T>(saved, grad, w_h, h0, d);
+        [d_gx, d_wh, d_h0]
     }
 }

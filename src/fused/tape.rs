@@ -6,9 +6,10 @@
 //! batch row b of kept step s. [`Keep::All`] keeps every step (step t in place t, so the
 //! backward's row of step t and batch row b is t B + b); [`Keep::Last`] only the last two.
 //!
-//! Both fused ops (the NTM over a sequence, an LSTM layer's recurrence) keep it the same way:
-//! the forward puts it in a [`SharedTape`] that the op holds, the backward reads it from
-//! there, and the caller may hold a clone to read it too (the NTM's traces).
+//! Every fused op (the NTM and the DNC over a sequence, and the baselines' layers through
+//! `taped.rs`) keeps it the same way: the forward puts it in a [`SharedTape`] that the op
+//! holds, the backward reads it from there, and the caller may hold a clone to read it too
+//! (the NTM's traces).
 //!
 //! The other way, returning the tape as part of the op's output and narrowing the output to
 //! what the caller uses, keeps the op free of state, but candle then backpropagates a
