@@ -340,6 +340,8 @@ fn spawn(args: &SweepArgs, out: &Path, job: &Job, mode: Mode, threads: usize) ->
 /// together), until all are done or Ctrl-C. Returns the jobs that failed.
 fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
     install_handler();
+    // The sweep's own evaluations run beside its training processes, one thread each.
+    ntm::base::pool::limit_threads(1);
     let out = &plan.out;
     let display = Display::new(plan.work.len());
     let mut pending: VecDeque<(Job, Action)> = plan.work.iter().cloned().collect();
@@ -368,7 +370,8 @@ fn run_jobs(args: &SweepArgs, plan: &Plan) -> Result<Vec<Job>> {
                     let target = plan.experiment.train.for_model(&job.model).sequences;
                     // The cores shared among the jobs that run at once from here (no more
                     // than --jobs): the last jobs of a sweep get more threads each.
-                    let at_once = (running.len() + evaluating.len() + 1 + pending.len()).min(plan.jobs);
+                    let trainings = pending.iter().filter(|(_, a)| matches!(a, Action::Train(_))).count();
+                    let at_once = (running.len() + evaluating.len() + 1 + trainings).min(plan.jobs);
                     let threads = (ntm::base::pool::cores() / at_once.max(1)).max(1);
                     let child = spawn(args, out, &job, mode, threads)?;
                     CHILDREN.lock().expect("children").push(child.id());
