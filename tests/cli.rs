@@ -285,6 +285,10 @@ fn several_experiments_train_in_one_pool_each_into_its_own_folder() {
     // Two experiments of one name would share a folder: refused before anything is written.
     s.fails(&["run", "tiny.toml", "tiny.toml", "--out", "twice"], &["tiny.toml", "twice/tiny", "own name"]);
     assert!(!s.path("twice").exists());
+    // Or one inside the other's folder.
+    s.variant("inner.toml", "name = \"tiny\"", "name = \"tiny/inner\"");
+    s.fails(&["run", "tiny.toml", "inner.toml", "--out", "nested"], &["inner.toml", "nested/tiny/inner", "own name"]);
+    assert!(!s.path("nested").exists());
 }
 
 /// Asserts that model folders `a` and `b` hold the same training: weights and optimiser state

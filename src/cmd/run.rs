@@ -40,11 +40,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
         planned.push(plan(&args.experiment, file, several)?);
     }
     for (i, a) in planned.iter().enumerate() {
-        if let Some(b) = planned[..i].iter().find(|b| b.out == a.out) {
+        // The same folder, or one inside the other (a name with a `/`).
+        if let Some(b) = planned[..i].iter().find(|b| a.out.starts_with(&b.out) || b.out.starts_with(&a.out)) {
             anyhow::bail!(
-                "{} and {}: both would write into {}; give each experiment its own name",
+                "{} and {}: both would write into {} and {}; give each experiment its own name",
                 b.args.experiment.display(),
                 a.args.experiment.display(),
+                b.out.display(),
                 a.out.display()
             );
         }
@@ -104,16 +106,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Ok((index, Some(report)))
     });
     let mut reports: Vec<Vec<EvalReport>> = planned.iter().map(|_| Vec::new()).collect();
-    // The errors name the model (or its folder) already.
+    // The first error (they name the model, or its folder, already); the experiments whose
+    // models all finished still get their tables and figures.
+    let mut error = None;
     for result in results {
-        let (index, report) = result?;
-        reports[index].extend(report);
+        match result {
+            Ok((index, report)) => reports[index].extend(report),
+            Err(e) => error = error.or(Some(e)),
+        }
     }
-    if reports.iter().zip(&planned).any(|(r, p)| r.len() < p.names.len()) || stop.load(Ordering::Relaxed) {
-        let signal = super::stop_signal().unwrap_or(libc::SIGINT);
-        return Err(Interrupted { resume: resume_command(args, &planned), signal }.into());
-    }
+    let stopped = stop.load(Ordering::Relaxed);
     for (p, reports) in planned.iter().zip(&reports) {
+        if reports.len() < p.names.len() || stopped {
+            continue;
+        }
         if several {
             super::print(&format!("\n{} ({})", p.experiment.name, p.args.experiment.display()))?;
         }
@@ -124,6 +130,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
             p.out.display(),
             p.out.join(run_dir::PLOTS_DIR).display()
         ))?;
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if reports.iter().zip(&planned).any(|(r, p)| r.len() < p.names.len()) || stopped {
+        let signal = super::stop_signal().unwrap_or(libc::SIGINT);
+        return Err(Interrupted { resume: resume_command(args, &planned), signal }.into());
     }
     Ok(())
 }
