@@ -176,14 +176,16 @@ fn backward<T: Real>(
     let mut dc = vec![zero; bh]; // dL/dc_{t} from step t+1
     for t in (0..time).rev() {
         let dg_t = &mut d_gates[t * batch * g4..(t + 1) * batch * g4];
-        let dh_next_ref = &dh_next;
+        // The whole gradient of h_t, the step's own and the one from step t+1, in place.
+        for (dh, &g) in dh_next.iter_mut().zip(&grad[t * bh..(t + 1) * bh]) {
+            *dh = g + *dh;
+        }
+        let dh_t = &dh_next;
         threads.rows(batch, dg_t, &mut dc, |r, dg, dc_row| {
             let at = (t * batch + r) * row;
             let c_prev = if t > 0 { &saved[at - batch * row + h..][..h] } else { &state0[bh + r * h..][..h] };
             let (c, gates) = (&saved[at + h..][..h], &saved[at + 2 * h..][..g4]);
-            let grad_h = &grad[(t * batch + r) * h..][..h];
-            let dh: Vec<T> = grad_h.iter().zip(&dh_next_ref[r * h..(r + 1) * h]).map(|(&g, &n)| g + n).collect();
-            cell_backward(gates, c_prev, c, &dh, dc_row, dg);
+            cell_backward(gates, c_prev, c, &dh_t[r * h..(r + 1) * h], dc_row, dg);
         });
         // dh_{t-1} = d gates_t W_h^T: [B, 4H] x [4H, H]
         threads.matmul(&mut dh_next, false, dg_t, (g4, 1), w_h, (1, g4), (batch, h, g4));
