@@ -10,6 +10,7 @@ The toolkit's library (the same code the ``ntm`` command runs) as a thin, typed 
   ``ntm`` command writes and resumes, ``save()``;
 - :class:`Model`, :func:`load_model`, :func:`load_run`: logits, traces as numpy arrays;
 - :func:`evaluate`: what ``eval.json`` holds; :mod:`ntm.figures`: the figures;
+- :func:`set_threads`: the threads a model's kernels may use (default: every core);
 - errors as Python exceptions of the fitting class, :class:`DivergedError` for divergence.
 
 The guide: docs/python.md in the repository.
@@ -27,6 +28,7 @@ from ._ntm import (
     evaluate,
     load_model,
     load_run,
+    set_threads,
 )
 from . import figures
 
@@ -43,4 +45,5 @@ __all__ = [
     "figures",
     "load_model",
     "load_run",
+    "set_threads",
 ]

@@ -252,4 +252,7 @@ def evaluate(
 ) -> EvalReport:
     """What eval.json holds, bit for bit `ntm eval --json`'s; save=True writes it."""
 
+def set_threads(threads: int) -> None:
+    """The threads each training's kernels use from now on (1 to 256; default: every core)."""
+
 figures: types.ModuleType

@@ -8,6 +8,7 @@
 //! | `trainer.rs` | `Trainer` and `Step`: `step`, `fit` into a model folder (the GIL released, Ctrl-C saves), `save` |
 //! | `model.rs` | `Model`, `load_model`, `load_run`, `evaluate`: logits, traces, evaluation |
 //! | `figures.rs` | the figures of a run folder, by function (`ntm.figures`) |
+//! | `threads.rs` | `set_threads`: the threads a model's kernels may use |
 //! | `errors.rs` | `ntm::Error` as Python exceptions of the fitting class; `DivergedError` |
 //! | `convert.rs` | numpy arrays, dicts and TOML values |
 //!
@@ -19,6 +20,7 @@ mod experiment;
 mod figures;
 mod model;
 mod task;
+mod threads;
 mod trainer;
 
 use pyo3::prelude::*;
@@ -44,6 +46,7 @@ fn _ntm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(model::load_model, m)?)?;
     m.add_function(wrap_pyfunction!(model::load_run, m)?)?;
     m.add_function(wrap_pyfunction!(model::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::set_threads, m)?)?;
     figures::register(m)?;
     Ok(())
 }

@@ -140,3 +140,20 @@ def test_fit_releases_the_gil_and_its_model_is_busy_meanwhile(tiny, tmp_path):
     fitting.join()
     assert refused and trainer.sequences == 100 * 16
     assert model.trained_sequences == trainer.sequences
+
+
+def test_set_threads_changes_no_bit_and_refuses_a_bad_count(tiny, tmp_path):
+    """A trainer on one thread and on three trains to the same bytes (an LSTM of 256 units,
+    whose products are wide enough to be split); 0 and 257 are refused with the range in the
+    message."""
+    experiment = ntm.Experiment.load(tiny, overrides=["models.lstm.size=256"])
+    try:
+        for threads in (1, 3):
+            ntm.set_threads(threads)
+            ntm.Trainer(experiment, "lstm", out=tmp_path / f"t{threads}").fit()
+        assert_same_training(tmp_path / "t1" / "lstm", tmp_path / "t3" / "lstm")
+        for bad in (0, 257):
+            with pytest.raises(ValueError, match="1 to 256"):
+                ntm.set_threads(bad)
+    finally:
+        ntm.set_threads(os.cpu_count() or 1)
