@@ -55,8 +55,8 @@ pub fn lstm_layer(x: &Tensor, weight: &Tensor, bias: &Tensor, h0: &Tensor, c0: &
             _ => s.broadcast_as((batch, hidden)),
         }
     };
-    let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?; // [2, B, H]
-                                                               // The op takes three inputs: the bias and the initial state travel together.
+    // The op takes three inputs: the bias and the initial state [2, B, H] travel together.
+    let state0 = Tensor::stack(&[state(h0)?, state(c0)?], 0)?;
     let extras = Tensor::cat(&[bias, &state0.flatten_all()?], 0)?; // [4H + 2BH]
     taped::apply::<LstmLayer>(&x.contiguous()?, &weight.contiguous()?, &extras) // [T, B, H]
 }
