@@ -296,6 +296,9 @@ pub struct BenchRow {
     pub engine: String,
     pub model: String,
     pub batch: usize,
+    /// Threads the case's fused kernels used (`--threads`; 1 in rows from before it existed).
+    #[serde(default = "one_thread")]
+    pub threads: usize,
     /// `train` (optimiser steps) or `eval` (evaluation passes).
     #[serde(default = "train_mode")]
     pub mode: String,
@@ -327,6 +330,10 @@ pub struct BenchRow {
 
 fn train_mode() -> String {
     "train".into()
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 /// What [`crate::measure::budget`] estimates `case` needs, in bytes: batches of the bench's copy
@@ -397,6 +404,7 @@ pub fn run_case(case: &BenchCase, settings: &BenchSettings) -> Result<BenchRow> 
         engine: case.engine().name().into(),
         model: case.model.clone(),
         batch: case.batch,
+        threads: crate::base::pool::kernel_threads(),
         mode: case.mode.name().into(),
         slots: case.slots(),
         length,
@@ -450,11 +458,12 @@ fn reset_peak_rss() -> bool {
 /// The rows as an aligned, human-readable table.
 pub fn table(rows: &[BenchRow]) -> String {
     let mut out = format!(
-        "{:<10} {:<12} {:<5} {:>5} {:>6} {:>6} {:>24} {:>24} {:>10} {:>9}\n",
+        "{:<10} {:<12} {:<5} {:>5} {:>7} {:>6} {:>6} {:>24} {:>24} {:>10} {:>9}\n",
         "engine",
         "model",
         "mode",
         "batch",
+        "threads",
         "slots",
         "length",
         "ms/step (min-max)",
@@ -468,8 +477,8 @@ pub fn table(rows: &[BenchRow]) -> String {
         let scope = if r.peak_rss_scope == "case" { "" } else { "*" };
         let slots = r.slots.map_or("-".to_string(), |n| n.to_string());
         out += &format!(
-            "{:<10} {:<12} {:<5} {:>5} {:>6} {:>6} {:>24} {:>24} {:>9.0}{scope} {:>9.0}\n",
-            r.engine, r.model, r.mode, r.batch, slots, r.length, step, seq, r.peak_rss_mb, r.estimate_mb
+            "{:<10} {:<12} {:<5} {:>5} {:>7} {:>6} {:>6} {:>24} {:>24} {:>9.0}{scope} {:>9.0}\n",
+            r.engine, r.model, r.mode, r.batch, r.threads, slots, r.length, step, seq, r.peak_rss_mb, r.estimate_mb
         );
     }
     if rows.iter().any(|r| r.peak_rss_scope != "case") {
