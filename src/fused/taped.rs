@@ -5,8 +5,9 @@
 //! output) and its backward (the three inputs' gradients from the tape and the output's
 //! gradient); [`apply`] makes it a candle custom op, once for every kernel: the shapes
 //! checked, the forward run and its tape kept in the op ([`SharedTape`], see `tape.rs` for why
-//! the tape stays beside the graph), the backward given host copies of the inputs and the
-//! output's gradient, and its gradients handed back to candle shaped like the inputs.
+//! the tape stays beside the graph), the backward given the inputs' and the output gradient's
+//! data where they are (no copies), and its gradients handed back to candle shaped like the
+//! inputs.
 //!
 //! The LSTM, RNN and GRU layers, the DSGU layer and the attention baseline's causal attention
 //! are such kernels; the NTM and the DNC keep their own ops (their tapes have named views and
@@ -16,7 +17,7 @@ use std::marker::PhantomData;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use crate::base::cpu::{by_dtype, host, slice};
+use crate::base::cpu::{by_dtype, read, slice};
 use crate::fused::kernel::Real;
 use crate::fused::tape::SharedTape;
 
@@ -91,9 +92,12 @@ impl<K: Taped, T: Real> CustomOp3 for TapedOp<K, T> {
         grad_res: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let d = K::dims(a.layout(), b.layout(), c.layout())?;
-        let grad = host::<T>(grad_res)?;
-        let (x, y, z) = (host::<T>(a)?, host::<T>(b)?, host::<T>(c)?);
-        let grads = self.tape.read(|tape| K::backward(tape, &grad, &x, &y, &z, d))?;
+        // One `?` per read below: the output's gradient, the three inputs, the tape.
+        let grads = read::<T, _>(grad_res, |grad| {
+            read::<T, _>(a, |x| {
+                read::<T, _>(b, |y| read::<T, _>(c, |z| self.tape.read(|tape| K::backward(tape, grad, x, y, z, d))))
+            })
+        })?????;
         gradients3(grads, [a, b, c])
     }
 }
