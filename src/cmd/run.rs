@@ -146,12 +146,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
 fn plan(args: &ExperimentArgs, file: &std::path::Path, several: bool) -> Result<Planned> {
     let mut args = args.clone();
     args.experiment = file.to_path_buf();
-    if several {
-        // The folder is the experiment's name under --out; load once to learn the name.
-        let experiment = Experiment::load(&args.experiment, &args.overrides)?;
-        args.out = args.out.as_ref().map(|dir| dir.join(&experiment.name));
+    let (experiment, mut out) = load_experiment(&args)?;
+    if let (true, Some(dir)) = (several, &args.out) {
+        // The experiment's folder is its name under --out.
+        out = dir.join(&experiment.name);
+        args.out = Some(out.clone());
     }
-    let (experiment, out) = load_experiment(&args)?;
     let names: Vec<String> = experiment.models.keys().cloned().collect();
     super::check_built_in(&experiment, &args.experiment, &names)?;
     for name in &names {
