@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     }
     // These tiny ops only slow down with a second thread; users may override.
     ntm::base::pool::prefer_one_thread();
+    ntm::base::allocator::keep_freed_memory();
     let cli = match cmd::cli::parse() {
         Ok(cli) => cli,
         // Help and version as clap writes them (`ntm` alone: the help, on stderr).

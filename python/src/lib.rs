@@ -35,6 +35,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn _ntm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // As the binary does at its start: candle single-threaded unless RAYON_NUM_THREADS is set.
     ntm::base::pool::prefer_one_thread();
+    // And, as it does, mimalloc keeps freed memory (see ntm's src/base/allocator.rs).
+    ntm::base::allocator::keep_freed_memory();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;
     m.add_class::<experiment::Experiment>()?;

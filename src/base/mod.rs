@@ -2,8 +2,10 @@
 //!
 //! [`kinds`] (the small enums experiment files and model pieces name), [`limits`] (the largest
 //! sizes a model may have), [`cpu`] (CPU tensor data as plain slices, for hand-written loops)
-//! and [`pool`] (independent jobs over the cores).
+//! [`pool`] (independent jobs over the cores) and [`allocator`] (how the programs' allocator
+//! keeps freed memory).
 
+pub mod allocator;
 pub mod cpu;
 pub mod kinds;
 pub mod limits;
