@@ -43,12 +43,13 @@ pub fn kernel_threads() -> usize {
 }
 
 /// The threads the fused kernels run their split work on, apart from candle's: as many as the
-/// cores, and at least 4 (so that a 2-core machine can check a 3-thread split).
+/// cores (a split into more parts than that, as the tests make on 2 cores, runs them in turn;
+/// each thread's allocator heap holds pages of its own, so more threads would cost memory).
 pub fn kernel_pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(cores().max(4))
+            .num_threads(cores())
             .thread_name(|i| format!("ntm-kernel-{i}"))
             .build()
             .expect("the kernel threads could not be started")

@@ -1,6 +1,6 @@
 //! Splitting a fused kernel's work over threads without changing a bit of its results.
 //!
-//! Two kinds of work are split, both so that every value is computed by the same arithmetic
+//! Four kinds of work are split, each so that every value is computed by the same arithmetic
 //! in the same order whatever the thread count:
 //! - matrix products, by output columns: each thread computes a share of the columns with its
 //!   own gemm call. gemm's summation order depends on the product's shape only through its
@@ -15,12 +15,20 @@
 //!   this beats gemm's own threads for the recurrences' small-batch products (`[16, 256] x
 //!   [256, 1024]` 1.6x against 1.4x; `[16, 1024] x [1024, 256]` 1.7x against none);
 //! - per-row loops (a batch row's cell update), rows being independent: [`Threads::rows`]
-//!   gives each thread a contiguous run of rows.
+//!   gives each thread a contiguous run of rows;
+//! - a whole recurrence by groups of batch rows, each group on its own thread through every
+//!   step (the NTM, `fused/ntm/groups.rs`): [`Threads::row_groups`] cuts the rows only where
+//!   every product a step forms for a group's rows takes a path of gemm that gives each value
+//!   the bits the product of all rows gives it (checked below on every layout);
+//! - independent pieces of work with their own outputs (the NTM's weight gradients):
+//!   [`Threads::tasks`] spreads them over the threads.
 //!
 //! A sum over batch rows (a bias gradient) stays on one thread, in row order.
 //!
 //! The thread count is [`crate::base::pool::kernel_threads`] at the call (the job's share of
 //! the cores), and the threads are those of [`crate::base::pool::kernel_pool`].
+
+use std::ops::Range;
 
 use crate::base::pool;
 use crate::fused::kernel::{matmul_columns, Real};
@@ -29,16 +37,23 @@ use crate::fused::kernel::{matmul_columns, Real};
 const SHARE_COLUMNS: usize = 64;
 /// ...at least this many columns (the last share also takes the columns left over).
 const MIN_SHARE: usize = 128;
+/// Tasks costing less in all (multiply-adds) stay on the calling thread: waking a kernel
+/// thread took longer than the ~25 µs of the copy NTM's weight gradients at batch 1 (2 threads
+/// were ~10% slower per step there).
+const MIN_TASKS_COST: usize = 1 << 23;
 /// A product with fewer rows is not split (2 x 128 = 256 outputs may take gemm's small kernel).
 const MIN_ROWS: usize = 3;
 
-/// A raw pointer that may cross to the kernel threads (each share writes its own columns).
+/// A raw pointer that may cross to the kernel threads (each share writes its own part).
 #[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
-// SAFETY: the shares a pointer is sent to write disjoint columns, and the scope ends before
-// the buffer's borrow does.
+pub(crate) struct SendPtr<T>(pub(crate) *mut T);
+// SAFETY: the shares a pointer is sent to write disjoint parts, and the scope ends before the
+// buffer's borrow does.
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
+
+/// A piece of independent work for [`Threads::tasks`] and its estimated cost (any unit).
+pub(crate) type Task<'a> = (usize, Box<dyn FnOnce() + Send + 'a>);
 
 /// The threads one kernel call splits its work over (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,26 +80,60 @@ impl Threads {
     ) {
         let (m, n, _) = mnk;
         assert!(dst.len() >= m * n);
-        // Whole blocks per share, at least MIN_SHARE columns each (see the module docs).
-        let blocks = n / SHARE_COLUMNS;
-        let parts = if m < MIN_ROWS { 1 } else { self.0.min(blocks / (MIN_SHARE / SHARE_COLUMNS)).max(1) };
-        let share = blocks / parts * SHARE_COLUMNS;
+        let shares = self.column_shares(m, n);
         let dst = SendPtr(dst.as_mut_ptr());
         // SAFETY (both calls): dst holds m * n values, borrowed mutably by this call; the
         // shares' columns are disjoint.
-        if parts <= 1 {
+        if shares.len() <= 1 {
             return unsafe { matmul_columns(dst.0, accumulate, lhs, lhs_strides, rhs, rhs_strides, mnk, 0..n) };
         }
         pool::kernel_pool().scope(|scope| {
-            for part in 0..parts {
-                let start = part * share;
-                let end = if part + 1 == parts { n } else { start + share };
+            for columns in shares {
                 scope.spawn(move |_| {
-                    let columns = start..end;
                     let dst = dst;
                     unsafe { matmul_columns(dst.0, accumulate, lhs, lhs_strides, rhs, rhs_strides, mnk, columns) }
                 });
             }
+        });
+    }
+
+    /// The output columns of an `m x n` product, cut into one share per thread (whole blocks
+    /// of [`SHARE_COLUMNS`], at least [`MIN_SHARE`] wide, the last taking the rest: see the
+    /// module docs), or one share of all the columns where that would change bits.
+    pub(crate) fn column_shares(self, m: usize, n: usize) -> Vec<Range<usize>> {
+        let blocks = n / SHARE_COLUMNS;
+        let parts = if m < MIN_ROWS { 1 } else { self.0.min(blocks / (MIN_SHARE / SHARE_COLUMNS)).max(1) };
+        let share = blocks / parts * SHARE_COLUMNS;
+        (0..parts).map(|part| part * share..if part + 1 == parts { n } else { (part + 1) * share }).collect()
+    }
+
+    /// Runs independent `tasks` (each with its estimated cost in multiply-adds; together at
+    /// least [`MIN_TASKS_COST`], else on the calling thread), spread over the threads in
+    /// bins of about equal cost (the costliest first, each into the cheapest bin so far), each
+    /// bin's tasks in turn on one thread (the first on the calling thread). Each task computes what it computes whatever its
+    /// bin, so results do not depend on the threads.
+    pub(crate) fn tasks(self, mut tasks: Vec<Task<'_>>) {
+        let total: usize = tasks.iter().map(|(cost, _)| cost).sum();
+        let bins = if total < MIN_TASKS_COST { 1 } else { self.0.min(tasks.len()).max(1) };
+        if bins == 1 {
+            return tasks.into_iter().for_each(|(_, task)| task());
+        }
+        tasks.sort_by_key(|(cost, _)| std::cmp::Reverse(*cost));
+        let mut loads = vec![0usize; bins];
+        let mut binned: Vec<Vec<Box<dyn FnOnce() + Send + '_>>> = (0..bins).map(|_| Vec::new()).collect();
+        for (cost, task) in tasks {
+            let cheapest = (0..bins).min_by_key(|&b| loads[b]).unwrap_or(0);
+            loads[cheapest] += cost;
+            binned[cheapest].push(task);
+        }
+        // The first bin on the calling thread, the others on kernel threads.
+        let mut bins = binned.into_iter();
+        let first = bins.next().unwrap_or_default();
+        pool::kernel_pool().in_place_scope(|scope| {
+            for bin in bins {
+                scope.spawn(move |_| bin.into_iter().for_each(|task| task()));
+            }
+            first.into_iter().for_each(|task| task());
         });
     }
 
@@ -129,6 +178,82 @@ impl Threads {
     }
 }
 
+/// A product a kernel forms at every step for its batch rows, `[m, k] x [k, n]` with m the
+/// rows: what [`Threads::row_groups`] checks before giving each thread a group of the rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowProduct {
+    /// Output columns.
+    pub n: usize,
+    /// The summed length.
+    pub k: usize,
+    /// The left operand's stride along k and the right operand's along k (both 1: the layout
+    /// in which gemm takes its horizontal kernel for products of at most 256 outputs).
+    pub lhs_k_stride: usize,
+    pub rhs_k_stride: usize,
+}
+
+/// The path gemm takes for a product of `m` rows, as far as it decides the summation order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Path {
+    /// Vertical multiply-add kernels, k blocked by min(k, 512).
+    Small,
+    /// Vertical multiply-add kernels, k blocked by a length of k and the caches.
+    General,
+    /// Anything else: matrix-vector products (one row or column), k <= 2, the horizontal
+    /// kernel of tiny products.
+    Special,
+}
+
+impl RowProduct {
+    fn path(self, m: usize) -> Path {
+        let horizontal = self.lhs_k_stride == 1 && self.rhs_k_stride == 1 && m * self.n <= 256;
+        if m <= 1 || self.n <= 1 || self.k <= 2 || horizontal {
+            Path::Special
+        } else if m <= 64 && self.n <= 64 {
+            Path::Small
+        } else {
+            Path::General
+        }
+    }
+
+    /// Whether gemm forms the product of `m` rows with its vertical multiply-add kernels (not
+    /// a matrix-vector product, nor the horizontal kernel of tiny products).
+    pub(crate) fn vertical(self, m: usize) -> bool {
+        self.path(m) != Path::Special
+    }
+
+    /// Whether `m` of the rows give every value the bits that all `rows` give it: both take
+    /// a vertical path with one block of k (k <= 512), or the same vertical path.
+    fn same_bits(self, m: usize, rows: usize) -> bool {
+        let (part, whole) = (self.path(m), self.path(rows));
+        part != Path::Special && whole != Path::Special && (self.k <= 512 || part == whole)
+    }
+}
+
+impl Threads {
+    /// `rows` batch rows cut into contiguous groups, one per thread, as many as the threads
+    /// allow while every product of `products` formed for a group's rows gives each value the
+    /// bits the product of all the rows gives it (the paths of gemm in the module docs; sizes
+    /// differ by at most one row). One group (all the rows) when no cut keeps the bits.
+    pub(crate) fn row_groups(self, rows: usize, products: &[RowProduct]) -> Vec<Range<usize>> {
+        let keeps_bits = |parts: usize| {
+            let sizes = [rows / parts, rows.div_ceil(parts)];
+            sizes.iter().all(|&m| products.iter().all(|p| p.same_bits(m, rows)))
+        };
+        let parts = (2..=self.0.min(rows)).rev().find(|&parts| keeps_bits(parts)).unwrap_or(1);
+        let (size, longer) = (rows / parts, rows % parts);
+        let mut start = 0;
+        (0..parts)
+            .map(|g| {
+                let end = start + size + usize::from(g < longer);
+                let group = start..end;
+                start = end;
+                group
+            })
+            .collect()
+    }
+}
+
 /// The first `rows` rows of width `width` of `data` (empty rows when `width` is 0).
 fn chunks<A>(data: &mut [A], width: usize, rows: usize) -> impl Iterator<Item = &mut [A]> {
     let mut rest = data;
@@ -142,6 +267,7 @@ fn chunks<A>(data: &mut [A], width: usize, rows: usize) -> impl Iterator<Item = 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fused::kernel::matmul;
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
         let mut s = seed;
@@ -206,6 +332,91 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Products formed per group of batch rows (the NTM's per-step products among them, at
+    /// its sizes and smaller ones where gemm's special paths come in): the groups
+    /// [`Threads::row_groups`] gives have the bits of all the rows; the NTM's products at
+    /// batch 16 are cut in two for two threads.
+    #[test]
+    fn row_groups_keep_the_bits_of_all_rows() {
+        let mut cut = 0;
+        for rows in [1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 70, 130] {
+            for (n, k) in
+                [(400, 129), (26, 100), (66, 100), (100, 26), (129, 400), (10, 7), (300, 700), (70, 520), (40, 3)]
+            {
+                for (lt, rt) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let (lhs, rhs) = (values(rows * k, (rows + n * k) as u64), values(k * n, (n + k) as u64));
+                    let ls = if lt { (1, rows) } else { (k, 1) };
+                    let rs = if rt { (1, k) } else { (n, 1) };
+                    let product = RowProduct { n, k, lhs_k_stride: ls.1, rhs_k_stride: rs.0 };
+                    let start = values(rows * n, 3);
+                    let mut whole = start.clone();
+                    matmul(&mut whole, true, &lhs, ls, &rhs, rs, (rows, n, k));
+                    for threads in 2..=8 {
+                        let groups = Threads(threads).row_groups(rows, &[product]);
+                        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), rows);
+                        let mut parts = start.clone();
+                        for g in &groups {
+                            // The group's rows of lhs, laid out as the whole's are.
+                            let m = g.len();
+                            let part: Vec<f32> = if lt {
+                                (0..k).flat_map(|j| g.clone().map(|i| lhs[j * rows + i]).collect::<Vec<_>>()).collect()
+                            } else {
+                                lhs[g.start * k..g.end * k].to_vec()
+                            };
+                            let ls = if lt { (1, m) } else { (k, 1) };
+                            matmul(&mut parts[g.start * n..g.end * n], true, &part, ls, &rhs, rs, (m, n, k));
+                        }
+                        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        assert!(
+                            bits(&parts) == bits(&whole),
+                            "{rows}x{n}x{k} (transposed {lt}, {rt}) in groups {groups:?}"
+                        );
+                        cut += usize::from(groups.len() > 1);
+                    }
+                }
+            }
+        }
+        assert!(cut > 100, "only {cut} products were cut");
+        // The copy NTM's: controller forward and backward, each head's projection and its
+        // backward (with 2 rows the last gives 200 outputs: the horizontal kernel).
+        let ntm = [
+            (400, 129, 1, 400),
+            (129, 400, 1, 1),
+            (26, 100, 1, 26),
+            (66, 100, 1, 66),
+            (100, 26, 1, 1),
+            (100, 66, 1, 1),
+        ];
+        let ntm = ntm.map(|(n, k, lhs_k_stride, rhs_k_stride)| RowProduct { n, k, lhs_k_stride, rhs_k_stride });
+        assert_eq!(Threads(2).row_groups(16, &ntm), [0..8, 8..16]);
+        assert_eq!(Threads(3).row_groups(16, &ntm), [0..6, 6..11, 11..16]);
+        assert_eq!(Threads(3).row_groups(8, &ntm), [0..4, 4..8]);
+        // Not cut: one group of all the rows.
+        assert_eq!(Threads(2).row_groups(3, &ntm).len(), 1);
+        assert_eq!(Threads(1).row_groups(16, &ntm).len(), 1);
+    }
+
+    #[test]
+    fn tasks_run_each_task_once_on_any_number_of_threads() {
+        for threads in 1..=5 {
+            for count in [0, 1, 2, 7] {
+                let runs: Vec<std::sync::atomic::AtomicUsize> = (0..count).map(|_| Default::default()).collect();
+                let tasks: Vec<Task> = runs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let task = move || {
+                            r.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        };
+                        ((i % 3 + 1) << 22, Box::new(task) as Box<dyn FnOnce() + Send>)
+                    })
+                    .collect();
+                Threads(threads).tasks(tasks);
+                assert!(runs.iter().all(|r| r.load(std::sync::atomic::Ordering::Relaxed) == 1), "{threads} threads");
             }
         }
     }

@@ -20,7 +20,6 @@
 //! over it, so no type is checked at run time).
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -63,26 +62,30 @@ impl<X> SharedTape<X> {
     }
 }
 
-thread_local! {
-    /// The storage of tapes dropped on this thread ([`Rows::recycle`]), at most
-    /// [`SPARE_BUFFERS`] of them, for the next forward's tape ([`Rows::reusing`]).
-    static SPARE: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+/// The storage of dropped tapes ([`Rows::recycle`]), at most [`SPARE_BUFFERS`] of them, for
+/// the next forward's tapes ([`Rows::reusing`]) on any thread: the NTM's row groups make
+/// their tapes on the kernel threads, and the graph drops them on the caller's.
+static SPARE: Mutex<Vec<Box<dyn Any + Send>>> = Mutex::new(Vec::new());
+
+/// Buffers [`SPARE`] keeps (the oldest goes first): the largest quantities of a few tapes
+/// (the NTM's memories and heads' addressing per row group, the DNC's memories and links).
+const SPARE_BUFFERS: usize = 8;
+
+/// The spare buffers, whatever a thread that panicked left them as (a list of buffers is
+/// whole at any moment).
+fn spare() -> MutexGuard<'static, Vec<Box<dyn Any + Send>>> {
+    SPARE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Buffers [`SPARE`] keeps (the oldest goes first).
-const SPARE_BUFFERS: usize = 4;
-
-/// A spare buffer of `T` with room for `len` values and at most twice that, if this thread
-/// has one (its values are those of the tape it came from).
+/// A spare buffer of `T` with room for `len` values and at most twice that, if there is one
+/// (its values are those of the tape it came from).
 fn take_spare<T: Real>(len: usize) -> Option<Vec<T>> {
-    SPARE.with(|spare| {
-        let mut spare = spare.borrow_mut();
-        let fits = |b: &Box<dyn Any>| {
-            b.downcast_ref::<Vec<T>>().is_some_and(|v| v.capacity() >= len && v.capacity() <= 2 * len.max(1))
-        };
-        let i = spare.iter().position(fits)?;
-        spare.remove(i).downcast::<Vec<T>>().ok().map(|v| *v)
-    })
+    let mut spare = spare();
+    let fits = |b: &Box<dyn Any + Send>| {
+        b.downcast_ref::<Vec<T>>().is_some_and(|v| v.capacity() >= len && v.capacity() <= 2 * len.max(1))
+    };
+    let i = spare.iter().position(fits)?;
+    spare.remove(i).downcast::<Vec<T>>().ok().map(|v| *v)
 }
 
 /// One quantity on the tape, `[steps, B, width]` flat: one row `[width]` per kept step and
@@ -106,8 +109,8 @@ impl<T: Real> Rows<T> {
 
     /// `rows` rows of values left from an earlier tape (or zeros), each to be written before
     /// it is read; or, with `empty`, no rows yet and room for `rows` (as
-    /// [`Rows::with_capacity`]). The storage of a tape that was [`Rows::recycle`]d on this
-    /// thread when one fits: at the sizes of the fused DNC's link matrices a fresh buffer of
+    /// [`Rows::with_capacity`]). The storage of a tape that was [`Rows::recycle`]d when one
+    /// fits: at the sizes of the fused DNC's link matrices a fresh buffer of
     /// tens of MB costs the kernel's zeroing of every page at its first write, again at every
     /// training step, and a zeroed one a pass of the C library's memset over it.
     pub(crate) fn reusing(rows: usize, width: usize, empty: bool) -> Self {
@@ -123,20 +126,18 @@ impl<T: Real> Rows<T> {
         Self { values, width }
     }
 
-    /// Gives this quantity's storage to the next [`Rows::reusing`] on this thread, leaving no
-    /// rows. The thread keeps it (and up to [`SPARE_BUFFERS`] - 1 others) until then.
+    /// Gives this quantity's storage to the next [`Rows::reusing`] (on any thread), leaving no
+    /// rows. [`SPARE`] keeps it (and up to [`SPARE_BUFFERS`] - 1 others) until then.
     pub(crate) fn recycle(&mut self) {
         let values = std::mem::take(&mut self.values);
         if values.capacity() == 0 {
             return;
         }
-        SPARE.with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() == SPARE_BUFFERS {
-                spare.remove(0);
-            }
-            spare.push(Box::new(values));
-        });
+        let mut spare = spare();
+        if spare.len() == SPARE_BUFFERS {
+            spare.remove(0);
+        }
+        spare.push(Box::new(values));
     }
 
     /// `rows` rows: those there kept, zeros after them.
@@ -168,11 +169,6 @@ impl<T: Real> Rows<T> {
     /// the whole sequence.
     pub(crate) fn all(&self) -> &[T] {
         &self.values
-    }
-
-    /// The values `[steps, B, width]`, given up.
-    pub(crate) fn into_values(self) -> Vec<T> {
-        self.values
     }
 
     /// The values `[steps, B, width]`, taken out, leaving no rows (for a tape that cannot give
@@ -281,5 +277,55 @@ impl Step {
     /// sits in the step's place, and of the one it writes, M_t, in step t + 1's place.
     pub(crate) fn memory_rows(self, b: usize) -> (usize, usize) {
         (self.row(b), self.keep.place(self.t + 1) * self.batch + b)
+    }
+}
+
+/// The rows `group` of every step of `values` `[T, B, W]` (B = `batch`), as `[T, rows, W]`.
+pub(crate) fn group_rows<T: Copy>(values: &[T], (time, batch): (usize, usize), group: &Range<usize>) -> Vec<T> {
+    let width = values.len() / (time * batch).max(1);
+    let mut out = Vec::with_capacity(time * group.len() * width);
+    for t in 0..time {
+        out.extend_from_slice(&values[(t * batch + group.start) * width..(t * batch + group.end) * width]);
+    }
+    out
+}
+
+/// A `[T, B, W]` buffer into which groups of its batch rows are written from several threads
+/// at once, each group its own rows ([`RowsByGroup::put`]).
+pub(crate) struct RowsByGroup<'a, T> {
+    values: *mut T,
+    len: usize,
+    time: usize,
+    batch: usize,
+    borrowed: std::marker::PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: the threads a `RowsByGroup` is shared with write disjoint rows (the contract of
+// `put`), and the buffer's borrow outlives it.
+unsafe impl<T: Send> Send for RowsByGroup<'_, T> {}
+unsafe impl<T: Send> Sync for RowsByGroup<'_, T> {}
+
+impl<'a, T: Copy> RowsByGroup<'a, T> {
+    /// `values` `[T, B, W]`, borrowed while groups write into it.
+    pub(crate) fn new(values: &'a mut [T], (time, batch): (usize, usize)) -> Self {
+        let len = values.len();
+        Self { values: values.as_mut_ptr(), len, time, batch, borrowed: std::marker::PhantomData }
+    }
+
+    /// Writes the rows `group` of every step from `rows` `[T, group.len(), W]` (the inverse
+    /// of [`group_rows`]).
+    ///
+    /// # Safety
+    /// No other thread writes or reads the rows of `group` during the call.
+    pub(crate) unsafe fn put(&self, group: &Range<usize>, rows: &[T]) {
+        let width = self.len / (self.time * self.batch).max(1);
+        assert!(group.end <= self.batch && rows.len() == self.time * group.len() * width);
+        let step = group.len() * width;
+        for t in 0..self.time {
+            let start = (t * self.batch + group.start) * width;
+            // SAFETY: start + step <= len (the assert above); the caller vouches that no one
+            // else touches these rows.
+            unsafe { std::ptr::copy_nonoverlapping(rows[t * step..].as_ptr(), self.values.add(start), step) };
+        }
     }
 }

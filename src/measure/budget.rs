@@ -20,7 +20,8 @@
 //!             2 P + B (3 N W + 2 (N^2 + ...)) + B T (features + X + 6 Y)         (fused DNC)
 //!             2.5 times the tape of training, without the backward               (others)
 //! ```
-//! plus [`BASE_BYTES`] for the program itself. The reference engine (composed candle
+//! plus [`BASE_BYTES`] for the program itself and [`THREAD_BYTES`] per kernel thread beyond the
+//! first. The reference engine (composed candle
 //! operations, a graph node per operation and step) is counted [`REFERENCE_FACTOR`] times
 //! the fused tape. `tests/budget.rs` checks the estimates against measured peaks. A model of
 //! your own (`kind = "custom"`) is not estimated: nothing here refuses it.
@@ -41,6 +42,15 @@ const FLOAT: f64 = 4.0;
 /// The program itself: code, libraries, allocator and thread stacks (the bench's smallest
 /// case peaks at 25 MiB).
 pub const BASE_BYTES: f64 = 48.0 * MIB;
+/// Each kernel thread beyond the first (`crate::base::pool::kernel_threads`): the pages its
+/// allocator heap holds (measured with `ntm bench --models ntm --engines fused --modes train
+/// --threads 2` against `--threads 1`: 12 MiB more at batch 4, 32 at batch 16, 30 at 64).
+pub const THREAD_BYTES: f64 = 32.0 * MIB;
+
+/// [`BASE_BYTES`] and [`THREAD_BYTES`] for the kernel threads a job may use now.
+fn program_bytes() -> f64 {
+    BASE_BYTES + THREAD_BYTES * (crate::base::pool::kernel_threads() - 1) as f64
+}
 /// The reference engine's tape against the fused one's: its graph keeps every operation's
 /// result, ~200 per NTM step (measured: 4x the fused peak at batch 16, 3x at batch 1, at the
 /// paper's sizes; counted generously).
@@ -193,7 +203,7 @@ pub fn training_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), ba
     let s = shape(model, inputs, outputs);
     let tape = if s.reference { REFERENCE_FACTOR } else { 1.0 } * s.tape;
     let per_step = BACKWARD_FACTOR * tape + 8.0 * (inputs + outputs) as f64;
-    BASE_BYTES + FLOAT * (7.0 * s.parameters + batch as f64 * steps * per_step)
+    program_bytes() + FLOAT * (7.0 * s.parameters + batch as f64 * steps * per_step)
 }
 
 /// Bytes evaluating `model` needs on a chunk of `batch` episodes of `steps` time steps.
@@ -205,7 +215,7 @@ pub fn eval_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), batch:
         (true, _) => steps * (REFERENCE_FACTOR * s.tape + io),
         (false, false) => steps * (TAPED_EVAL_FACTOR * s.tape + s.features + io),
     };
-    BASE_BYTES + FLOAT * (2.0 * s.parameters + batch as f64 * floats)
+    program_bytes() + FLOAT * (2.0 * s.parameters + batch as f64 * floats)
 }
 
 /// Memory this process may still allocate, and what limits it.

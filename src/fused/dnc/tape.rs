@@ -177,7 +177,7 @@ impl<T: Real> Tape<T> {
 }
 
 impl<T: Real> Drop for Tape<T> {
-    /// Gives the memories' and link matrices' storage to the next tape on this thread.
+    /// Gives the memories' and link matrices' storage to the next tape.
     fn drop(&mut self) {
         self.memory.recycle();
         self.link.recycle();

@@ -12,11 +12,12 @@
 //! pre-activations and projections, which form the weight gradients at the end, are [`Kept`].
 
 use crate::fused::addressing as addr;
-use crate::fused::kernel::{dot, matmul, Real};
+use crate::fused::kernel::{dot, matmul, matmul_columns, Real};
 use crate::fused::lstm::cell_backward;
 use crate::fused::memory::{self as mem, WriteHead, WriteHeadGrad};
+use crate::fused::split::{RowProduct, SendPtr, Task, Threads};
 
-use super::sizes::{NtmSizes, Packing};
+use super::sizes::{NtmSizes, Packing, Span};
 use super::tape::{weighting, write_head, Tape};
 
 /// `dst += ` the sum of the rows of `rows` (each `dst.len()` long).
@@ -30,7 +31,7 @@ fn add_rows<T: Real>(dst: &mut [T], rows: &[T]) {
 
 /// What every part of the backward reads: the sizes, the packed parameters `p`, the tape,
 /// and `dfeat` `[T, B, C + R M]`, the gradient of the features.
-struct Given<'a, T> {
+struct Given<'a, T: Real> {
     sizes: &'a NtmSizes,
     packing: &'a Packing,
     p: &'a [T],
@@ -38,28 +39,76 @@ struct Given<'a, T> {
     dfeat: &'a [T],
     /// Per head: the width P of its projection.
     widths: Vec<usize>,
+    /// Per layer: W_l^T `[cols, rows]`, its rows padded with zeros to
+    /// [`NtmSizes::padded_layer_rows`] ([`transposed_weight`]); empty where the product keeps W_l.
+    transposed: Vec<Vec<T>>,
+}
+
+/// The product dz W_l^T (`[B, cols] x [cols, rows]`, the gradient of layer l's input row) as
+/// the weight W_l `[rows, cols]` gives it, by rows: its bits, which the padded transposed
+/// weight keeps whenever gemm forms it with its vertical kernels ([`RowProduct::vertical`]).
+pub(super) fn input_gradient_product(sizes: &NtmSizes, l: usize) -> RowProduct {
+    RowProduct { n: sizes.layer_rows(l), k: sizes.layer_cols(), lhs_k_stride: 1, rhs_k_stride: 1 }
+}
+
+/// Layer l's weight W_l `[rows, cols]` transposed, `[cols, padded rows]`, the padding zeros:
+/// the layout in which gemm reads it as it lies in dz W_l^T (the gradient of the layer's input
+/// row). Given W_l itself, or a row count that is not a multiple of 8, gemm copies the whole
+/// weight into its own layout at every call, once per step and row group (206 KB a step at the
+/// copy NTM's sizes). Where W_l gives the product to gemm's vertical kernels, each output gets
+/// the same products summed in the same order from either (one block of k, or the same blocks:
+/// the padded row count keeps the path's class, see `fused/split.rs`); elsewhere (one row, or
+/// the horizontal kernel of tiny products) the product keeps W_l.
+fn transposed_weight<T: Real>(weight: &[T], (rows, cols): (usize, usize), padded: usize) -> Vec<T> {
+    let mut out = vec![T::from_f64(0.0); cols * padded];
+    for (r, row) in weight.chunks_exact(cols).take(rows).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            out[j * padded + r] = v;
+        }
+    }
+    out
 }
 
 /// The gradients step t hands back to step t - 1 (those of step t's inputs from the past).
-struct Carried<T> {
+pub(super) struct Carried<T> {
     /// Per layer: of h^l_{t-1} `[B, C]`, through the layer's recurrent input.
-    hidden: Vec<Vec<T>>,
+    pub(super) hidden: Vec<Vec<T>>,
     /// Per layer: of c^l_{t-1} `[B, C]` (LSTM).
-    cells: Vec<Vec<T>>,
+    pub(super) cells: Vec<Vec<T>>,
     /// Of r_{t-1} `[B, R, M]`, through layer 0's input.
-    reads: Vec<T>,
+    pub(super) reads: Vec<T>,
     /// Per head: of w_{t-1} `[B, N]`, its previous weighting.
-    weightings: Vec<Vec<T>>,
+    pub(super) weightings: Vec<Vec<T>>,
     /// Of M_t `[B, M, N]` while step t runs, of M_{t-1} after.
-    memory: Vec<T>,
+    pub(super) memory: Vec<T>,
 }
 
 /// Gradients of every step, for the weight gradients at the end.
-struct Kept<T> {
+pub(super) struct Kept<T> {
     /// Per layer: of its pre-activations z `[T, B, cols]`.
-    preactivations: Vec<Vec<T>>,
+    pub(super) preactivations: Vec<Vec<T>>,
     /// Per head: of its projection raw `[T, B, P]`.
-    projections: Vec<Vec<T>>,
+    pub(super) projections: Vec<Vec<T>>,
+}
+
+impl<T: Real> Carried<T> {
+    /// What groups of a batch's rows carried, in row order, as one for the whole batch (each
+    /// quantity's rows one group after the other).
+    pub(super) fn join(groups: Vec<Carried<T>>) -> Carried<T> {
+        let layers = groups.first().map_or(0, |g| g.hidden.len());
+        let heads = groups.first().map_or(0, |g| g.weightings.len());
+        let each = |count: usize, part: &dyn Fn(&Carried<T>, usize) -> &[T]| -> Vec<Vec<T>> {
+            (0..count).map(|i| groups.iter().flat_map(|g| part(g, i).iter().copied()).collect()).collect()
+        };
+        let all = |part: &dyn Fn(&Carried<T>) -> &[T]| groups.iter().flat_map(|g| part(g).iter().copied()).collect();
+        Carried {
+            hidden: each(layers, &|g, l| &g.hidden[l]),
+            cells: each(layers, &|g, l| &g.cells[l]),
+            reads: all(&|g| &g.reads),
+            weightings: each(heads, &|g, k| &g.weightings[k]),
+            memory: all(&|g| &g.memory),
+        }
+    }
 }
 
 /// Working buffers, each holding one quantity.
@@ -88,9 +137,46 @@ struct Scratch<T> {
     hidden: Vec<T>,
 }
 
+/// What backpropagation through time leaves for the parameters' gradients: the gradients
+/// step 0 carries back to the initial state, and those of every step's pre-activations and
+/// projections.
+pub(super) struct Traced<T> {
+    pub(super) carried: Carried<T>,
+    pub(super) kept: Kept<T>,
+}
+
+/// The rows of the forward that the weight gradients multiply, each `[T, B, ·]` in step
+/// order: per layer its input rows `[input_l, h^l_{t-1}]`, and the top layer's outputs h.
+pub(super) struct Inputs<'a, T> {
+    pub(super) layers: Vec<&'a [T]>,
+    pub(super) top: &'a [T],
+}
+
+impl<T: Real> Tape<T> {
+    /// This tape's rows as [`Inputs`].
+    pub(super) fn inputs(&self) -> Inputs<'_, T> {
+        Inputs { layers: self.xh.iter().map(|xh| xh.all()).collect(), top: self.hidden[self.hidden.len() - 1].all() }
+    }
+}
+
 /// The backward pass: returns the gradient of the packed parameters `p`, given the tape and
 /// `dfeat` `[T, B, C + R M]`, the gradient of the features.
+#[cfg(test)]
 pub(super) fn backward<T: Real>(sizes: &NtmSizes, packing: &Packing, p: &[T], tape: &Tape<T>, dfeat: &[T]) -> Vec<T> {
+    let traced = through_time(sizes, packing, p, tape, dfeat);
+    let shape = (tape.time, tape.batch);
+    parameter_gradients(sizes, packing, &tape.initial_weightings, shape, &tape.inputs(), &traced)
+}
+
+/// Backpropagation through time over the tape of `batch` rows (any group of a batch's rows:
+/// each row's gradients depend on that row alone), from `dfeat` `[T, B, C + R M]`.
+pub(super) fn through_time<T: Real>(
+    sizes: &NtmSizes,
+    packing: &Packing,
+    p: &[T],
+    tape: &Tape<T>,
+    dfeat: &[T],
+) -> Traced<T> {
     let (time, batch) = (tape.time, tape.batch);
     let (c, n, m) = (sizes.hidden, sizes.slots, sizes.width);
     let zero = T::from_f64(0.0);
@@ -107,7 +193,7 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, packing: &Packing, p: &[T], ta
         weightings: vec![vec![zero; batch * n]; sizes.heads()],
         memory: vec![zero; batch * n * m],
     };
-    let widest_layer = (0..sizes.layers).map(|l| sizes.layer_rows(l)).max();
+    let widest_layer = (0..sizes.layers).map(|l| sizes.padded_layer_rows(l)).max();
     let mut scratch = Scratch {
         memory_before: vec![zero; batch * n * m],
         read: vec![zero; m],
@@ -120,7 +206,18 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, packing: &Packing, p: &[T], ta
         layer_input: vec![zero; batch * widest_layer.unwrap_or(0)],
         hidden: vec![zero; c],
     };
-    let given = Given { sizes, packing, p, tape, dfeat, widths };
+    // Only where the product takes the vertical kernels (not at batch 1, say).
+    let transposed = (packing.layers.iter().enumerate())
+        .map(|(l, layer)| match input_gradient_product(sizes, l).vertical(batch) {
+            true => transposed_weight(
+                layer.weight.of(p),
+                (sizes.layer_rows(l), sizes.layer_cols()),
+                sizes.padded_layer_rows(l),
+            ),
+            false => Vec::new(),
+        })
+        .collect();
+    let given = Given { sizes, packing, p, tape, dfeat, widths, transposed };
     for t in (0..time).rev() {
         for b in 0..batch {
             read_backward(&given, (t, b), &mut carried, &mut kept, &mut scratch);
@@ -129,9 +226,55 @@ pub(super) fn backward<T: Real>(sizes: &NtmSizes, packing: &Packing, p: &[T], ta
         std::mem::swap(&mut carried.memory, &mut scratch.memory_before);
         controller_backward(&given, t, &mut carried, &mut kept, &mut scratch);
     }
-    let mut grad = vec![zero; packing.total];
-    initial_state_gradients(&given, &carried, &mut grad);
-    weight_gradients(&given, &kept, &mut grad);
+    Traced { carried, kept }
+}
+
+/// The gradient of the packed parameters from what backpropagation through the batch's `(T,
+/// B)` steps and rows left (`traced`), the rows of the forward the weights multiplied
+/// (`inputs`) and the initial weightings w_0 per head: the weight gradients' products in
+/// column shares and the rest as tasks over the threads, each writing its own part of the
+/// gradient (the same bits on any number of threads).
+pub(super) fn parameter_gradients<T: Real>(
+    sizes: &NtmSizes,
+    packing: &Packing,
+    initial_weightings: &[Vec<T>],
+    (time, batch): (usize, usize),
+    inputs: &Inputs<T>,
+    traced: &Traced<T>,
+) -> Vec<T> {
+    let mut grad = vec![T::from_f64(0.0); packing.total];
+    let (threads, all) = (Threads::now(), time * batch);
+    let (c, cols) = (sizes.hidden, sizes.layer_cols());
+    let g = SendPtr(grad.as_mut_ptr());
+    // SAFETY (every task): each writes parts of `grad` no other task touches: the packing's
+    // spans are disjoint, and the shares of a weight's columns too; `grad` outlives the tasks.
+    let mut tasks: Vec<Task> = Vec::new();
+    for (l, layer) in packing.layers.iter().enumerate() {
+        let (r, xh, dz) = (sizes.layer_rows(l), inputs.layers[l], &traced.kept.preactivations[l][..]);
+        // dW_l = xh_l^T dz_l, `[rows, TB] x [TB, cols]`.
+        for columns in threads.column_shares(r, cols) {
+            let (weight, cost) = (SendPtr(layer.weight.start_of(g)), r * columns.len() * all);
+            let product = move || {
+                let weight = weight;
+                unsafe { matmul_columns(weight.0, false, xh, (1, r), dz, (cols, 1), (r, cols, all), columns) }
+            };
+            tasks.push((cost, Box::new(product)));
+        }
+        tasks.push((cols * all, Box::new(move || add_rows(unsafe { layer.bias.of_raw(g) }, dz))));
+    }
+    for (k, projection) in packing.heads.iter().enumerate() {
+        let (w, draw, top) = (sizes.head_width(k), &traced.kept.projections[k][..], inputs.top);
+        // dW_k = h^T draw_k, `[C, TB] x [TB, P]`.
+        let head = move || {
+            matmul(unsafe { projection.weight.of_raw(g) }, false, top, (1, c), draw, (w, 1), (c, w, all));
+            add_rows(unsafe { projection.bias.of_raw(g) }, draw);
+        };
+        tasks.push((c * w * all, Box::new(head)));
+    }
+    let carried = &traced.carried;
+    let initial = move || unsafe { initial_state_gradients(sizes, packing, initial_weightings, batch, carried, g) };
+    tasks.push((0, Box::new(initial)));
+    threads.tasks(tasks);
     grad
 }
 
@@ -289,10 +432,16 @@ fn controller_backward<T: Real>(
                 }
             }
         }
-        let dinput = &mut scratch.layer_input[..batch * r];
-        matmul(dinput, false, dz_t, (cols, 1), layer.weight.of(p), (1, cols), (batch, r, cols));
+        let transposed = input_gradient_product(sizes, l).vertical(batch);
+        let padded = if transposed { sizes.padded_layer_rows(l) } else { r };
+        let dinput = &mut scratch.layer_input[..batch * padded];
+        if transposed {
+            matmul(dinput, false, dz_t, (cols, 1), &given.transposed[l], (padded, 1), (batch, padded, cols));
+        } else {
+            matmul(dinput, false, dz_t, (cols, 1), layer.weight.of(p), (1, cols), (batch, r, cols));
+        }
         for b in 0..batch {
-            let d = &dinput[b * r..(b + 1) * r];
+            let d = &dinput[b * padded..][..r];
             if layer.initial.is_some() {
                 carried.hidden[l][b * c..(b + 1) * c].copy_from_slice(&d[inputs..]);
             }
@@ -309,58 +458,48 @@ fn controller_backward<T: Real>(
 /// batch rows it was broadcast to: h_0 and c_0 per LSTM layer, r_0 per read head, the logits
 /// of w_0 per head (w_0 = softmax(logits): dlogits = w_0 (g - <w_0, g>)) and M_0 (`[N, M]`
 /// by rows, from the carried `[M, N]` by columns).
-fn initial_state_gradients<T: Real>(given: &Given<T>, carried: &Carried<T>, grad: &mut [T]) {
-    let (sizes, packing) = (given.sizes, given.packing);
+///
+/// # Safety
+/// `grad` points to the whole gradient, whose initial state's parts no one else touches
+/// during the call.
+unsafe fn initial_state_gradients<T: Real>(
+    sizes: &NtmSizes,
+    packing: &Packing,
+    initial_weightings: &[Vec<T>],
+    batch: usize,
+    carried: &Carried<T>,
+    grad: SendPtr<T>,
+) {
+    // SAFETY: as the caller vouches, for every part written below.
+    let part = |span: Span| unsafe { span.of_raw(grad) };
     let (n, m, reads) = (sizes.slots, sizes.width, sizes.read_heads);
     let zero = T::from_f64(0.0);
     for (l, layer) in packing.layers.iter().enumerate() {
         if let Some(initial) = layer.initial {
-            add_rows(initial.hidden.of_mut(grad), &carried.hidden[l]);
-            add_rows(initial.cell.of_mut(grad), &carried.cells[l]);
+            add_rows(part(initial.hidden), &carried.hidden[l]);
+            add_rows(part(initial.cell), &carried.cells[l]);
         }
     }
-    for b in 0..given.tape.batch {
+    for b in 0..batch {
         for i in 0..reads {
-            add_rows(packing.initial_reads[i].of_mut(grad), &carried.reads[(b * reads + i) * m..][..m]);
+            add_rows(part(packing.initial_reads[i]), &carried.reads[(b * reads + i) * m..][..m]);
         }
     }
-    for k in 0..sizes.heads() {
+    for ((w0, carried), &logits) in initial_weightings.iter().zip(&carried.weightings).zip(&packing.initial_logits) {
         let mut g = vec![zero; n];
-        add_rows(&mut g, &carried.weightings[k]);
-        let w0 = &given.tape.initial_weightings[k];
+        add_rows(&mut g, carried);
         let inner = dot(w0, &g);
-        for ((d, &w), &gi) in packing.initial_logits[k].of_mut(grad).iter_mut().zip(w0).zip(&g) {
+        for ((d, &w), &gi) in part(logits).iter_mut().zip(w0).zip(&g) {
             *d = w * (gi - inner);
         }
     }
     let mut by_columns = vec![zero; n * m]; // [M, N]
     add_rows(&mut by_columns, &carried.memory);
-    let initial = packing.initial_memory.of_mut(grad); // [N, M]
+    let initial = part(packing.initial_memory); // [N, M]
     for (i, row) in initial.chunks_exact_mut(m).enumerate() {
         for (c, v) in row.iter_mut().enumerate() {
             *v = by_columns[c * n + i];
         }
-    }
-}
-
-/// Every weight and bias gradient, each one matmul over all T B rows: dW_l = xh_l^T dz_l
-/// (`[rows, TB] x [TB, cols]`), dW_k = h^T draw_k (`[C, TB] x [TB, P]`); biases the column
-/// sums.
-fn weight_gradients<T: Real>(given: &Given<T>, kept: &Kept<T>, grad: &mut [T]) {
-    let (sizes, tape) = (given.sizes, given.tape);
-    let (c, cols, all) = (sizes.hidden, sizes.layer_cols(), tape.time * tape.batch);
-    for (l, layer) in given.packing.layers.iter().enumerate() {
-        let r = sizes.layer_rows(l);
-        let dz = &kept.preactivations[l];
-        matmul(layer.weight.of_mut(grad), false, tape.xh[l].all(), (1, r), dz, (cols, 1), (r, cols, all));
-        add_rows(layer.bias.of_mut(grad), dz);
-    }
-    let top = tape.hidden[sizes.layers - 1].all();
-    for (k, projection) in given.packing.heads.iter().enumerate() {
-        let w = given.widths[k];
-        let draw = &kept.projections[k];
-        matmul(projection.weight.of_mut(grad), false, top, (1, c), draw, (w, 1), (c, w, all));
-        add_rows(projection.bias.of_mut(grad), draw);
     }
 }
 
@@ -383,4 +522,44 @@ fn head_backward<T: Real>(
     let (prev, saved) = (tape.previous(k, t, b), tape.addressed(k, t, b));
     addr::address_backward(act, mem, prev, &given.sizes.shifts, saved, dw, dact, dmem, dprev, scratch);
     addr::activation_backward(raw, act, dact, draw, given.sizes.parts());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fused::kernel::matmul;
+
+    /// dz W^T from the padded transposed weight gives the bits of the product from W itself
+    /// wherever that one takes gemm's vertical kernels, for the copy NTM's layer (129 x 400)
+    /// and others, at every batch of 1 to 20 rows; the test counts that it compared some.
+    #[test]
+    fn the_padded_transposed_weight_gives_the_bits_of_the_weight() {
+        let mut compared = 0;
+        for (rows, cols) in [(129, 400), (100, 400), (60, 160), (37, 44), (11, 20), (8, 600), (5, 12)] {
+            let values = |count: usize, seed: usize| {
+                (0..count).map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32 - 1000.0) / 997.0).collect::<Vec<f32>>()
+            };
+            let weight = values(rows * cols, 1);
+            let padded = rows.div_ceil(8) * 8;
+            let transposed = transposed_weight(&weight, (rows, cols), padded);
+            let product = RowProduct { n: rows, k: cols, lhs_k_stride: 1, rhs_k_stride: 1 };
+            for batch in 1..=20 {
+                if !product.vertical(batch) {
+                    continue;
+                }
+                let dz = values(batch * cols, batch);
+                let mut plain = vec![0.0f32; batch * rows];
+                matmul(&mut plain, false, &dz, (cols, 1), &weight, (1, cols), (batch, rows, cols));
+                let mut from_transposed = vec![0.0f32; batch * padded];
+                matmul(&mut from_transposed, false, &dz, (cols, 1), &transposed, (padded, 1), (batch, padded, cols));
+                for b in 0..batch {
+                    let (a, t) = (&plain[b * rows..][..rows], &from_transposed[b * padded..][..rows]);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(a), bits(t), "{rows} x {cols}, batch {batch}, row {b}");
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared > 50, "only {compared} products compared");
+    }
 }

@@ -19,14 +19,17 @@
 //! `[T + 1, B, M, N]` stored by columns, are the largest part) in a `SharedTape`, read by the
 //! caller for traces and by the op for its backward (`backward.rs`), which runs the steps in
 //! reverse with the per-row backward passes of `fused/addressing.rs`, `fused/memory.rs` and the
-//! LSTM cell, and forms every weight gradient with one matmul over all T x B rows at the end. `sizes.rs` says where
-//! each parameter sits in the packed vector (`NtmSizes::packing`).
+//! LSTM cell, and forms every weight gradient with one matmul over all T x B rows at the end.
+//! With more than one thread (`crate::base::pool::kernel_threads`) both run in groups of
+//! batch rows, one per thread through every step (`groups.rs`), with the same bits as on one.
+//! `sizes.rs` says where each parameter sits in the packed vector (`NtmSizes::packing`).
 //!
 //! The parameters come packed into one flat vector in the order of
 //! [`NtmSizes::parameter_shapes`].
 
 mod backward;
 mod forward;
+mod groups;
 mod sizes;
 mod tape;
 
@@ -39,8 +42,7 @@ use crate::fused::kernel::Real;
 use crate::fused::tape::{Keep, SharedTape};
 use crate::pieces::trace::{HeadStep, HeadTrace};
 
-use backward::backward;
-use forward::forward;
+use groups::{backward_grouped, forward_grouped, Grouped};
 pub use sizes::{NtmSizes, INITIAL_MEMORY};
 
 /// Floats a head's addressing keeps per slot, row and step on the tape (what the memory
@@ -52,10 +54,10 @@ use tape::Tape;
 
 /// The op: `sizes`, where each parameter sits (`packing`), and where the forward keeps its
 /// tape, in the parameters' float type `T`.
-struct NtmSequence<T> {
+struct NtmSequence<T: Real> {
     sizes: NtmSizes,
     packing: Packing,
-    tape: SharedTape<Tape<T>>,
+    tape: SharedTape<Grouped<T>>,
 }
 
 impl<T: Real> NtmSequence<T> {
@@ -83,8 +85,8 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (time, batch) = self.dims(l1, l2)?;
         let shape = Shape::from((time, batch, self.sizes.features()));
-        let tape = forward(&self.sizes, &self.packing, slice(s1, l1)?, slice(s2, l2)?, (time, batch), Keep::All);
-        let features = tape.features.all().to_vec();
+        let (p, x) = (slice(s1, l1)?, slice(s2, l2)?);
+        let (features, tape) = forward_grouped(&self.sizes, &self.packing, p, x, (time, batch), Keep::All);
         self.tape.keep(tape)?;
         Ok((T::to_cpu_storage_owned(features), shape))
     }
@@ -97,7 +99,7 @@ impl<T: Real> CustomOp2 for NtmSequence<T> {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let (p, dfeat) = (host::<T>(params)?, host::<T>(grad)?);
-        let d = self.tape.read(|tape| backward(&self.sizes, &self.packing, &p, tape, &dfeat))?;
+        let d = self.tape.read(|tape| backward_grouped(&self.sizes, &self.packing, &p, tape, &dfeat))?;
         // The inputs are data: no gradient.
         Ok((Some(Tensor::from_vec(d, params.shape(), params.device())?), None))
     }
@@ -113,18 +115,18 @@ pub struct NtmRun {
 
 /// The tape of a run in f32 or f64.
 enum RunTape {
-    F32(SharedTape<Tape<f32>>),
-    F64(SharedTape<Tape<f64>>),
+    F32(SharedTape<Grouped<f32>>),
+    F64(SharedTape<Grouped<f64>>),
 }
 
-impl From<SharedTape<Tape<f32>>> for RunTape {
-    fn from(tape: SharedTape<Tape<f32>>) -> Self {
+impl From<SharedTape<Grouped<f32>>> for RunTape {
+    fn from(tape: SharedTape<Grouped<f32>>) -> Self {
         RunTape::F32(tape)
     }
 }
 
-impl From<SharedTape<Tape<f64>>> for RunTape {
-    fn from(tape: SharedTape<Tape<f64>>) -> Self {
+impl From<SharedTape<Grouped<f64>>> for RunTape {
+    fn from(tape: SharedTape<Grouped<f64>>) -> Self {
         RunTape::F64(tape)
     }
 }
@@ -156,7 +158,7 @@ pub fn run(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) -> Result<N
     let packed = pack(sizes, parameters)?;
     let inputs = inputs.contiguous()?;
     let (features, tape) = by_dtype!(packed.dtype(), "fused ntm", T => {
-        let tape = SharedTape::<Tape<T>>::default();
+        let tape = SharedTape::<Grouped<T>>::default();
         let op = NtmSequence {
             sizes: sizes.clone(),
             packing: sizes.packing(),
@@ -186,8 +188,8 @@ pub fn forward_only(sizes: &NtmSizes, parameters: &[Tensor], inputs: &Tensor) ->
     let shape = (time, batch, sizes.features());
     by_dtype!(packed.dtype(), "fused ntm", T => {
         let (p, x) = (host::<T>(&packed)?, host::<T>(&inputs)?);
-        let tape = forward(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
-        Tensor::from_vec(tape.features.into_values(), shape, packed.device())
+        let (features, _) = forward_grouped(sizes, &sizes.packing(), &p, &x, (time, batch), Keep::Last);
+        Tensor::from_vec(features, shape, packed.device())
     })
 }
 
@@ -196,8 +198,8 @@ impl NtmRun {
     /// reference engine's traces record it.
     pub fn head_traces(&self) -> Result<Vec<HeadTrace>> {
         match &self.tape {
-            RunTape::F32(tape) => tape.read(|t| traces(t, &self.sizes)),
-            RunTape::F64(tape) => tape.read(|t| traces(t, &self.sizes)),
+            RunTape::F32(tape) => tape.read(|t| traces(t.first(), &self.sizes)),
+            RunTape::F64(tape) => tape.read(|t| traces(t.first(), &self.sizes)),
         }
     }
 
@@ -205,8 +207,8 @@ impl NtmRun {
     /// by columns, `[T + 1, B, M, N]`, M_0 first).
     pub fn memories(&self) -> Result<Vec<f32>> {
         match &self.tape {
-            RunTape::F32(tape) => tape.read(|t| memories(t, &self.sizes)),
-            RunTape::F64(tape) => tape.read(|t| memories(t, &self.sizes)),
+            RunTape::F32(tape) => tape.read(|t| memories(t.first(), &self.sizes)),
+            RunTape::F64(tape) => tape.read(|t| memories(t.first(), &self.sizes)),
         }
     }
 }
@@ -258,6 +260,8 @@ mod tests {
     use super::*;
     use crate::base::kinds::ControllerKind;
     use crate::fused::kernel::{allow_avx2, has_avx2};
+    use backward::backward;
+    use forward::forward;
     use rand::{Rng, SeedableRng};
 
     /// The kernel's routines compiled with AVX2 and FMA give the same bits as the baseline
@@ -292,9 +296,9 @@ mod tests {
         let x = random(time * batch * sizes.inputs);
         let dfeat = random(time * batch * sizes.features());
         let run = || {
-            let tape = forward(&sizes, &packing, &p, &x, (time, batch), Keep::All);
+            let mut tape = forward(&sizes, &packing, &p, &x, (time, batch), Keep::All);
             let grad = backward(&sizes, &packing, &p, &tape, &dfeat);
-            (tape.features.into_values(), tape.memory.into_values(), grad)
+            (tape.features.take_values(), tape.memory.take_values(), grad)
         };
         let with_avx2 = run();
         allow_avx2(false);

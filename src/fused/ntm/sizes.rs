@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::base::kinds::{ControllerKind, HeadKind};
+use crate::fused::split::SendPtr;
 use crate::pieces::heads::{Head, Parts};
 
 /// The name of the initial memory `[N, M]` among the packed parameters (a model parameter
@@ -50,6 +51,12 @@ impl NtmSizes {
     /// Rows of layer `l`'s weight: its inputs, then (LSTM) its previous output.
     pub fn layer_rows(&self, l: usize) -> usize {
         self.layer_inputs(l) + if self.lstm() { self.hidden } else { 0 }
+    }
+
+    /// [`NtmSizes::layer_rows`] rounded up to a multiple of 8 (the backward's transposed
+    /// weights are padded to it).
+    pub(super) fn padded_layer_rows(&self, l: usize) -> usize {
+        self.layer_rows(l).div_ceil(8) * 8
     }
 
     /// Columns of every layer's weight: 4C gates (LSTM) or C units.
@@ -183,9 +190,20 @@ impl Span {
         &packed[self.start..self.start + self.len]
     }
 
-    /// This part of `packed`, writable.
-    pub(super) fn of_mut<T>(self, packed: &mut [T]) -> &mut [T] {
-        &mut packed[self.start..self.start + self.len]
+    /// This part of the packed values at `packed`, writable, for one of several threads that
+    /// each write their own parts.
+    ///
+    /// # Safety
+    /// `packed` points to the whole packed vector, and no one else reads or writes this part
+    /// while the slice lives.
+    pub(super) unsafe fn of_raw<'a, T>(self, packed: SendPtr<T>) -> &'a mut [T] {
+        // SAFETY: as the caller vouches.
+        unsafe { std::slice::from_raw_parts_mut(packed.0.add(self.start), self.len) }
+    }
+
+    /// Where this part starts in the packed values at `packed` (see [`Span::of_raw`]).
+    pub(super) fn start_of<T>(self, packed: SendPtr<T>) -> *mut T {
+        packed.0.wrapping_add(self.start)
     }
 }
 

@@ -13,7 +13,7 @@ use super::sizes::{NtmSizes, Packing};
 
 /// Everything the forward computed, `[steps, B, ·]` per quantity unless noted (steps: T, or
 /// fewer as [`Keep`] says).
-pub(super) struct Tape<T> {
+pub(super) struct Tape<T: Real> {
     pub(super) time: usize,
     pub(super) batch: usize,
     /// Per layer: its input rows `[input_l, h^l_{t-1}]`.
@@ -58,7 +58,14 @@ impl<T: Real> Tape<T> {
             hidden: (0..sizes.layers).map(|_| per_step(c)).collect(),
             raw: widths.iter().map(|&w| per_step(w)).collect(),
             act: widths.iter().map(|&w| per_step(w)).collect(),
-            addressing: (0..sizes.heads()).map(|_| per_step(SLOTS * n)).collect(),
+            // Every row of a head's addressing is written before it is read (address_forward
+            // writes all its slots), so a dropped tape's storage serves (see Rows::reusing).
+            addressing: (0..sizes.heads())
+                .map(|_| match keep {
+                    Keep::All => Rows::reusing(kept * batch, SLOTS * n, false),
+                    Keep::Last => per_step(SLOTS * n),
+                })
+                .collect(),
             initial_weightings: packing
                 .initial_logits
                 .iter()
@@ -81,7 +88,11 @@ impl<T: Real> Tape<T> {
     fn memories(sizes: &NtmSizes, initial: &[T], (time, batch): (usize, usize), keep: Keep) -> Rows<T> {
         let (n, m, nm) = (sizes.slots, sizes.width, sizes.slots * sizes.width);
         let kept = keep.steps(time);
-        let mut memory = Rows::with_capacity((kept + 1) * batch, nm);
+        let mut memory = match keep {
+            // A dropped tape's storage, if one fits (each memory is appended, never read before).
+            Keep::All => Rows::reusing((kept + 1) * batch, nm, true),
+            Keep::Last => Rows::with_capacity((kept + 1) * batch, nm),
+        };
         memory.resize(batch);
         for b in 0..batch {
             let by_columns = memory.row_mut(b); // [M, N]
@@ -110,6 +121,17 @@ impl<T: Real> Tape<T> {
     /// Head k's saved addressing slots `[SLOTS, N]` for row b at step t ([`Keep::All`]).
     pub(super) fn addressed(&self, k: usize, t: usize, b: usize) -> &[T] {
         self.addressing[k].row(t * self.batch + b)
+    }
+}
+
+impl<T: Real> Drop for Tape<T> {
+    /// Gives the memories' and the heads' addressing storage to the next tape (the largest
+    /// quantities: a fresh buffer costs the kernel's zeroing of its pages at every step).
+    fn drop(&mut self) {
+        self.memory.recycle();
+        for addressing in &mut self.addressing {
+            addressing.recycle();
+        }
     }
 }
 
