@@ -18,13 +18,15 @@ const DEFAULT_PURGE_DELAY: std::os::raw::c_long = 1000;
 
 /// Keeps freed memory in the process instead of giving it back to the system, unless the
 /// environment sets `MIMALLOC_PURGE_DELAY` (mimalloc's own setting, which then stands) or the
-/// option does not hold its known default (another mimalloc version: nothing is changed).
+/// option does not hold its known default (another mimalloc version: nothing is changed). For
+/// a program's start, before it starts threads of its own (mimalloc's options are plain
+/// values, not atomics).
 pub fn keep_freed_memory() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
-    // SAFETY: reading and setting one of mimalloc's options by its number is allowed at any
-    // time, from any thread.
+    // SAFETY: reading and setting one of mimalloc's options by its number, at the program's
+    // start, while no other thread of the program allocates.
     unsafe {
         if libmimalloc_sys::mi_option_get(PURGE_DELAY) == DEFAULT_PURGE_DELAY {
             libmimalloc_sys::mi_option_set(PURGE_DELAY, -1);

@@ -191,7 +191,7 @@ pub(crate) fn read_backward<T: Real>(
 mod tests {
     use super::*;
 
-    /// The one-pass backward of one write head gives the general loop's bits, for N with and
+    /// The three-pass backward of one write head gives the general loop's bits, for N with and
     /// without a remainder of 8 (the partial sums' tail).
     #[test]
     fn one_head_backward_gives_the_bits_of_the_general_loop() {

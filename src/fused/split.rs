@@ -65,6 +65,12 @@ impl Threads {
         Self(pool::kernel_threads())
     }
 
+    /// `threads` threads (at least one), for tests.
+    #[cfg(test)]
+    pub(crate) fn with(threads: usize) -> Self {
+        Self(threads.max(1))
+    }
+
     /// `dst = (accumulate ? dst : 0) + lhs rhs`, as [`crate::fused::kernel::matmul`], its
     /// columns split among the threads (the same bits as on one thread).
     #[allow(clippy::too_many_arguments)]
@@ -344,9 +350,19 @@ mod tests {
     fn row_groups_keep_the_bits_of_all_rows() {
         let mut cut = 0;
         for rows in [1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 70, 130] {
-            for (n, k) in
-                [(400, 129), (26, 100), (66, 100), (100, 26), (129, 400), (10, 7), (300, 700), (70, 520), (40, 3)]
-            {
+            for (n, k) in [
+                (400, 129),
+                (26, 100),
+                (66, 100),
+                (100, 26),
+                (100, 66),
+                (129, 400),
+                (136, 400),
+                (10, 7),
+                (300, 700),
+                (70, 520),
+                (40, 3),
+            ] {
                 for (lt, rt) in [(false, false), (true, false), (false, true), (true, true)] {
                     let (lhs, rhs) = (values(rows * k, (rows + n * k) as u64), values(k * n, (n + k) as u64));
                     let ls = if lt { (1, rows) } else { (k, 1) };

@@ -21,7 +21,7 @@
 //!             2.5 times the tape of training, without the backward               (others)
 //! ```
 //! plus [`BASE_BYTES`] for the program itself and [`THREAD_BYTES`] per kernel thread beyond the
-//! first. The reference engine (composed candle
+//! first (and, with more than one, [`GROUPS_FACTOR`] more of the training tape). The reference engine (composed candle
 //! operations, a graph node per operation and step) is counted [`REFERENCE_FACTOR`] times
 //! the fused tape. `tests/budget.rs` checks the estimates against measured peaks. A model of
 //! your own (`kind = "custom"`) is not estimated: nothing here refuses it.
@@ -42,14 +42,25 @@ const FLOAT: f64 = 4.0;
 /// The program itself: code, libraries, allocator and thread stacks (the bench's smallest
 /// case peaks at 25 MiB).
 pub const BASE_BYTES: f64 = 48.0 * MIB;
-/// Each kernel thread beyond the first (`crate::base::pool::kernel_threads`): the pages its
-/// allocator heap holds (measured with `ntm bench --models ntm --engines fused --modes train
-/// --threads 2` against `--threads 1`: 12 MiB more at batch 4, 32 at batch 16, 30 at 64).
-pub const THREAD_BYTES: f64 = 32.0 * MIB;
+/// Each kernel thread beyond the first: the pages its allocator heap holds (measured with
+/// `ntm bench --models ntm --engines fused --modes train --threads 2` against `--threads 1`:
+/// 12 MiB more at batch 4, 32 to 48 at batch 16, 30 at 64).
+pub const THREAD_BYTES: f64 = 48.0 * MIB;
+/// With more than one kernel thread, the fused NTM's backward also holds its row groups'
+/// gradients and rows joined for the whole batch (`src/fused/ntm/groups.rs`): ~720 floats per
+/// row and step at the copy NTM's sizes, ~14% of its tape; counted as this share of any tape.
+const GROUPS_FACTOR: f64 = 0.15;
 
-/// [`BASE_BYTES`] and [`THREAD_BYTES`] for the kernel threads a job may use now.
-fn program_bytes() -> f64 {
-    BASE_BYTES + THREAD_BYTES * (crate::base::pool::kernel_threads() - 1) as f64
+/// The kernel threads a job training on batches of `batch` rows may use now: no kernel splits
+/// its work into more parts than the batch has rows, and the pool has as many threads as cores.
+fn kernel_threads(batch: usize) -> usize {
+    use crate::base::pool;
+    pool::kernel_threads().min(pool::cores()).min(batch).max(1)
+}
+
+/// [`BASE_BYTES`] and [`THREAD_BYTES`] for the kernel threads of a job on batches of `batch`.
+fn program_bytes(batch: usize) -> f64 {
+    BASE_BYTES + THREAD_BYTES * (kernel_threads(batch) - 1) as f64
 }
 /// The reference engine's tape against the fused one's: its graph keeps every operation's
 /// result, ~200 per NTM step (measured: 4x the fused peak at batch 16, 3x at batch 1, at the
@@ -202,8 +213,9 @@ pub fn parameter_count(model: &ModelConfig, inputs: usize, outputs: usize) -> f6
 pub fn training_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), batch: usize, steps: f64) -> f64 {
     let s = shape(model, inputs, outputs);
     let tape = if s.reference { REFERENCE_FACTOR } else { 1.0 } * s.tape;
-    let per_step = BACKWARD_FACTOR * tape + 8.0 * (inputs + outputs) as f64;
-    program_bytes() + FLOAT * (7.0 * s.parameters + batch as f64 * steps * per_step)
+    let groups = if kernel_threads(batch) > 1 { GROUPS_FACTOR } else { 0.0 };
+    let per_step = (BACKWARD_FACTOR + groups) * tape + 8.0 * (inputs + outputs) as f64;
+    program_bytes(batch) + FLOAT * (7.0 * s.parameters + batch as f64 * steps * per_step)
 }
 
 /// Bytes evaluating `model` needs on a chunk of `batch` episodes of `steps` time steps.
@@ -215,7 +227,7 @@ pub fn eval_bytes(model: &ModelConfig, (inputs, outputs): (usize, usize), batch:
         (true, _) => steps * (REFERENCE_FACTOR * s.tape + io),
         (false, false) => steps * (TAPED_EVAL_FACTOR * s.tape + s.features + io),
     };
-    program_bytes() + FLOAT * (2.0 * s.parameters + batch as f64 * floats)
+    program_bytes(batch) + FLOAT * (2.0 * s.parameters + batch as f64 * floats)
 }
 
 /// Memory this process may still allocate, and what limits it.

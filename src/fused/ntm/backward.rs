@@ -1,6 +1,7 @@
 //! The backward pass of the fused NTM: backpropagation through time over the [`Tape`], step
-//! by step in reverse with the per-row backward passes, then every weight gradient as one
-//! matmul over all T x B rows.
+//! by step in reverse with the per-row backward passes ([`through_time`], for a whole batch or
+//! a group of its rows), then every weight gradient as one product over all T x B rows
+//! ([`parameter_gradients`], its output columns shared among the threads: the same bits).
 //!
 //! Step t (M_{t-1} -> M_t) runs backwards in three parts, each a function below:
 //! ```text
@@ -53,7 +54,8 @@ pub(super) fn input_gradient_product(sizes: &NtmSizes, l: usize) -> RowProduct {
 
 /// Layer l's weight W_l `[rows, cols]` transposed, `[cols, padded rows]`, the padding zeros:
 /// the layout in which gemm reads it as it lies in dz W_l^T (the gradient of the layer's input
-/// row). Given W_l itself, or a row count that is not a multiple of 8, gemm copies the whole
+/// row). Given W_l itself, or a row count that is not a multiple of its vector width (8 floats
+/// with AVX2, which the gemm crate uses here), gemm copies the whole
 /// weight into its own layout at every call, once per step and row group (206 KB a step at the
 /// copy NTM's sizes). Where W_l gives the product to gemm's vertical kernels, each output gets
 /// the same products summed in the same order from either (one block of k, or the same blocks:

@@ -157,3 +157,35 @@ pub(super) fn backward_grouped<T: Real>(
 fn rows_of<T: Copy>(buffers: &mut [Vec<T>], time: usize, batch: usize) -> Vec<RowsByGroup<'_, T>> {
     buffers.iter_mut().map(|b| RowsByGroup::new(b, (time, batch))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::kinds::ControllerKind;
+
+    /// The copy NTM's products (9 inputs, LSTM controller 100, 128 x 20, one read and one
+    /// write head) let the rows be cut: 16 rows in two groups on 2 threads and three on 3; 8
+    /// rows in two on 3 threads (groups of 2 would give the heads' backward products 200
+    /// outputs, gemm's horizontal kernel); a row alone never.
+    #[test]
+    fn the_copy_ntm_is_cut_in_row_groups() {
+        let sizes = NtmSizes {
+            inputs: 9,
+            controller: ControllerKind::Lstm,
+            hidden: 100,
+            layers: 1,
+            read_heads: 1,
+            write_heads: 1,
+            slots: 128,
+            width: 20,
+            shifts: vec![-1, 0, 1],
+        };
+        let products = products(&sizes);
+        assert_eq!(products.len(), 6);
+        let groups = |threads: usize, rows: usize| Threads::with(threads).row_groups(rows, &products);
+        assert_eq!(groups(2, 16), [0..8, 8..16]);
+        assert_eq!(groups(3, 16), [0..6, 6..11, 11..16]);
+        assert_eq!(groups(3, 8), [0..4, 4..8]);
+        assert_eq!(groups(2, 1).len(), 1);
+    }
+}

@@ -16,6 +16,8 @@ use super::sizes::{NtmSizes, Packing};
 pub(super) struct Tape<T: Real> {
     pub(super) time: usize,
     pub(super) batch: usize,
+    /// What it keeps: only a whole tape's storage is recycled (a [`Keep::Last`] one is small).
+    keep: Keep,
     /// Per layer: its input rows `[input_l, h^l_{t-1}]`.
     pub(super) xh: Vec<Rows<T>>,
     /// Per layer: LSTM activated gates `[4C]` (no rows for feed-forward layers).
@@ -52,6 +54,7 @@ impl<T: Real> Tape<T> {
         Tape {
             time,
             batch,
+            keep,
             xh: (0..sizes.layers).map(|l| per_step(sizes.layer_rows(l))).collect(),
             gates: (0..sizes.layers).map(|_| lstm_only(cols)).collect(),
             cells: (0..sizes.layers).map(|_| lstm_only(c)).collect(),
@@ -128,6 +131,9 @@ impl<T: Real> Drop for Tape<T> {
     /// Gives the memories' and the heads' addressing storage to the next tape (the largest
     /// quantities: a fresh buffer costs the kernel's zeroing of its pages at every step).
     fn drop(&mut self) {
+        if self.keep == Keep::Last {
+            return;
+        }
         self.memory.recycle();
         for addressing in &mut self.addressing {
             addressing.recycle();
