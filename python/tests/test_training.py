@@ -92,11 +92,18 @@ def test_keyboard_interrupt_saves_a_checkpoint_and_resumes_exactly(tiny, tmp_pat
     trained in one go."""
     experiment = ntm.Experiment.load(tiny, overrides=["train.sequences=100000", "train.checkpoint_every=100000"])
     trainer = ntm.Trainer(experiment, "ntm", out=tmp_path / "stopped")
-    ctrl_c = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    ctrl_c.start()
-    with pytest.raises(KeyboardInterrupt, match="checkpoint saved"):
-        trainer.fit()
-    ctrl_c.join()
+    # Python's own Ctrl-C handler, whatever this process inherited: a process started in the
+    # background by a non-interactive shell (`cmd &` in a script) ignores SIGINT, and Python
+    # then keeps ignoring it.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ctrl_c = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+        ctrl_c.start()
+        with pytest.raises(KeyboardInterrupt, match="checkpoint saved"):
+            trainer.fit()
+        ctrl_c.join()
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     stopped_at = trainer.sequences
     assert 0 < stopped_at < 100000, "Ctrl-C came too late to stop training"
     assert json.loads((tmp_path / "stopped" / "ntm" / "checkpoint.json").read_text())["sequences"] == stopped_at
