@@ -54,9 +54,9 @@ fn products(sizes: &NtmSizes) -> Vec<RowProduct> {
     layers.chain(heads).collect()
 }
 
-/// `f(group)` for every group, the first on the calling thread and each other on a kernel
-/// thread, the results in the groups' order.
-fn each_group<R: Send>(groups: &[Range<usize>], f: impl Fn(&Range<usize>) -> R + Sync) -> Vec<R> {
+/// `f(group)` for every group (its rows, or its rows and tape), the first on the calling thread
+/// and each other on a kernel thread, the results in the groups' order.
+fn each_group<G: Sync, R: Send>(groups: &[G], f: impl Fn(&G) -> R + Sync) -> Vec<R> {
     let mut results: Vec<Option<R>> = groups.iter().map(|_| None).collect();
     if let Some((first, others)) = results.split_first_mut() {
         pool::kernel_pool().in_place_scope(|scope| {
@@ -128,9 +128,7 @@ pub(super) fn backward_grouped<T: Real>(
     let (preactivations, projections) =
         (rows_of(&mut kept.preactivations, time, batch), rows_of(&mut kept.projections, time, batch));
     let (layer_rows, top_rows) = (rows_of(&mut layers, time, batch), RowsByGroup::new(&mut top, (time, batch)));
-    let ranges: Vec<Range<usize>> = grouped.groups.iter().map(|(g, _)| g.clone()).collect();
-    let carried = each_group(&ranges, |group| {
-        let tape = &grouped.groups.iter().find(|(g, _)| g == group).expect("a group's tape").1;
+    let carried = each_group(&grouped.groups, |(group, tape)| {
         let traced = through_time(sizes, packing, p, tape, &group_rows(dfeat, (time, batch), group));
         // SAFETY: each group writes its own rows.
         unsafe {
